@@ -1,0 +1,33 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: run test test-all venv clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The main job: 24 h of the bundled reference site under today's operating practice.
+run: $(STAMP)
+	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml \
+		--hours 24 --step-min 15 --seed 1 --out $(OUT)/reference_24h
+
+## The test suite (slow studies excluded; `make test-all` includes them).
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

@@ -1,0 +1,304 @@
+"""Read a site from TOML and validate it: types and ranges from the attribute tables, then the
+rules that tie components together (references, pressure order, limits, sources).
+
+Files are data only: TOML parsed with :mod:`tomllib`, size-limited, nothing executed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from optimizer import steam
+from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site
+from optimizer.site.schema import Builder, DataFileError, ValidationIssue
+
+log = logging.getLogger(__name__)
+
+MAX_SITE_FILE_BYTES = 2_000_000
+SiteError = DataFileError
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site file. Raises :class:`SiteError` (one line per problem)."""
+    path = Path(path)
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SiteError(source, [ValidationIssue("(file)", source, f"cannot be read: {exc.strerror}")]) from None
+    if size > MAX_SITE_FILE_BYTES:
+        raise SiteError(source, [ValidationIssue("(file)", f"{size} bytes", f"must be at most {MAX_SITE_FILE_BYTES} bytes")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SiteError(source, [ValidationIssue("(file)", f"byte {exc.start}", "is not UTF-8 text")]) from None
+    return parse_site(text, source)
+
+
+def parse_site(text: str, source: str = "<string>") -> Site:
+    """Validate a site given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SiteError(source, [ValidationIssue("(toml)", "", f"is not valid TOML: {exc}")]) from None
+    return site_from_dict(data, source)
+
+
+def site_from_dict(data: dict[str, Any], source: str = "<dict>") -> Site:
+    """Validate a site given as plain data (as parsed from TOML)."""
+    builder = Builder()
+    site = builder.build(Site, data, "")
+    if site is not None:
+        site = _replace_source(site, source)
+        SiteRules(site, builder).check()
+    if builder.issues:
+        raise SiteError(source, builder.issues)
+    return site
+
+
+def _replace_source(site: Site, source: str) -> Site:
+    return dataclasses.replace(site, source=source)
+
+
+class SiteRules:
+    """Cross-component rules. Each ``_check_*`` adds issues; none raises."""
+
+    def __init__(self, site: Site, builder: Builder):
+        self.site = site
+        self.b = builder
+
+    def check(self) -> None:
+        for name in sorted(n for n in dir(self) if n.startswith("_check_")):
+            getattr(self, name)()
+
+    # -- helpers
+    def _ref(self, path: str, value: str | None, collections: str) -> bool:
+        if value is None:
+            return True
+        pools = {c: getattr(self.site, c) for c in collections.split("|")}
+        if any(value in pool for pool in pools.values()):
+            return True
+        known = sorted(k for pool in pools.values() for k in pool)
+        self.b.error(path, value, f"unknown {' or '.join(c.rstrip('s') for c in pools)} (known: {', '.join(known) or 'none'})")
+        return False
+
+    def _pressure(self, node: str) -> float | None:
+        if node in self.site.headers:
+            return self.site.headers[node].pressure_barg + self.site.steam.atmospheric_pressure_bar
+        if node in self.site.condensers:
+            return self.site.condensers[node].pressure_bara
+        return None
+
+    def _limits(self, path: str, lo: float | None, hi: float | None, lo_name: str, hi_name: str) -> None:
+        if lo is not None and hi is not None and lo > hi:
+            self.b.error(f"{path}.{lo_name}", lo, f"must not exceed {hi_name} = {hi:g}")
+
+    def _curve(self, path: str, curve: EfficiencyCurve | RelativeCurve | None, yname: str) -> None:
+        if curve is None:
+            return
+        xs, ys = curve.load_fraction, getattr(curve, yname)
+        if len(xs) != len(ys):
+            self.b.error(f"{path}.{yname}", ys, f"must have as many points as load_fraction ({len(xs)})")
+        if any(b <= a for a, b in zip(xs, xs[1:])):
+            self.b.error(f"{path}.load_fraction", xs, "must be strictly increasing")
+
+    # -- rules
+    def _check_ids_unique(self) -> None:
+        seen: dict[str, str] = {}
+        for coll in ("headers", "fuels", "boilers", "gas_turbines", "turbines", "condensers", "letdowns", "vents", "byproduct_sources", "consumers"):
+            for key in getattr(self.site, coll):
+                if key in seen:
+                    self.b.error(f"{coll}.{key}", key, f"duplicate id: already used by {seen[key]}.{key} (ids name tags and must be unique)")
+                else:
+                    seen[key] = coll
+                if not key.replace("_", "").replace("-", "").isalnum():
+                    self.b.error(f"{coll}.{key}", key, "id must use letters, digits, '_' or '-' only")
+
+    def _check_headers(self) -> None:
+        if not self.site.headers:
+            self.b.error("headers", {}, "a site needs at least one header")
+        atm = self.site.steam.atmospheric_pressure_bar
+        for h in self.site.headers.values():
+            path = f"headers.{h.id}"
+            if (h.temp_c is None) == (h.enthalpy_kj_kg is None):
+                self.b.error(path, {"temp_c": h.temp_c, "enthalpy_kj_kg": h.enthalpy_kj_kg}, "give exactly one of temp_c or enthalpy_kj_kg")
+                continue
+            p_bara = h.pressure_barg + atm
+            if p_bara <= 0.0:
+                self.b.error(f"{path}.pressure_barg", h.pressure_barg, f"absolute pressure must be > 0 (atmosphere {atm} bar)")
+                continue
+            try:
+                t_sat = steam.saturation_temp_c(p_bara)
+            except steam.SteamPropertyError as exc:
+                self.b.error(f"{path}.pressure_barg", h.pressure_barg, f"outside IAPWS-IF97: {exc}")
+                continue
+            if h.temp_c is not None and h.temp_c <= t_sat:
+                self.b.error(f"{path}.temp_c", h.temp_c, f"must be above saturation ({t_sat:.1f} C at {h.pressure_barg:g} bar(g)): headers carry superheated steam")
+            if h.enthalpy_kj_kg is not None:
+                h_liq = steam.saturated_liquid(p_bara).enthalpy_kj_kg
+                if h.enthalpy_kj_kg <= h_liq:
+                    self.b.error(f"{path}.enthalpy_kj_kg", h.enthalpy_kj_kg, f"must exceed saturated-liquid enthalpy {h_liq:.1f} kJ/kg at {h.pressure_barg:g} bar(g)")
+
+    def _check_steam_system(self) -> None:
+        s = self.site.steam
+        if s.deaerator_steam_header:
+            self._ref("steam.deaerator_steam_header", s.deaerator_steam_header, "headers")
+        p_da = s.deaerator_pressure_barg + s.atmospheric_pressure_bar
+        if p_da > 0:
+            t_sat = steam.saturation_temp_c(p_da)
+            if s.feedwater_temp_c > t_sat + 0.5:
+                self.b.error("steam.feedwater_temp_c", s.feedwater_temp_c, f"must not exceed the deaerator's saturation temperature {t_sat:.1f} C at {s.deaerator_pressure_barg:g} bar(g)")
+        else:
+            self.b.error("steam.deaerator_pressure_barg", s.deaerator_pressure_barg, "absolute pressure must be > 0")
+
+    def _check_boilers(self) -> None:
+        for b in self.site.boilers.values():
+            path = f"boilers.{b.id}"
+            self._ref(f"{path}.header", b.header, "headers")
+            for i, fuel in enumerate(b.fuels):
+                self._ref(f"{path}.fuels[{i}]", fuel, "fuels")
+            self._limits(path, b.min_steam_tph, b.max_steam_tph, "min_steam_tph", "max_steam_tph")
+            if (b.efficiency is None) == (b.efficiency_curve is None):
+                self.b.error(path, {"efficiency": b.efficiency, "efficiency_curve": b.efficiency_curve}, "give exactly one of efficiency or efficiency_curve")
+            self._curve(f"{path}.efficiency_curve", b.efficiency_curve, "efficiency")
+            self._feedwater(f"{path}.feedwater_temp_c", b.feedwater_temp_c, b.header)
+
+    def _feedwater(self, path: str, temp_c: float | None, header: str) -> None:
+        if temp_c is None or header not in self.site.headers:
+            return
+        h = self.site.headers[header]
+        p = h.pressure_barg + self.site.steam.atmospheric_pressure_bar
+        if p > 0 and temp_c >= steam.saturation_temp_c(p):
+            self.b.error(path, temp_c, f"feedwater must be below saturation at {header} ({steam.saturation_temp_c(p):.1f} C)")
+
+    def _check_gas_turbines(self) -> None:
+        for g in self.site.gas_turbines.values():
+            path = f"gas_turbines.{g.id}"
+            self._ref(f"{path}.fuel", g.fuel, "fuels")
+            self._limits(path, g.min_power_mw, g.iso_power_mw, "min_power_mw", "iso_power_mw")
+            self._curve(f"{path}.part_load_efficiency", g.part_load_efficiency, "relative")
+            if g.fouling and g.filter_class not in g.fouling:
+                self.b.error(f"{path}.filter_class", g.filter_class, f"must be one of the fouling classes: {', '.join(g.fouling)}")
+            if g.hrsg is not None:
+                hp = f"{path}.hrsg"
+                self._ref(f"{hp}.header", g.hrsg.header, "headers")
+                self._ref(f"{hp}.duct_fuel", g.hrsg.duct_fuel, "fuels")
+                self._limits(hp, g.hrsg.duct_min_steam_tph, g.hrsg.duct_max_steam_tph, "duct_min_steam_tph", "duct_max_steam_tph")
+                if g.hrsg.duct_max_steam_tph > 0 and g.hrsg.duct_fuel is None:
+                    self.b.error(f"{hp}.duct_fuel", None, "required when duct_max_steam_tph > 0")
+                self._curve(f"{hp}.part_load_recovery", g.hrsg.part_load_recovery, "relative")
+                self._feedwater(f"{hp}.feedwater_temp_c", g.hrsg.feedwater_temp_c, g.hrsg.header)
+
+    def _check_turbines(self) -> None:
+        for t in self.site.turbines.values():
+            path = f"turbines.{t.id}"
+            if not self._ref(f"{path}.inlet", t.inlet, "headers"):
+                continue
+            if t.drive == "machine" and t.power_mw is None:
+                self.b.error(f"{path}.power_mw", None, "required for a machine drive (the process power, MW)")
+            if t.drive == "generator":
+                if t.max_power_mw is None:
+                    self.b.error(f"{path}.max_power_mw", None, "required for a generator")
+                self._limits(path, t.min_power_mw, t.max_power_mw, "min_power_mw", "max_power_mw")
+            upstream = t.inlet
+            p_up = self._pressure(t.inlet)
+            n = len(t.sections)
+            for i, s in enumerate(t.sections):
+                sp = f"{path}.sections[{i}]"
+                if not self._ref(f"{sp}.outlet", s.outlet, "headers|condensers"):
+                    continue
+                if s.outlet in self.site.condensers and i != n - 1:
+                    self.b.error(f"{sp}.outlet", s.outlet, "a condenser can only be the last section's outlet")
+                p_out = self._pressure(s.outlet)
+                if p_up is not None and p_out is not None and not p_out < p_up:
+                    self.b.error(f"{sp}.outlet", s.outlet, f"outlet pressure {p_out:.3f} bar(a) must be below {upstream}'s {p_up:.3f} bar(a)")
+                if s.model in ("willans", "isentropic") and s.isentropic_efficiency is None:
+                    self.b.error(f"{sp}.isentropic_efficiency", None, f"required for a {s.model} section")
+                if s.model == "enthalpy_drop" and s.outlet in self.site.condensers:
+                    self.b.error(f"{sp}.model", s.model, "enthalpy_drop needs a header outlet with a known enthalpy; use isentropic or willans to a condenser")
+                self._limits(sp, s.min_flow_tph, s.max_flow_tph, "min_flow_tph", "max_flow_tph")
+                if s.rated_flow_tph is not None and s.rated_flow_tph > s.max_flow_tph:
+                    self.b.error(f"{sp}.rated_flow_tph", s.rated_flow_tph, f"must not exceed max_flow_tph = {s.max_flow_tph:g}")
+                upstream, p_up = s.outlet, p_out
+
+    def _check_letdowns(self) -> None:
+        for ld in self.site.letdowns.values():
+            path = f"letdowns.{ld.id}"
+            ok = self._ref(f"{path}.inlet", ld.inlet, "headers") & self._ref(f"{path}.outlet", ld.outlet, "headers")
+            if ok:
+                p_in, p_out = self._pressure(ld.inlet), self._pressure(ld.outlet)
+                if not p_out < p_in:
+                    self.b.error(f"{path}.outlet", ld.outlet, f"outlet pressure {p_out:.3f} bar(a) must be below inlet {ld.inlet}'s {p_in:.3f} bar(a)")
+
+    def _check_vents_sources_consumers(self) -> None:
+        for v in self.site.vents.values():
+            self._ref(f"vents.{v.id}.header", v.header, "headers")
+        for s in self.site.byproduct_sources.values():
+            path = f"byproduct_sources.{s.id}"
+            self._ref(f"{path}.header", s.header, "headers")
+            self._limits(path, s.min_steam_tph, s.max_steam_tph, "min_steam_tph", "max_steam_tph")
+            if not s.min_steam_tph <= s.nominal_steam_tph <= s.max_steam_tph:
+                self.b.error(f"{path}.nominal_steam_tph", s.nominal_steam_tph, f"must lie in [min_steam_tph, max_steam_tph] = [{s.min_steam_tph:g}, {s.max_steam_tph:g}]")
+        for c in self.site.consumers.values():
+            path = f"consumers.{c.id}"
+            self._ref(f"{path}.header", c.header, "headers")
+            if c.flexible:
+                if c.min_tph is None or c.max_tph is None:
+                    self.b.error(path, {"min_tph": c.min_tph, "max_tph": c.max_tph}, "a flexible consumer needs min_tph and max_tph")
+                else:
+                    self._limits(path, c.min_tph, c.max_tph, "min_tph", "max_tph")
+                    if not c.min_tph <= c.demand_tph <= c.max_tph:
+                        self.b.error(f"{path}.demand_tph", c.demand_tph, f"must lie in [min_tph, max_tph] = [{c.min_tph:g}, {c.max_tph:g}]")
+            elif c.min_tph is not None or c.max_tph is not None:
+                self.b.error(f"{path}.flexible", c.flexible, "min_tph/max_tph are given, so flexible must be true")
+
+    def _check_header_sources(self) -> None:
+        site = self.site
+        fed: set[str] = set()
+        fed.update(b.header for b in site.boilers.values())
+        fed.update(g.hrsg.header for g in site.gas_turbines.values() if g.hrsg)
+        fed.update(s.header for s in site.byproduct_sources.values())
+        fed.update(ld.outlet for ld in site.letdowns.values())
+        fed.update(s.outlet for t in site.turbines.values() for s in t.sections)
+        for h in site.headers:
+            if h not in fed:
+                self.b.error(f"headers.{h}", h, "has no possible source: no boiler, HRSG, by-product source, letdown or turbine section feeds it")
+
+    def _check_electricity(self) -> None:
+        e = self.site.electricity
+        if e is None:
+            if self.site.gas_turbines or any(t.drive == "generator" or t.motor for t in self.site.turbines.values()):
+                self.b.error("electricity", None, "required: the site generates or uses power (gas turbines, generators or motors)")
+            return
+        self._limits("electricity", e.contract_min_import_mw, e.max_import_mw, "contract_min_import_mw", "max_import_mw")
+        for i, p in enumerate(e.tariff):
+            if p.end_hour <= p.start_hour:
+                self.b.error(f"electricity.tariff[{i}].end_hour", p.end_hour, f"must be after start_hour = {p.start_hour}")
+
+    def _check_practice(self) -> None:
+        pr, site = self.site.practice, self.site
+        for gt in pr.duct_firing_tph:
+            if self._ref(f"practice.duct_firing_tph.{gt}", gt, "gas_turbines"):
+                hrsg = site.gas_turbines[gt].hrsg
+                cap = hrsg.duct_max_steam_tph if hrsg else 0.0
+                if pr.duct_firing_tph[gt] > cap:
+                    self.b.error(f"practice.duct_firing_tph.{gt}", pr.duct_firing_tph[gt], f"must not exceed the duct burner's {cap:g} t/h")
+        for tid, p in pr.turbine_power_mw.items():
+            if self._ref(f"practice.turbine_power_mw.{tid}", tid, "turbines"):
+                t = site.turbines[tid]
+                if t.drive != "generator":
+                    self.b.error(f"practice.turbine_power_mw.{tid}", p, "only generator turbines take a power setpoint (machine power is set by the process)")
+                elif t.max_power_mw is not None and not t.min_power_mw <= p <= t.max_power_mw:
+                    self.b.error(f"practice.turbine_power_mw.{tid}", p, f"must lie in [{t.min_power_mw:g}, {t.max_power_mw:g}] MW")
+        for tid, flows in pr.extraction_tph.items():
+            if self._ref(f"practice.extraction_tph.{tid}", tid, "turbines"):
+                n = len(site.turbines[tid].sections) - 1
+                if len(flows) != n:
+                    self.b.error(f"practice.extraction_tph.{tid}", flows, f"needs {n} value(s), one per extraction of a {n + 1}-section turbine")
+        for i, tid in enumerate(pr.drivers_on_motor):
+            if self._ref(f"practice.drivers_on_motor[{i}]", tid, "turbines") and site.turbines[tid].motor is None:
+                self.b.error(f"practice.drivers_on_motor[{i}]", tid, "this drive has no motor alternative")

@@ -1,0 +1,360 @@
+"""The site model: plain typed objects describing a steam network.
+
+Components declare data only (as in oemof-solph and PyPSA); formulations and the simulator
+read them. Each field's metadata is its attribute-table row: unit, allowed range and
+description. The TOML loader (:mod:`optimizer.site.loader`) validates a site file against
+exactly these rows, so documentation and validation come from one table
+(:func:`optimizer.site.schema.attribute_table` prints it).
+
+Conventions: pressures ``*_barg`` gauge (``*_bara`` absolute, condensers only), temperatures
+``*_c`` in C, steam flows ``*_tph`` in t/h, power ``*_mw`` in MW, fuel ``*_gj_h`` in GJ/h
+(LHV), prices per GJ / MWh / t in the site's currency, emission factors in kg/TJ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field
+from typing import Any, Literal
+
+
+def attr(
+    unit: str = "",
+    desc: str = "",
+    *,
+    default: Any = MISSING,
+    default_factory: Any = MISSING,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    ref: str | None = None,
+    min_len: int | None = None,
+) -> Any:
+    """A site attribute: its unit, description and allowed range, as dataclass field metadata.
+
+    ``ref`` names the collection a string (or each string of a list) must refer to, e.g.
+    ``"headers"``; the loader checks it.
+    """
+    meta = {"unit": unit, "desc": desc, "ge": ge, "gt": gt, "le": le, "lt": lt, "ref": ref, "min_len": min_len}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------- curves
+
+
+@dataclass(frozen=True, kw_only=True)
+class EfficiencyCurve:
+    """Boiler efficiency (LHV, fraction) against load fraction of maximum steam.
+
+    Interpolated by a shape-preserving cubic (PCHIP), so the curve is smooth and has no
+    overshoot between points; flat extrapolation outside the points.
+    """
+
+    load_fraction: list[float] = attr("-", "load / maximum load, strictly increasing", gt=0.0, le=1.5, min_len=2)
+    efficiency: list[float] = attr("-", "efficiency (LHV) at each load fraction", gt=0.0, le=1.0, min_len=2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelativeCurve:
+    """A quantity relative to its value at full load (1.0 at load fraction 1), against load fraction."""
+
+    load_fraction: list[float] = attr("-", "load / full load, strictly increasing", gt=0.0, le=1.5, min_len=2)
+    relative: list[float] = attr("-", "value / value at full load", gt=0.0, le=2.0, min_len=2)
+
+
+# --------------------------------------------------------------------------- water side
+
+
+@dataclass(frozen=True, kw_only=True)
+class SteamSystem:
+    """Site-wide water side: feedwater, deaerator, condensate return, make-up."""
+
+    feedwater_temp_c: float = attr("C", "deaerated boiler feedwater temperature", default=120.0, gt=0.0, lt=300.0)
+    deaerator_pressure_barg: float = attr("bar(g)", "deaerator operating pressure", default=1.0, ge=-0.5, le=20.0)
+    deaerator_steam_header: str = attr("-", "header supplying deaerator heating steam", default="", ref="headers")
+    condensate_return_fraction: float = attr("-", "default share of process steam returned as condensate", default=0.6, ge=0.0, le=1.0)
+    condensate_return_temp_c: float = attr("C", "temperature of returned process condensate", default=90.0, gt=0.0, lt=200.0)
+    makeup_temp_c: float = attr("C", "demineralised make-up water temperature", default=30.0, gt=0.0, lt=100.0)
+    atmospheric_pressure_bar: float = attr("bar(a)", "atmospheric pressure for gauge to absolute", default=1.01325, gt=0.8, lt=1.1)
+
+
+# --------------------------------------------------------------------------- components
+
+
+@dataclass(frozen=True, kw_only=True)
+class Header:
+    """A steam header at fixed pressure and temperature (or an explicit enthalpy)."""
+
+    id: str
+    pressure_barg: float = attr("bar(g)", "header pressure", gt=-1.0, le=300.0)
+    temp_c: float | None = attr("C", "header temperature (superheated)", default=None, gt=0.0, le=800.0)
+    enthalpy_kj_kg: float | None = attr("kJ/kg", "explicit header enthalpy, for sites that give one", default=None, gt=0.0, le=4200.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fuel:
+    """A fuel: price, heating value, emission factors (IPCC 2006 stationary combustion, kg/TJ)."""
+
+    id: str
+    price_per_gj: float = attr("currency/GJ", "fuel price on LHV basis", ge=0.0, le=1e5)
+    lhv_mj_kg: float | None = attr("MJ/kg", "lower heating value", default=None, gt=0.0, le=150.0)
+    ef_co2_kg_tj: float = attr("kg/TJ", "CO2 emission factor", default=0.0, ge=0.0, le=2e5)
+    ef_ch4_kg_tj: float = attr("kg/TJ", "CH4 emission factor", default=0.0, ge=0.0, le=1e4)
+    ef_n2o_kg_tj: float = attr("kg/TJ", "N2O emission factor", default=0.0, ge=0.0, le=1e4)
+    max_gj_h: float = attr("GJ/h", "availability limit of the fuel for the site", default=math.inf, gt=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Boiler:
+    """A fired boiler raising steam into one header from feedwater."""
+
+    id: str
+    header: str = attr("-", "header the boiler feeds", ref="headers")
+    fuels: list[str] = attr("-", "fuels it can burn (first is the default)", ref="fuels", min_len=1)
+    min_steam_tph: float = attr("t/h", "minimum stable steam when on", ge=0.0)
+    max_steam_tph: float = attr("t/h", "maximum continuous steam", gt=0.0, le=5000.0)
+    efficiency: float | None = attr("-", "constant efficiency (LHV)", default=None, gt=0.0, le=1.0)
+    efficiency_curve: EfficiencyCurve | None = attr("-", "efficiency against load fraction", default=None)
+    ambient_efficiency_per_c: float = attr("1/C", "efficiency change per C of combustion air above the reference", default=0.0005, ge=-0.01, le=0.01)
+    reference_ambient_c: float = attr("C", "ambient at which the curve was taken", default=25.0, ge=-40.0, le=60.0)
+    feedwater_temp_c: float | None = attr("C", "feedwater temperature if not the site's", default=None, gt=0.0, lt=350.0)
+    available: bool = attr("-", "in service", default=True)
+    can_switch_off: bool = attr("-", "may be taken off line by the optimiser", default=True)
+    ramp_tph_per_min: float = attr("t/h/min", "steam ramp rate (move limit)", default=2.0, gt=0.0)
+    min_up_min: float = attr("min", "minimum time on after a start", default=240.0, ge=0.0)
+    min_down_min: float = attr("min", "minimum time off after a stop", default=240.0, ge=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fouling:
+    """Compressor fouling for one inlet-filter class: losses linear in running hours since wash."""
+
+    power_loss_per_1000h: float = attr("-", "fractional power loss per 1000 running hours", ge=0.0, le=0.5)
+    heat_rate_rise_per_1000h: float = attr("-", "fractional heat-rate rise per 1000 running hours", ge=0.0, le=0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hrsg:
+    """Heat-recovery steam generator behind a gas turbine, with a duct burner."""
+
+    header: str = attr("-", "header the HRSG feeds", ref="headers")
+    unfired_steam_at_base_tph: float = attr("t/h", "unfired steam at ISO base load (calibrates heat recovery)", gt=0.0, le=2000.0)
+    part_load_recovery: RelativeCurve | None = attr("-", "heat-recovery fraction relative to base, against GT load fraction", default=None)
+    ambient_recovery_per_c: float = attr("1/C", "relative recovery change per C above ISO ambient", default=0.0, ge=-0.05, le=0.05)
+    duct_fuel: str | None = attr("-", "duct-burner fuel", default=None, ref="fuels")
+    duct_min_steam_tph: float = attr("t/h", "minimum duct-fired steam when the burner is on", default=0.0, ge=0.0)
+    duct_max_steam_tph: float = attr("t/h", "maximum duct-fired steam", default=0.0, ge=0.0)
+    duct_efficiency: float = attr("-", "incremental efficiency of duct firing", default=0.98, gt=0.0, le=1.0)
+    feedwater_temp_c: float | None = attr("C", "feedwater temperature if not the site's", default=None, gt=0.0, lt=350.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GasTurbine:
+    """A gas turbine generator with its HRSG."""
+
+    id: str
+    fuel: str = attr("-", "fuel", ref="fuels")
+    iso_power_mw: float = attr("MW", "rated power at ISO conditions (15 C)", gt=0.0, le=1000.0)
+    iso_heat_rate_kj_kwh: float = attr("kJ/kWh", "heat rate (LHV) at ISO base load", gt=3000.0, le=30000.0)
+    min_power_mw: float = attr("MW", "minimum power when on", ge=0.0)
+    iso_ambient_c: float = attr("C", "ISO reference ambient", default=15.0, ge=-40.0, le=60.0)
+    power_ambient_coef_per_c: float = attr("1/C", "relative base-power change per C above ISO", default=-0.007, ge=-0.05, le=0.0)
+    heat_rate_ambient_coef_per_c: float = attr("1/C", "relative heat-rate change per C above ISO", default=0.002, ge=0.0, le=0.05)
+    part_load_efficiency: RelativeCurve | None = attr("-", "efficiency relative to base against load fraction", default=None)
+    exhaust_loss_fraction: float = attr("-", "share of fuel energy lost other than to power and exhaust", default=0.02, ge=0.0, lt=0.5)
+    filter_class: str = attr("-", "inlet-filter class, a key of `fouling`", default="E10")
+    fouling: dict[str, Fouling] = attr("-", "fouling rates by inlet-filter class", default_factory=dict)
+    available: bool = attr("-", "in service", default=True)
+    can_switch_off: bool = attr("-", "may be taken off line by the optimiser", default=False)
+    ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=3.0, gt=0.0)
+    hrsg: Hrsg | None = attr("-", "heat-recovery steam generator", default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurbineSection:
+    """One expansion section of a steam turbine, from the previous section's exhaust (or the
+    turbine inlet) to ``outlet``: a header (extraction or back-pressure exhaust) or a condenser.
+
+    Section models (power ``P`` MW, flow ``m`` t/h, specific drops kJ/kg):
+
+    * ``isentropic``: ``P = m * eta_is * dh_is / 3600``
+    * ``willans``: ``P = s * (m - f0 * m_rated)``, ``s = eta_is * dh_is / (3600 * (1 - f0))``, so the
+      section reaches ``eta_is`` at rated flow and makes no power at ``f0 * m_rated``;
+      ``part_load_curvature`` ``c`` bends the true curve: ``P * (1 - c * (1 - m/m_rated)^2)``;
+    * ``enthalpy_drop``: ``P = m * conversion * (h_in - h_out_header) / 3600``, for sites that give
+      header enthalpies (``conversion = 1`` is allowed).
+    """
+
+    outlet: str = attr("-", "header or condenser the section exhausts to", ref="headers|condensers")
+    model: Literal["willans", "isentropic", "enthalpy_drop"] = attr("-", "section power model", default="willans")
+    isentropic_efficiency: float | None = attr("-", "isentropic efficiency at rated flow", default=None, gt=0.0, le=1.0)
+    no_load_flow_fraction: float = attr("-", "Willans no-load flow / rated flow", default=0.08, ge=0.0, lt=0.6)
+    part_load_curvature: float = attr("-", "true-curve bending of the Willans line at part load", default=0.0, ge=0.0, lt=0.5)
+    conversion: float = attr("-", "share of the header-to-header enthalpy drop converted (enthalpy_drop)", default=1.0, gt=0.0, le=1.0)
+    min_flow_tph: float = attr("t/h", "minimum flow through the section when running", default=0.0, ge=0.0)
+    max_flow_tph: float = attr("t/h", "maximum flow through the section", gt=0.0, le=5000.0)
+    rated_flow_tph: float | None = attr("t/h", "rated flow (defaults to the maximum)", default=None, gt=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Motor:
+    """An electric motor that can replace a turbine drive."""
+
+    efficiency: float = attr("-", "motor efficiency", default=0.95, gt=0.0, le=1.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SteamTurbine:
+    """A steam turbine of one or more sections driving a generator or a machine."""
+
+    id: str
+    inlet: str = attr("-", "inlet header", ref="headers")
+    drive: Literal["generator", "machine"] = attr("-", "generator (power a decision) or machine (power set by the process)")
+    sections: list[TurbineSection] = attr("-", "expansion sections in flow order", min_len=1)
+    power_mw: float | None = attr("MW", "process power of a machine drive (nominal)", default=None, gt=0.0, le=1000.0)
+    min_power_mw: float = attr("MW", "minimum power of a generator when on", default=0.0, ge=0.0)
+    max_power_mw: float | None = attr("MW", "maximum power of a generator", default=None, gt=0.0, le=1000.0)
+    mechanical_efficiency: float = attr("-", "shaft-to-output efficiency (generator or coupling)", default=0.97, gt=0.0, le=1.0)
+    motor: Motor | None = attr("-", "motor that can replace this drive", default=None)
+    available: bool = attr("-", "in service", default=True)
+    can_switch_off: bool = attr("-", "a generator that may be stopped", default=True)
+    ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=2.0, gt=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Condenser:
+    """A surface condenser at fixed (vacuum) pressure; condensate returns to the deaerator."""
+
+    id: str
+    pressure_bara: float = attr("bar(a)", "condenser pressure (absolute)", gt=0.005, lt=1.5)
+    max_duty_mw: float = attr("MW", "cooling capacity", default=math.inf, gt=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Letdown:
+    """A pressure-reducing valve from ``inlet`` to ``outlet``, optionally desuperheated to the
+    outlet header's enthalpy with feedwater."""
+
+    id: str
+    inlet: str = attr("-", "upstream header", ref="headers")
+    outlet: str = attr("-", "downstream header", ref="headers")
+    max_flow_tph: float = attr("t/h", "maximum steam through the valve (inlet side)", gt=0.0, le=5000.0)
+    desuperheat: bool = attr("-", "water injection to the outlet header's temperature", default=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Vent:
+    """An atmospheric vent on a header (steam lost)."""
+
+    id: str
+    header: str = attr("-", "header vented", ref="headers")
+    max_flow_tph: float = attr("t/h", "vent capacity", gt=0.0, le=5000.0)
+    penalty_per_t: float = attr("currency/t", "penalty on vented steam", default=0.0, ge=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ByproductSource:
+    """Steam raised by the process (e.g. cracker transfer-line exchangers): a disturbance."""
+
+    id: str
+    header: str = attr("-", "header fed", ref="headers")
+    min_steam_tph: float = attr("t/h", "lowest expected steam", ge=0.0)
+    max_steam_tph: float = attr("t/h", "highest expected steam", gt=0.0, le=5000.0)
+    nominal_steam_tph: float = attr("t/h", "typical steam", gt=0.0, le=5000.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consumer:
+    """A process steam consumer; a flexible one may be moved within its band."""
+
+    id: str
+    header: str = attr("-", "header drawn from", ref="headers")
+    demand_tph: float = attr("t/h", "nominal demand", ge=0.0, le=5000.0)
+    flexible: bool = attr("-", "demand may be set within [min_tph, max_tph]", default=False)
+    min_tph: float | None = attr("t/h", "lowest allowed draw (flexible)", default=None, ge=0.0)
+    max_tph: float | None = attr("t/h", "highest allowed draw (flexible)", default=None, ge=0.0)
+    offspec_below_tph: float | None = attr("t/h", "below this draw product goes off-spec", default=None, ge=0.0)
+    offspec_penalty_per_t: float = attr("currency/t", "penalty per t/h below offspec_below_tph, per hour", default=0.0, ge=0.0)
+    condensate_return_fraction: float | None = attr("-", "condensate returned (default: site's)", default=None, ge=0.0, le=1.0)
+    variability_fraction: float = attr("-", "relative random variation of the demand", default=0.03, ge=0.0, le=0.5)
+    daily_swing_fraction: float = attr("-", "relative amplitude of the daily demand cycle", default=0.0, ge=0.0, le=0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TariffPeriod:
+    """A time-of-use period: weekdays (0 = Monday) and hours [start, end)."""
+
+    name: str = attr("-", "period name")
+    price_per_mwh: float = attr("currency/MWh", "energy price in the period", ge=0.0, le=1e6)
+    weekdays: list[int] = attr("-", "days of the week (0 = Monday)", ge=0, le=6, min_len=1)
+    start_hour: int = attr("h", "first hour of the period", ge=0, le=23)
+    end_hour: int = attr("h", "hour the period ends (exclusive)", ge=1, le=24)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Electricity:
+    """Grid connection, tariff and contract."""
+
+    site_load_mw: float = attr("MW", "site electrical load (nominal)", ge=0.0, le=5000.0)
+    max_import_mw: float = attr("MW", "import limit", ge=0.0, le=5000.0)
+    max_export_mw: float = attr("MW", "export limit", default=0.0, ge=0.0, le=5000.0)
+    default_price_per_mwh: float = attr("currency/MWh", "energy price outside any tariff period (off-peak)", ge=0.0, le=1e6)
+    tariff: list[TariffPeriod] = attr("-", "time-of-use periods (first match wins)", default_factory=list)
+    ft_per_mwh: float = attr("currency/MWh", "fuel-adjustment charge added to every imported MWh", default=0.0, ge=-1e4, le=1e4)
+    export_price_per_mwh: float = attr("currency/MWh", "price received for export", default=0.0, ge=0.0, le=1e6)
+    contract_min_import_mw: float = attr("MW", "contract minimum import", default=0.0, ge=0.0)
+    shortfall_penalty_per_mwh: float = attr("currency/MWh", "penalty per MWh imported below the contract minimum", default=0.0, ge=0.0)
+    grid_ef_t_mwh: float = attr("tCO2e/MWh", "grid emission factor (scope 2)", default=0.0, ge=0.0, le=2.0)
+    load_variability_fraction: float = attr("-", "relative random variation of the site load", default=0.02, ge=0.0, le=0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Emissions:
+    """Emissions accounting and carbon price."""
+
+    gwp_set: Literal["AR5", "AR6"] = attr("-", "global-warming potentials (IPCC AR5 or AR6, 100-year)", default="AR5")
+    scope1: bool = attr("-", "count fuel combustion", default=True)
+    scope2: bool = attr("-", "count grid import", default=True)
+    credit_export: bool = attr("-", "credit exported power at the grid factor", default=False)
+    carbon_price_per_t: float = attr("currency/tCO2e", "carbon price", default=0.0, ge=0.0, le=1e6)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Practice:
+    """Today's operating practice: the rule-based dispatch a plant runs without an optimiser."""
+
+    duct_firing_tph: dict[str, float] = attr("t/h", "fixed duct-fired steam per gas turbine", default_factory=dict, ge=0.0)
+    turbine_power_mw: dict[str, float] = attr("MW", "fixed power per generator turbine", default_factory=dict, ge=0.0)
+    extraction_tph: dict[str, list[float]] = attr("t/h", "fixed extraction flows per turbine (one per extraction)", default_factory=dict, ge=0.0)
+    drivers_on_motor: list[str] = attr("-", "switchable drives run on their motor", default_factory=list, ref="turbines")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Site:
+    """A whole site. Collections are dicts keyed by component id, in file order."""
+
+    name: str = attr("-", "site name")
+    currency: str = attr("-", "currency of all prices", default="THB")
+    design_ambient_c: float = attr("C", "typical ambient temperature", default=30.0, ge=-40.0, le=60.0)
+    steam: SteamSystem = attr("-", "water side", default_factory=SteamSystem)
+    headers: dict[str, Header] = attr("-", "steam headers", default_factory=dict)
+    fuels: dict[str, Fuel] = attr("-", "fuels", default_factory=dict)
+    boilers: dict[str, Boiler] = attr("-", "fired boilers", default_factory=dict)
+    gas_turbines: dict[str, GasTurbine] = attr("-", "gas turbines with HRSGs", default_factory=dict)
+    turbines: dict[str, SteamTurbine] = attr("-", "steam turbines", default_factory=dict)
+    condensers: dict[str, Condenser] = attr("-", "condensers", default_factory=dict)
+    letdowns: dict[str, Letdown] = attr("-", "letdown valves", default_factory=dict)
+    vents: dict[str, Vent] = attr("-", "vents", default_factory=dict)
+    byproduct_sources: dict[str, ByproductSource] = attr("-", "process steam sources", default_factory=dict)
+    consumers: dict[str, Consumer] = attr("-", "process steam consumers", default_factory=dict)
+    electricity: Electricity | None = attr("-", "grid connection", default=None)
+    emissions: Emissions = attr("-", "emissions accounting", default_factory=Emissions)
+    practice: Practice = attr("-", "today's operating practice", default_factory=Practice)
+    source: str = field(default="<memory>", compare=False, metadata={"internal": True})
+
+    def headers_by_pressure(self) -> list[Header]:
+        """Headers from the highest pressure to the lowest."""
+        return sorted(self.headers.values(), key=lambda h: -h.pressure_barg)
