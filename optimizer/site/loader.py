@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 MAX_SITE_FILE_BYTES = 2_000_000
 SiteError = DataFileError
+# Saturation exists from the triple point to the critical point (IAPWS-IF97 region 4); iapws
+# raises NotImplementedError (not SteamPropertyError) outside it.
+TRIPLE_POINT_BARA = 0.00611657
+CRITICAL_POINT_BARA = 220.64
+_OUT_OF_RANGE = (steam.SteamPropertyError, NotImplementedError)
 
 
 def load_site(path: str | Path) -> Site:
@@ -36,6 +41,8 @@ def load_site(path: str | Path) -> Site:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SiteError(source, [ValidationIssue("(file)", f"byte {exc.start}", "is not UTF-8 text")]) from None
+    except OSError as exc:  # e.g. a directory, or no read permission
+        raise SiteError(source, [ValidationIssue("(file)", source, f"cannot be read: {exc.strerror}")]) from None
     return parse_site(text, source)
 
 
@@ -50,6 +57,8 @@ def parse_site(text: str, source: str = "<string>") -> Site:
 
 def site_from_dict(data: dict[str, Any], source: str = "<dict>") -> Site:
     """Validate a site given as plain data (as parsed from TOML)."""
+    if not isinstance(data, dict):
+        raise SiteError(source, [ValidationIssue("(file)", data, "must be a table of site data (as parsed from TOML)")])
     builder = Builder()
     site = builder.build(Site, data, "")
     if site is not None:
@@ -133,8 +142,13 @@ class SiteRules:
                 continue
             try:
                 t_sat = steam.saturation_temp_c(p_bara)
-            except steam.SteamPropertyError as exc:
-                self.b.error(f"{path}.pressure_barg", h.pressure_barg, f"outside IAPWS-IF97: {exc}")
+            except _OUT_OF_RANGE:
+                self.b.error(
+                    f"{path}.pressure_barg",
+                    h.pressure_barg,
+                    f"absolute pressure {p_bara:g} bar(a) must lie between the triple point {TRIPLE_POINT_BARA:g} and the critical point "
+                    f"{CRITICAL_POINT_BARA:g} bar(a) (IAPWS-IF97 saturation): headers carry subcritical steam",
+                )
                 continue
             if h.temp_c is not None and h.temp_c <= t_sat:
                 self.b.error(f"{path}.temp_c", h.temp_c, f"must be above saturation ({t_sat:.1f} C at {h.pressure_barg:g} bar(g)): headers carry superheated steam")
@@ -172,8 +186,12 @@ class SiteRules:
             return
         h = self.site.headers[header]
         p = h.pressure_barg + self.site.steam.atmospheric_pressure_bar
-        if p > 0 and temp_c >= steam.saturation_temp_c(p):
-            self.b.error(path, temp_c, f"feedwater must be below saturation at {header} ({steam.saturation_temp_c(p):.1f} C)")
+        try:
+            t_sat = steam.saturation_temp_c(p)
+        except _OUT_OF_RANGE:
+            return  # the header's pressure is reported by _check_headers
+        if temp_c >= t_sat:
+            self.b.error(path, temp_c, f"feedwater must be below saturation at {header} ({t_sat:.1f} C)")
 
     def _check_gas_turbines(self) -> None:
         for g in self.site.gas_turbines.values():
