@@ -199,6 +199,11 @@ class ProfileConfig:
                 ) from None
             if not ordered:
                 raise ValueError(f"outages[{i}].end = {o.end} is out of range: must be after outages[{i}].start = {o.start}")
+            if (o.start.tzinfo is None) != (self.start.tzinfo is None):
+                raise ValueError(
+                    f"outages[{i}].start = {o.start} is out of range: must be time-zone "
+                    f"{'naive' if self.start.tzinfo is None else 'aware'} like start = {self.start}"
+                )
         if site is None:
             return
         for gt_id in self.gt_fouling_start_hours or {}:
@@ -251,7 +256,7 @@ def generate_disturbances(site: Site, config: ProfileConfig) -> list[Disturbance
         g: np.array([g not in u for u in unavailable_rows], dtype=bool) if site.gas_turbines[g].available else np.zeros(n, bool)
         for g in site.gas_turbines
     }
-    fouling = _fouling_hours(site, config, running, n, dt_h)
+    fouling = _fouling_hours(site, config, running, dt_h)
 
     items = _assemble(index, ambient, demand, steam, machine, site_load, fouling, unavailable_rows)
     log.debug(
@@ -437,15 +442,13 @@ def _unavailable(config: ProfileConfig, index: pd.DatetimeIndex, n: int) -> list
     return rows
 
 
-def _fouling_hours(
-    site: Site, config: ProfileConfig, running: dict[str, np.ndarray], n: int, dt_h: float
-) -> dict[str, np.ndarray]:
+def _fouling_hours(site: Site, config: ProfileConfig, running: dict[str, np.ndarray], dt_h: float) -> dict[str, np.ndarray]:
     """Compressor running hours since the last wash per gas turbine, h: the start value plus the
     running time of the steps before (a stopped or unavailable turbine does not foul)."""
     start = config.gt_fouling_start_hours or {}
     out: dict[str, np.ndarray] = {}
     for g in site.gas_turbines:
-        ran = np.concatenate(([0.0], np.cumsum(running[g][:-1] * dt_h))) if n else np.zeros(0)
+        ran = np.concatenate(([0.0], np.cumsum(running[g][:-1] * dt_h)))
         out[g] = float(start.get(g, 500.0)) + ran
     return out
 
