@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: run test test-all venv clean
+.PHONY: run test test-all bench-quick venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q
+
+## Benchmarks (timings are measured here, never asserted in unit tests).
+bench-quick: $(STAMP)
+	$(PY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-sort=name
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

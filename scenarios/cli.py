@@ -2,6 +2,7 @@
 
     steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR
     steamopt site check SITE.toml
+    steamopt site attributes
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def _cmd_site_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_site_attributes(args: argparse.Namespace) -> int:
+    from optimizer.site.docs import attribute_tables_markdown
+
+    print(attribute_tables_markdown())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="steamopt", description="Supervisory steam-network optimisation engine.")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -74,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = site.add_parser("check", help="validate a site file")
     c.add_argument("site")
     c.set_defaults(func=_cmd_site_check)
+    a = site.add_parser("attributes", help="print the attribute tables of every component (Markdown)")
+    a.set_defaults(func=_cmd_site_attributes)
     return p
 
 

@@ -68,6 +68,8 @@ def public_fields(cls: type) -> list[dataclasses.Field]:
 
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if origin is Union or origin is getattr(__import__("types"), "UnionType", None):
+        return " or ".join(_type_name(a) for a in get_args(tp) if a is not NoneType) + " (optional)"
     if tp is float:
         return "a number"
     if tp is int:
@@ -239,8 +241,8 @@ def _unit_word(meta: dict) -> str:
 
 
 def _range_text(meta: dict) -> str:
-    lo = meta.get("gt", meta.get("ge"))
-    hi = meta.get("lt", meta.get("le"))
+    lo = meta["gt"] if meta.get("gt") is not None else meta.get("ge")
+    hi = meta["lt"] if meta.get("lt") is not None else meta.get("le")
     if lo is None or hi is None:
         return ""
     lb = "(" if meta.get("gt") is not None else "["
@@ -262,8 +264,8 @@ def attribute_table(cls: type) -> list[dict[str, Any]]:
                 "unit": m.get("unit", ""),
                 "required": f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
                 "default": default,
-                "min": m.get("gt", m.get("ge")),
-                "max": m.get("lt", m.get("le")),
+                "min": m["gt"] if m.get("gt") is not None else m.get("ge"),
+                "max": m["lt"] if m.get("lt") is not None else m.get("le"),
                 "description": m.get("desc", ""),
             }
         )
