@@ -15,6 +15,7 @@ supervisory cycle.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from iapws import IAPWS97
@@ -39,6 +40,15 @@ def _mpa(pressure_bara: float) -> float:
     return pressure_bara / 10.0
 
 
+def _iapws(what: str, **kwargs: float) -> IAPWS97:
+    """IAPWS97 state; anything the package cannot compute becomes a SteamPropertyError."""
+    try:
+        state = IAPWS97(**kwargs)
+    except (NotImplementedError, ValueError, ZeroDivisionError, TypeError) as exc:
+        raise SteamPropertyError(f"IAPWS-IF97 has no state for {what}: {exc}") from None
+    return _check(state, what)
+
+
 def _check(state: IAPWS97, what: str) -> IAPWS97:
     if state.status != 1 or state.h is None:
         raise SteamPropertyError(f"IAPWS-IF97 has no state for {what}: {state.msg}")
@@ -58,50 +68,50 @@ class SteamState:
 
     @classmethod
     def _from(cls, s: IAPWS97, pressure_bara: float) -> "SteamState":
-        x = s.x if s.region == 4 else None
+        x = float(s.x) if s.region == 4 else None
         return cls(pressure_bara, s.T - KELVIN_OFFSET, float(s.h), float(s.s), x)
 
 
 def state_pt(pressure_bara: float, temp_c: float) -> SteamState:
     """State at pressure (bar a) and temperature (C)."""
-    s = _check(IAPWS97(P=_mpa(pressure_bara), T=temp_c + KELVIN_OFFSET), f"p={pressure_bara} bara, T={temp_c} C")
+    s = _iapws(f"p={pressure_bara} bara, T={temp_c} C", P=_mpa(pressure_bara), T=temp_c + KELVIN_OFFSET)
     return SteamState._from(s, pressure_bara)
 
 
 def state_ph(pressure_bara: float, enthalpy_kj_kg: float) -> SteamState:
     """State at pressure (bar a) and enthalpy (kJ/kg)."""
-    s = _check(IAPWS97(P=_mpa(pressure_bara), h=enthalpy_kj_kg), f"p={pressure_bara} bara, h={enthalpy_kj_kg} kJ/kg")
+    s = _iapws(f"p={pressure_bara} bara, h={enthalpy_kj_kg} kJ/kg", P=_mpa(pressure_bara), h=enthalpy_kj_kg)
     return SteamState._from(s, pressure_bara)
 
 
 def state_ps(pressure_bara: float, entropy_kj_kgk: float) -> SteamState:
     """State at pressure (bar a) and entropy (kJ/(kg K))."""
-    s = _check(IAPWS97(P=_mpa(pressure_bara), s=entropy_kj_kgk), f"p={pressure_bara} bara, s={entropy_kj_kgk}")
+    s = _iapws(f"p={pressure_bara} bara, s={entropy_kj_kgk}", P=_mpa(pressure_bara), s=entropy_kj_kgk)
     return SteamState._from(s, pressure_bara)
 
 
 def saturation_temp_c(pressure_bara: float) -> float:
     """Saturation temperature (C) at pressure (bar a)."""
-    s = _check(IAPWS97(P=_mpa(pressure_bara), x=0.0), f"saturation at p={pressure_bara} bara")
+    s = _iapws(f"saturation at p={pressure_bara} bara", P=_mpa(pressure_bara), x=0.0)
     return s.T - KELVIN_OFFSET
 
 
 def saturation_pressure_bara(temp_c: float) -> float:
     """Saturation pressure (bar a) at temperature (C)."""
-    s = _check(IAPWS97(T=temp_c + KELVIN_OFFSET, x=0.0), f"saturation at T={temp_c} C")
+    s = _iapws(f"saturation at T={temp_c} C", T=temp_c + KELVIN_OFFSET, x=0.0)
     return s.P * 10.0
 
 
 def saturated_liquid(pressure_bara: float) -> SteamState:
     """Saturated liquid at pressure (bar a)."""
-    s = _check(IAPWS97(P=_mpa(pressure_bara), x=0.0), f"saturated liquid at p={pressure_bara} bara")
-    return SteamState._from(s, pressure_bara)
+    s = _iapws(f"saturated liquid at p={pressure_bara} bara", P=_mpa(pressure_bara), x=0.0)
+    return dataclasses.replace(SteamState._from(s, pressure_bara), quality=0.0)
 
 
 def saturated_vapour(pressure_bara: float) -> SteamState:
     """Saturated vapour at pressure (bar a)."""
-    s = _check(IAPWS97(P=_mpa(pressure_bara), x=1.0), f"saturated vapour at p={pressure_bara} bara")
-    return SteamState._from(s, pressure_bara)
+    s = _iapws(f"saturated vapour at p={pressure_bara} bara", P=_mpa(pressure_bara), x=1.0)
+    return dataclasses.replace(SteamState._from(s, pressure_bara), quality=1.0)
 
 
 def isentropic_outlet(inlet: SteamState, outlet_pressure_bara: float) -> SteamState:

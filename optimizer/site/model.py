@@ -36,7 +36,8 @@ def attr(
     ``ref`` names the collection a string (or each string of a list) must refer to, e.g.
     ``"headers"``; the loader checks it.
     """
-    meta = {"unit": unit, "desc": desc, "ge": ge, "gt": gt, "le": le, "lt": lt, "ref": ref, "min_len": min_len}
+    meta = {"unit": unit, "desc": desc, "ge": ge, "gt": gt, "le": le, "lt": lt, "ref": ref, "min_len": min_len,
+            "allow_inf": default is not MISSING and isinstance(default, float) and math.isinf(default)}
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)

@@ -156,6 +156,9 @@ class Builder:
             if math.isnan(value):
                 self.error(path, value, "must be a number, not nan")
                 return _INVALID
+            if math.isinf(value) and not meta.get("allow_inf"):
+                self.error(path, value, "must be finite")
+                return _INVALID
             return value if self._in_range(value, path, meta) else _INVALID
         if tp is int:
             if isinstance(value, bool) or not isinstance(value, int):
