@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: run test test-all bench-quick venv clean
+.PHONY: run test test-all bench-quick models venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q
+
+## Bundled surrogates: 90 days of an identification campaign at 15 min with sensor noise, then training.
+MODELS_DIR ?= scenarios/models/reference_olefins
+models: $(STAMP)
+	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml --policy campaign \
+		--hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training --quiet
+	$(VENV)/bin/steamopt surrogate train --site scenarios/sites/reference_olefins.toml \
+		--data $(OUT)/training/historian.parquet --out $(MODELS_DIR)
 
 ## Benchmarks (timings are measured here, never asserted in unit tests).
 bench-quick: $(STAMP)

@@ -1,6 +1,7 @@
 """The ``steamopt`` command line: a thin layer over the library.
 
-    steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR
+    steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR [--policy campaign]
+    steamopt surrogate train --site SITE.toml --data HISTORIAN --out DIR
     steamopt site check SITE.toml
     steamopt site attributes
 """
@@ -31,20 +32,44 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     config = ProfileConfig(start=pd.Timestamp(args.start), hours=args.hours, step_min=args.step_min, seed=args.seed)
     disturbances = generate_disturbances(site, config)
     simulator = PlantSimulator(site)
-    truth, states = run_policy(simulator, todays_practice, disturbances, progress=not args.quiet)
+    policy = todays_practice
+    if args.policy == "campaign":
+        from scenarios.plant.campaign import CampaignConfig, IdentificationCampaign
+
+        policy = IdentificationCampaign(site, [d.timestamp for d in disturbances], CampaignConfig(seed=args.seed))
+        disturbances = policy.with_washes(disturbances)
+    truth, states = run_policy(simulator, policy, disturbances, progress=not args.quiet)
     historian = SensorNoise(relative_std=args.noise, seed=args.seed).apply(truth) if args.noise > 0 else truth
     out = Path(args.out)
     paths = write_historian(historian, out)
     summary = kpi_summary(truth, args.step_min / 60.0, site.currency)
     summary.to_csv(out / "kpi_summary.csv")
     n_notes = sum(len(s.notes) for s in states)
-    print(f"site {site.name}: {len(disturbances)} steps of {args.step_min:g} min under today's practice "
+    what = "today's practice" if args.policy == "practice" else "an identification campaign"
+    print(f"site {site.name}: {len(disturbances)} steps of {args.step_min:g} min under {what} "
           f"({time.perf_counter() - t0:.1f} s)")
     with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 120):
         print(summary.to_string())
     print(f"historian: {paths['parquet']} and {paths['csv']} ({historian.shape[1]} tags; units in {paths['units']})")
     if n_notes:
         print(f"{n_notes} operating notes (steps where setpoints could not be met); see the log with -v")
+    return 0
+
+
+def _cmd_surrogate_train(args: argparse.Namespace) -> int:
+    from scenarios.training import read_historian, train_site_models
+    from surrogate.train import TrainingConfig
+
+    t0 = time.perf_counter()
+    site = load_site(args.site)
+    frame = read_historian(args.data)
+    config = TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2)))
+    rows = train_site_models(site, frame, args.out, config, progress=not args.quiet)
+    from surrogate.report import markdown_table
+
+    print(f"trained {len(rows)} models for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
+    print(markdown_table(rows))
+    print(f"models, manifest.toml and accuracy.json/.md in {args.out}")
     return 0
 
 
@@ -77,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_simulate)
+
+    s.add_argument("--policy", choices=["practice", "campaign"], default="practice",
+                   help="today's practice, or an identification campaign (setpoint step tests, washes) for training data")
+
+    sur = sub.add_parser("surrogate", help="learned models").add_subparsers(dest="surrogate_command", required=True)
+    t = sur.add_parser("train", help="train every learned quantity of a site from a historian table")
+    t.add_argument("--site", required=True, help="site TOML file")
+    t.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
+    t.add_argument("--out", required=True, help="model directory to write")
+    t.add_argument("--seed", type=int, default=0, help="first training seed")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_surrogate_train)
 
     site = sub.add_parser("site", help="site files").add_subparsers(dest="site_command", required=True)
     c = site.add_parser("check", help="validate a site file")

@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("[[electricity.tariff]]", model.TariffPeriod),
     ("[emissions]", model.Emissions),
     ("[practice]", model.Practice),
+    ("[surrogates]", model.Surrogates),
 ]
 
 

@@ -320,3 +320,10 @@ class SiteRules:
         for i, tid in enumerate(pr.drivers_on_motor):
             if self._ref(f"practice.drivers_on_motor[{i}]", tid, "turbines") and site.turbines[tid].motor is None:
                 self.b.error(f"practice.drivers_on_motor[{i}]", tid, "this drive has no motor alternative")
+
+    def _check_surrogates(self) -> None:
+        site = self.site
+        units = {**site.boilers, **site.gas_turbines, **site.turbines}
+        for i, uid in enumerate(site.surrogates.exclude):
+            if uid not in units:
+                self.b.error(f"surrogates.exclude[{i}]", uid, f"unknown unit (known: {', '.join(units)})")

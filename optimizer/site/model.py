@@ -334,6 +334,20 @@ class Practice:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Surrogates:
+    """Which unit quantities are learned from plant data (the rest are first principles).
+
+    Kinds: ``boiler_fuel`` (fuel vs steam and ambient), ``gt_fuel`` (fuel vs power, ambient and
+    fouling hours), ``hrsg_steam`` (unfired HRSG steam vs GT power, ambient and fouling hours),
+    ``turbine_steam`` (inlet steam vs power of single-section generator turbines).
+    """
+
+    kinds: list[Literal["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam"]] = attr(
+        "-", "kinds of quantity to learn", default_factory=lambda: ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam"])
+    exclude: list[str] = attr("-", "unit ids whose quantities stay first principles", default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Site:
     """A whole site. Collections are dicts keyed by component id, in file order."""
 
@@ -354,6 +368,7 @@ class Site:
     electricity: Electricity | None = attr("-", "grid connection", default=None)
     emissions: Emissions = attr("-", "emissions accounting", default_factory=Emissions)
     practice: Practice = attr("-", "today's operating practice", default_factory=Practice)
+    surrogates: Surrogates = attr("-", "learned quantities", default_factory=Surrogates)
     source: str = field(default="<memory>", compare=False, metadata={"internal": True})
 
     def headers_by_pressure(self) -> list[Header]:

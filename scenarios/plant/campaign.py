@@ -1,0 +1,127 @@
+"""An identification campaign: the plant test that produces data worth learning from.
+
+Under today's practice the gas turbines sit at base load and the boilers share load equally,
+so a historian never shows the part-load curves a surrogate must learn. A campaign moves the
+setpoints the way a plant step-test does: piecewise-constant holds of random length, each
+setpoint drawn inside its unit's limits, and offline compressor washes every few weeks so the
+data spans the fouling range. Deterministic with a seed.
+
+Boilers stay on the pressure master (balances close), each with its own random bias, and some
+are taken off line for a hold, so the loads of the others spread over the operating range
+while the header is held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from optimizer.site.model import Site
+from scenarios.plant.inputs import Disturbances, Setpoints
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Hold lengths (h), wash intervals (days), and how often units take their alternatives."""
+
+    seed: int = 0
+    hold_min_h: float = 1.0
+    hold_max_h: float = 6.0
+    wash_min_days: float = 20.0
+    wash_max_days: float = 80.0
+    gt_base_load_share: float = 0.25
+    duct_off_share: float = 0.2
+    motor_share: float = 0.2
+    boiler_off_share: float = 0.3
+    min_boilers_on: int = 2
+
+
+class IdentificationCampaign:
+    """A policy (``site, disturbances -> Setpoints``) with its schedule fixed for given timestamps."""
+
+    def __init__(self, site: Site, timestamps: list[pd.Timestamp], config: CampaignConfig | None = None):
+        self.site = site
+        self.config = config or CampaignConfig()
+        rng = np.random.default_rng(self.config.seed)
+        self._index = {pd.Timestamp(t): k for k, t in enumerate(timestamps)}
+        hours = np.array([(pd.Timestamp(t) - pd.Timestamp(timestamps[0])).total_seconds() / 3600.0 for t in timestamps])
+        n = len(timestamps)
+        s = site
+        sched: dict[str, np.ndarray] = {}
+
+        def hold(draw) -> np.ndarray:
+            """A piecewise-constant series: a new draw at the start of each random-length hold."""
+            out = np.empty(n)
+            t_next, value = -1.0, None
+            for k, h in enumerate(hours):
+                if h >= t_next:
+                    value = draw()
+                    t_next = h + rng.uniform(self.config.hold_min_h, self.config.hold_max_h)
+                out[k] = value
+            return out
+
+        for b in s.boilers.values():
+            sched[f"boiler:{b.id}"] = hold(lambda b=b: np.nan if rng.random() < self.config.boiler_off_share else rng.uniform(b.min_steam_tph, b.max_steam_tph))
+        for g in s.gas_turbines.values():
+            sched[f"gt:{g.id}"] = hold(lambda g=g: np.nan if rng.random() < self.config.gt_base_load_share else rng.uniform(g.min_power_mw, g.iso_power_mw))
+            if g.hrsg is not None and g.hrsg.duct_max_steam_tph > 0:
+                h = g.hrsg
+                sched[f"duct:{g.id}"] = hold(lambda h=h: 0.0 if rng.random() < self.config.duct_off_share else rng.uniform(h.duct_min_steam_tph, h.duct_max_steam_tph))
+        for t in s.turbines.values():
+            if t.drive == "generator":
+                sched[f"power:{t.id}"] = hold(lambda t=t: rng.uniform(t.min_power_mw, t.max_power_mw))
+            for k, sec in enumerate(t.sections[:-1]):
+                nxt = t.sections[k + 1]
+                hi = max(0.0, min(sec.max_flow_tph - nxt.min_flow_tph, 0.7 * sec.max_flow_tph))
+                sched[f"x:{t.id}:{k}"] = hold(lambda hi=hi: rng.uniform(0.1 * hi, hi))
+            if t.motor is not None:
+                sched[f"motor:{t.id}"] = hold(lambda: float(rng.random() < self.config.motor_share))
+        for c in s.consumers.values():
+            if c.flexible:
+                sched[f"consumer:{c.id}"] = hold(lambda c=c: rng.uniform(c.min_tph, c.max_tph))
+        # offline compressor washes: fouling hours restart from ~0 every wash interval
+        for g in s.gas_turbines.values():
+            fouling = np.empty(n)
+            phase = rng.uniform(0.0, self.config.wash_max_days * 24.0)
+            next_wash = rng.uniform(self.config.wash_min_days, self.config.wash_max_days) * 24.0 - phase
+            last_wash = -phase
+            for k, h in enumerate(hours):
+                while h >= next_wash:
+                    last_wash = next_wash
+                    next_wash += rng.uniform(self.config.wash_min_days, self.config.wash_max_days) * 24.0
+                fouling[k] = h - last_wash
+            sched[f"fouling:{g.id}"] = fouling
+        self._sched = sched
+
+    def with_washes(self, disturbances: list[Disturbances]) -> list[Disturbances]:
+        """The disturbances with the campaign's fouling hours (offline washes) in place."""
+        out = []
+        for d in disturbances:
+            k = self._index[pd.Timestamp(d.timestamp)]
+            fouling = {g: float(self._sched[f"fouling:{g}"][k]) for g in self.site.gas_turbines}
+            out.append(replace(d, gt_fouling_hours=fouling))
+        return out
+
+    def __call__(self, site: Site, d: Disturbances) -> Setpoints:
+        k = self._index[pd.Timestamp(d.timestamp)]
+        v = lambda key: float(self._sched[key][k])  # noqa: E731
+        up = lambda uid: uid not in d.unavailable  # noqa: E731
+        candidates = [b for b in site.boilers.values() if b.available and up(b.id)]
+        boilers = {b.id: v(f"boiler:{b.id}") for b in candidates if not np.isnan(v(f"boiler:{b.id}"))}
+        for b in candidates:  # keep enough boilers lit to hold the header
+            if len(boilers) >= self.config.min_boilers_on:
+                break
+            boilers.setdefault(b.id, b.min_steam_tph)
+        gts = {g.id: (None if np.isnan(v(f"gt:{g.id}")) else v(f"gt:{g.id}")) for g in site.gas_turbines.values() if g.available and up(g.id)}
+        return Setpoints(
+            boiler_steam_tph=boilers,
+            boilers_on_master=set(boilers),
+            gt_power_mw=gts,
+            duct_steam_tph={g: v(f"duct:{g}") for g in site.gas_turbines if f"duct:{g}" in self._sched},
+            turbine_power_mw={t.id: v(f"power:{t.id}") for t in site.turbines.values() if t.drive == "generator" and t.available and up(t.id)},
+            turbine_extraction_tph={t.id: [v(f"x:{t.id}:{k_}") for k_ in range(len(t.sections) - 1)] for t in site.turbines.values() if len(t.sections) > 1},
+            drivers_on_motor={t.id for t in site.turbines.values() if t.motor is not None and v(f"motor:{t.id}") > 0.5},
+            consumer_tph={c.id: v(f"consumer:{c.id}") for c in site.consumers.values() if c.flexible},
+        )

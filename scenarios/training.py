@@ -1,0 +1,59 @@
+"""Train every learned quantity of a site from a historian table and write the model directory.
+
+The model directory holds one ONNX file per quantity, ``manifest.toml`` and the accuracy report
+(``accuracy.json``, ``accuracy.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from optimizer.site.model import Site
+from scenarios.learning import learned_quantities
+from surrogate.data import PreparedData, prepare
+from surrogate.manifest import write_manifest
+from surrogate.onnx_io import save_network
+from surrogate.report import report_rows, write_report
+from surrogate.train import TrainedModel, TrainingConfig, train_quantity
+
+log = logging.getLogger(__name__)
+
+MAX_HISTORIAN_BYTES = 2_000_000_000
+
+
+def read_historian(path: str | Path) -> pd.DataFrame:
+    """A historian table from Parquet or CSV (first column the timestamp)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: historian file not found")
+    if path.stat().st_size > MAX_HISTORIAN_BYTES:
+        raise ValueError(f"{path}: {path.stat().st_size} bytes, more than the {MAX_HISTORIAN_BYTES} allowed")
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(path, index_col=0, parse_dates=True)
+    raise ValueError(f"{path}: historian must be .parquet or .csv, got '{path.suffix}'")
+
+
+def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, config: TrainingConfig | None = None,
+                      progress: bool = False) -> list[dict]:
+    """Train, export and report every learned quantity of ``site``; returns the report rows."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trained: dict[str, tuple[PreparedData, TrainedModel]] = {}
+    entries = {}
+    for spec in tqdm(learned_quantities(site), desc="train", unit="model", disable=not progress):
+        data = prepare(frame, spec)
+        model = train_quantity(data, config)
+        file = f"{spec.name}.onnx"
+        save_network(model.network, out_dir / file, spec.name)
+        trained[spec.name] = (data, model)
+        entries[spec.name] = (file, spec.inputs, spec.outputs)
+    write_manifest(out_dir, entries, site=site.name)
+    rows = report_rows(trained)
+    write_report(rows, out_dir, title=f"Surrogate accuracy: {site.name}")
+    return rows
