@@ -1,0 +1,142 @@
+"""Unit performance curves as the optimiser sees them: per cycle, exact breakpoints over a box.
+
+The optimiser does not know where a curve comes from. A :class:`CurveProvider` hands it, for
+each learned quantity and each cycle, the breakpoints of ``y = f(x; d)`` over ``x in [lo, hi]``
+with the disturbances ``d`` (ambient, fouling hours) fixed for the cycle:
+
+* :class:`SurrogateCurves` - the ONNX surrogates (production): the ReLU network restricted to the
+  line is exactly piecewise linear, so its breakpoints are exact (:mod:`surrogate.curve`);
+* :class:`SampledCurves` - any function sampled on a fine grid (the oracle's true curves, or a
+  first-principles curve).
+
+Each quantity is identified by its output tag (``B1.fuel_gj_h`` is boiler B1's fuel) and its
+decision input tag (``B1.steam_tph``); every other input is a disturbance read from the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from optimizer import tags
+from optimizer.site.model import Site
+from surrogate.curve import max_breakpoints, restrict_to_line, structurally_convex
+from surrogate.serving import OnnxSurrogate
+
+KINDS = ("boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam")
+
+
+@dataclass(frozen=True)
+class CurveSlot:
+    """One learned quantity: which unit, which tags, and how many breakpoints it may need."""
+
+    name: str
+    unit: str
+    kind: str
+    x_tag: str
+    y_tag: str
+    disturbance_tags: tuple[str, ...]
+    max_points: int
+    convex: bool
+
+
+def classify(site: Site, output_tag: str) -> tuple[str, str, str] | None:
+    """(kind, unit, decision tag) of a quantity from its output tag, or None if not one we embed."""
+    for b in site.boilers:
+        if output_tag == tags.boiler_fuel(b):
+            return "boiler_fuel", b, tags.boiler_steam(b)
+    for g in site.gas_turbines:
+        if output_tag == tags.gt_fuel(g):
+            return "gt_fuel", g, tags.gt_power(g)
+        if output_tag == tags.hrsg_unfired(g):
+            return "hrsg_steam", g, tags.gt_power(g)
+    for t, tur in site.turbines.items():
+        if output_tag == tags.turbine_inlet(t) and tur.drive == "generator" and len(tur.sections) == 1:
+            return "turbine_steam", t, tags.turbine_power(t)
+    return None
+
+
+class CurveProvider(Protocol):
+    slots: dict[str, CurveSlot]
+
+    def breakpoints(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Breakpoints (x, y), x increasing from lo to hi."""
+
+    def evaluate(self, name: str, x: float, disturbances: Mapping[str, float]) -> float:
+        """The quantity at one point, from the provider's own source (onnxruntime for surrogates)."""
+
+    def domain(self, name: str) -> dict[str, tuple[float, float]]:
+        """Validity box of every input (training domain)."""
+
+
+class SurrogateCurves:
+    """Curves from ONNX surrogates; breakpoints from the weights read back from each file."""
+
+    def __init__(self, site: Site, models: Mapping[str, OnnxSurrogate]):
+        self.models: dict[str, OnnxSurrogate] = {}
+        self.slots: dict[str, CurveSlot] = {}
+        for name, model in models.items():
+            if len(model.output_names) != 1:
+                raise ValueError(f"model {name}: one output expected, got {model.output_names}")
+            found = classify(site, model.output_names[0])
+            if found is None:
+                raise ValueError(f"model {name}: output {model.output_names[0]!r} is not a quantity of site {site.name} "
+                                 f"(expected e.g. {tags.boiler_fuel(next(iter(site.boilers), 'B'))!r})")
+            kind, unit, x_tag = found
+            if x_tag not in model.input_names:
+                raise ValueError(f"model {name}: its inputs {model.input_names} lack the decision input {x_tag!r}")
+            net = model.network
+            self.models[name] = model
+            self.slots[name] = CurveSlot(
+                name, unit, kind, x_tag, model.output_names[0],
+                tuple(t for t in model.input_names if t != x_tag), max_breakpoints(net),
+                structurally_convex(net, x_tag) if kind in ("boiler_fuel", "gt_fuel") else False,
+            )
+
+    def _fixed(self, name: str, disturbances: Mapping[str, float]) -> dict[str, float]:
+        return {t: float(disturbances[t]) for t in self.slots[name].disturbance_tags}
+
+    def breakpoints(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        slot = self.slots[name]
+        pwl = restrict_to_line(self.models[name].network, slot.x_tag, self._fixed(name, disturbances), lo, hi)
+        return np.asarray(pwl.x, float), np.asarray(pwl.y, float).reshape(len(pwl.x))
+
+    def evaluate(self, name: str, x: float, disturbances: Mapping[str, float]) -> float:
+        slot, model = self.slots[name], self.models[name]
+        point = {slot.x_tag: x, **self._fixed(name, disturbances)}
+        return float(model.evaluate(point)[0])
+
+    def domain(self, name: str) -> dict[str, tuple[float, float]]:
+        m = self.models[name]
+        lo, hi = m.domain
+        return {t: (float(a), float(b)) for t, a, b in zip(m.input_names, lo, hi)}
+
+
+class SampledCurves:
+    """Curves from plain functions ``f(x, disturbances)``, linearised on ``points`` equal steps.
+
+    Used for the oracle (the simulator's true curves, finely linearised) and for first-principles
+    curves. ``evaluate`` returns the linearisation itself, so the model and the check agree.
+    """
+
+    def __init__(self, slots: Mapping[str, CurveSlot], functions: Mapping[str, Callable[[float, Mapping[str, float]], float]], points: int = 41):
+        self.slots = dict(slots)
+        self.functions = dict(functions)
+        self.points = points
+        self._last: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def breakpoints(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        xs = np.array([lo]) if hi <= lo else np.linspace(lo, hi, min(self.points, self.slots[name].max_points))
+        ys = np.array([self.functions[name](float(x), disturbances) for x in xs])
+        self._last[name] = (xs, ys)
+        return xs, ys
+
+    def evaluate(self, name: str, x: float, disturbances: Mapping[str, float]) -> float:
+        xs, ys = self._last[name]
+        return float(np.interp(x, xs, ys))
+
+    def domain(self, name: str) -> dict[str, tuple[float, float]]:
+        return {}

@@ -1,0 +1,344 @@
+"""The Pyomo model of a site, built once; every per-cycle number is a mutable Param.
+
+Each unit type's constraints are written once for all units of that type (indexed
+constraints, as in oemof-solph's blocks). Nothing is rebuilt between cycles: the supervisor
+writes the cycle's data into the Params (:meth:`SiteModel.set`) and the persistent solver
+updates only what changed.
+
+Symbols (units): ``s_b`` boiler steam (t/h), ``u_b`` on/off, ``F_b`` fuel (GJ/h); ``P_g``
+GT power (MW), ``F_g`` GT fuel, ``q_g`` unfired HRSG steam, ``d_g`` duct steam; ``m_{tk}`` flow
+through turbine section k, ``x_{tk}`` extraction after k, ``W_{tk}`` shaft power, ``P_t`` output;
+``l`` letdown steam, ``v`` vent, ``c`` flexible draw; ``w_H`` header spray water, ``e_H`` header
+energy deficit (MW), ``\\sigma_H`` unserved steam; ``I``, ``X`` grid import/export (MW).
+
+Learned curves (:class:`~optimizer.curves.CurveSlot`), with the cycle's breakpoints
+``(X_k, Y_k)`` in Params, the unit's on/off ``u`` and decision ``x``:
+
+.. math::
+    \\sum_k \\lambda_k = u,\\quad x = \\sum_k X_k \\lambda_k,\\quad y = \\sum_k Y_k \\lambda_k,
+    \\quad \\lambda_k \\ge 0
+
+For a fuel curve that is convex for every cycle (structurally), minimising cost keeps
+``(x, y)`` on the curve, so no binaries are needed. Otherwise adjacency (SOS2) is enforced with
+one binary per segment: ``\\sum_s z_s = u``, ``\\lambda_k \\le z_{k-1} + z_k``. Unused slots
+and segments get upper bound 0 (the box holds fewer kinks this cycle) and vanish in presolve.
+
+Header ``H`` mass balance:
+
+.. math:: \\sum_{in} + w_H + \\sigma_H = \\sum_{out} + \\epsilon_H
+
+and energy (exhausts enter at their enthalpy, the header is desuperheated to its own):
+
+.. math:: w_H (h_H - h_w) / 3600 - e_H = \\sum_{exhausts\\to H} (E_{ex} - m h_H / 3600)
+
+Deaerator: ``S (h_s - h_m) - e_{DA} = F (h_{fw} - h_m) - R (h_r - h_m) - C (h_c - h_m)`` with
+feedwater ``F`` (all steam raised plus injected water), returned condensate ``R``, condenser
+condensate ``C``; make-up ``F - R - C - S >= 0``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from optimizer.curves import CurveSlot
+from optimizer.emissions import fuel_factor
+from optimizer.site.model import Site
+from optimizer.site.properties import SiteProperties
+
+log = logging.getLogger(__name__)
+
+UNSERVED_PENALTY = 1.0e6     # currency per t of unserved or unplaceable steam: far above any real cost
+SLACK_PENALTY = 1.0e-3       # currency per unit of spray / energy deficit: a tie-breaker only
+OBJECTIVES = ("cost", "co2e", "steam", "weighted")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Index sets of a site model, derived once from the site and the curves."""
+
+    boilers: list[str]
+    boiler_fuels: list[tuple[str, str]]
+    gts: list[str]
+    ducts: list[str]
+    turbines: list[str]
+    sections: list[tuple[str, int]]
+    extractions: list[tuple[str, int]]
+    generators: list[str]
+    machines: list[str]
+    motors: list[str]
+    curves: dict[str, CurveSlot]
+    sos_curves: list[str]
+
+
+def structure(site: Site, slots: Mapping[str, CurveSlot]) -> Structure:
+    boilers = list(site.boilers)
+    sections = [(t, k) for t, tur in site.turbines.items() for k in range(len(tur.sections))]
+    return Structure(
+        boilers=boilers,
+        boiler_fuels=[(b, f) for b in boilers for f in site.boilers[b].fuels],
+        gts=list(site.gas_turbines),
+        ducts=[g for g, gt in site.gas_turbines.items() if gt.hrsg is not None and gt.hrsg.duct_max_steam_tph > 0],
+        turbines=list(site.turbines),
+        sections=sections,
+        extractions=[(t, k) for t, k in sections if k < len(site.turbines[t].sections) - 1],
+        generators=[t for t, tur in site.turbines.items() if tur.drive == "generator"],
+        machines=[t for t, tur in site.turbines.items() if tur.drive == "machine"],
+        motors=[t for t, tur in site.turbines.items() if tur.motor is not None],
+        curves=dict(slots),
+        sos_curves=[c for c, s in slots.items() if not s.convex and s.max_points > 2],
+    )
+
+
+def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Param:
+    p = pyo.Param(index, mutable=True, initialize=default, within=pyo.Reals) if index is not None else pyo.Param(mutable=True, initialize=default, within=pyo.Reals)
+    m.add_component(name, p)
+    return p
+
+
+def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot]) -> pyo.ConcreteModel:
+    """The site's model; see the module docstring for the math."""
+    st = structure(site, slots)
+    m = pyo.ConcreteModel(name=site.name)
+    m.st = st
+    H = list(site.headers)
+    curve_of = {(s.unit, s.kind): c for c, s in st.curves.items()}
+
+    # ------------------------------------------------------------------ sets
+    m.B, m.G, m.T = pyo.Set(initialize=st.boilers), pyo.Set(initialize=st.gts), pyo.Set(initialize=st.turbines)
+    m.BF = pyo.Set(initialize=st.boiler_fuels, dimen=2)
+    m.GD = pyo.Set(initialize=st.ducts)
+    m.TS = pyo.Set(initialize=st.sections, dimen=2)
+    m.TX = pyo.Set(initialize=st.extractions, dimen=2)
+    m.TG = pyo.Set(initialize=st.generators)
+    m.TM = pyo.Set(initialize=st.machines)
+    m.TMOT = pyo.Set(initialize=st.motors)
+    m.L, m.V = pyo.Set(initialize=list(site.letdowns)), pyo.Set(initialize=list(site.vents))
+    m.C = pyo.Set(initialize=list(site.consumers))
+    m.CF = pyo.Set(initialize=[c for c, x in site.consumers.items() if x.flexible])
+    m.S = pyo.Set(initialize=list(site.byproduct_sources))
+    m.H, m.F = pyo.Set(initialize=H), pyo.Set(initialize=list(site.fuels))
+    m.K = pyo.Set(initialize=list(st.curves))
+    m.CK = pyo.Set(initialize=[(c, k) for c, s in st.curves.items() for k in range(s.max_points)], dimen=2)
+    m.CS = pyo.Set(initialize=[(c, k) for c in st.sos_curves for k in range(st.curves[c].max_points - 1)], dimen=2)
+
+    # ------------------------------------------------------------------ per-cycle parameters
+    for name, idx in [("b_lo", m.B), ("b_hi", m.B), ("b_on_lo", m.B), ("b_on_hi", m.B), ("b_fuel_per_tph", m.B),
+                      ("g_lo", m.G), ("g_hi", m.G), ("g_on_lo", m.G), ("g_on_hi", m.G),
+                      ("d_lo", m.GD), ("d_hi", m.GD), ("d_on_hi", m.GD),
+                      ("t_lo", m.T), ("t_hi", m.T), ("t_on_lo", m.T), ("t_on_hi", m.T), ("demand_mw", m.T),
+                      ("m_lo", m.TS), ("m_hi", m.TS), ("x_lo", m.TX), ("x_hi", m.TX),
+                      ("ld_hi", m.L), ("vent_hi", m.V), ("draw", m.C), ("draw_lo", m.CF), ("draw_hi", m.CF),
+                      ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F),
+                      ("cx", m.CK), ("cy", m.CK), ("lam_hi", m.CK), ("z_hi", m.CS)]:
+        _param(m, name, idx)
+    for name in ("site_load", "import_price", "import_hi", "export_hi", "carbon_price", "w_cost", "w_co2", "w_steam"):
+        _param(m, name)
+
+    # ------------------------------------------------------------------ boilers
+    m.b_on = pyo.Var(m.B, domain=pyo.Binary, bounds=lambda m, b: (m.b_on_lo[b], m.b_on_hi[b]))
+    m.b_steam = pyo.Var(m.B, domain=pyo.NonNegativeReals)
+    m.b_fuel = pyo.Var(m.B, domain=pyo.NonNegativeReals)
+    m.b_fuel_split = pyo.Var(m.BF, domain=pyo.NonNegativeReals)
+    m.b_min = pyo.Constraint(m.B, rule=lambda m, b: m.b_steam[b] >= m.b_lo[b] * m.b_on[b])
+    m.b_max = pyo.Constraint(m.B, rule=lambda m, b: m.b_steam[b] <= m.b_hi[b] * m.b_on[b])
+    m.b_split = pyo.Constraint(m.B, rule=lambda m, b: sum(m.b_fuel_split[b, f] for f in site.boilers[b].fuels) == m.b_fuel[b])
+    m.b_linear_fuel = pyo.Constraint([b for b in st.boilers if (b, "boiler_fuel") not in curve_of],
+                                     rule=lambda m, b: m.b_fuel[b] == m.b_fuel_per_tph[b] * m.b_steam[b])
+
+    # ------------------------------------------------------------------ gas turbines and HRSGs
+    m.g_on = pyo.Var(m.G, domain=pyo.Binary, bounds=lambda m, g: (m.g_on_lo[g], m.g_on_hi[g]))
+    m.g_power = pyo.Var(m.G, domain=pyo.NonNegativeReals)
+    m.g_fuel = pyo.Var(m.G, domain=pyo.NonNegativeReals)
+    m.g_unfired = pyo.Var(m.G, domain=pyo.NonNegativeReals)
+    m.g_min = pyo.Constraint(m.G, rule=lambda m, g: m.g_power[g] >= m.g_lo[g] * m.g_on[g])
+    m.g_max = pyo.Constraint(m.G, rule=lambda m, g: m.g_power[g] <= m.g_hi[g] * m.g_on[g])
+    m.d_on = pyo.Var(m.GD, domain=pyo.Binary, bounds=lambda m, g: (0, m.d_on_hi[g]))
+    m.d_steam = pyo.Var(m.GD, domain=pyo.NonNegativeReals)
+    m.d_min = pyo.Constraint(m.GD, rule=lambda m, g: m.d_steam[g] >= m.d_lo[g] * m.d_on[g])
+    m.d_max = pyo.Constraint(m.GD, rule=lambda m, g: m.d_steam[g] <= m.d_hi[g] * m.d_on[g])
+    m.d_with_gt = pyo.Constraint(m.GD, rule=lambda m, g: m.d_on[g] <= m.g_on[g])
+    duct_gj_per_t = {g: (props.header_enthalpy_kj_kg[site.gas_turbines[g].hrsg.header] - props.hrsg_feedwater_kj_kg[g])
+                     / 1000.0 / site.gas_turbines[g].hrsg.duct_efficiency for g in st.ducts}
+    for g in st.gts:
+        for kind in ("gt_fuel", "hrsg_steam"):
+            if (g, kind) not in curve_of and (kind == "gt_fuel" or site.gas_turbines[g].hrsg is not None):
+                raise ValueError(f"gas turbine {g}: no curve for {kind} (a surrogate model or a curve provider must supply it)")
+
+    # ------------------------------------------------------------------ steam turbines
+    m.t_on = pyo.Var(m.T, domain=pyo.Binary, bounds=lambda m, t: (m.t_on_lo[t], m.t_on_hi[t]))
+    m.t_out = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.flow = pyo.Var(m.TS, domain=pyo.NonNegativeReals)
+    m.extr = pyo.Var(m.TX, domain=pyo.NonNegativeReals)
+    # extraction limits apply while the turbine runs (x = 0 when it is stopped)
+    m.x_min = pyo.Constraint(m.TX, rule=lambda m, t, k: m.extr[t, k] >= m.x_lo[t, k] * m.t_on[t])
+    m.x_max = pyo.Constraint(m.TX, rule=lambda m, t, k: m.extr[t, k] <= m.x_hi[t, k] * m.t_on[t])
+    m.shaft = pyo.Var(m.TS, domain=pyo.Reals)
+    sec = {(t, k): props.sections[t][k] for t, k in st.sections}
+    n_sec = {t: len(site.turbines[t].sections) for t in st.turbines}
+    eff = {t: site.turbines[t].mechanical_efficiency for t in st.turbines}
+    learned_turbine = {t for t in st.turbines if (t, "turbine_steam") in curve_of}
+    m.t_chain = pyo.Constraint(m.TX, rule=lambda m, t, k: m.flow[t, k + 1] == m.flow[t, k] - m.extr[t, k])
+    m.t_flow_min = pyo.Constraint(m.TS, rule=lambda m, t, k: m.flow[t, k] >= m.m_lo[t, k] * m.t_on[t])
+    m.t_flow_max = pyo.Constraint(m.TS, rule=lambda m, t, k: m.flow[t, k] <= m.m_hi[t, k] * m.t_on[t])
+    m.t_willans = pyo.Constraint([(t, k) for t, k in st.sections if t not in learned_turbine],
+                                 rule=lambda m, t, k: m.shaft[t, k] == sec[t, k].slope_mw_per_tph * m.flow[t, k] - sec[t, k].intercept_mw * m.t_on[t])
+    m.t_learned_shaft = pyo.Constraint(sorted(learned_turbine), rule=lambda m, t: m.shaft[t, 0] * eff[t] == m.t_out[t])
+    m.t_output = pyo.Constraint([t for t in st.turbines if t not in learned_turbine],
+                                rule=lambda m, t: m.t_out[t] == eff[t] * sum(m.shaft[t, k] for k in range(n_sec[t])))
+    m.t_machine = pyo.Constraint(m.TM, rule=lambda m, t: m.t_out[t] == m.demand_mw[t] * m.t_on[t])
+    m.t_gen_min = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] >= m.t_lo[t] * m.t_on[t])
+    m.t_gen_max = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] <= m.t_hi[t] * m.t_on[t])
+
+    # ------------------------------------------------------------------ learned curves (lambda + SOS2 by binaries)
+    m.lam = pyo.Var(m.CK, domain=pyo.NonNegativeReals, bounds=lambda m, c, k: (0, m.lam_hi[c, k]))
+    m.z = pyo.Var(m.CS, domain=pyo.Binary, bounds=lambda m, c, s: (0, m.z_hi[c, s]))
+
+    def on_var(slot: CurveSlot):
+        return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
+
+    def x_var(slot: CurveSlot):
+        return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
+
+    def y_var(slot: CurveSlot):
+        if slot.kind == "turbine_steam":
+            return m.flow[slot.unit, 0]
+        return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
+
+    npts = {c: s.max_points for c, s in st.curves.items()}
+    m.curve_sum = pyo.Constraint(m.K, rule=lambda m, c: sum(m.lam[c, k] for k in range(npts[c])) == on_var(st.curves[c]))
+    m.curve_x = pyo.Constraint(m.K, rule=lambda m, c: x_var(st.curves[c]) == sum(m.cx[c, k] * m.lam[c, k] for k in range(npts[c])))
+    m.curve_y = pyo.Constraint(m.K, rule=lambda m, c: y_var(st.curves[c]) == sum(m.cy[c, k] * m.lam[c, k] for k in range(npts[c])))
+    m.sos_sum = pyo.Constraint(st.sos_curves, rule=lambda m, c: sum(m.z[c, s] for s in range(npts[c] - 1)) == on_var(st.curves[c]))
+    m.sos_adj = pyo.Constraint(m.CK, rule=lambda m, c, k: (
+        pyo.Constraint.Skip if c not in st.sos_curves else
+        m.lam[c, k] <= sum(m.z[c, s] for s in (k - 1, k) if 0 <= s < npts[c] - 1)))
+
+    # ------------------------------------------------------------------ letdowns, vents, consumers
+    m.ld = pyo.Var(m.L, domain=pyo.NonNegativeReals, bounds=lambda m, l: (0, m.ld_hi[l]))
+    m.vent = pyo.Var(m.V, domain=pyo.NonNegativeReals, bounds=lambda m, v: (0, m.vent_hi[v]))
+    m.cdraw = pyo.Var(m.CF, domain=pyo.NonNegativeReals, bounds=lambda m, c: (m.draw_lo[c], m.draw_hi[c]))
+    m.offspec = pyo.Var(m.CF, domain=pyo.NonNegativeReals)
+    offspec_at = {c: site.consumers[c].offspec_below_tph for c in m.CF}
+    m.offspec_def = pyo.Constraint(m.CF, rule=lambda m, c: pyo.Constraint.Skip if offspec_at[c] is None else m.offspec[c] >= offspec_at[c] - m.cdraw[c])
+
+    def draw(c):
+        return m.cdraw[c] if c in m.CF else m.draw[c]
+
+    # ------------------------------------------------------------------ headers: mass and energy
+    m.spray = pyo.Var(m.H, domain=pyo.NonNegativeReals)
+    m.deficit = pyo.Var(m.H, domain=pyo.NonNegativeReals)
+    m.unserved = pyo.Var(m.H, domain=pyo.NonNegativeReals)
+    m.unplaced = pyo.Var(m.H, domain=pyo.NonNegativeReals)
+    h = props.header_enthalpy_kj_kg
+    ratio = props.letdown_water_ratio
+    da_h = props.deaerator_steam_header
+
+    def leaving(t, k):
+        """Flow leaving section k into its outlet: the extraction, or the last section's exhaust."""
+        return m.extr[t, k] if k < n_sec[t] - 1 else m.flow[t, k]
+
+    def leaving_energy_mw(t, k):
+        s = sec[t, k]
+        if k < n_sec[t] - 1:  # extraction at the section's design exhaust enthalpy
+            return m.extr[t, k] * s.design_exhaust_enthalpy_kj_kg / 3600.0
+        return m.flow[t, k] * s.inlet_enthalpy_kj_kg / 3600.0 - m.shaft[t, k]
+
+    def header_in(hid):
+        e = sum(m.b_steam[b] for b in st.boilers if site.boilers[b].header == hid)
+        e += sum(m.g_unfired[g] for g in st.gts if site.gas_turbines[g].hrsg and site.gas_turbines[g].hrsg.header == hid)
+        e += sum(m.d_steam[g] for g in st.ducts if site.gas_turbines[g].hrsg.header == hid)
+        e += sum(m.tle[s] for s in site.byproduct_sources if site.byproduct_sources[s].header == hid)
+        e += sum(leaving(t, k) for t, k in st.sections if site.turbines[t].sections[k].outlet == hid)
+        e += sum((1.0 + ratio[l]) * m.ld[l] for l in site.letdowns if site.letdowns[l].outlet == hid)
+        return e
+
+    def header_out(hid):
+        e = sum(draw(c) for c in site.consumers if site.consumers[c].header == hid)
+        e += sum(m.flow[t, 0] for t in st.turbines if site.turbines[t].inlet == hid)
+        e += sum(m.ld[l] for l in site.letdowns if site.letdowns[l].inlet == hid)
+        e += sum(m.vent[v] for v in site.vents if site.vents[v].header == hid)
+        return e + (m.da_steam if hid == da_h else 0.0)
+
+    m.da_steam = pyo.Var(domain=pyo.NonNegativeReals)
+    m.mass = pyo.Constraint(m.H, rule=lambda m, hid: header_in(hid) + m.spray[hid] + m.unserved[hid] == header_out(hid) + m.unplaced[hid])
+
+    def exhaust_excess(hid):
+        e = sum(leaving_energy_mw(t, k) - leaving(t, k) * h[hid] / 3600.0 for t, k in st.sections if site.turbines[t].sections[k].outlet == hid)
+        e += sum(m.ld[l] * (h[site.letdowns[l].inlet] - h[hid]) / 3600.0 for l in site.letdowns
+                 if site.letdowns[l].outlet == hid and not site.letdowns[l].desuperheat)
+        return e
+
+    m.energy = pyo.Constraint(m.H, rule=lambda m, hid: m.spray[hid] * (h[hid] - props.header_spray_water_kj_kg[hid]) / 3600.0 - m.deficit[hid] == exhaust_excess(hid))
+    # spray only when the mixed exhausts are hotter than the header, a deficit only when colder:
+    # one binary per header that receives exhausts (big-M on the header's possible excess)
+    mixing = [hid for hid in H if any(site.turbines[t].sections[k].outlet == hid for t, k in st.sections)
+              or any(l.outlet == hid and not l.desuperheat for l in site.letdowns.values())]
+    big_m = {hid: 1.0 + sum(site.turbines[t].sections[k].max_flow_tph * max(h.values()) / 3600.0
+                            for t, k in st.sections if site.turbines[t].sections[k].outlet == hid)
+                 + sum(l.max_flow_tph * max(h.values()) / 3600.0 for l in site.letdowns.values() if l.outlet == hid and not l.desuperheat)
+             for hid in mixing}
+    m.hot = pyo.Var(mixing, domain=pyo.Binary)
+    m.spray_if_hot = pyo.Constraint(mixing, rule=lambda m, hid: m.spray[hid] * (h[hid] - props.header_spray_water_kj_kg[hid]) / 3600.0 <= big_m[hid] * m.hot[hid])
+    m.deficit_if_cold = pyo.Constraint(mixing, rule=lambda m, hid: m.deficit[hid] <= big_m[hid] * (1 - m.hot[hid]))
+    m.no_mixing = pyo.Constraint([hid for hid in H if hid not in mixing], rule=lambda m, hid: m.spray[hid] + m.deficit[hid] == 0)
+
+    # condensers: duty within the cooling capacity
+    cond_sections = [(t, k) for t, k in st.sections if site.turbines[t].sections[k].outlet in site.condensers]
+    m.cond_duty = pyo.Constraint(list(site.condensers), rule=lambda m, cid: pyo.Constraint.Skip if site.condensers[cid].max_duty_mw == float("inf") else sum(
+        leaving_energy_mw(t, k) - leaving(t, k) * props.condensate_kj_kg[cid] / 3600.0 for t, k in cond_sections if site.turbines[t].sections[k].outlet == cid
+    ) <= site.condensers[cid].max_duty_mw)
+
+    # ------------------------------------------------------------------ deaerator
+    h_m, h_s = props.makeup_kj_kg, h[da_h]
+    h_c = next(iter(props.condensate_kj_kg.values()), h_m)
+    m.da_excess = pyo.Var(domain=pyo.NonNegativeReals)
+    m.feedwater = pyo.Expression(expr=sum(m.b_steam[b] for b in m.B) + sum(m.g_unfired[g] for g in m.G) + sum(m.d_steam[g] for g in m.GD)
+                                 + sum(m.tle[s] for s in m.S) + sum(ratio[l] * m.ld[l] for l in m.L) + sum(m.spray[k] for k in m.H))
+    ret = {c: site.steam.condensate_return_fraction if x.condensate_return_fraction is None else x.condensate_return_fraction for c, x in site.consumers.items()}
+    m.returned = pyo.Expression(expr=sum(ret[c] * draw(c) for c in site.consumers))
+    m.condensate = pyo.Expression(expr=sum(leaving(t, k) for t, k in cond_sections))
+    m.da_energy = pyo.Constraint(expr=m.da_steam * (h_s - h_m) - m.da_excess == m.feedwater * (props.deaerator_feedwater_kj_kg - h_m)
+                                 - m.returned * (props.condensate_return_kj_kg - h_m) - m.condensate * (h_c - h_m))
+    m.makeup = pyo.Expression(expr=m.feedwater - m.returned - m.condensate - m.da_steam)
+    m.makeup_nonneg = pyo.Constraint(expr=m.makeup >= 0)
+
+    # ------------------------------------------------------------------ fuels, electricity, emissions
+    e = site.electricity
+    m.fuel = pyo.Expression(m.F, rule=lambda m, f: sum(m.b_fuel_split[b, f] for b in st.boilers if f in site.boilers[b].fuels)
+                            + sum(m.g_fuel[g] for g in st.gts if site.gas_turbines[g].fuel == f)
+                            + sum(duct_gj_per_t[g] * m.d_steam[g] for g in st.ducts if site.gas_turbines[g].hrsg.duct_fuel == f))
+    m.fuel_limit = pyo.Constraint(m.F, rule=lambda m, f: m.fuel[f] <= m.fuel_hi[f])
+    m.imp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, m.import_hi))
+    m.exp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, m.export_hi))
+    motor_eff = {t: site.turbines[t].motor.efficiency for t in st.motors}
+    m.motor_mw = pyo.Expression(expr=sum(m.demand_mw[t] * (1 - m.t_on[t]) / motor_eff[t] for t in st.motors))
+    m.generation = pyo.Expression(expr=sum(m.g_power[g] for g in m.G) + sum(m.t_out[t] for t in m.TG))
+    m.grid = pyo.Constraint(expr=m.imp - m.exp == m.site_load + m.motor_mw - m.generation)
+    m.contract_short = pyo.Var(domain=pyo.NonNegativeReals)
+    cmin = e.contract_min_import_mw if e else 0.0
+    m.contract = pyo.Constraint(expr=m.contract_short >= cmin - m.imp)
+    em = site.emissions
+    ef = {f: fuel_factor(site.fuels[f], em.gwp_set).total_t_gj for f in site.fuels}
+    grid_ef = e.grid_ef_t_mwh if e else 0.0
+    m.co2_scope1 = pyo.Expression(expr=sum(ef[f] * m.fuel[f] for f in m.F))
+    m.co2_scope2 = pyo.Expression(expr=grid_ef * m.imp - (grid_ef * m.exp if em.credit_export else 0.0))
+    m.co2 = pyo.Expression(expr=(m.co2_scope1 if em.scope1 else 0.0) + (m.co2_scope2 if em.scope2 else 0.0))
+    m.steam_generated = pyo.Expression(expr=sum(m.b_steam[b] for b in m.B) + sum(m.g_unfired[g] for g in m.G) + sum(m.d_steam[g] for g in m.GD))
+
+    # ------------------------------------------------------------------ objective
+    vent_pen = {v: site.vents[v].penalty_per_t for v in site.vents}
+    off_pen = {c: site.consumers[c].offspec_penalty_per_t for c in m.CF}
+    m.fuel_cost = pyo.Expression(expr=sum(m.fuel_price[f] * m.fuel[f] for f in m.F))
+    m.electricity_cost = pyo.Expression(expr=m.import_price * m.imp - (e.export_price_per_mwh if e else 0.0) * m.exp)
+    m.carbon_cost = pyo.Expression(expr=m.carbon_price * m.co2)
+    m.penalty_cost = pyo.Expression(expr=sum(vent_pen[v] * m.vent[v] for v in m.V) + sum(off_pen[c] * m.offspec[c] for c in m.CF)
+                                    + (e.shortfall_penalty_per_mwh if e else 0.0) * m.contract_short)
+    m.cost = pyo.Expression(expr=m.fuel_cost + m.electricity_cost + m.carbon_cost + m.penalty_cost)
+    m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * sum(m.unserved[k] + m.unplaced[k] for k in m.H)
+                                  + SLACK_PENALTY * (sum(m.spray[k] + m.deficit[k] for k in m.H) + m.da_excess))
+    m.objective = pyo.Objective(expr=m.w_cost * m.cost + m.w_co2 * m.co2 + m.w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
+    return m

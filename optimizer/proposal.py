@@ -1,0 +1,58 @@
+"""What one supervisory cycle returns: plain, JSON-serialisable data."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+STATUSES = {
+    "optimal": "solved to optimality (within the MIP gap)",
+    "time_limited": "the solver hit the time budget; its best feasible incumbent is proposed",
+    "fallback_local": "the full solve gave no answer; a local LP around the current point (on/off pattern held, boxes shrunk) answered",
+    "fallback_hold": "no solve answered; hold the current setpoints",
+    "infeasible_demand": "demand cannot be met with the available units; the proposal minimises the shortfall (see shortfall_tph)",
+    "invalid_input": "the snapshot cannot be used (see warnings); hold the current setpoints",
+}
+
+
+@dataclass
+class Proposal:
+    """Setpoints and predicted KPIs of one cycle. Advisory: nothing is written anywhere."""
+
+    timestamp: str
+    status: str
+    setpoints: dict[str, float] = field(default_factory=dict)
+    current_kpis: dict[str, float] = field(default_factory=dict)
+    proposed_kpis: dict[str, float] = field(default_factory=dict)
+    savings: dict[str, float] = field(default_factory=dict)
+    shortfall_tph: dict[str, float] = field(default_factory=dict)
+    binding: list[dict] = field(default_factory=list)
+    surrogate_agreement: dict[str, float] = field(default_factory=dict)
+    domain_warnings: list[str] = field(default_factory=list)
+    substitutions: list[dict] = field(default_factory=list)
+    held_units: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stats: dict[str, float | int | str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the setpoints came from a solve (not a hold)."""
+        return self.status in ("optimal", "time_limited", "fallback_local", "infeasible_demand")
+
+    def to_dict(self) -> dict:
+        return _finite(asdict(self))
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+
+def _finite(obj):
+    """JSON has no NaN/inf: write them as null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_finite(v) for v in obj]
+    return obj

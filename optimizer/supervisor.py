@@ -1,0 +1,556 @@
+"""The supervisory cycle: ``Supervisor(site, models, config).step(snapshot) -> Proposal``.
+
+One cycle (DESIGN.md, "One supervisory cycle"):
+
+1. validate the snapshot (:mod:`optimizer.snapshot`); nothing raises;
+2. write the cycle's data into the persistent model's mutable Params: boxes (equipment limits
+   intersected with move limits, on/off allowed by minimum up/down times), demands, prices, and
+   each learned curve's exact breakpoints over its box (:mod:`optimizer.curves`);
+3. solve with HiGHS (Pyomo's persistent interface, one instance per Supervisor) under what is
+   left of the time budget; first the current operating point (boxes pinned: the predicted
+   current KPIs), then the optimisation;
+4. verify: every learned curve evaluated by its provider (onnxruntime for surrogates) at the
+   proposed point must match the embedded value to 1e-6 relative; balances and bounds re-checked;
+5. return the Proposal: setpoints, KPIs current and proposed, savings, status, statistics.
+
+If the optimisation gives no answer in time, a local LP around the current point (on/off pattern
+held, boxes shrunk) answers; if that fails too, the current setpoints are held.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from optimizer import tags
+from optimizer.curves import CurveProvider, SurrogateCurves
+from optimizer.formulation import build_model
+from optimizer.proposal import Proposal
+from optimizer.site.model import Site
+from optimizer.site.properties import SiteProperties, compute_properties
+from optimizer.snapshot import SnapshotValidator, ValidatedSnapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SupervisorConfig:
+    """Cycle settings. Times in seconds unless named otherwise."""
+
+    cycle_s: float = 60.0
+    time_budget_s: float = 1.0
+    objective: str = "cost"                       # cost | co2e | steam | weighted
+    weights: dict[str, float] = field(default_factory=lambda: {"cost": 1.0, "co2e": 0.0, "steam": 0.0})
+    mip_rel_gap: float = 1e-7
+    agreement_rtol: float = 1e-6
+    stale_after_s: float | None = None             # None: no staleness check against the wall clock
+    min_switch_interval_min: float = 60.0          # drive motor/turbine changes, generator starts and stops
+    measurement_band: float = 0.02                 # current-point evaluation: boilers may trim +-2 % to close the balance
+    local_box_fraction: float = 0.25               # fallback LP: share of the move box kept around the current point
+    extraction_ramp_tph_per_min: float = 5.0       # move limit of turbine extraction flows
+
+
+class Supervisor:
+    """One site's supervisory engine. Build once; call :meth:`step` every cycle.
+
+    ``models``: the ONNX surrogates (``{name: OnnxSurrogate}``, e.g. from
+    :func:`surrogate.manifest.load_model_dir`) or any :class:`~optimizer.curves.CurveProvider`.
+    A Supervisor is safe to share between threads (calls are serialised by a lock).
+    """
+
+    def __init__(self, site: Site, models: Mapping | CurveProvider, config: SupervisorConfig | None = None,
+                 properties: SiteProperties | None = None):
+        self.site = site
+        self.config = config or SupervisorConfig()
+        if self.config.objective not in ("cost", "co2e", "steam", "weighted"):
+            raise ValueError(f"objective = {self.config.objective!r}: must be one of cost, co2e, steam, weighted")
+        self.props = properties or compute_properties(site)
+        self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models)
+        self.model = build_model(site, self.props, self.curves.slots)
+        self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf)
+        self._lock = threading.Lock()
+        self._solver = Highs()
+        cfg = self._solver.config
+        cfg.load_solutions = False
+        cfg.raise_exception_on_nonoptimal_result = False
+        cfg.threads = 1
+        cfg.rel_gap = self.config.mip_rel_gap
+        au = cfg.auto_updates
+        au.check_for_new_or_removed_constraints = False
+        au.check_for_new_or_removed_vars = False
+        au.check_for_new_or_removed_params = False
+        au.check_for_new_objective = False
+        au.update_constraints = False
+        au.update_vars = False
+        au.update_named_expressions = False
+        au.update_objective = False
+        au.update_parameters = True
+        self._instance_set = False
+        self._set_static_params()
+        self.n_binaries = sum(1 for v in self.model.component_data_objects(pyo.Var) if v.is_binary())
+
+    # ------------------------------------------------------------------ public
+    def step(self, snapshot: object) -> Proposal:
+        """One supervisory cycle. Never raises for bad plant data (or anything else)."""
+        with self._lock:
+            t0 = time.perf_counter()
+            try:
+                return self._step(snapshot, t0)
+            except Exception as exc:  # the cycle must answer whatever happens
+                log.exception("supervisory cycle failed")
+                return Proposal(timestamp=_iso(getattr(self.validator, "last_timestamp", None)), status="fallback_hold",
+                                setpoints=self._hold_setpoints(self.validator.last_good),
+                                warnings=[f"internal error, holding: {type(exc).__name__}: {exc}"],
+                                stats={"total_ms": 1e3 * (time.perf_counter() - t0)})
+
+    # ------------------------------------------------------------------ the cycle
+    def _step(self, snapshot: object, t0: float) -> Proposal:
+        snap = self.validator.validate(snapshot)
+        t_valid = time.perf_counter()
+        stats: dict = {"validate_ms": 1e3 * (t_valid - t0), "binaries": self.n_binaries}
+        if not snap.valid:
+            return Proposal(timestamp=_iso(snap.timestamp), status="invalid_input", setpoints=self._hold_setpoints(snap.values or self.validator.last_good),
+                            warnings=snap.errors, substitutions=_subs(snap), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
+        cycle = self._cycle_data(snap)
+        warnings = list(cycle.warnings)
+        if snap.unknown_tags:
+            warnings.append(f"ignored {len(snap.unknown_tags)} unknown tag(s): {', '.join(snap.unknown_tags[:8])}")
+        stats["binaries_free"] = cycle.free_binaries
+
+        # current operating point (boxes pinned) -> current KPIs; then the optimisation
+        self._write(cycle, pinned=True)
+        t_upd = time.perf_counter()
+        current = self._solve(self._remaining(t0))
+        current_kpis = self._kpis() if current.ok else {}
+        if not current.ok:
+            warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
+        self._write(cycle, pinned=False)
+        t_upd2 = time.perf_counter()
+        result = self._solve(self._remaining(t0))
+        t_solve = time.perf_counter()
+        status = result.status
+        if not result.ok:
+            warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
+            self._write(cycle, pinned=False, local=True)
+            result = self._solve(max(self._remaining(t0), 0.05))
+            status = "fallback_local" if result.ok else "fallback_hold"
+            t_solve = time.perf_counter()
+        stats.update({"update_ms": 1e3 * ((t_upd - t_valid) + (t_upd2 - t_upd - current.solve_s)),
+                      "solve_ms": 1e3 * (current.solve_s + (t_solve - t_upd2)), "nodes": result.nodes, "gap": result.gap,
+                      "solver_status": result.reason, "objective": result.objective})
+        if not result.ok:
+            return Proposal(timestamp=_iso(snap.timestamp), status="fallback_hold", setpoints=self._hold_setpoints(snap.values),
+                            current_kpis=current_kpis, warnings=warnings + ["holding the current setpoints"], substitutions=_subs(snap),
+                            held_units=sorted(snap.held_units), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
+
+        # verify against the providers (onnxruntime) and the model's own balances
+        agreement, domain = self._verify_curves(cycle)
+        proposed_kpis = self._kpis()
+        shortfall = {h: float(self.model.unserved[h].value or 0.0) for h in self.model.H}
+        shortfall = {h: v for h, v in shortfall.items() if v > 1e-6}
+        if shortfall and status == "optimal":
+            status = "infeasible_demand"
+            warnings.append("demand beyond what the site can supply: " + ", ".join(f"{h} short {v:.2f} t/h" for h, v in shortfall.items()))
+        bad = {k: v for k, v in agreement.items() if v > self.config.agreement_rtol}
+        if bad:
+            warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
+        t_end = time.perf_counter()
+        stats.update({"verify_ms": 1e3 * (t_end - t_solve), "total_ms": 1e3 * (t_end - t0)})
+        savings = {k: current_kpis[k] - proposed_kpis[k] for k in proposed_kpis if k in current_kpis}
+        return Proposal(
+            timestamp=_iso(snap.timestamp), status=status, setpoints=self._setpoints(), current_kpis=current_kpis,
+            proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surrogate_agreement=agreement,
+            domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
+        )
+
+    def _remaining(self, t0: float) -> float:
+        return max(0.01, self.config.time_budget_s - (time.perf_counter() - t0) - 0.01)
+
+    # ------------------------------------------------------------------ cycle data
+    def _set_static_params(self) -> None:
+        m, site = self.model, self.site
+        cfg = self.config
+        w = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
+             "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
+        m.w_cost.set_value(w[0]); m.w_co2.set_value(w[1]); m.w_steam.set_value(w[2])  # noqa: E702
+        m.carbon_price.set_value(site.emissions.carbon_price_per_t)
+        e = site.electricity
+        m.import_hi.set_value(e.max_import_mw if e else 0.0)
+        m.export_hi.set_value(e.max_export_mw if e else 0.0)
+        for b in m.B:
+            bo = site.boilers[b]
+            if bo.efficiency is not None:
+                m.b_fuel_per_tph[b].set_value((self.props.header_enthalpy_kj_kg[bo.header] - self.props.boiler_feedwater_kj_kg[b]) / 1000.0 / bo.efficiency)
+
+    def _cycle_data(self, snap: ValidatedSnapshot) -> "CycleData":
+        return CycleData.build(self, snap)
+
+    def _write(self, c: "CycleData", pinned: bool, local: bool = False) -> None:
+        """Push the cycle into the mutable Params. ``pinned``: boxes collapse to the current point."""
+        m = self.model
+        box = c.pinned if pinned else (c.local if local else c.box)
+        for (comp, idx), value in c.fixed.items():
+            getattr(m, comp)[idx].set_value(value)
+        for (comp, idx), value in box.items():
+            getattr(m, comp)[idx].set_value(value)
+        curves = c.curves_pinned if pinned else (c.curves_local if local else c.curves)
+        for name, (xs, ys) in curves.items():
+            n = len(xs)
+            kmax = self.curves.slots[name].max_points
+            for k in range(kmax):
+                j = min(k, n - 1)
+                m.cx[name, k].set_value(float(xs[j]))
+                m.cy[name, k].set_value(float(ys[j]))
+                m.lam_hi[name, k].set_value(1.0 if k < n else 0.0)
+            if name in m.st.sos_curves:
+                for s in range(kmax - 1):
+                    m.z_hi[name, s].set_value(1.0 if s < max(1, n - 1) else 0.0)
+
+    def _solve(self, time_limit: float) -> "SolveResult":
+        t = time.perf_counter()
+        try:
+            self._solver.config.time_limit = time_limit
+            if not self._instance_set:
+                self._solver.set_instance(self.model)
+                self._instance_set = True
+            res = self._solver.solve(self.model)
+        except Exception as exc:  # a solver failure is a status, not a crash
+            log.warning("HiGHS failed: %s", exc)
+            return SolveResult(False, "fallback_hold", f"solver error: {exc}", time.perf_counter() - t)
+        tc, ss = res.termination_condition, res.solution_status
+        feasible = ss in (SolutionStatus.optimal, SolutionStatus.feasible)
+        nodes = int(getattr(res.extra_info, "mip_node_count", -1) or -1)
+        gap = None
+        if res.incumbent_objective is not None and res.objective_bound is not None:
+            gap = abs(res.incumbent_objective - res.objective_bound) / max(1.0, abs(res.incumbent_objective))
+        if tc == TerminationCondition.convergenceCriteriaSatisfied and feasible:
+            res.solution_loader.load_vars()
+            return SolveResult(True, "optimal", "optimal", time.perf_counter() - t, nodes, gap, res.incumbent_objective)
+        if feasible and tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit):
+            res.solution_loader.load_vars()
+            return SolveResult(True, "time_limited", str(tc.name), time.perf_counter() - t, nodes, gap, res.incumbent_objective)
+        return SolveResult(False, "fallback_hold", str(tc.name), time.perf_counter() - t, nodes, gap, None)
+
+    # ------------------------------------------------------------------ results
+    def _verify_curves(self, c: "CycleData") -> tuple[dict[str, float], list[str]]:
+        m = self.model
+        agreement, domain = {}, []
+        for name, slot in self.curves.slots.items():
+            on = _val(_on_var(m, slot))
+            if on < 0.5:
+                continue
+            x = _val(_x_var(m, slot))
+            y_model = _val(_y_var(m, slot))
+            y_served = self.curves.evaluate(name, x, c.disturbances)
+            agreement[name] = abs(y_model - y_served) / max(abs(y_served), 1e-9)
+            for tag, (lo, hi) in self.curves.domain(name).items():
+                v = x if tag == slot.x_tag else c.disturbances.get(tag)
+                if v is not None and not (lo - 1e-9 <= v <= hi + 1e-9):
+                    domain.append(f"{name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
+        return agreement, domain
+
+    def _kpis(self) -> dict[str, float]:
+        m = self.model
+        k = {f"fuel_{f}_gj_h": pyo.value(m.fuel[f]) for f in m.F}
+        k.update({
+            "fuel_gj_h": sum(pyo.value(m.fuel[f]) for f in m.F),
+            "steam_generated_tph": pyo.value(m.steam_generated),
+            "vent_tph": sum(_val(m.vent[v]) for v in m.V),
+            "power_import_mw": _val(m.imp), "power_export_mw": _val(m.exp),
+            "co2e_scope1_t_h": pyo.value(m.co2_scope1), "co2e_scope2_t_h": pyo.value(m.co2_scope2), "co2e_t_h": pyo.value(m.co2),
+            "fuel_cost_per_h": pyo.value(m.fuel_cost), "electricity_cost_per_h": pyo.value(m.electricity_cost),
+            "carbon_cost_per_h": pyo.value(m.carbon_cost), "penalty_cost_per_h": pyo.value(m.penalty_cost),
+            "cost_per_h": pyo.value(m.cost),
+        })
+        return {key: float(v) for key, v in k.items()}
+
+    def _setpoints(self) -> dict[str, float]:
+        m, site = self.model, self.site
+        sp: dict[str, float] = {}
+        for b in m.B:
+            sp[tags.boiler_steam(b)] = _val(m.b_steam[b])
+            sp[f"{b}.on"] = round(_val(m.b_on[b]))
+        for g in m.G:
+            sp[tags.gt_power(g)] = _val(m.g_power[g])
+            if g in m.GD:
+                sp[tags.duct_steam(g)] = _val(m.d_steam[g])
+        for t in m.TG:
+            sp[tags.turbine_power(t)] = _val(m.t_out[t])
+            sp[f"{t}.on"] = round(_val(m.t_on[t]))
+        for t, k in m.TX:
+            sp[tags.extraction(t, k)] = _val(m.extr[t, k])
+        for t in m.TMOT:
+            sp[tags.on_motor(t)] = 1 - round(_val(m.t_on[t]))
+        for c in m.CF:
+            sp[tags.steam(c)] = _val(m.cdraw[c])
+        for l in m.L:
+            sp[tags.steam(l)] = _val(m.ld[l])
+        for v in m.V:
+            sp[tags.steam(v)] = _val(m.vent[v])
+        return sp
+
+    def _hold_setpoints(self, values: Mapping[str, float]) -> dict[str, float]:
+        """The current setpoints as read (what holding means)."""
+        keys = [tags.boiler_steam(b) for b in self.site.boilers] + [tags.gt_power(g) for g in self.site.gas_turbines]
+        keys += [tags.duct_steam(g) for g in self.model.GD] + [tags.turbine_power(t) for t in self.model.TG]
+        keys += [tags.extraction(t, k) for t, k in self.model.TX] + [tags.on_motor(t) for t in self.model.TMOT]
+        return {k: float(values[k]) for k in keys if k in values}
+
+
+@dataclass
+class SolveResult:
+    ok: bool
+    status: str
+    reason: str
+    solve_s: float
+    nodes: int = -1
+    gap: float | None = None
+    objective: float | None = None
+
+
+def _val(v) -> float:
+    x = pyo.value(v, exception=False)
+    return 0.0 if x is None else float(x)
+
+
+def _on_var(m, slot):
+    return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
+
+
+def _x_var(m, slot):
+    return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
+
+
+def _y_var(m, slot):
+    if slot.kind == "turbine_steam":
+        return m.flow[slot.unit, 0]
+    return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
+
+
+def _iso(ts) -> str:
+    try:
+        return pd.Timestamp(ts).isoformat()
+    except (ValueError, TypeError):
+        return ""
+
+
+def _subs(snap: ValidatedSnapshot) -> list[dict]:
+    return [{"tag": s.tag, "value": s.value, "reason": s.reason, "used": s.used, "source": s.source, "count": s.count} for s in snap.substitutions]
+
+
+# ---------------------------------------------------------------------- per-cycle numbers
+
+
+@dataclass
+class CycleData:
+    """Everything the cycle writes into the model: fixed data, the three box variants and the
+    curves' breakpoints for each."""
+
+    fixed: dict[tuple[str, object], float]
+    box: dict[tuple[str, object], float]
+    pinned: dict[tuple[str, object], float]
+    local: dict[tuple[str, object], float]
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]
+    curves_pinned: dict[str, tuple[np.ndarray, np.ndarray]]
+    curves_local: dict[str, tuple[np.ndarray, np.ndarray]]
+    disturbances: dict[str, float]
+    warnings: list[str]
+    free_binaries: int
+
+    @classmethod
+    def build(cls, sup: Supervisor, snap: ValidatedSnapshot) -> "CycleData":
+        site, cfg, v = sup.site, sup.config, snap.values
+        dt_min = cfg.cycle_s / 60.0
+        fixed: dict = {}
+        box: dict = {}
+        pinned: dict = {}
+        local: dict = {}
+        warnings: list[str] = []
+        free = 0
+        unit_box: dict[str, tuple[float, float, float, float, float]] = {}  # unit -> (lo, hi, pin_lo, pin_hi, local lo/hi below)
+        local_box: dict[str, tuple[float, float]] = {}
+
+        def avail(u: str) -> bool:
+            return v.get(tags.available(u), 1.0) >= 0.5
+
+        def minutes(u: str) -> float:
+            return v.get(tags.minutes_in_state(u), 1e6)
+
+        def set3(comp, idx, b, p, lo_=None):
+            box[(comp, idx)] = b
+            pinned[(comp, idx)] = p
+            local[(comp, idx)] = b if lo_ is None else lo_
+
+        def moving(u, cur, emin, emax, ramp, on_now, can_on, can_off, held, band=0.0):
+            """(on_lo, on_hi) and (lo, hi) for the optimisation, the pinned and the local boxes."""
+            nonlocal free
+            if held:  # a unit whose own reading is bad stays as it is
+                can_on = can_off = False
+            if on_now and cur - ramp * dt_min > emin:  # a unit stops only from (near) its minimum load
+                can_off = False
+            on_lo = 0.0 if (not on_now or can_off) else 1.0
+            on_hi = 1.0 if (on_now or can_on) else 0.0
+            free += int(on_lo != on_hi)
+            if on_now:
+                c = min(max(cur, emin), emax)
+                step = ramp * dt_min if not held else 0.0
+                lo, hi = max(emin, c - step), min(emax, c + step)
+                pl, ph = max(emin, c * (1 - band)), min(emax, c * (1 + band))
+                frac = cfg.local_box_fraction
+                ll, lh = max(emin, c - frac * step), min(emax, c + frac * step)
+            else:
+                lo, hi = emin, min(emax, emin + ramp * dt_min)
+                pl = ph = ll = lh = emin
+            lo, hi = min(lo, hi), max(lo, hi)
+            return (on_lo, on_hi), (lo, hi), (pl, ph), (ll, lh), on_now
+
+        # boilers
+        for b, bo in site.boilers.items():
+            cur = v.get(tags.boiler_steam(b), 0.0)
+            on_now = cur > 0.5 * bo.min_steam_tph and cur > 0.0
+            ok = bo.available and avail(b)
+            mins = minutes(b)
+            (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
+                b, cur, bo.min_steam_tph, bo.max_steam_tph, bo.ramp_tph_per_min, on_now and ok,
+                can_on=ok and bo.can_switch_off and mins >= bo.min_down_min, can_off=bo.can_switch_off and mins >= bo.min_up_min,
+                held=b in snap.held_units, band=cfg.measurement_band)
+            if on_now and not ok:
+                warnings.append(f"{b}: reported unavailable while running; proposed off")
+            set3("b_on_lo", b, ol, 1.0 if on_now and ok else 0.0, 1.0 if on_now and ok else 0.0)
+            set3("b_on_hi", b, oh, 1.0 if on_now and ok else 0.0, 1.0 if on_now and ok else 0.0)
+            set3("b_lo", b, lo, pl, ll)
+            set3("b_hi", b, hi, ph, lh)
+            unit_box[("boiler_fuel", b)] = (lo, hi, pl, ph)
+            local_box[("boiler_fuel", b)] = (ll, lh)
+        # gas turbines
+        amb = v.get(tags.AMBIENT, site.design_ambient_c)
+        for g, gt in site.gas_turbines.items():
+            cur = v.get(tags.gt_power(g), 0.0)
+            fouling = v.get(tags.gt_fouling(g), 0.0)
+            rates = gt.fouling.get(gt.filter_class)
+            base = gt.iso_power_mw * (1 + gt.power_ambient_coef_per_c * (amb - gt.iso_ambient_c)) * (1 - (rates.power_loss_per_1000h if rates else 0.0) * fouling / 1000.0)
+            on_now = cur > 0.5 * gt.min_power_mw
+            ok = gt.available and avail(g)
+            (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
+                g, cur, gt.min_power_mw, max(gt.min_power_mw, base), gt.ramp_mw_per_min, on_now and ok,
+                can_on=ok and gt.can_switch_off, can_off=gt.can_switch_off, held=g in snap.held_units)
+            pin_on = 1.0 if on_now and ok else 0.0
+            set3("g_on_lo", g, ol, pin_on, pin_on)
+            set3("g_on_hi", g, oh, pin_on, pin_on)
+            set3("g_lo", g, lo, pl, ll)
+            set3("g_hi", g, hi, ph, lh)
+            for kind in ("gt_fuel", "hrsg_steam"):
+                unit_box[(kind, g)] = (lo, hi, pl, ph)
+                local_box[(kind, g)] = (ll, lh)
+            if g in sup.model.GD:
+                h = gt.hrsg
+                dcur = v.get(tags.duct_steam(g), 0.0)
+                d_ok = ok and g not in snap.held_units
+                set3("d_on_hi", g, 1.0 if d_ok else 0.0, 1.0 if dcur > 0 and ok else 0.0, 1.0 if dcur > 0 and ok else 0.0)
+                set3("d_lo", g, h.duct_min_steam_tph, max(h.duct_min_steam_tph, dcur), max(h.duct_min_steam_tph, dcur))
+                set3("d_hi", g, h.duct_max_steam_tph, max(h.duct_min_steam_tph, dcur), max(h.duct_min_steam_tph, dcur))
+                free += int(d_ok)
+        # steam turbines
+        for t, tur in site.turbines.items():
+            ok = tur.available and avail(t)
+            mins = minutes(t)
+            if tur.drive == "machine":
+                demand = v.get(tags.turbine_power(t), tur.power_mw)
+                fixed[("demand_mw", t)] = demand
+                on_motor_now = v.get(tags.on_motor(t), 0.0) >= 0.5 if tur.motor else False
+                can_switch = tur.motor is not None and mins >= cfg.min_switch_interval_min and t not in snap.held_units
+                if tur.motor is None:
+                    on_lo = on_hi = 1.0 if ok else 0.0
+                    if not ok:
+                        warnings.append(f"{t}: drive unavailable and no motor: the machine stops")
+                else:
+                    on_lo = 0.0 if (can_switch or not ok) else (0.0 if on_motor_now else 1.0)
+                    on_hi = (1.0 if (can_switch or not on_motor_now) else 0.0) if ok else 0.0
+                    free += int(on_lo != on_hi)
+                pin = 0.0 if (on_motor_now or not ok) else 1.0
+                set3("t_on_lo", t, on_lo, pin, pin)
+                set3("t_on_hi", t, on_hi, pin, pin)
+                set3("t_lo", t, 0.0, 0.0)
+                set3("t_hi", t, 0.0, 0.0)
+            else:
+                cur = v.get(tags.turbine_power(t), 0.0)
+                on_now = cur > 0.0
+                (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
+                    t, cur, tur.min_power_mw, tur.max_power_mw, tur.ramp_mw_per_min, on_now and ok,
+                    can_on=ok and tur.can_switch_off and mins >= cfg.min_switch_interval_min,
+                    can_off=tur.can_switch_off and mins >= cfg.min_switch_interval_min, held=t in snap.held_units)
+                pin_on = 1.0 if on_now and ok else 0.0
+                set3("t_on_lo", t, ol, pin_on, pin_on)
+                set3("t_on_hi", t, oh, pin_on, pin_on)
+                set3("t_lo", t, lo, pl, ll)
+                set3("t_hi", t, hi, ph, lh)
+                fixed[("demand_mw", t)] = 0.0
+                unit_box[("turbine_steam", t)] = (lo, hi, pl, ph)
+                local_box[("turbine_steam", t)] = (ll, lh)
+            for k, sec in enumerate(tur.sections):
+                fixed[("m_lo", (t, k))] = sec.min_flow_tph
+                fixed[("m_hi", (t, k))] = sec.max_flow_tph
+                if k < len(tur.sections) - 1:  # extraction flows move at most extraction_ramp per minute
+                    xcur = v.get(tags.extraction(t, k))
+                    x_max = sec.max_flow_tph
+                    if xcur is None:
+                        set3("x_lo", (t, k), 0.0, 0.0, 0.0)
+                        set3("x_hi", (t, k), x_max, x_max, x_max)
+                    else:
+                        step = cfg.extraction_ramp_tph_per_min * dt_min
+                        frac = cfg.local_box_fraction
+                        set3("x_lo", (t, k), max(0.0, xcur - step), xcur * (1 - cfg.measurement_band), max(0.0, xcur - frac * step))
+                        set3("x_hi", (t, k), min(x_max, xcur + step), min(x_max, xcur * (1 + cfg.measurement_band)), min(x_max, xcur + frac * step))
+        # network, demands, prices
+        for l, ld in site.letdowns.items():
+            fixed[("ld_hi", l)] = ld.max_flow_tph if avail(l) else 0.0
+        for vid, vent in site.vents.items():
+            fixed[("vent_hi", vid)] = vent.max_flow_tph if avail(vid) else 0.0
+        for c, con in site.consumers.items():
+            demand = v.get(tags.steam(c), con.demand_tph)
+            fixed[("draw", c)] = demand
+            if con.flexible:
+                cur = min(max(demand, con.min_tph), con.max_tph)
+                set3("draw_lo", c, con.min_tph, cur, con.min_tph)
+                set3("draw_hi", c, con.max_tph, cur, con.max_tph)
+        for s, src in site.byproduct_sources.items():
+            fixed[("tle", s)] = v.get(tags.steam(s), src.nominal_steam_tph)
+        for f, fuel in site.fuels.items():
+            fixed[("fuel_price", f)] = v.get(f"{f}.price_per_gj", fuel.price_per_gj)
+            fixed[("fuel_hi", f)] = fuel.max_gj_h if math.isfinite(fuel.max_gj_h) else 1e9
+        fixed[("site_load", None)] = v.get(tags.SITE_LOAD, site.electricity.site_load_mw if site.electricity else 0.0)
+        fixed[("import_price", None)] = v.get("import_price_per_mwh", _import_price(site, snap.timestamp))
+
+        # curves: exact breakpoints over each box
+        disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}
+        disturbances.update({k: val for k, val in v.items() if k not in disturbances})
+        curves, curves_pinned, curves_local = {}, {}, {}
+        for name, slot in sup.curves.slots.items():
+            lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
+            ll, lh = local_box[(slot.kind, slot.unit)]
+            curves[name] = sup.curves.breakpoints(name, lo, hi, disturbances)
+            curves_pinned[name] = sup.curves.breakpoints(name, pl, ph, disturbances)
+            curves_local[name] = sup.curves.breakpoints(name, ll, lh, disturbances)
+            n_seg = len(curves[name][0]) - 1
+            free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
+        return cls(fixed, box, pinned, local, curves, curves_pinned, curves_local, disturbances, warnings, free)
+
+
+def _import_price(site: Site, ts: pd.Timestamp) -> float:
+    e = site.electricity
+    if e is None:
+        return 0.0
+    for p in e.tariff:
+        if ts.weekday() in p.weekdays and p.start_hour <= ts.hour < p.end_hour:
+            return p.price_per_mwh + e.ft_per_mwh
+    return e.default_price_per_mwh + e.ft_per_mwh
