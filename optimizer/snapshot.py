@@ -138,9 +138,9 @@ class SnapshotValidator:
                 self.last_good[tag] = value
                 self.bad_counts.pop(tag, None)
                 continue
-            if raw is _MISSING and not rule.required:
+            if raw is _MISSING and not rule.required:  # not reported: its nominal (e.g. available)
                 if rule.nominal is not None:
-                    out.values[tag] = self.last_good.get(tag, rule.nominal)
+                    out.values[tag] = rule.nominal
                 continue
             count = self.bad_counts[tag] = self.bad_counts.get(tag, 0) + 1
             if tag in self.last_good:

@@ -58,6 +58,7 @@ class SupervisorConfig:
     measurement_band: float = 0.02                 # current-point evaluation: boilers may trim +-2 % to close the balance
     local_box_fraction: float = 0.25               # fallback LP: share of the move box kept around the current point
     extraction_ramp_tph_per_min: float = 5.0       # move limit of turbine extraction flows
+    solver_options: dict[str, object] = field(default_factory=dict)  # extra HiGHS options
 
 
 class Supervisor:
@@ -85,6 +86,7 @@ class Supervisor:
         cfg.raise_exception_on_nonoptimal_result = False
         cfg.threads = 1
         cfg.rel_gap = self.config.mip_rel_gap
+        cfg.solver_options.update(self.config.solver_options)
         au = cfg.auto_updates
         au.check_for_new_or_removed_constraints = False
         au.check_for_new_or_removed_vars = False
@@ -119,7 +121,7 @@ class Supervisor:
         t_valid = time.perf_counter()
         stats: dict = {"validate_ms": 1e3 * (t_valid - t0), "binaries": self.n_binaries}
         if not snap.valid:
-            return Proposal(timestamp=_iso(snap.timestamp), status="invalid_input", setpoints=self._hold_setpoints(snap.values or self.validator.last_good),
+            return Proposal(timestamp=_iso(snap.timestamp) if snap.timestamp.value else "", status="invalid_input", setpoints=self._hold_setpoints(snap.values or self.validator.last_good),
                             warnings=snap.errors, substitutions=_subs(snap), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
         cycle = self._cycle_data(snap)
         warnings = list(cycle.warnings)
@@ -280,6 +282,12 @@ class Supervisor:
         for b in m.B:
             sp[tags.boiler_steam(b)] = _val(m.b_steam[b])
             sp[f"{b}.on"] = round(_val(m.b_on[b]))
+        for b in m.B:
+            fuels = site.boilers[b].fuels
+            total = _val(m.b_fuel[b])
+            if len(fuels) > 1:
+                for f in fuels:
+                    sp[f"{b}.fuel_{f}_share"] = _val(m.b_fuel_split[b, f]) / total if total > 0 else (1.0 if f == fuels[0] else 0.0)
         for g in m.G:
             sp[tags.gt_power(g)] = _val(m.g_power[g])
             if g in m.GD:

@@ -2,6 +2,7 @@
 
     steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR [--policy campaign]
     steamopt surrogate train --site SITE.toml --data HISTORIAN --out DIR
+    steamopt step --site SITE.toml --models DIR --snapshot SNAPSHOT.json [--explain]
     steamopt site check SITE.toml
     steamopt site attributes
 """
@@ -73,6 +74,47 @@ def _cmd_surrogate_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_step(args: argparse.Namespace) -> int:
+    import json
+
+    from optimizer.proposal import Proposal
+    from optimizer.supervisor import Supervisor, SupervisorConfig
+    from surrogate.manifest import load_model_dir
+
+    site = load_site(args.site)
+    models = load_model_dir(args.models)
+    supervisor = Supervisor(site, models, SupervisorConfig(cycle_s=args.cycle_s, time_budget_s=args.budget_s, objective=args.objective))
+    try:
+        text = Path(args.snapshot).read_text(encoding="utf-8")
+        snapshot = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        proposal = Proposal(timestamp="", status="invalid_input", warnings=[f"{args.snapshot}: cannot be read as JSON: {exc}"])
+    else:
+        proposal = supervisor.step(snapshot)
+    if args.explain:
+        print(explain(proposal))
+    else:
+        print(proposal.to_json(indent=1))
+    return 0
+
+
+def explain(p) -> str:
+    """A human-readable table of current vs proposed."""
+    lines = [f"status: {p.status}   timestamp: {p.timestamp}   total {p.stats.get('total_ms', float('nan')):.1f} ms"]
+    if p.current_kpis and p.proposed_kpis:
+        lines.append(f"{'KPI':28s} {'current':>14s} {'proposed':>14s} {'saving':>14s}")
+        for k in p.proposed_kpis:
+            c = p.current_kpis.get(k, float("nan"))
+            lines.append(f"{k:28s} {c:14,.2f} {p.proposed_kpis[k]:14,.2f} {c - p.proposed_kpis[k]:14,.2f}")
+    lines.append("setpoints:")
+    lines += [f"  {k:28s} {v:12.3f}" for k, v in p.setpoints.items()]
+    for w in p.warnings + p.domain_warnings:
+        lines.append(f"warning: {w}")
+    for s in p.substitutions:
+        lines.append(f"substituted: {s['tag']} = {s['value']!r} ({s['reason']}) -> {s['used']} ({s['source']})")
+    return "\n".join(lines)
+
+
 def _cmd_site_check(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     print(f"{args.site}: OK: {len(site.headers)} headers, {len(site.boilers)} boilers, {len(site.gas_turbines)} gas turbines, "
@@ -106,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", choices=["practice", "campaign"], default="practice",
                    help="today's practice, or an identification campaign (setpoint step tests, washes) for training data")
 
+    st = sub.add_parser("step", help="one supervisory cycle: snapshot in, proposal out (advisory)")
+    st.add_argument("--site", required=True, help="site TOML file")
+    st.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
+    st.add_argument("--snapshot", required=True, help="snapshot JSON: tag -> value, and timestamp")
+    st.add_argument("--explain", action="store_true", help="print a table of current vs proposed instead of JSON")
+    st.add_argument("--objective", choices=["cost", "co2e", "steam"], default="cost")
+    st.add_argument("--cycle-s", type=float, default=60.0, help="cycle time, s (move limits)")
+    st.add_argument("--budget-s", type=float, default=1.0, help="time budget of the step, s")
+    st.set_defaults(func=_cmd_step)
+
     sur = sub.add_parser("surrogate", help="learned models").add_subparsers(dest="surrogate_command", required=True)
     t = sur.add_parser("train", help="train every learned quantity of a site from a historian table")
     t.add_argument("--site", required=True, help="site TOML file")
@@ -134,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # includes surrogate file errors: one clear message
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 2
 
 

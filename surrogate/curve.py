@@ -287,16 +287,17 @@ def _drop_collinear(seg_slopes: np.ndarray, slope_tol: float) -> np.ndarray | No
 
 
 def _one_layer(net: ReluNetwork, k: int, base: np.ndarray, lo: float, hi: float, out: int | None,
-               merge_tol: float, slope_tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Breakpoints and values of a one-hidden-layer network along the line (closed form)."""
+               merge_tol: float, slope_tol: float) -> np.ndarray:
+    """Breakpoints of a one-hidden-layer network along the line (closed form), collinear ones
+    already dropped."""
     w1, b1 = net.weights[0], net.biases[0]
     wf = w1[:, k]
     c = w1 @ base + b1                              # pre-activations at t = 0
     if out is None:
-        w2o, b2o = net.weights[1].T, net.biases[1]   # (n_hidden, n_out)
+        w2o = net.weights[1].T                      # (n_hidden, n_out)
         to_out = np.any(w2o != 0.0, axis=1)
     else:
-        w2o, b2o = net.weights[1][out], net.biases[1][out]
+        w2o = net.weights[1][out]
         to_out = w2o != 0.0
     # a kink lies strictly inside (lo, hi) iff the pre-activation changes sign strictly there
     inside = ((wf * lo + c) * (wf * hi + c) < 0.0) & to_out
@@ -320,9 +321,7 @@ def _one_layer(net: ReluNetwork, k: int, base: np.ndarray, lo: float, hi: float,
     keep = _drop_collinear(seg_slopes, slope_tol)
     if keep is not None:
         pts = pts[np.concatenate(([True], keep, [True]))]
-    # values: the network itself at every breakpoint
-    y = np.maximum(np.multiply.outer(pts, wf) + c, 0.0) @ w2o + b2o
-    return pts, y
+    return pts
 
 
 def _walk(net: ReluNetwork, k: int, base: np.ndarray, lo: float, hi: float, out: int | None,
@@ -338,8 +337,7 @@ def _walk(net: ReluNetwork, k: int, base: np.ndarray, lo: float, hi: float, out:
     hidden = list(zip(net.weights[:-1], net.biases[:-1]))
     abs_hidden = [np.abs(w) for w, _ in hidden]
     w_last = net.weights[-1] if out is None else net.weights[-1][out]
-    cap = min(max_breakpoints(net), _WALK_CAP)
-    cap = 2 * cap + 100
+    cap = min(2 * max_breakpoints(net) + 100, _WALK_CAP)   # regions; > the bound only on numerical trouble
     x = base.copy()
     starts = [lo]
     slopes = []
@@ -415,20 +413,20 @@ def restrict_to_line(
     out = _output_index(net, output_index)
     lo, hi = _check_box(lo, hi, merge_tol, slope_tol)
     base = _base_point(net, k, fixed)
-    if len(net.weights) == 2 and lo < hi:
-        pts, y = _one_layer(net, k, base, lo, hi, out, merge_tol, slope_tol)
-        return PiecewiseLinear._trusted(pts, y)
     if lo == hi or len(net.weights) == 1:
         pts = np.array([lo]) if lo == hi else np.array([lo, hi])
+    elif len(net.weights) == 2:
+        pts = _one_layer(net, k, base, lo, hi, out, merge_tol, slope_tol)
     else:
         pts, seg_slopes = _walk(net, k, base, lo, hi, out, merge_tol)
         keep = _drop_collinear(seg_slopes, slope_tol)
         if keep is not None:
             pts = pts[np.concatenate(([True], keep, [True]))]
+    # values: the network itself at every breakpoint
     X = np.broadcast_to(base, (pts.size, base.size)).copy()
     X[:, k] = pts
     Y = net.evaluate(X)
-    return PiecewiseLinear._trusted(pts, Y if out is None else Y[:, out])
+    return PiecewiseLinear._trusted(pts, Y if out is None else np.ascontiguousarray(Y[:, out]))
 
 
 # =====================================================================================  structure

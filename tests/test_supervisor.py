@@ -1,0 +1,289 @@
+"""Supervisor.step on the reference site with the bundled surrogates: statuses, limits,
+balances, surrogate agreement, bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer import tags
+from optimizer.site import load_site
+from optimizer.supervisor import Supervisor, SupervisorConfig
+from surrogate.manifest import load_model_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
+MODELS = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
+SNAPSHOT = json.loads((ROOT / "scenarios" / "snapshots" / "reference_olefins.json").read_text())
+SUP = Supervisor(SITE, MODELS)
+_clock = {"t": 0}
+
+
+def fresh(snapshot: dict | None = None, minutes: int | None = None) -> dict:
+    """A copy of the bundled snapshot with a timestamp after every earlier one (the shared
+    supervisor refuses duplicated or out-of-order timestamps)."""
+    _clock["t"] += 1
+    snap = copy.deepcopy(snapshot or SNAPSHOT)
+    import pandas as pd
+
+    snap["timestamp"] = (pd.Timestamp("2026-03-02 10:00") + pd.Timedelta(minutes=minutes if minutes is not None else _clock["t"])).isoformat()
+    return snap
+
+
+def assert_model_solution_valid(sup: Supervisor, tol: float = 1e-6) -> None:
+    """Every constraint of the model (balances included) and every bound holds at the solution."""
+    m = sup.model
+    for c in m.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(c.body)
+        scale = 1.0 + abs(body)
+        if c.has_lb():
+            assert body >= pyo.value(c.lower) - tol * scale, (c.name, body, pyo.value(c.lower))
+        if c.has_ub():
+            assert body <= pyo.value(c.upper) + tol * scale, (c.name, body, pyo.value(c.upper))
+    for v in m.component_data_objects(pyo.Var):
+        if v.value is None:
+            continue
+        if v.lb is not None:
+            assert v.value >= v.lb - tol * (1 + abs(v.lb)), (v.name, v.value, v.lb)
+        if v.ub is not None:
+            assert v.value <= v.ub + tol * (1 + abs(v.ub)), (v.name, v.value, v.ub)
+
+
+def assert_inside_limits(snapshot: dict, p, cycle_s: float = 60.0) -> None:
+    """Setpoints inside equipment limits and move limits (rate x cycle time) of the snapshot's point."""
+    dt = cycle_s / 60.0
+    sp = p.setpoints
+    for b, bo in SITE.boilers.items():
+        s, cur = sp[tags.boiler_steam(b)], snapshot.get(tags.boiler_steam(b), 0.0)
+        if sp[f"{b}.on"]:
+            assert bo.min_steam_tph - 1e-6 <= s <= bo.max_steam_tph + 1e-6
+            if cur > 0:
+                assert abs(s - min(max(cur, bo.min_steam_tph), bo.max_steam_tph)) <= bo.ramp_tph_per_min * dt + 1e-6, (b, s, cur)
+        else:
+            assert s == pytest.approx(0.0, abs=1e-9)
+            assert cur - bo.ramp_tph_per_min * dt <= bo.min_steam_tph + 1e-6, (b, "stopped from above its minimum")
+    for g, gt in SITE.gas_turbines.items():
+        s, cur = sp[tags.gt_power(g)], snapshot.get(tags.gt_power(g), 0.0)
+        assert gt.min_power_mw - 1e-6 <= s <= gt.iso_power_mw
+        assert abs(s - cur) <= gt.ramp_mw_per_min * dt + 1e-6 or cur > s  # may be capped by the ambient base power
+        d = sp[tags.duct_steam(g)]
+        assert d == pytest.approx(0.0, abs=1e-9) or gt.hrsg.duct_min_steam_tph - 1e-6 <= d <= gt.hrsg.duct_max_steam_tph + 1e-6
+    for t, tur in SITE.turbines.items():
+        if tur.drive == "generator" and sp[f"{t}.on"]:
+            s, cur = sp[tags.turbine_power(t)], snapshot.get(tags.turbine_power(t), 0.0)
+            assert tur.min_power_mw - 1e-6 <= s <= tur.max_power_mw + 1e-6
+            assert abs(s - cur) <= tur.ramp_mw_per_min * dt + 1e-6
+        for k in range(len(tur.sections) - 1):
+            x, cur = sp[tags.extraction(t, k)], snapshot.get(tags.extraction(t, k))
+            if cur is not None and x > 0:
+                assert abs(x - cur) <= 5.0 * dt + 1e-6
+    for l, ld in SITE.letdowns.items():
+        assert -1e-9 <= sp[tags.steam(l)] <= ld.max_flow_tph + 1e-6
+    for c, con in SITE.consumers.items():
+        if con.flexible:
+            assert con.min_tph - 1e-6 <= sp[tags.steam(c)] <= con.max_tph + 1e-6
+
+
+def assert_agreement(p) -> None:
+    assert p.surrogate_agreement, "no learned curve was checked"
+    for name, rel in p.surrogate_agreement.items():
+        assert rel <= 1e-6, (name, rel)
+
+
+# ---------------------------------------------------------------------- the bundled snapshot
+
+
+def test_bundled_snapshot_optimal_with_savings():
+    snap = fresh()
+    p = SUP.step(snap)
+    assert p.status == "optimal", p.warnings
+    assert_model_solution_valid(SUP)
+    assert_inside_limits(snap, p)
+    assert_agreement(p)
+    assert set(p.surrogate_agreement) == set(MODELS)  # every learned unit is running here
+    assert p.proposed_kpis["cost_per_h"] <= p.current_kpis["cost_per_h"] + 1e-6
+    assert p.savings["cost_per_h"] == pytest.approx(p.current_kpis["cost_per_h"] - p.proposed_kpis["cost_per_h"])
+    for key in ("validate_ms", "update_ms", "solve_ms", "verify_ms", "total_ms", "binaries", "nodes"):
+        assert key in p.stats
+    json.loads(p.to_json())  # JSON-serialisable
+
+
+def test_proposal_kpis_are_consistent():
+    p = SUP.step(fresh())
+    k = p.proposed_kpis
+    assert k["fuel_gj_h"] == pytest.approx(sum(v for key, v in k.items() if key.startswith("fuel_") and key.endswith("_gj_h") and key != "fuel_gj_h"))
+    assert k["co2e_t_h"] == pytest.approx(k["co2e_scope1_t_h"] + k["co2e_scope2_t_h"])
+    assert k["cost_per_h"] == pytest.approx(k["fuel_cost_per_h"] + k["electricity_cost_per_h"] + k["carbon_cost_per_h"] + k["penalty_cost_per_h"])
+    # IPCC 2006 natural gas with AR5 GWPs: 56,100 + 28 x 1 + 265 x 0.1 kg CO2e per TJ
+    ng, fg = k["fuel_natural_gas_gj_h"], k["fuel_fuel_gas_gj_h"]
+    assert k["co2e_scope1_t_h"] == pytest.approx(ng * 56154.5e-6 + fg * (57600 + 28 + 26.5) * 1e-6, rel=1e-9)
+
+
+def test_co2e_objective_emits_no_more_than_cost_objective():
+    cost = SUP.step(fresh())
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(objective="co2e"))
+    co2 = sup.step(fresh())
+    assert co2.status == "optimal"
+    assert co2.proposed_kpis["co2e_t_h"] <= cost.proposed_kpis["co2e_t_h"] + 1e-6
+    assert co2.proposed_kpis["cost_per_h"] >= cost.proposed_kpis["cost_per_h"] - 1e-6
+
+
+# ---------------------------------------------------------------------- statuses
+
+
+def test_invalid_input_status():
+    for bad in (None, [1, 2], "snapshot", {"timestamp": "not a date"}):
+        p = SUP.step(bad)
+        assert p.status == "invalid_input", bad
+        assert p.warnings
+    snap = fresh()
+    assert SUP.step(snap).status == "optimal"
+    again = SUP.step(copy.deepcopy(snap))  # the same timestamp again
+    assert again.status == "invalid_input" and "not after the previous" in again.warnings[0]
+
+
+def test_infeasible_demand_status_names_header_and_size():
+    snap = fresh()
+    for c, con in SITE.consumers.items():
+        if con.header == "LP":
+            snap[tags.steam(c)] = con.demand_tph * 4.5
+    p = SUP.step(snap)
+    assert p.status == "infeasible_demand", p.warnings
+    assert "LP" in p.shortfall_tph and p.shortfall_tph["LP"] > 1.0
+    assert any("LP short" in w for w in p.warnings)
+    assert_agreement(p)
+
+
+def test_time_limited_status_when_solver_stops_early():
+    """HiGHS stops at its first improving solution (a real solver limit with an incumbent)."""
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(solver_options={"mip_max_improving_sols": 1, "presolve": "off"}, mip_rel_gap=0.0))
+    p = sup.step(fresh())
+    assert p.status == "time_limited", p.stats
+    assert p.stats["gap"] > 0  # an incumbent, not a proven optimum
+    assert_agreement(p)
+    assert_model_solution_valid(sup)
+
+
+def test_fallback_local_then_recovery(monkeypatch):
+    sup = Supervisor(SITE, MODELS)
+    real = sup._solve
+    calls = {"n": 0}
+
+    def flaky(limit):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the optimisation of the first cycle fails
+            from optimizer.supervisor import SolveResult
+            return SolveResult(False, "fallback_hold", "injected failure", 0.0)
+        return real(limit)
+
+    monkeypatch.setattr(sup, "_solve", flaky)
+    snap = fresh()
+    p = sup.step(snap)
+    assert p.status == "fallback_local"
+    assert_inside_limits(snap, p)
+    assert_agreement(p)
+    assert sup.step(fresh()).status == "optimal"  # the next good cycle recovers
+
+
+def test_fallback_hold_when_solver_raises(monkeypatch):
+    sup = Supervisor(SITE, MODELS)
+
+    def boom(*a, **k):
+        raise RuntimeError("HiGHS crashed")
+
+    monkeypatch.setattr(sup._solver, "solve", boom)
+    snap = fresh()
+    p = sup.step(snap)
+    assert p.status == "fallback_hold"
+    assert p.setpoints[tags.boiler_steam("B1")] == pytest.approx(snap[tags.boiler_steam("B1")])
+    assert any("holding" in w for w in p.warnings)
+
+
+# ---------------------------------------------------------------------- substitutions and held units
+
+
+def test_bad_tag_substituted_with_last_good_value():
+    sup = Supervisor(SITE, MODELS)
+    good = fresh()
+    assert sup.step(good).status == "optimal"
+    bad = fresh()
+    bad["MP_BUTADIENE.steam_tph"] = float("nan")
+    bad["TLE.steam_tph"] = "broken"
+    p = sup.step(bad)
+    assert p.status == "optimal"
+    subs = {s["tag"]: s for s in p.substitutions}
+    assert subs["MP_BUTADIENE.steam_tph"]["source"] == "last good" and subs["MP_BUTADIENE.steam_tph"]["used"] == good["MP_BUTADIENE.steam_tph"]
+    assert subs["TLE.steam_tph"]["reason"].startswith("not a number")
+
+
+def test_unit_with_unreadable_operating_point_is_held():
+    sup = Supervisor(SITE, MODELS)
+    snap = fresh()
+    del snap[tags.boiler_steam("B2")]
+    p = sup.step(snap)
+    assert "B2" in p.held_units
+    assert p.status in ("optimal", "infeasible_demand")
+
+
+def test_unavailable_boiler_is_not_proposed():
+    snap = fresh()
+    snap[tags.available("B4")] = 0
+    p = SUP.step(snap)
+    assert p.setpoints["B4.on"] == 0 and p.setpoints[tags.boiler_steam("B4")] == 0.0
+    assert any("B4" in w for w in p.warnings)
+
+
+# ---------------------------------------------------------------------- properties
+
+
+@st.composite
+def feasible_snapshots(draw):
+    snap = copy.deepcopy(SNAPSHOT)
+    for c, con in SITE.consumers.items():
+        snap[tags.steam(c)] = con.demand_tph * draw(st.floats(0.8, 1.2))
+    snap[tags.AMBIENT] = draw(st.floats(24.0, 36.0))
+    snap[tags.steam("TLE")] = draw(st.floats(205.0, 275.0))
+    for b, bo in SITE.boilers.items():
+        snap[tags.boiler_steam(b)] = draw(st.floats(bo.min_steam_tph, 110.0))
+    snap[tags.turbine_power("TG1")] = draw(st.floats(5.0, 20.0))
+    snap[tags.turbine_power("TG2")] = draw(st.floats(3.0, 10.0))
+    snap[tags.SITE_LOAD] = draw(st.floats(85.0, 105.0))
+    return snap
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feasible_snapshots())
+def test_any_feasible_snapshot_gives_a_valid_proposal(snapshot):
+    snap = fresh(snapshot)
+    p = SUP.step(snap)
+    assert p.status in ("optimal", "infeasible_demand"), p.warnings
+    assert_model_solution_valid(SUP)
+    assert_inside_limits(snap, p)
+    assert_agreement(p)
+
+
+_values = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.floats(allow_nan=True, allow_infinity=True),
+                    st.integers(-10**12, 10**12), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(sorted(SNAPSHOT) + ["junk", "B9.steam_tph"]), _values, max_size=12), st.booleans())
+def test_bad_snapshots_never_raise(changes, drop_timestamp):
+    snap = fresh()
+    snap.update(changes)
+    if drop_timestamp:
+        snap.pop("timestamp", None)
+    p = SUP.step(snap)
+    assert p.status in ("optimal", "infeasible_demand", "invalid_input", "fallback_local", "fallback_hold", "time_limited")
+    json.loads(p.to_json())
+    if p.ok:
+        assert_agreement(p)
+        for value in p.setpoints.values():
+            assert math.isfinite(value)
