@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimizer import tags
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.formulation import build_model
+from optimizer.highs_direct import HighsDirect
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
@@ -80,26 +79,10 @@ class Supervisor:
         self.model = build_model(site, self.props, self.curves.slots)
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf)
         self._lock = threading.Lock()
-        self._solver = Highs()
-        cfg = self._solver.config
-        cfg.load_solutions = False
-        cfg.raise_exception_on_nonoptimal_result = False
-        cfg.threads = 1
-        cfg.rel_gap = self.config.mip_rel_gap
-        cfg.solver_options.update(self.config.solver_options)
-        au = cfg.auto_updates
-        au.check_for_new_or_removed_constraints = False
-        au.check_for_new_or_removed_vars = False
-        au.check_for_new_or_removed_params = False
-        au.check_for_new_objective = False
-        au.update_constraints = False
-        au.update_vars = False
-        au.update_named_expressions = False
-        au.update_objective = False
-        au.update_parameters = True
-        self._instance_set = False
         self._set_static_params()
-        self.n_binaries = sum(1 for v in self.model.component_data_objects(pyo.Var) if v.is_binary())
+        # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
+        self._solver = HighsDirect(self.model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
+        self.n_binaries = self._solver.n_binaries
 
     # ------------------------------------------------------------------ public
     def step(self, snapshot: object) -> Proposal:
@@ -134,11 +117,12 @@ class Supervisor:
         t_upd = time.perf_counter()
         current = self._solve(self._remaining(t0))
         current_kpis = self._kpis() if current.ok else {}
+        warm = self._solver.solution() if current.ok else None
         if not current.ok:
             warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
         self._write(cycle, pinned=False)
         t_upd2 = time.perf_counter()
-        result = self._solve(self._remaining(t0))
+        result = self._solve(self._remaining(t0), warm)
         t_solve = time.perf_counter()
         status = result.status
         if not result.ok:
@@ -218,30 +202,24 @@ class Supervisor:
                 for s in range(kmax - 1):
                     m.z_hi[name, s].set_value(1.0 if s < max(1, n - 1) else 0.0)
 
-    def _solve(self, time_limit: float) -> "SolveResult":
+    def _solve(self, time_limit: float, warm: np.ndarray | None = None) -> "SolveResult":
         t = time.perf_counter()
         try:
-            self._solver.config.time_limit = time_limit
-            if not self._instance_set:
-                self._solver.set_instance(self.model)
-                self._instance_set = True
-            res = self._solver.solve(self.model)
+            self._solver.update()
+            if warm is not None:
+                self._solver.warm_start(warm)
+            r = self._solver.solve(time_limit, self.config.mip_rel_gap)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
-            return SolveResult(False, "fallback_hold", f"solver error: {exc}", time.perf_counter() - t)
-        tc, ss = res.termination_condition, res.solution_status
-        feasible = ss in (SolutionStatus.optimal, SolutionStatus.feasible)
-        nodes = int(getattr(res.extra_info, "mip_node_count", -1) or -1)
+            return SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", time.perf_counter() - t)
         gap = None
-        if res.incumbent_objective is not None and res.objective_bound is not None:
-            gap = abs(res.incumbent_objective - res.objective_bound) / max(1.0, abs(res.incumbent_objective))
-        if tc == TerminationCondition.convergenceCriteriaSatisfied and feasible:
-            res.solution_loader.load_vars()
-            return SolveResult(True, "optimal", "optimal", time.perf_counter() - t, nodes, gap, res.incumbent_objective)
-        if feasible and tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit):
-            res.solution_loader.load_vars()
-            return SolveResult(True, "time_limited", str(tc.name), time.perf_counter() - t, nodes, gap, res.incumbent_objective)
-        return SolveResult(False, "fallback_hold", str(tc.name), time.perf_counter() - t, nodes, gap, None)
+        if r.objective is not None and r.bound is not None:
+            gap = abs(r.objective - r.bound) / max(1.0, abs(r.objective))
+        if r.status == "optimal":
+            return SolveResult(True, "optimal", r.model_status, time.perf_counter() - t, r.nodes, gap, r.objective)
+        if r.status == "feasible_limit":
+            return SolveResult(True, "time_limited", r.model_status, time.perf_counter() - t, r.nodes, gap, r.objective)
+        return SolveResult(False, "fallback_hold", r.model_status, time.perf_counter() - t, r.nodes, gap, None)
 
     # ------------------------------------------------------------------ results
     def _verify_curves(self, c: "CycleData") -> tuple[dict[str, float], list[str]]:
@@ -279,9 +257,11 @@ class Supervisor:
     def _setpoints(self) -> dict[str, float]:
         m, site = self.model, self.site
         sp: dict[str, float] = {}
+        # binaries within HiGHS's integrality tolerance are rounded; a unit that is off gets 0
         for b in m.B:
-            sp[tags.boiler_steam(b)] = _val(m.b_steam[b])
-            sp[f"{b}.on"] = round(_val(m.b_on[b]))
+            on = round(_val(m.b_on[b]))
+            sp[tags.boiler_steam(b)] = _val(m.b_steam[b]) if on else 0.0
+            sp[f"{b}.on"] = on
         for b in m.B:
             fuels = site.boilers[b].fuels
             total = _val(m.b_fuel[b])
@@ -289,12 +269,13 @@ class Supervisor:
                 for f in fuels:
                     sp[f"{b}.fuel_{f}_share"] = _val(m.b_fuel_split[b, f]) / total if total > 0 else (1.0 if f == fuels[0] else 0.0)
         for g in m.G:
-            sp[tags.gt_power(g)] = _val(m.g_power[g])
+            sp[tags.gt_power(g)] = _val(m.g_power[g]) if round(_val(m.g_on[g])) else 0.0
             if g in m.GD:
-                sp[tags.duct_steam(g)] = _val(m.d_steam[g])
+                sp[tags.duct_steam(g)] = _val(m.d_steam[g]) if round(_val(m.d_on[g])) else 0.0
         for t in m.TG:
-            sp[tags.turbine_power(t)] = _val(m.t_out[t])
-            sp[f"{t}.on"] = round(_val(m.t_on[t]))
+            on = round(_val(m.t_on[t]))
+            sp[tags.turbine_power(t)] = _val(m.t_out[t]) if on else 0.0
+            sp[f"{t}.on"] = on
         for t, k in m.TX:
             sp[tags.extraction(t, k)] = _val(m.extr[t, k])
         for t in m.TMOT:

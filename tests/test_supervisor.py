@@ -176,12 +176,12 @@ def test_fallback_local_then_recovery(monkeypatch):
     real = sup._solve
     calls = {"n": 0}
 
-    def flaky(limit):
+    def flaky(limit, warm=None):
         calls["n"] += 1
         if calls["n"] == 2:  # the optimisation of the first cycle fails
             from optimizer.supervisor import SolveResult
             return SolveResult(False, "fallback_hold", "injected failure", 0.0)
-        return real(limit)
+        return real(limit, warm)
 
     monkeypatch.setattr(sup, "_solve", flaky)
     snap = fresh()
