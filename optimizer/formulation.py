@@ -99,8 +99,13 @@ def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Par
     return p
 
 
-def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot]) -> pyo.ConcreteModel:
-    """The site's model; see the module docstring for the math."""
+def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot],
+                weights: tuple[float, float, float] = (1.0, 0.0, 0.0)) -> pyo.ConcreteModel:
+    """The site's model; see the module docstring for the math.
+
+    ``weights``: objective weights of (cost, CO2e, steam generated), fixed for the model's life
+    (constants, so every objective coefficient depends on at most one mutable parameter).
+    """
     st = structure(site, slots)
     m = pyo.ConcreteModel(name=site.name)
     m.st = st
@@ -135,7 +140,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
                       ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F),
                       ("cx", m.CK), ("cy", m.CK), ("lam_hi", m.CK), ("z_hi", m.CS)]:
         _param(m, name, idx)
-    for name in ("site_load", "import_price", "import_hi", "export_hi", "carbon_price", "w_cost", "w_co2", "w_steam"):
+    for name in ("site_load", "import_price", "import_hi", "export_hi", "carbon_price"):
         _param(m, name)
 
     # ------------------------------------------------------------------ boilers
@@ -338,7 +343,10 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.penalty_cost = pyo.Expression(expr=sum(vent_pen[v] * m.vent[v] for v in m.V) + sum(off_pen[c] * m.offspec[c] for c in m.CF)
                                     + (e.shortfall_penalty_per_mwh if e else 0.0) * m.contract_short)
     m.cost = pyo.Expression(expr=m.fuel_cost + m.electricity_cost + m.carbon_cost + m.penalty_cost)
-    m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * sum(m.unserved[k] + m.unplaced[k] for k in m.H)
-                                  + SLACK_PENALTY * (sum(m.spray[k] + m.deficit[k] for k in m.H) + m.da_excess))
-    m.objective = pyo.Objective(expr=m.w_cost * m.cost + m.w_co2 * m.co2 + m.w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
+    # the deaerator's excess heat is only physical when returned condensate alone overheats it;
+    # priced like unplaced steam so it is never a cheap way to dump steam
+    m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess)
+                                  + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H))
+    w_cost, w_co2, w_steam = weights
+    m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
     return m

@@ -17,39 +17,53 @@ series in pyproject.toml, and tests cover it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.core.expr.numeric_expr import NPV_MaxExpression, NPV_MinExpression
 from pyomo.core.expr.visitor import identify_mutable_parameters
 
 log = logging.getLogger(__name__)
 
 
 def _compile(expr):
-    """A fast evaluator for ``expr``: constant, ``a * p.value + b`` for one parameter, or the
-    generic Pyomo evaluation (products of parameters, rare)."""
+    """A fast evaluator for ``expr``: a constant, or ``b + sum_i a_i p_i`` when the expression is
+    affine in its mutable parameters (checked by perturbation), else Pyomo's own evaluation."""
     if expr is None:
         return lambda: None
+    if isinstance(expr, (NPV_MaxExpression, NPV_MinExpression)):  # variable bounds: max/min with the domain's
+        fa, fb = (_compile(a) for a in expr.args)
+        pick = max if isinstance(expr, NPV_MaxExpression) else min
+        return lambda: pick(fa(), fb())
     params = list(identify_mutable_parameters(expr))
     if not params:
         c = pyo.value(expr)
         return lambda: c
+    p0 = [p.value for p in params]
+    f0 = pyo.value(expr)
+    slopes = []
+    for p, v in zip(params, p0):
+        p.set_value(v + 1.0)
+        slopes.append(pyo.value(expr) - f0)
+        p.set_value(v)
+    for p, v in zip(params, p0):  # all moved at once: an affine function adds up
+        p.set_value(v + 2.0)
+    f2 = pyo.value(expr)
+    for p, v in zip(params, p0):
+        p.set_value(v)
+    affine = abs(f2 - f0 - 2.0 * sum(slopes)) <= 1e-9 * (1.0 + abs(f0) + abs(f2))
+    if not affine:
+        return lambda: pyo.value(expr)
+    b = f0 - sum(a * v for a, v in zip(slopes, p0))
     if len(params) == 1:
-        p = params[0]
-        p0 = p.value
-        f0 = pyo.value(expr)
-        p.set_value(p0 + 1.0)
-        f1 = pyo.value(expr)
-        p.set_value(p0 + 2.0)
-        f2 = pyo.value(expr)
-        p.set_value(p0)
-        a, b = f1 - f0, f0 - (f1 - f0) * p0
-        if abs((f2 - f1) - a) <= 1e-12 * (1.0 + abs(a)):
-            return lambda: a * p._value + b  # noqa: SLF001 - ParamData stores its value here
-    return lambda: pyo.value(expr)
+        a, p = slopes[0], params[0]
+        return lambda: a * p._value + b  # noqa: SLF001 - ParamData keeps its value here
+    pairs = list(zip(slopes, params))
+    return lambda: b + sum(a * p._value for a, p in pairs)  # noqa: SLF001
 
 
 @dataclass
@@ -124,7 +138,9 @@ class HighsDirect:
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         for k, v in (options or {}).items():
             h.setOptionValue(k, v)
+        t0 = time.perf_counter()
         h.run()
+        run_s = time.perf_counter() - t0
         status = h.getModelStatus()
         info = h.getInfo()
         has_sol = info.primal_solution_status == 2
@@ -143,7 +159,7 @@ class HighsDirect:
             values = h.getSolution().col_value
             for v, col in self._vars:
                 v.set_value(values[col], skip_validation=True)
-        return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, h.getRunTime())
+        return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, run_s)
 
     def solution(self) -> np.ndarray:
         return np.asarray(self.h.getSolution().col_value)

@@ -11,7 +11,7 @@ STATUSES = {
     "time_limited": "the solver hit the time budget; its best feasible incumbent is proposed",
     "fallback_local": "the full solve gave no answer; a local LP around the current point (on/off pattern held, boxes shrunk) answered",
     "fallback_hold": "no solve answered; hold the current setpoints",
-    "infeasible_demand": "demand cannot be met with the available units; the proposal minimises the shortfall (see shortfall_tph)",
+    "infeasible_demand": "demand cannot be met (or surplus steam cannot be used or vented) with the available units; the proposal minimises the shortfall (see shortfall_tph, surplus_tph)",
     "invalid_input": "the snapshot cannot be used (see warnings); hold the current setpoints",
 }
 
@@ -27,6 +27,7 @@ class Proposal:
     proposed_kpis: dict[str, float] = field(default_factory=dict)
     savings: dict[str, float] = field(default_factory=dict)
     shortfall_tph: dict[str, float] = field(default_factory=dict)
+    surplus_tph: dict[str, float] = field(default_factory=dict)
     binding: list[dict] = field(default_factory=list)
     surrogate_agreement: dict[str, float] = field(default_factory=dict)
     domain_warnings: list[str] = field(default_factory=list)

@@ -76,9 +76,14 @@ class Supervisor:
             raise ValueError(f"objective = {self.config.objective!r}: must be one of cost, co2e, steam, weighted")
         self.props = properties or compute_properties(site)
         self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models)
-        self.model = build_model(site, self.props, self.curves.slots)
+        cfg = self.config
+        weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
+                   "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
+        # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
+        self.model = build_model(site, self.props, self.curves.slots, weights)
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf)
         self._lock = threading.Lock()
+        self._param_cache: dict = {}
         self._set_static_params()
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self.model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
@@ -144,9 +149,15 @@ class Supervisor:
         proposed_kpis = self._kpis()
         shortfall = {h: float(self.model.unserved[h].value or 0.0) for h in self.model.H}
         shortfall = {h: v for h, v in shortfall.items() if v > 1e-6}
+        unplaced = {h: float(self.model.unplaced[h].value or 0.0) for h in self.model.H}
+        unplaced = {h: v for h, v in unplaced.items() if v > 1e-6}
         if shortfall and status == "optimal":
             status = "infeasible_demand"
             warnings.append("demand beyond what the site can supply: " + ", ".join(f"{h} short {v:.2f} t/h" for h, v in shortfall.items()))
+        if unplaced and status == "optimal":
+            status = "infeasible_demand"
+        if unplaced:
+            warnings.append("steam the site cannot use or vent: " + ", ".join(f"{h} surplus {v:.2f} t/h" for h, v in unplaced.items()))
         bad = {k: v for k, v in agreement.items() if v > self.config.agreement_rtol}
         if bad:
             warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
@@ -155,7 +166,7 @@ class Supervisor:
         savings = {k: current_kpis[k] - proposed_kpis[k] for k in proposed_kpis if k in current_kpis}
         return Proposal(
             timestamp=_iso(snap.timestamp), status=status, setpoints=self._setpoints(), current_kpis=current_kpis,
-            proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surrogate_agreement=agreement,
+            proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surplus_tph=unplaced, surrogate_agreement=agreement,
             domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
         )
 
@@ -165,10 +176,6 @@ class Supervisor:
     # ------------------------------------------------------------------ cycle data
     def _set_static_params(self) -> None:
         m, site = self.model, self.site
-        cfg = self.config
-        w = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
-             "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
-        m.w_cost.set_value(w[0]); m.w_co2.set_value(w[1]); m.w_steam.set_value(w[2])  # noqa: E702
         m.carbon_price.set_value(site.emissions.carbon_price_per_t)
         e = site.electricity
         m.import_hi.set_value(e.max_import_mw if e else 0.0)
@@ -185,22 +192,30 @@ class Supervisor:
         """Push the cycle into the mutable Params. ``pinned``: boxes collapse to the current point."""
         m = self.model
         box = c.pinned if pinned else (c.local if local else c.box)
+        put = self._put
         for (comp, idx), value in c.fixed.items():
-            getattr(m, comp)[idx].set_value(value)
+            put(comp, idx, value)
         for (comp, idx), value in box.items():
-            getattr(m, comp)[idx].set_value(value)
-        curves = c.curves_pinned if pinned else (c.curves_local if local else c.curves)
+            put(comp, idx, value)
+        curves = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
         for name, (xs, ys) in curves.items():
             n = len(xs)
             kmax = self.curves.slots[name].max_points
             for k in range(kmax):
                 j = min(k, n - 1)
-                m.cx[name, k].set_value(float(xs[j]))
-                m.cy[name, k].set_value(float(ys[j]))
-                m.lam_hi[name, k].set_value(1.0 if k < n else 0.0)
+                put("cx", (name, k), float(xs[j]))
+                put("cy", (name, k), float(ys[j]))
+                put("lam_hi", (name, k), 1.0 if k < n else 0.0)
             if name in m.st.sos_curves:
                 for s in range(kmax - 1):
-                    m.z_hi[name, s].set_value(1.0 if s < max(1, n - 1) else 0.0)
+                    put("z_hi", (name, s), 1.0 if s < max(1, n - 1) else 0.0)
+
+    def _put(self, comp: str, idx, value: float) -> None:
+        """Set a mutable Param only when its value changes (Pyomo's set_value is the slow part)."""
+        key = (comp, idx)
+        if self._param_cache.get(key) != value:
+            getattr(self.model, comp)[idx].set_value(value)
+            self._param_cache[key] = value
 
     def _solve(self, time_limit: float, warm: np.ndarray | None = None) -> "SolveResult":
         t = time.perf_counter()
@@ -351,10 +366,14 @@ class CycleData:
     local: dict[tuple[str, object], float]
     curves: dict[str, tuple[np.ndarray, np.ndarray]]
     curves_pinned: dict[str, tuple[np.ndarray, np.ndarray]]
-    curves_local: dict[str, tuple[np.ndarray, np.ndarray]]
+    local_boxes: dict[str, tuple[float, float]]
     disturbances: dict[str, float]
     warnings: list[str]
     free_binaries: int
+
+    def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
+        return {name: sup.curves.breakpoints(name, lo, hi, self.disturbances) for name, (lo, hi) in self.local_boxes.items()}
 
     @classmethod
     def build(cls, sup: Supervisor, snap: ValidatedSnapshot) -> "CycleData":
@@ -523,16 +542,15 @@ class CycleData:
         # curves: exact breakpoints over each box
         disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}
         disturbances.update({k: val for k, val in v.items() if k not in disturbances})
-        curves, curves_pinned, curves_local = {}, {}, {}
+        curves, curves_pinned = {}, {}
         for name, slot in sup.curves.slots.items():
             lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
-            ll, lh = local_box[(slot.kind, slot.unit)]
             curves[name] = sup.curves.breakpoints(name, lo, hi, disturbances)
             curves_pinned[name] = sup.curves.breakpoints(name, pl, ph, disturbances)
-            curves_local[name] = sup.curves.breakpoints(name, ll, lh, disturbances)
             n_seg = len(curves[name][0]) - 1
             free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
-        return cls(fixed, box, pinned, local, curves, curves_pinned, curves_local, disturbances, warnings, free)
+        local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
+        return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free)
 
 
 def _import_price(site: Site, ts: pd.Timestamp) -> float:

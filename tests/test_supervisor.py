@@ -287,3 +287,22 @@ def test_bad_snapshots_never_raise(changes, drop_timestamp):
         assert_agreement(p)
         for value in p.setpoints.values():
             assert math.isfinite(value)
+
+
+def test_direct_highs_bounds_follow_parameters_both_ways():
+    """The compiled parameter updates must track bounds in every direction (a unit made
+    unavailable, then available again), not only from the values seen at compile time."""
+    sup = Supervisor(SITE, MODELS)
+    h = sup._solver
+    col = {id(v): c for v, c in h._vars}
+    for avail in (0, 1, 0, 1):
+        snap = fresh()
+        snap[tags.available("B2")] = avail
+        sup.step(snap)
+        lp = h.h.getLp()
+        c = col[id(sup.model.b_on["B2"])]
+        assert lp.col_upper_[c] == pytest.approx(float(avail))
+        for name in list(sup.model.st.sos_curves)[:2]:
+            for s in range(sup.curves.slots[name].max_points - 1):
+                zc = col[id(sup.model.z[name, s])]
+                assert lp.col_upper_[zc] == pytest.approx(pyo.value(sup.model.z_hi[name, s]))

@@ -161,6 +161,9 @@ class SiteRules:
         s = self.site.steam
         if s.deaerator_steam_header:
             self._ref("steam.deaerator_steam_header", s.deaerator_steam_header, "headers")
+        if s.condensate_return_temp_c > s.feedwater_temp_c:
+            self.b.error("steam.condensate_return_temp_c", s.condensate_return_temp_c,
+                         f"must not exceed feedwater_temp_c = {s.feedwater_temp_c:g} C (the deaerator heats returned condensate, it cannot cool it)")
         p_da = s.deaerator_pressure_barg + s.atmospheric_pressure_bar
         if p_da > 0:
             t_sat = steam.saturation_temp_c(p_da)
