@@ -306,3 +306,25 @@ def test_direct_highs_bounds_follow_parameters_both_ways():
             for s in range(sup.curves.slots[name].max_points - 1):
                 zc = col[id(sup.model.z[name, s])]
                 assert lp.col_upper_[zc] == pytest.approx(pyo.value(sup.model.z_hi[name, s]))
+
+
+def test_current_point_lp_equals_the_mip_evaluation():
+    """The current operating point is evaluated as an LP (on/off and mixing states fixed); it must
+    give the same predicted KPIs as the MIP with the same pinned boxes."""
+    sup = Supervisor(SITE, MODELS)
+    sup.step(fresh())  # leaves the mixing states of a solution behind
+    for _ in range(3):
+        snap = fresh()
+        cycle = sup._cycle_data(sup.validator.validate(snap))
+        sup._write(cycle, pinned=True)
+        lp = sup._solve_current(cycle, 1.0)
+        assert lp.ok
+        lp_kpis = sup._kpis()
+        saved = sup._last_hot
+        sup._last_hot = None
+        mip = sup._solve_current(cycle, 1.0)
+        assert mip.ok
+        mip_kpis = sup._kpis()
+        sup._last_hot = saved
+        for k, v in mip_kpis.items():
+            assert lp_kpis[k] == pytest.approx(v, rel=1e-6, abs=1e-6), k
