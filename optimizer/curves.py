@@ -65,6 +65,9 @@ class CurveProvider(Protocol):
     def breakpoints(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Breakpoints (x, y), x increasing from lo to hi."""
 
+    def secant(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The end points (x, y) over [lo, hi]: a prediction of the current point's narrow band."""
+
     def evaluate(self, name: str, x: float, disturbances: Mapping[str, float]) -> float:
         """The quantity at one point, from the provider's own source (onnxruntime for surrogates)."""
 
@@ -104,6 +107,14 @@ class SurrogateCurves:
         pwl = restrict_to_line(self.models[name].network, slot.x_tag, self._fixed(name, disturbances), lo, hi)
         return np.asarray(pwl.x, float), np.asarray(pwl.y, float).reshape(len(pwl.x))
 
+    def secant(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The curve's end points over [lo, hi] (one point when lo == hi)."""
+        slot, net = self.slots[name], self.models[name].network
+        xs = np.array([lo]) if hi <= lo else np.array([lo, hi])
+        fixed = self._fixed(name, disturbances)
+        pts = np.array([[x if t == slot.x_tag else fixed[t] for t in net.input_names] for x in xs])
+        return xs, net.evaluate(pts)[:, 0]
+
     def evaluate(self, name: str, x: float, disturbances: Mapping[str, float]) -> float:
         slot, model = self.slots[name], self.models[name]
         point = {slot.x_tag: x, **self._fixed(name, disturbances)}
@@ -133,6 +144,10 @@ class SampledCurves:
         ys = np.array([self.functions[name](float(x), disturbances) for x in xs])
         self._last[name] = (xs, ys)
         return xs, ys
+
+    def secant(self, name: str, lo: float, hi: float, disturbances: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        xs = np.array([lo]) if hi <= lo else np.array([lo, hi])
+        return xs, np.array([self.functions[name](float(x), disturbances) for x in xs])
 
     def evaluate(self, name: str, x: float, disturbances: Mapping[str, float]) -> float:
         xs, ys = self._last[name]

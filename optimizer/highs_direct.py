@@ -75,6 +75,13 @@ class DirectResult:
     nodes: int
     has_solution: bool
     run_s: float
+    x: np.ndarray | None = None
+
+
+@dataclass
+class Prepared:
+    g: highspy.Highs
+    model: object
 
 
 class HighsDirect:
@@ -90,9 +97,11 @@ class HighsDirect:
         self.h.setOptionValue("log_to_console", False)
         self._options = dict(options or {})
         self._last: highspy.Highs | None = None
+        self._last_model = None
         var_map = self._pyomo._pyomo_var_to_solver_var_map  # noqa: SLF001
         con_map = self._pyomo._pyomo_con_to_solver_con_map  # noqa: SLF001
         self._vars = [(v, var_map[id(v)]) for v in model.component_data_objects(pyo.Var) if id(v) in var_map]
+        self._col = {id(v): c for v, c in self._vars}
         self._coefs, self._rows = [], []
         for con, helpers in self._pyomo._mutable_helpers.items():  # noqa: SLF001
             for hp in helpers:
@@ -146,13 +155,14 @@ class HighsDirect:
             g.setOptionValue(k, v)
         g.setOptionValue("time_limit", float(time_limit))
         g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        g.passModel(self.h.getModel())
+        self._last_model = self.h.getModel()
+        g.passModel(self._last_model)
         return g
 
-    def solve(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
-              warm: np.ndarray | None = None, fix: dict[int, float] | None = None) -> DirectResult:
-        """Solve the current model; ``fix``: integer columns fixed at these values and made
-        continuous (an LP); ``warm``: a MIP start."""
+    def prepare(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
+                warm: np.ndarray | None = None, fix: dict[int, float] | None = None) -> "Prepared":
+        """A solve of the model as it is now, ready to run (possibly in another thread).
+        ``fix``: integer columns fixed at these values and made continuous (an LP); ``warm``: a MIP start."""
         g = self._fresh(time_limit, mip_rel_gap, options)
         if fix:
             idx = np.array(sorted(fix), dtype=np.int32)
@@ -164,10 +174,15 @@ class HighsDirect:
             sol.col_value = list(warm)
             sol.value_valid = True
             g.setSolution(sol)
+        return Prepared(g, self._last_model)
+
+    def run(self, job: "Prepared", load: bool = True) -> DirectResult:
+        """Run a prepared solve. HiGHS releases the GIL while it runs. ``load``: write the primal
+        values into the Pyomo variables and make this the solve that duals and bounds refer to."""
+        g = job.g
         t0 = time.perf_counter()
         g.run()
         run_s = time.perf_counter() - t0
-        self._last = g
         status = g.getModelStatus()
         info = g.getInfo()
         has_sol = info.primal_solution_status == 2
@@ -182,11 +197,21 @@ class HighsDirect:
             kind = "error"
         nodes = int(info.mip_node_count) if info.mip_node_count >= 0 else 0
         bound = info.mip_dual_bound if info.mip_node_count >= 0 else (info.objective_function_value if kind == "optimal" else None)
-        if has_sol:
-            values = g.getSolution().col_value
-            for v, col in self._vars:
-                v.set_value(values[col], skip_validation=True)
-        return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, run_s)
+        x = np.asarray(g.getSolution().col_value) if has_sol else None
+        if load:
+            self._last, self._last_model = g, job.model
+            if has_sol:
+                for v, col in self._vars:
+                    v.set_value(x[col], skip_validation=True)
+        return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, run_s, x)
+
+    def solve(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
+              warm: np.ndarray | None = None, fix: dict[int, float] | None = None, load: bool = True) -> DirectResult:
+        """Prepare and run in this thread."""
+        return self.run(self.prepare(time_limit, mip_rel_gap, options, warm, fix), load=load)
+
+    def column(self, var) -> int:
+        return self._col[id(var)]
 
     def integer_columns(self) -> dict[int, object]:
         """HiGHS column index -> Pyomo variable, for every integer (binary) column."""
@@ -201,14 +226,16 @@ class HighsDirect:
         continuous). Returns (row duals, column reduced costs), or None if that LP fails."""
         x = self.solution()
         fix = {c: float(round(x[c])) for c in self.integer_columns()}
-        r = self.solve(time_limit, 0.0, fix=fix)
-        sol = self._last.getSolution()
+        job = self.prepare(time_limit, 0.0, fix=fix)
+        r = self.run(job, load=False)
+        sol = job.g.getSolution()
         if r.status != "optimal" or not sol.dual_valid:
             return None
         return np.asarray(sol.row_dual), np.asarray(sol.col_dual)
 
     def last_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        lp = self._last.getLp()
+        """Column bounds of the model last handed to HiGHS."""
+        lp = self._last_model.lp_
         return np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
 
     def names(self) -> tuple[list[str], list[str]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,15 +90,17 @@ class Supervisor:
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf)
         self._lock = threading.Lock()
         self._param_cache: dict = {}
-        self._names: tuple[list[str], list[str]] | None = None
+        self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
         self._kpi_exprs: dict | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steamopt-{site.name}")
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
         self._set_static_params()
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self.model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
-        self._int_cols = self._solver.integer_columns()
+        self._unserved_cols = [self._solver.column(self.model.unserved[h]) for h in self.model.H]
+        self._int_cols = [(c, v.parent_component().name, v.index()) for c, v in self._solver.integer_columns().items()]
 
     # ------------------------------------------------------------------ public
     def step(self, snapshot: object) -> Proposal:
@@ -127,17 +130,23 @@ class Supervisor:
             warnings.append(f"ignored {len(snap.unknown_tags)} unknown tag(s): {', '.join(snap.unknown_tags[:8])}")
         stats["binaries_free"] = cycle.free_binaries
 
-        # current operating point (boxes pinned) -> current KPIs; then the optimisation
+        # the current operating point (boxes pinned: the predicted current KPIs) and the
+        # optimisation are prepared one after the other and solved at the same time: HiGHS
+        # releases the GIL, and the machine has two cores
         self._write(cycle, pinned=True)
         t_upd = time.perf_counter()
-        current = self._solve_current(cycle, self._remaining(t0))
-        current_kpis = self._kpis() if current.ok else {}
-        warm = self._solver.solution() if current.ok else None
+        self._solver.update()
+        fix = self._current_fix(cycle)
+        cur_job = self._solver.prepare(self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap, fix=fix)
+        self._write(cycle, pinned=False)
+        self._solver.update()
+        t_upd2 = time.perf_counter()
+        cur_future = self._pool.submit(self._solver.run, cur_job, False)
+        result = self._solve(self._remaining(t0), prepared=True)
+        current = self._current_result(cur_future.result(), fix, cycle, t0)
+        current_kpis = self._kpis(current.x) if current.ok else {}
         if not current.ok:
             warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
-        self._write(cycle, pinned=False)
-        t_upd2 = time.perf_counter()
-        result = self._solve(self._remaining(t0), warm if self.config.warm_start else None)
         t_solve = time.perf_counter()
         status = result.status
         if result.ok:
@@ -149,8 +158,7 @@ class Supervisor:
             status = "fallback_local" if result.ok else "fallback_hold"
             t_solve = time.perf_counter()
         stats.update({"highs_ms": 1e3 * result.solve_s, "current_ms": 1e3 * current.solve_s,
-                      "update_ms": 1e3 * ((t_upd - t_valid) + (t_upd2 - t_upd - current.solve_s)),
-                      "solve_ms": 1e3 * (current.solve_s + (t_solve - t_upd2)), "nodes": result.nodes, "gap": result.gap,
+                      "update_ms": 1e3 * (t_upd2 - t_valid), "solve_ms": 1e3 * (t_solve - t_upd2), "nodes": result.nodes, "gap": result.gap,
                       "solver_status": result.reason, "objective": result.objective})
         if not result.ok:
             return Proposal(timestamp=_iso(snap.timestamp), status="fallback_hold", setpoints=self._hold_setpoints(snap.values),
@@ -233,10 +241,12 @@ class Supervisor:
             getattr(self.model, comp)[idx].set_value(value)
             self._param_cache[key] = value
 
-    def _solve(self, time_limit: float, warm: np.ndarray | None = None) -> "SolveResult":
+    def _solve(self, time_limit: float, warm: np.ndarray | None = None, prepared: bool = False) -> "SolveResult":
+        """Solve the model as its Params stand (``prepared``: the HiGHS model is already updated)."""
         t = time.perf_counter()
         try:
-            self._solver.update()
+            if not prepared:
+                self._solver.update()
             r = self._solver.solve(time_limit, self.config.mip_rel_gap, warm=warm)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
@@ -250,33 +260,38 @@ class Supervisor:
             return SolveResult(True, "time_limited", r.model_status, time.perf_counter() - t, r.nodes, gap, r.objective)
         return SolveResult(False, "fallback_hold", r.model_status, time.perf_counter() - t, r.nodes, gap, None)
 
-    def _solve_current(self, c: "CycleData", time_limit: float) -> "SolveResult":
-        """The current operating point: every on/off state is known, so with the header-mixing
-        states of the last solution this is an LP; the MIP answers when there is no last
-        solution or the LP fails."""
+    def _current_fix(self, c: "CycleData") -> dict[int, float] | None:
+        """Every integer column's value at the current operating point: on/off states are known,
+        the header-mixing states are taken from the last solution (None before the first one)."""
+        if self._last_hot is None:
+            return None
         m = self.model
-        if self._last_hot is not None:
-            values: dict[int, float] = {}
-            for col, v in self._int_cols.items():
-                name = v.parent_component().name
-                idx = v.index()
-                if name in ("b_on", "g_on", "t_on"):
-                    values[col] = float(pyo.value(getattr(m, f"{name}_lo")[idx]))
-                elif name == "d_on":
-                    values[col] = 1.0 if pyo.value(m.d_lo[idx]) > 0 and pyo.value(m.d_on_hi[idx]) > 0.5 and c.duct_on.get(idx, False) else 0.0
-                elif name == "z":
-                    curve, seg = idx
-                    values[col] = float(pyo.value(_on_lo(m, self.curves.slots[curve]))) if seg == 0 else 0.0
-                elif name == "hot":
-                    values[col] = self._last_hot.get(idx, 1.0)
-            self._solver.update()
-            t = time.perf_counter()
-            r = self._solver.solve(time_limit, 0.0, fix=values)
-            if r.status == "optimal" and all(float(m.unserved[h].value or 0) < 1e-6 for h in m.H):
-                return SolveResult(True, "optimal", r.model_status, time.perf_counter() - t, r.nodes, 0.0, r.objective)
-        result = self._solve(time_limit)
-        self._remember_hot()
-        return result
+        values: dict[int, float] = {}
+        for col, name, idx in self._int_cols:
+            if name in ("b_on", "g_on", "t_on"):
+                values[col] = float(pyo.value(getattr(m, f"{name}_lo")[idx]))
+            elif name == "d_on":
+                values[col] = 1.0 if c.duct_on.get(idx, False) else 0.0
+            elif name == "z":
+                curve, seg = idx
+                values[col] = float(pyo.value(_on_lo(m, self.curves.slots[curve]))) if seg == 0 else 0.0
+            elif name == "hot":
+                values[col] = float(self._last_hot.get(idx, 1.0))
+        return values
+
+    def _current_result(self, r, fix, c: "CycleData", t0: float) -> "SolveResult":
+        """Check the concurrent current-point solve; if its LP failed (the mixing states changed),
+        solve the current point again as a MIP (without touching the loaded optimisation)."""
+        ok = r.status == "optimal" and r.x is not None and all(r.x[col] < 1e-6 for col in self._unserved_cols)
+        if ok or fix is None:
+            return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
+        self._write(c, pinned=True)
+        self._solver.update()
+        r = self._solver.run(self._solver.prepare(self._remaining(t0), self.config.mip_rel_gap), load=False)
+        self._write(c, pinned=False)
+        self._solver.update()
+        ok = r.status in ("optimal", "feasible_limit") and r.x is not None
+        return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
 
     def _remember_hot(self) -> None:
         self._last_hot = {h: round(_val(self.model.hot[h])) for h in self.model.hot}
@@ -302,33 +317,34 @@ class Supervisor:
     def _binding(self, top: int = 12) -> list[dict]:
         """Binding limits at the proposal and what relaxing each is worth per hour: the duals of
         the LP with the on/off pattern held. Header balances give the marginal value of steam."""
+        x = self._solver.solution()
+        upper = self._solver.last_bounds()[1]
         duals = self._solver.fixed_pattern_duals(0.2)
         if duals is None:
             return []
+        if self._limit_index is None:
+            rows, cols = self._solver.names()
+            self._limit_index = (
+                [(i, n, _LIMITS[n.split("[")[0]]) for i, n in enumerate(rows) if n and n.split("[")[0] in _LIMITS],
+                [(i, n, _LIMITS[n.split("[")[0]]) for i, n in enumerate(cols) if n and n.split("[")[0] in _LIMITS],
+            )
         row_dual, col_dual = duals
-        if self._names is None:
-            self._names = self._solver.names()
-        rows, cols = self._names
-        x = self._solver.solution()
-        at_upper = np.abs(x - self._solver.last_bounds()[1]) <= 1e-7 * (1.0 + np.abs(x))
-        out = []
-        for kind, names, values in (("constraint", rows, row_dual), ("bound", cols, col_dual)):
-            for i in np.flatnonzero(np.abs(values) > 1e-6):
-                name = names[i]
-                if kind == "bound" and not at_upper[i]:
-                    continue  # a flow resting at zero is not a limit anyone would relax
-                what = _LIMITS.get(name.split("[")[0]) if name else None
-                if what is None:
-                    continue  # internal rows and slacks of the formulation, not limits an engineer can relax
-                out.append({"limit": name, "kind": kind, "what": what, "worth_per_unit_per_h": float(abs(values[i]))})
-        out.sort(key=lambda d: -abs(d["worth_per_unit_per_h"]))
+        out = [{"limit": n, "kind": "constraint", "what": w, "worth_per_unit_per_h": float(abs(row_dual[i]))}
+               for i, n, w in self._limit_index[0] if abs(row_dual[i]) > 1e-6]
+        # a flow resting at zero is not a limit anyone would relax: only columns at their upper bound
+        out += [{"limit": n, "kind": "bound", "what": w, "worth_per_unit_per_h": float(abs(col_dual[i]))}
+                for i, n, w in self._limit_index[1] if abs(col_dual[i]) > 1e-6 and abs(x[i] - upper[i]) <= 1e-7 * (1.0 + abs(x[i]))]
+        out.sort(key=lambda d: -d["worth_per_unit_per_h"])
         return out[:top]
 
-    def _kpis(self) -> dict[str, float]:
-        """Predicted KPIs at the loaded solution (affine expressions compiled once)."""
+    def _kpis(self, x: np.ndarray | None = None) -> dict[str, float]:
+        """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI
+        expressions compiled once into affine functions of the HiGHS columns."""
         if self._kpi_exprs is None:
-            self._kpi_exprs = {k: _compile_affine(e) for k, e in self._kpi_expressions().items()}
-        return {k: f() for k, f in self._kpi_exprs.items()}
+            self._kpi_exprs = {k: _compile_affine(e, self._solver.column) for k, e in self._kpi_expressions().items()}
+        if x is None:
+            x = self._solver.solution()
+        return {k: f(x) for k, f in self._kpi_exprs.items()}
 
     def _kpi_expressions(self) -> dict:
         m = self.model
@@ -396,6 +412,7 @@ class SolveResult:
     nodes: int = -1
     gap: float | None = None
     objective: float | None = None
+    x: np.ndarray | None = None
 
 
 # limits worth reporting, by Pyomo component name: what one more unit of each is worth
@@ -413,15 +430,15 @@ _LIMITS = {
 }
 
 
-def _compile_affine(expr):
-    """``sum_i c_i x_i + c_0`` of an expression linear in the variables, whose coefficients may
-    hold mutable parameters (re-read at every call): fast evaluation at the loaded solution."""
+def _compile_affine(expr, column):
+    """``sum_i c_i x_i + c_0`` of an expression linear in the variables, as a function of the
+    HiGHS column vector; coefficients holding mutable parameters are re-read at every call."""
     repn = generate_standard_repn(expr, compute_values=False)
     if not repn.is_linear():
-        return lambda: float(pyo.value(expr))
-    terms = [(_coef(c), v) for c, v in zip(repn.linear_coefs, repn.linear_vars)]
+        raise ValueError(f"KPI expression is not linear: {expr}")
+    terms = [(_coef(c), column(v)) for c, v in zip(repn.linear_coefs, repn.linear_vars)]
     const = _coef(repn.constant)
-    return lambda: sum(c() * (v.value or 0.0) for c, v in terms) + const()
+    return lambda x: float(sum(c() * x[i] for c, i in terms) + const())
 
 
 def _coef(c):
@@ -665,8 +682,7 @@ class CycleData:
             curves[name] = sup.curves.breakpoints(name, lo, hi, disturbances)
             # the current point's narrow band: its secant is enough for a prediction and keeps
             # that evaluation free of curve binaries
-            xs, ys = sup.curves.breakpoints(name, pl, ph, disturbances)
-            curves_pinned[name] = (xs[[0, -1]], ys[[0, -1]]) if len(xs) > 2 else (xs, ys)
+            curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
             n_seg = len(curves[name][0]) - 1
             free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}

@@ -176,12 +176,12 @@ def test_fallback_local_then_recovery(monkeypatch):
     real = sup._solve
     calls = {"n": 0}
 
-    def flaky(limit, warm=None):
+    def flaky(limit, warm=None, prepared=False):
         calls["n"] += 1
-        if calls["n"] == 2:  # the optimisation of the first cycle fails
+        if calls["n"] == 1:  # the optimisation of the first cycle fails
             from optimizer.supervisor import SolveResult
             return SolveResult(False, "fallback_hold", "injected failure", 0.0)
-        return real(limit, warm)
+        return real(limit, warm, prepared)
 
     monkeypatch.setattr(sup, "_solve", flaky)
     snap = fresh()
@@ -317,14 +317,12 @@ def test_current_point_lp_equals_the_mip_evaluation():
         snap = fresh()
         cycle = sup._cycle_data(sup.validator.validate(snap))
         sup._write(cycle, pinned=True)
-        lp = sup._solve_current(cycle, 1.0)
-        assert lp.ok
-        lp_kpis = sup._kpis()
-        saved = sup._last_hot
-        sup._last_hot = None
-        mip = sup._solve_current(cycle, 1.0)
-        assert mip.ok
-        mip_kpis = sup._kpis()
-        sup._last_hot = saved
+        sup._solver.update()
+        fix = sup._current_fix(cycle)
+        assert fix is not None
+        lp = sup._solver.run(sup._solver.prepare(1.0, 0.0, fix=fix), load=False)
+        mip = sup._solver.run(sup._solver.prepare(1.0, 1e-9), load=False)
+        assert lp.status == "optimal" and mip.status == "optimal"
+        lp_kpis, mip_kpis = sup._kpis(lp.x), sup._kpis(mip.x)
         for k, v in mip_kpis.items():
             assert lp_kpis[k] == pytest.approx(v, rel=1e-6, abs=1e-6), k
