@@ -40,6 +40,7 @@ models: $(STAMP)
 ## Benchmarks (timings are measured here, never asserted in unit tests).
 bench-quick: $(STAMP)
 	$(PY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-sort=name
+	$(PY) -m benchmarks.supervisor_cycle --cycles 96
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

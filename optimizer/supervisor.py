@@ -578,8 +578,7 @@ class CycleData:
         for g, gt in site.gas_turbines.items():
             cur = v.get(tags.gt_power(g), 0.0)
             fouling = v.get(tags.gt_fouling(g), 0.0)
-            rates = gt.fouling.get(gt.filter_class)
-            base = gt.iso_power_mw * (1 + gt.power_ambient_coef_per_c * (amb - gt.iso_ambient_c)) * (1 - (rates.power_loss_per_1000h if rates else 0.0) * fouling / 1000.0)
+            base = gt.base_power_mw(amb, fouling)
             on_now = cur > 0.5 * gt.min_power_mw
             ok = gt.available and avail(g)
             (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
@@ -690,10 +689,4 @@ class CycleData:
 
 
 def _import_price(site: Site, ts: pd.Timestamp) -> float:
-    e = site.electricity
-    if e is None:
-        return 0.0
-    for p in e.tariff:
-        if ts.weekday() in p.weekdays and p.start_hour <= ts.hour < p.end_hour:
-            return p.price_per_mwh + e.ft_per_mwh
-    return e.default_price_per_mwh + e.ft_per_mwh
+    return site.electricity.import_price_per_mwh(ts.weekday(), ts.hour) if site.electricity else 0.0

@@ -173,6 +173,17 @@ class GasTurbine:
     ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=3.0, gt=0.0)
     hrsg: Hrsg | None = attr("-", "heat-recovery steam generator", default=None)
 
+    def fouling_rates(self) -> tuple[float, float]:
+        """(power loss, heat-rate rise) per 1000 running hours for the fitted inlet filter."""
+        f = self.fouling.get(self.filter_class)
+        return (f.power_loss_per_1000h, f.heat_rate_rise_per_1000h) if f else (0.0, 0.0)
+
+    def base_power_mw(self, ambient_c: float, fouling_h: float) -> float:
+        """Maximum power at an ambient and compressor fouling:
+        ``P_ISO (1 + a_P (T - T_ISO)) (1 - f_P t_f / 1000)``."""
+        loss, _ = self.fouling_rates()
+        return self.iso_power_mw * (1.0 + self.power_ambient_coef_per_c * (ambient_c - self.iso_ambient_c)) * max(0.0, 1.0 - loss * fouling_h / 1000.0)
+
 
 @dataclass(frozen=True, kw_only=True)
 class TurbineSection:
@@ -310,6 +321,14 @@ class Electricity:
     shortfall_penalty_per_mwh: float = attr("currency/MWh", "penalty per MWh imported below the contract minimum", default=0.0, ge=0.0)
     grid_ef_t_mwh: float = attr("tCO2e/MWh", "grid emission factor (scope 2)", default=0.0, ge=0.0, le=2.0)
     load_variability_fraction: float = attr("-", "relative random variation of the site load", default=0.02, ge=0.0, le=0.5)
+
+    def import_price_per_mwh(self, weekday: int, hour: int) -> float:
+        """Energy price of imported power: the first tariff period that matches (weekday
+        0 = Monday, hour 0-23), else the default price; plus the fuel adjustment Ft."""
+        for p in self.tariff:
+            if weekday in p.weekdays and p.start_hour <= hour < p.end_hour:
+                return p.price_per_mwh + self.ft_per_mwh
+        return self.default_price_per_mwh + self.ft_per_mwh
 
 
 @dataclass(frozen=True, kw_only=True)

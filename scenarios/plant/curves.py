@@ -104,13 +104,10 @@ class GasTurbineCurve:
         return self.hrsg_steam_kj_kg - self.hrsg_feedwater_kj_kg
 
     def fouling(self) -> tuple[float, float]:
-        f = self.gt.fouling.get(self.gt.filter_class)
-        return (f.power_loss_per_1000h, f.heat_rate_rise_per_1000h) if f else (0.0, 0.0)
+        return self.gt.fouling_rates()
 
     def base_power_mw(self, ambient_c: float, fouling_h: float) -> float:
-        g = self.gt
-        fp, _ = self.fouling()
-        return g.iso_power_mw * (1.0 + g.power_ambient_coef_per_c * (ambient_c - g.iso_ambient_c)) * max(0.0, 1.0 - fp * fouling_h / 1000.0)
+        return self.gt.base_power_mw(ambient_c, fouling_h)
 
     def heat_rate_kj_kwh(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
         g = self.gt

@@ -430,13 +430,7 @@ class PlantSimulator:
         })
 
     def import_price_per_mwh(self, timestamp: pd.Timestamp) -> float:
-        """Energy price of imported power at a time: the first matching tariff period, else the
-        default price; plus the fuel adjustment Ft."""
+        """Energy price of imported power at a time (tariff period or default, plus Ft)."""
         e = self.site.electricity
-        if e is None:
-            return 0.0
         ts = pd.Timestamp(timestamp)
-        for period in e.tariff:
-            if ts.weekday() in period.weekdays and period.start_hour <= ts.hour < period.end_hour:
-                return period.price_per_mwh + e.ft_per_mwh
-        return e.default_price_per_mwh + e.ft_per_mwh
+        return e.import_price_per_mwh(ts.weekday(), ts.hour) if e is not None else 0.0
