@@ -163,7 +163,9 @@ def test_infeasible_demand_status_names_header_and_size():
 
 def test_time_limited_status_when_solver_stops_early():
     """HiGHS stops at its first improving solution (a real solver limit with an incumbent)."""
-    sup = Supervisor(SITE, MODELS, SupervisorConfig(solver_options={"mip_max_improving_sols": 1, "presolve": "off"}, mip_rel_gap=0.0))
+    from optimizer.supervisor import TUNED_HIGHS_OPTIONS
+
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(solver_options={**TUNED_HIGHS_OPTIONS, "mip_max_improving_sols": 1, "presolve": "off"}, mip_rel_gap=0.0))
     p = sup.step(fresh())
     assert p.status == "time_limited", p.stats
     assert p.stats["gap"] > 0  # an incumbent, not a proven optimum

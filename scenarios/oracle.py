@@ -1,0 +1,51 @@
+"""The oracle: the same optimiser given the simulator's true curves, finely linearised.
+
+It bounds what any set of surrogates could achieve: the gap between steamopt and the oracle is
+what imperfect learned curves cost. The curves are the learned quantities of the site
+(:mod:`scenarios.learning`), with the same names and tags as the surrogates, but evaluated from
+:mod:`scenarios.plant.curves` (no noise, no learning).
+"""
+
+from __future__ import annotations
+
+from optimizer import tags
+from optimizer.curves import CurveSlot, SampledCurves
+from optimizer.site.model import Site
+from scenarios.learning import learned_quantities
+from scenarios.plant.simulator import PlantSimulator
+
+
+def oracle_curves(site: Site, simulator: PlantSimulator, points: int = 17) -> SampledCurves:
+    """True curves of every learned quantity, linearised on ``points`` equal steps of each
+    cycle's box (the box is small, so the linearisation is fine)."""
+    slots: dict[str, CurveSlot] = {}
+    functions = {}
+    for q in learned_quantities(site):
+        x_tag, y_tag = q.inputs[0], q.outputs[0]
+        unit, kind = _kind(site, y_tag)
+        slots[q.name] = CurveSlot(q.name, unit, kind, x_tag, y_tag, tuple(q.inputs[1:]), points, False)
+        functions[q.name] = _true_function(simulator, unit, kind)
+    return SampledCurves(slots, functions, points=points)
+
+
+def _kind(site: Site, y_tag: str) -> tuple[str, str]:
+    unit = y_tag.split(".")[0]
+    if y_tag == tags.boiler_fuel(unit) and unit in site.boilers:
+        return unit, "boiler_fuel"
+    if y_tag == tags.gt_fuel(unit):
+        return unit, "gt_fuel"
+    if y_tag == tags.hrsg_unfired(unit):
+        return unit, "hrsg_steam"
+    return unit, "turbine_steam"
+
+
+def _true_function(sim: PlantSimulator, unit: str, kind: str):
+    if kind == "boiler_fuel":
+        curve = sim.boilers[unit]
+        return lambda x, d: curve.fuel_gj_h(x, d[tags.AMBIENT])
+    if kind in ("gt_fuel", "hrsg_steam"):
+        gt = sim.gts[unit]
+        f = gt.fuel_gj_h if kind == "gt_fuel" else gt.unfired_steam_tph
+        return lambda x, d: f(x, d[tags.AMBIENT], d.get(tags.gt_fouling(unit), 0.0))
+    turbine = sim.turbines[unit]
+    return lambda x, d: turbine.solve(x, [])[0][0] if x > 0 else 0.0
