@@ -127,6 +127,26 @@ class Supervisor:
                                 warnings=[f"internal error, holding: {type(exc).__name__}: {exc}"],
                                 stats={"total_ms": 1e3 * (time.perf_counter() - t0)})
 
+    def evaluate(self, snapshot: Mapping) -> dict[str, float]:
+        """The model's predicted KPIs of an operating point (the snapshot's setpoints held), without
+        proposing anything and without touching the cycle's state (last good values, timestamps).
+        Used by studies to predict what today's practice costs. Empty if it cannot be evaluated."""
+        with self._lock:
+            try:
+                snap = SnapshotValidator(self.site).validate(snapshot)
+                if not snap.valid:
+                    return {}
+                cycle = self._cycle_data(snap)
+                self._write(cycle, pinned=True)
+                self._solver.update()
+                fix = self._current_fix(cycle)
+                r = self._solver.run(self._solver.prepare(self.config.time_budget_s, 0.0 if fix else self.config.mip_rel_gap, fix=fix), load=False)
+                res = self._current_result(r, fix, cycle, time.perf_counter())
+                return self._kpis(res.x) if res.ok else {}
+            except Exception:  # an evaluation for a study must not end it
+                log.exception("evaluation failed")
+                return {}
+
     # ------------------------------------------------------------------ the cycle
     def _step(self, snapshot: object, t0: float) -> Proposal:
         snap = self.validator.validate(snapshot)
