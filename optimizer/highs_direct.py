@@ -221,17 +221,25 @@ class HighsDirect:
         """Column values of the last solve."""
         return np.asarray(self._last.getSolution().col_value)
 
-    def fixed_pattern_duals(self, time_limit: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Duals of the LP at the last solution's on/off pattern (integers fixed and made
-        continuous). Returns (row duals, column reduced costs), or None if that LP fails."""
+    def prepare_duals(self, time_limit: float) -> "Prepared":
+        """The LP at the last solution's on/off pattern (integers fixed and made continuous),
+        ready to run; its duals price the binding limits."""
         x = self.solution()
-        fix = {c: float(round(x[c])) for c in self.integer_columns()}
-        job = self.prepare(time_limit, 0.0, fix=fix)
-        r = self.run(job, load=False)
+        return self.prepare(time_limit, 0.0, fix={c: float(round(x[c])) for c in self.integer_columns()})
+
+    @staticmethod
+    def duals(job: "Prepared") -> tuple[np.ndarray, np.ndarray] | None:
+        """(row duals, column reduced costs) of a prepared LP that has run, or None if it failed."""
         sol = job.g.getSolution()
-        if r.status != "optimal" or not sol.dual_valid:
+        if job.g.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
             return None
         return np.asarray(sol.row_dual), np.asarray(sol.col_dual)
+
+    def fixed_pattern_duals(self, time_limit: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Duals of the LP at the last solution's on/off pattern, solved in this thread."""
+        job = self.prepare_duals(time_limit)
+        self.run(job, load=False)
+        return self.duals(job)
 
     def last_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Column bounds of the model last handed to HiGHS."""

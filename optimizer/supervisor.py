@@ -196,6 +196,12 @@ class Supervisor:
                             current_kpis=current_kpis, warnings=warnings + ["holding the current setpoints"], substitutions=_subs(snap),
                             held_units=sorted(snap.held_units), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
 
+        # the duals LP runs on the other core while the proposal is verified
+        want_duals = self.config.duals and status in ("optimal", "time_limited")
+        if want_duals:
+            duals_job = self._solver.prepare_duals(0.2)
+            duals_future = self._pool.submit(self._solver.run, duals_job, False)
+            x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
         # verify against the providers (onnxruntime) and the model's own balances
         agreement, domain = self._verify_curves(cycle)
         proposed_kpis = self._kpis()
@@ -214,7 +220,10 @@ class Supervisor:
         if bad:
             warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
         t_ver = time.perf_counter()
-        binding = self._binding() if self.config.duals and status in ("optimal", "time_limited") else []
+        binding = []
+        if want_duals:
+            duals_future.result()
+            binding = self._binding(self._solver.duals(duals_job), x_opt, upper)
         t_end = time.perf_counter()
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         savings = {k: current_kpis[k] - proposed_kpis[k] for k in proposed_kpis if k in current_kpis}
@@ -345,12 +354,9 @@ class Supervisor:
                     domain.append(f"{name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
         return agreement, domain
 
-    def _binding(self, top: int = 12) -> list[dict]:
+    def _binding(self, duals, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
         """Binding limits at the proposal and what relaxing each is worth per hour: the duals of
         the LP with the on/off pattern held. Header balances give the marginal value of steam."""
-        x = self._solver.solution()
-        upper = self._solver.last_bounds()[1]
-        duals = self._solver.fixed_pattern_duals(0.2)
         if duals is None:
             return []
         if self._limit_index is None:
