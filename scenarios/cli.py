@@ -3,6 +3,8 @@
     steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR [--policy campaign]
     steamopt surrogate train --site SITE.toml --data HISTORIAN --out DIR
     steamopt step --site SITE.toml --models DIR --snapshot SNAPSHOT.json [--explain]
+    steamopt study SCENARIO.toml --out DIR
+    steamopt sweep SCENARIO.toml --set carbon_price=0,500,1000 --out DIR [--scheduler ADDRESS]
     steamopt site check SITE.toml
     steamopt site attributes
 """
@@ -115,6 +117,50 @@ def explain(p) -> str:
     return "\n".join(lines)
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    from scenarios.study import run_study
+    from scenarios.study_files import spec_from_scenario_file, write_study
+
+    t0 = time.perf_counter()
+    spec = spec_from_scenario_file(args.scenario, hours=args.hours, policies=args.policies)
+    result = run_study(spec, progress=not args.quiet)
+    paths = write_study(result, spec, args.out)
+    cols = [c for c in ("cost", "co2e_t", "co2e_scope1_t", "co2e_scope2_t", "fuel_gj", "vented_t", "import_mwh", "export_mwh",
+                        "cost_saving_vs_practice", "cost_saving_vs_practice_pct", "co2e_saving_vs_practice_t",
+                        "predicted_saving", "realised_saving", "share_of_oracle_saving_pct", "step_ms_p50", "step_ms_p95") if c in result.summary]
+    print(f"study {spec.name}: {len(spec.disturbances)} steps x {len(spec.policies)} policies in {time.perf_counter() - t0:.1f} s")
+    with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 160, "display.max_columns", 20):
+        print(result.summary[cols].T.to_string())
+    if result.failures:
+        print(f"{len(result.failures)} failed step(s), recorded in the steps table")
+    print(f"report: {paths['report']}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from scenarios.report import write_sweep_report
+    from scenarios.sweep import parse_sets, run_sweep, variants
+
+    sets = parse_sets(args.set)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(variants(sets)), desc="sweep", unit="variant", disable=args.quiet)
+    table = run_sweep(args.scenario, sets, hours=args.hours, scheduler=args.scheduler, workers=args.workers,
+                      on_done=lambda i, n: bar.update(1))
+    bar.close()
+    table.to_csv(out / "sweep.csv", index=False)
+    print(f"{len(table)} rows ({len(variants(sets))} variants) in {out / 'sweep.csv'}")
+    if len(sets) == 1:
+        parameter = next(iter(sets))
+        t = table.rename(columns={parameter: "parameter_value"})
+        print(f"report: {write_sweep_report(t, out, parameter=parameter)}")
+    with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 160):
+        print(table[[c for c in ("variant", "policy", "cost", "co2e_t", "cost_saving_vs_practice") if c in table]].to_string(index=False))
+    return 0
+
+
 def _cmd_site_check(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     print(f"{args.site}: OK: {len(site.headers)} headers, {len(site.boilers)} boilers, {len(site.gas_turbines)} gas turbines, "
@@ -157,6 +203,24 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--cycle-s", type=float, default=60.0, help="cycle time, s (move limits)")
     st.add_argument("--budget-s", type=float, default=1.0, help="time budget of the step, s")
     st.set_defaults(func=_cmd_step)
+
+    sd = sub.add_parser("study", help="run a scenario study (practice, steamopt, oracle) against the plant simulator")
+    sd.add_argument("scenario", help="scenario TOML file (e.g. scenarios/studies/base_week.toml)")
+    sd.add_argument("--out", required=True, help="output folder: steps, summary, report and plots")
+    sd.add_argument("--hours", type=float, help="shorten (or lengthen) the study period, h")
+    sd.add_argument("--policies", nargs="+", choices=["practice", "steamopt", "oracle"], help="policies to run (default: the scenario's)")
+    sd.add_argument("--quiet", action="store_true", help="no progress bar")
+    sd.set_defaults(func=_cmd_study)
+
+    sw = sub.add_parser("sweep", help="run a scenario for several values of its fields, in parallel")
+    sw.add_argument("scenario", help="scenario TOML file")
+    sw.add_argument("--set", action="append", required=True, help="FIELD=V1,V2,... (any scenario field, e.g. carbon_price=0,500,1000)")
+    sw.add_argument("--out", required=True, help="output folder")
+    sw.add_argument("--hours", type=float, help="shorten the period of every variant, h")
+    sw.add_argument("--scheduler", help="Dask scheduler address (default: a local process pool)")
+    sw.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    sw.add_argument("--quiet", action="store_true")
+    sw.set_defaults(func=_cmd_sweep)
 
     sur = sub.add_parser("surrogate", help="learned models").add_subparsers(dest="surrogate_command", required=True)
     t = sur.add_parser("train", help="train every learned quantity of a site from a historian table")

@@ -1,0 +1,52 @@
+"""From a scenario file to a study: the glue between :mod:`scenarios.scenario` (what the file
+says) and :mod:`scenarios.study` (what runs), and the writing of a study's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scenarios.scenario import Scenario, build_site, load_scenario, scenario_disturbances, with_overrides
+from scenarios.study import StudyResult, StudySpec
+
+
+def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies: list[str] | None = None) -> StudySpec:
+    """The study a scenario describes (``hours``: shorten it, e.g. for tests)."""
+    if hours is not None:
+        scenario = with_overrides(scenario, {"hours": hours})
+    site = build_site(scenario)
+    return StudySpec(
+        name=scenario.name, site=site, models_path=Path(scenario.models_path), disturbances=scenario_disturbances(scenario, site),
+        step_min=scenario.step_min, policies=tuple(policies or scenario.policies), noise=scenario.noise, seed=scenario.seed,
+        notes=[scenario.description] if scenario.description else [],
+    )
+
+
+def spec_from_scenario_file(path: str | Path, overrides: dict | None = None, hours: float | None = None,
+                            policies: list[str] | None = None) -> StudySpec:
+    scenario = load_scenario(path)
+    if overrides:
+        scenario = with_overrides(scenario, overrides)
+    return spec_from_scenario(scenario, hours, policies)
+
+
+def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path) -> dict[str, Path]:
+    """steps.parquet/.csv, summary.csv, report.md and its plots."""
+    from scenarios.report import ReportUnits, write_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = result.steps.copy()
+    paths = {"steps_parquet": out / "steps.parquet", "steps_csv": out / "steps.csv", "summary": out / "summary.csv"}
+    steps.to_parquet(paths["steps_parquet"])
+    steps.to_csv(paths["steps_csv"], index=False)
+    result.summary.to_csv(paths["summary"])
+    site = spec.site
+    units = ReportUnits(boilers=list(site.boilers), gas_turbines=list(site.gas_turbines),
+                        byproduct_sources=list(site.byproduct_sources), vents=list(site.vents))
+    notes = list(spec.notes) + [f"{len(spec.disturbances)} steps of {spec.step_min:g} min; policies: {', '.join(spec.policies)}; "
+                                f"run time: " + ", ".join(f"{p} {s:.1f} s" for p, s in result.seconds.items())]
+    if result.failures:
+        notes.append(f"{len(result.failures)} step(s) failed and were recorded: {result.failures[0]}")
+    paths["report"] = write_report(steps, result.summary, out, title=f"Study: {spec.name}", step_hours=spec.step_min / 60.0,
+                                   units=units, currency=site.currency, notes=notes)
+    return paths
