@@ -17,10 +17,9 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
-## The main job: 24 h of the bundled reference site under today's operating practice.
+## The main job: the base-week study of the reference site (today's practice, steamopt, oracle).
 run: $(STAMP)
-	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml \
-		--hours 24 --step-min 15 --seed 1 --out $(OUT)/reference_24h
+	$(VENV)/bin/steamopt study scenarios/studies/base_week.toml --out $(OUT)/base_week
 
 ## The test suite (slow studies excluded; `make test-all` includes them).
 test: $(STAMP)

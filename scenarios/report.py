@@ -341,19 +341,17 @@ def _cumulative_savings(steps, baseline: str | None, policies, column: str, step
 def _plot_cumulative_savings(cum_cost, cum_co2e, colours, baseline, currency, path: Path) -> None:
     fig, axes = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
     fig.suptitle(f"Cumulative saving vs {baseline or 'practice'} (positive = better than {baseline or 'practice'})")
-    panels = ((axes[0], cum_cost, f"cost saving ({currency})", 0), (axes[1], cum_co2e, "CO₂e saving (t)", 1))
-    for ax, curves, ylabel, dec in panels:
+    panels = ((axes[0], cum_cost, f"cost saving ({currency})", 0, currency), (axes[1], cum_co2e, "CO₂e saving (t)", 1, "t"))
+    for ax, curves, ylabel, dec, unit in panels:
         ax.set_ylabel(ylabel)
         if not curves:
             _no_data(ax, "no baseline policy or no data for this quantity")
             continue
         ax.axhline(0.0, color="black", linewidth=0.8)
-        for p, s in curves.items():
-            ax.plot(s.index, s.to_numpy(), label=p, color=colours[p], linewidth=1.5)
-            ax.annotate(_num(s.iloc[-1], dec), (s.index[-1], s.iloc[-1]), xytext=(4, 0), textcoords="offset points",
-                        va="center", fontsize=8, color=colours[p])
+        for p, s in curves.items():  # the period total in the legend: end-of-line labels collide when close
+            ax.plot(s.index, s.to_numpy(), label=f"{p}: {_num(s.iloc[-1], dec)} {unit} over the period",
+                    color=colours[p], linewidth=1.5)
         ax.yaxis.set_major_formatter(_thousands())
-        ax.margins(x=0.08)
         ax.grid(alpha=0.3)
         _date_axis(ax)
         ax.legend(loc="upper left", fontsize=9)
@@ -484,8 +482,8 @@ _SUFFIX_UNITS = (("_pct", "%"), ("_mwh", "MWh"), ("_gj", "GJ"), ("_ms", "ms"), (
 
 
 def _guess_label(column: str, currency: str) -> tuple[str, str | None]:
-    if m := _PER_FUEL.match(column):
-        return f"fuel {m.group(1).replace('_', ' ')}", "GJ"
+    if m := _PER_FUEL.match(column):  # fuel_natural_gas_gj -> "natural gas (GJ)", next to "fuel (GJ)"
+        return m.group(1).replace("_", " "), "GJ"
     for suffix, unit in _SUFFIX_UNITS:
         if column.endswith(suffix):
             return column.removesuffix(suffix).replace("_", " "), unit
@@ -505,10 +503,8 @@ def _summary_groups(columns: list[str], currency: str) -> list[tuple[str, list[s
         for c in order[order.index(first):order.index(last) + 1]:
             if c in columns:
                 cols.append(c)
-            if c == "fuel_gj":
+            if c == "fuel_gj":  # the per-fuel columns go where the total fuel goes, present or not
                 cols += per_fuel
-        if heading == "Period totals" and "fuel_gj" not in columns:
-            cols += per_fuel
         groups.append((heading, cols))
     placed = {c for _, cols in groups for c in cols}
     groups.append(("Other", [c for c in columns if c not in placed]))
@@ -538,6 +534,8 @@ def summary_table_markdown(summary: pd.DataFrame, policies: list[str], currency:
             headers.append(f"{label} ({unit})" if unit else label)
             numeric.append(is_num)
             fmts.append((c, fmt if is_num else None))
+        pct_dec = {c: 1 if (pd.to_numeric(summary[c], errors="coerce").abs() >= 10).any() else 2
+                   for c, fmt in fmts if fmt == "pct"}  # one decimal count per column
         rows = []
         for p in ordered:
             row, any_value = [p], False
@@ -547,7 +545,7 @@ def summary_table_markdown(summary: pd.DataFrame, policies: list[str], currency:
                     text = "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
                 else:
                     v = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
-                    text = _pct(v) if fmt == "pct" else _num(v, int(fmt))
+                    text = _num(v, pct_dec[c]) if fmt == "pct" else _num(v, int(fmt))
                 any_value |= text != "n/a"
                 row.append(text)
             if any_value:

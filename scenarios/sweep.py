@@ -21,23 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def parse_sets(items: list[str]) -> dict[str, list]:
-    """``["carbon_price=0,500"]`` -> ``{"carbon_price": [0, 500]}`` (numbers where they parse)."""
-    out: dict[str, list] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise ValueError(f"--set {item!r}: expected FIELD=VALUE[,VALUE...], e.g. carbon_price=0,500,1000")
-        out[key.strip()] = [_number(v.strip()) for v in values.split(",") if v.strip()]
-    return out
+    """``["carbon_price=0,500"]`` -> ``{"carbon_price": [0, 500]}`` (values parsed as TOML)."""
+    from scenarios.scenario import parse_set
 
-
-def _number(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
+    return dict(parse_set(item) for item in items)
 
 
 def variants(sets: dict[str, list]) -> list[dict]:

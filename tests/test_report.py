@@ -114,7 +114,8 @@ def test_markdown_has_title_notes_and_summary_numbers(full_report):
     assert md.startswith("# Reference site, 2 days")
     assert "- synthetic data" in md and "- carbon price 0 THB/t" in md
     assert "**Period totals**" in md and "**Savings vs practice**" in md and "**Supervisory steps**" in md
-    assert "| policy | cost (THB) | carbon cost (THB) | CO2e (t) | fuel natural gas (GJ) |" in md
+    assert "| policy | cost (THB) | carbon cost (THB) | CO2e (t) | natural gas (GJ) | steam generated (t) |" in md
+    assert md.count("natural gas (GJ)") == 1
     assert "| cost saving (THB) | cost saving (%) |" in md and "step p95 (ms)" in md
     savings_table = md.split("**Savings vs practice**", 1)[1].split("**", 1)[0]
     assert "| practice |" not in savings_table  # no savings of practice against itself
