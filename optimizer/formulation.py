@@ -136,7 +136,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
                       ("d_lo", m.GD), ("d_hi", m.GD), ("d_on_hi", m.GD),
                       ("t_lo", m.T), ("t_hi", m.T), ("t_on_lo", m.T), ("t_on_hi", m.T), ("demand_mw", m.T),
                       ("m_lo", m.TS), ("m_hi", m.TS), ("x_lo", m.TX), ("x_hi", m.TX),
-                      ("ld_hi", m.L), ("vent_hi", m.V), ("draw", m.C), ("draw_lo", m.CF), ("draw_hi", m.CF),
+                      ("ld_hi", m.L), ("vent_lo", m.V), ("vent_hi", m.V), ("draw", m.C), ("draw_lo", m.CF), ("draw_hi", m.CF),
                       ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F),
                       ("cx", m.CK), ("cy", m.CK), ("lam_hi", m.CK), ("z_hi", m.CS)]:
         _param(m, name, idx)
@@ -224,7 +224,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
 
     # ------------------------------------------------------------------ letdowns, vents, consumers
     m.ld = pyo.Var(m.L, domain=pyo.NonNegativeReals, bounds=lambda m, l: (0, m.ld_hi[l]))
-    m.vent = pyo.Var(m.V, domain=pyo.NonNegativeReals, bounds=lambda m, v: (0, m.vent_hi[v]))
+    m.vent = pyo.Var(m.V, domain=pyo.NonNegativeReals, bounds=lambda m, v: (m.vent_lo[v], m.vent_hi[v]))
     m.cdraw = pyo.Var(m.CF, domain=pyo.NonNegativeReals, bounds=lambda m, c: (m.draw_lo[c], m.draw_hi[c]))
     m.offspec = pyo.Var(m.CF, domain=pyo.NonNegativeReals)
     offspec_at = {c: site.consumers[c].offspec_below_tph for c in m.CF}

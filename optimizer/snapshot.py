@@ -101,6 +101,8 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
     for u in units:
         add(tags.available(u), 0.0, 1.0, 1.0, required=False)
         add(tags.minutes_in_state(u), 0.0, 1e8, 1e6, required=False)
+    for v in site.vents.values():  # measured vent flows: the current point's evaluation keeps them
+        add(tags.steam(v.id), 0.0, 2.0 * v.max_flow_tph, None, required=False)
     for f in site.fuels:
         add(f"{f}.price_per_gj", 0.0, 1e5, site.fuels[f].price_per_gj, required=False)
     add("import_price_per_mwh", 0.0, 1e6, None, required=False)

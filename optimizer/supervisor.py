@@ -694,6 +694,11 @@ class CycleData:
             fixed[("ld_hi", l)] = ld.max_flow_tph if avail(l) else 0.0
         for vid, vent in site.vents.items():
             fixed[("vent_hi", vid)] = vent.max_flow_tph if avail(vid) else 0.0
+            # the current point vents (at least nearly) what it is measured to vent: rule-based
+            # operation wastes steam the optimal closure of the balances would not
+            measured = v.get(tags.steam(vid))
+            keep = 0.0 if measured is None else min(max(0.0, measured * (1 - 5 * cfg.measurement_band) - 0.5), fixed[("vent_hi", vid)])
+            set3("vent_lo", vid, 0.0, keep, 0.0)
         for c, con in site.consumers.items():
             demand = v.get(tags.steam(c), con.demand_tph)
             fixed[("draw", c)] = demand
