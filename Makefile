@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: run test test-all bench-quick models venv clean
+.PHONY: run test test-all bench bench-quick models venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ models: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-sort=name
 	$(PY) -m benchmarks.supervisor_cycle --cycles 96
+	$(PY) -m benchmarks.suite --quick
+
+## The nightly suite: every site size, OMLT baseline, inference, study throughput. Writes
+## out/bench/<UTC time>.json and out/bench/latest.md, compares with the previous JSON (if any);
+## exits non-zero when the reference p95 exceeds the time budget or a p95 regressed > 20 %.
+bench: $(STAMP)
+	@mkdir -p $(OUT)/bench
+	prev=$$(ls -1t $(OUT)/bench/*.json 2>/dev/null | head -n 1); \
+	$(PY) -m benchmarks.suite --json $(OUT)/bench/$$(date -u +%Y%m%dT%H%M%SZ).json --md $(OUT)/bench/latest.md $${prev:+--compare $$prev}
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

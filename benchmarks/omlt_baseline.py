@@ -1,0 +1,189 @@
+"""The peer baseline: the same cycle's optimisation with the surrogates embedded by OMLT.
+
+What is compared (one cycle of the reference site, after the supervisor has stepped on it):
+
+* ours: the supervisor's own MILP of that cycle, each learned curve as its exact breakpoints over
+  the cycle's box (lambda + SOS2 by binaries where the curve is not convex);
+* OMLT: a *copy* of the same Pyomo model (``model.clone()``: every Param holds this cycle's data)
+  in which, for every learned curve, the lambda/SOS2 rows are deactivated (their lambda and
+  segment variables fixed at 0) and replaced by an OMLT block over the full network, read from the
+  same ONNX file with :func:`omlt.io.load_onnx_neural_network` and formulated with
+  :class:`omlt.neuralnet.ReluBigMFormulation` (one binary per hidden neuron). Inputs: the unit's
+  decision variable and the disturbances (ambient, fouling hours) fixed at the snapshot values;
+  input bounds = the training domain, widened where needed to hold the cycle's box and the
+  snapshot (a box beyond the training domain would otherwise change the feasible set).
+  The unit's on/off ``u`` is kept: ``|x - x_nn| <= M (1 - u)``, ``|y - y_nn| <= M (1 - u)``,
+  ``y <= M u`` (with ``u = 0`` our formulation gives ``x = y = 0``). Everything else (balances,
+  limits, on/off and mixing binaries, objective) is the same model.
+
+Both MILPs are solved by HiGHS with the same options (the supervisor's tuned options, one thread,
+gap 1e-7): through Pyomo (``appsi_highs``, a new solver object per solve, model build included)
+and as the bare HiGHS model handed to a fresh ``highspy`` (solver time only). The optima must
+agree to 1e-6 relative.
+
+This module does not touch optimizer/formulation.py; it only reads components of the
+supervisor's model and works on a clone.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import highspy
+import numpy as np
+import onnx
+import pyomo.environ as pyo
+
+from optimizer.supervisor import Supervisor
+
+
+def _fresh_highspy(model, options: dict, mip_rel_gap: float) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("mip_rel_gap", mip_rel_gap)
+    for k, v in options.items():
+        h.setOptionValue(k, v)
+    h.passModel(model)
+    return h
+
+
+def _highs_run(model, options: dict, gap: float, repeats: int) -> tuple[list[float], float, int, int, str]:
+    times, obj, nodes = [], None, 0
+    for _ in range(repeats):
+        h = _fresh_highspy(model, options, gap)
+        t = time.perf_counter()
+        h.run()
+        times.append(time.perf_counter() - t)
+        info = h.getInfo()
+        obj, nodes = info.objective_function_value, int(max(info.mip_node_count, 0))
+        status = h.modelStatusToString(h.getModelStatus())
+    lp = model.lp_
+    n_int = int(sum(1 for t in (lp.integrality_ or []) if t != highspy.HighsVarType.kContinuous))
+    return times, obj, nodes, n_int, status
+
+
+def _slot_vars(m, slot):
+    on = {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
+    x = {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
+    y = m.flow[slot.unit, 0] if slot.kind == "turbine_steam" else {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
+    box = {"boiler_fuel": ("b_lo", "b_hi"), "gt_fuel": ("g_lo", "g_hi"), "hrsg_steam": ("g_lo", "g_hi"), "turbine_steam": ("t_lo", "t_hi")}[slot.kind]
+    lo, hi = (float(pyo.value(getattr(m, p)[slot.unit])) for p in box)
+    return on, x, y, lo, hi
+
+
+def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.ConcreteModel, dict]:
+    """A clone of the supervisor's model (as its Params stand) with every learned curve embedded
+    by OMLT's big-M ReLU formulation instead of our breakpoints (module docstring)."""
+    from omlt import OmltBlock
+    from omlt.io import load_onnx_neural_network
+    from omlt.neuralnet import ReluBigMFormulation
+
+    m = sup.model.clone()
+    for comp in ("curve_sum", "curve_x", "curve_y", "sos_sum", "sos_adj"):
+        getattr(m, comp).deactivate()
+    for v in m.lam.values():
+        v.fix(0.0)
+    for v in m.z.values():
+        v.fix(0.0)
+    info = {"networks": 0, "hidden_neurons": 0, "widened_inputs": []}
+    m.nn_links = pyo.ConstraintList()
+    for name, slot in sup.curves.slots.items():
+        model = sup.curves.models[name]
+        on, x, y, lo, hi = _slot_vars(m, slot)
+        d_lo, d_hi = model.domain
+        bounds = {}
+        for j, tag in enumerate(model.input_names):
+            a, b = float(d_lo[j]), float(d_hi[j])
+            if tag == slot.x_tag:
+                a2, b2 = min(a, lo), max(b, hi)
+            else:
+                v = float(disturbances[tag])
+                a2, b2 = min(a, v), max(b, v)
+            if (a2, b2) != (a, b):
+                info["widened_inputs"].append(f"{name}:{tag}")
+            bounds[j] = (a2, b2)
+        net = load_onnx_neural_network(onnx.load(str(model.path)), None, bounds)
+        blk = OmltBlock()
+        m.add_component(f"nn_{name}", blk)
+        blk.build_formulation(ReluBigMFormulation(net))
+        info["networks"] += 1
+        info["hidden_neurons"] += model.network.n_hidden
+        xj = model.input_names.index(slot.x_tag)
+        for j, tag in enumerate(model.input_names):
+            if j != xj:
+                blk.inputs[j].fix(float(disturbances[tag]))
+        # output bound over the input box (interval arithmetic, sound) for the on/off big-M
+        lo_b = np.array([bounds[j][0] for j in range(len(bounds))])
+        hi_b = np.array([bounds[j][1] for j in range(len(bounds))])
+        out_lo, out_hi = model.network.interval_bounds(lo_b, hi_b)[-1]
+        m_y = float(max(abs(out_lo[0]), abs(out_hi[0]))) + 1.0
+        m_x = float(max(abs(bounds[xj][0]), abs(bounds[xj][1]))) + 1.0
+        xin, yout = blk.inputs[xj], blk.outputs[0]
+        m.nn_links.add(x - xin <= m_x * (1 - on))
+        m.nn_links.add(xin - x <= m_x * (1 - on))
+        m.nn_links.add(y - yout <= m_y * (1 - on))
+        m.nn_links.add(yout - y <= m_y * (1 - on))
+        m.nn_links.add(y <= m_y * on)
+    return m, info
+
+
+def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: float, repeats: int = 5) -> dict:
+    """Time and optimum of our cycle MILP against the OMLT big-M model of the same cycle.
+    Call right after ``sup.step(snapshot)`` (its model still holds that cycle's data)."""
+    cfg = sup.config
+    options = {k: v for k, v in cfg.solver_options.items()}
+    gap = cfg.mip_rel_gap
+    # ours: the exact model HiGHS solved in the step, fresh highspy
+    ours_model = sup._solver.h.getModel()  # noqa: SLF001
+    ours_t, ours_obj, ours_nodes, ours_int, ours_status = _highs_run(ours_model, options, gap, repeats)
+
+    t = time.perf_counter()
+    m, info = omlt_model(sup, disturbances)
+    build_s = time.perf_counter() - t
+    pyomo_times, obj_pyomo, highs_model = [], None, None
+    for _ in range(repeats):
+        opt = pyo.SolverFactory("appsi_highs")
+        opt.config.mip_gap = gap
+        opt.config.time_limit = 600.0
+        opt.highs_options = {"threads": 1, "random_seed": 0, **options}
+        t = time.perf_counter()
+        res = opt.solve(m, load_solutions=True)
+        pyomo_times.append(time.perf_counter() - t)
+        obj_pyomo = float(pyo.value(m.objective))
+        highs_model = opt._solver_model.getModel()  # noqa: SLF001
+        term = str(res.solver.termination_condition)
+    omlt_t, omlt_obj, omlt_nodes, omlt_int, omlt_status = _highs_run(highs_model, options, gap, repeats)
+    # ours through the same Pyomo path (a new appsi solver per solve) for a like-for-like wall time
+    ours_pyomo = []
+    for _ in range(max(1, repeats // 2)):
+        mc = sup.model.clone()
+        opt = pyo.SolverFactory("appsi_highs")
+        opt.config.mip_gap = gap
+        opt.highs_options = {"threads": 1, "random_seed": 0, **options}
+        t = time.perf_counter()
+        opt.solve(mc)
+        ours_pyomo.append(time.perf_counter() - t)
+        ours_pyomo_obj = float(pyo.value(mc.objective))
+    rel = abs(obj_pyomo - our_objective) / max(1.0, abs(our_objective))
+    med = statistics.median
+    return {
+        "what": "reference site, one cycle: the supervisor's MILP vs a clone with every learned curve "
+                "(9 networks) embedded by OMLT ReluBigMFormulation over the full network",
+        "networks": info["networks"], "hidden_neurons": info["hidden_neurons"], "widened_inputs": info["widened_inputs"],
+        "ours": {"highspy_ms": [1e3 * x for x in ours_t], "highspy_median_ms": 1e3 * med(ours_t), "objective": ours_obj,
+                 "nodes": ours_nodes, "integer_columns": ours_int, "status": ours_status,
+                 "columns": int(ours_model.lp_.num_col_), "rows": int(ours_model.lp_.num_row_),
+                 "pyomo_appsi_median_ms": 1e3 * med(ours_pyomo), "pyomo_appsi_objective": ours_pyomo_obj},
+        "omlt": {"highspy_ms": [1e3 * x for x in omlt_t], "highspy_median_ms": 1e3 * med(omlt_t), "objective": omlt_obj,
+                 "nodes": omlt_nodes, "integer_columns": omlt_int, "status": omlt_status, "termination": term,
+                 "columns": int(highs_model.lp_.num_col_), "rows": int(highs_model.lp_.num_row_),
+                 "pyomo_appsi_median_ms": 1e3 * med(pyomo_times), "pyomo_objective": obj_pyomo, "build_ms": 1e3 * build_s},
+        "step_objective": our_objective,
+        "objective_rel_diff": rel,
+        "agree_1e-6": rel <= 1e-6,
+        "speedup_highspy": med(omlt_t) / med(ours_t),
+        "speedup_pyomo": med(pyomo_times) / med(ours_pyomo),
+    }

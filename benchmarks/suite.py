@@ -1,0 +1,448 @@
+"""steamopt benchmark suite: supervisory-cycle latency per site size and per formulation, against
+the time budget and against the previous run.
+
+Running it nightly (text for README.md)
+---------------------------------------
+
+```sh
+make bench          # full suite (S, M, L, XL sites; a few minutes on 2 cores)
+make bench-quick    # pytest micro-benchmarks, the reference cycle, and `benchmarks.suite --quick` (< 2 min)
+python -m benchmarks.suite [--quick] [--json PATH] [--md PATH] [--compare PREVIOUS.json]
+```
+
+`make bench` writes `out/bench/<UTC date-time>.json` (every figure, with the machine: platform,
+CPU count, Python/numpy/HiGHS/Pyomo/OMLT/onnxruntime versions, git commit, timestamp) and
+`out/bench/latest.md` (the table, with each target MET or MISSED), and compares with the
+previous JSON in `out/bench/` if there is one (`--compare`). The exit status is non-zero when the
+reference site's step p95 exceeds the time budget (`SupervisorConfig.time_budget_s`, exit bit 1)
+or when any case's p95 got more than 20 % worse than in the previous run (exit bit 2), so a
+scheduler marks the night red. Nightly with cron (keep the results directory between runs):
+
+```cron
+30 2 * * *  cd /srv/steamopt && make bench >> out/bench/cron.log 2>&1
+```
+
+or as a CI schedule (GitHub Actions), keeping `out/bench/*.json` as an artifact or in a cache so the
+next night can compare: `on: schedule: - cron: "30 2 * * *"`, then `make bench` and upload
+`out/bench/`. Generated benchmark sites and models are cached in `out/bench/sites/` (never
+committed). Timings are measured here, never asserted in unit tests.
+
+Cases
+-----
+
+* ``step_<size>``: ``Supervisor.step`` on sites of growing size (S = reference, M = 3x, L = 10x,
+  XL = 30x plants on shared headers, :mod:`benchmarks.site_generator`), each over many cycles
+  of a simulated day under today's practice (snapshots change every cycle), after a warm-up;
+* ``direct_<size>``: the same cycle's MILP handed to a fresh highspy, same options, same run;
+* ``omlt``: the reference cycle with every learned curve embedded by OMLT's big-M ReLU
+  formulation in an otherwise identical model (:mod:`benchmarks.omlt_baseline`), time and optimum;
+* ``inference_single`` / ``inference_batch1000``: OnnxSurrogate calls (onnxruntime);
+* ``study``: scenario-study throughput (base week shortened to 6 h, steamopt policy);
+* the growth exponent of the median step against the number of units (log-log least squares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+REGRESSION = 0.20             # a case's p95 more than 20 % worse than the previous run is flagged
+FULL_CYCLES = {"S": (96, 5), "M": (96, 5), "L": (48, 4), "XL": (24, 3)}   # size: (timed cycles, warm-up)
+QUICK_CYCLES = {"S": (48, 4), "M": (20, 3)}
+TARGETS = {"reference_step_p95_ms": 100.0, "L_step_p95_ms": 1000.0, "step_over_direct": 2.0, "omlt_speedup": 10.0, "agreement": 1e-6}
+
+log = logging.getLogger("benchmarks.suite")
+
+
+# ---------------------------------------------------------------------- helpers
+def stats_ms(seconds: list[float]) -> dict[str, float]:
+    a = 1e3 * np.asarray(seconds, dtype=float)
+    return {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95)), "p99_ms": float(np.percentile(a, 99)),
+            "max_ms": float(a.max()), "n": int(a.size)}
+
+
+def machine_info() -> dict:
+    import highspy
+    import onnxruntime
+    import pyomo
+
+    try:
+        import omlt
+        omlt_v = omlt.__version__
+    except Exception:  # noqa: BLE001 - optional for the report
+        omlt_v = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    h = highspy.Highs()
+    return {
+        "platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "python": platform.python_version(), "numpy": np.__version__, "highspy": h.version(), "pyomo": pyomo.__version__,
+        "omlt": omlt_v, "onnxruntime": onnxruntime.__version__, "git_commit": commit, "git_dirty": dirty,
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _snapshots(site, n: int, seed: int = 4) -> list[dict]:
+    from scenarios.plant.practice import todays_practice
+    from scenarios.plant.profiles import ProfileConfig, generate_disturbances
+    from scenarios.plant.simulator import PlantSimulator
+    from scenarios.plant.snapshots import snapshot_from_state
+
+    sim = PlantSimulator(site)
+    profile = generate_disturbances(site, ProfileConfig(hours=n / 4.0, step_min=15, seed=seed))
+    return [snapshot_from_state(site, sim.simulate(todays_practice(site, d), d), d) for d in profile[:n]]
+
+
+def _direct(sup) -> tuple[float, float | None, str]:
+    """The MILP HiGHS was given in the last step, in a fresh highspy with the step's options."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("mip_rel_gap", sup.config.mip_rel_gap)
+    for k, v in sup.config.solver_options.items():
+        h.setOptionValue(k, v)
+    h.passModel(sup._solver.h.getModel())  # noqa: SLF001 - the exact model HiGHS solved
+    t = time.perf_counter()
+    h.run()
+    return time.perf_counter() - t, h.getInfo().objective_function_value, h.modelStatusToString(h.getModelStatus())
+
+
+# ---------------------------------------------------------------------- cases
+def bench_size(size: str, cycles: int, warmup: int) -> dict:
+    """``Supervisor.step`` and the direct highspy solve of each cycle on one site size."""
+    from benchmarks.site_generator import generate, unit_count
+    from optimizer.supervisor import Supervisor, SupervisorConfig
+    from surrogate.manifest import load_model_dir
+
+    site, model_dir = generate(size)
+    t = time.perf_counter()
+    sup = Supervisor(site, load_model_dir(model_dir), SupervisorConfig())
+    build_s = time.perf_counter() - t
+    snaps = _snapshots(site, cycles + warmup)
+    step_s, direct_s, nodes, free, statuses, obj_diff = [], [], [], [], {}, []
+    for i, snap in enumerate(snaps):
+        t = time.perf_counter()
+        p = sup.step(snap)
+        ds = time.perf_counter() - t
+        dd, dobj, _ = _direct(sup)
+        if i < warmup:
+            continue
+        step_s.append(ds)
+        direct_s.append(dd)
+        nodes.append(int(p.stats.get("nodes", 0) or 0))
+        free.append(int(p.stats.get("binaries_free", 0)))
+        statuses[p.status] = statuses.get(p.status, 0) + 1
+        if dobj is not None and p.stats.get("objective") is not None:
+            obj_diff.append(abs(dobj - p.stats["objective"]) / max(1.0, abs(dobj)))
+    model = sup._solver.h.getModel()  # noqa: SLF001
+    sup._pool.shutdown(wait=True)  # noqa: SLF001 - free the worker thread between sizes
+    step, direct = stats_ms(step_s), stats_ms(direct_s)
+    return {
+        "size": size, "site": site.name, "units": unit_count(site), "boilers": len(site.boilers), "gas_turbines": len(site.gas_turbines),
+        "turbines": len(site.turbines), "consumers": len(site.consumers), "curves": len(sup.curves.slots),
+        "variables": int(model.lp_.num_col_), "constraints": int(model.lp_.num_row_), "binaries": int(sup.n_binaries),
+        "binaries_free_median": float(statistics.median(free)), "binaries_free_max": int(max(free)),
+        "nodes_median": float(statistics.median(nodes)), "nodes_max": int(max(nodes)),
+        "build_s": build_s, "warmup": warmup, "statuses": statuses,
+        "step": step, "direct": direct, "step_over_direct": step["median_ms"] / direct["median_ms"],
+        "direct_vs_step_objective_max_rel_diff": max(obj_diff) if obj_diff else None,
+    }
+
+
+def bench_omlt(snapshots: int, repeats: int) -> dict:
+    """Our cycle MILP vs the OMLT big-M embedding on several reference cycles."""
+    from benchmarks.omlt_baseline import compare
+    from benchmarks.site_generator import generate
+    from optimizer.supervisor import Supervisor, SupervisorConfig
+    from surrogate.manifest import load_model_dir
+
+    logging.getLogger("pyomo").setLevel(logging.ERROR)  # OMLT's build sets out-of-bound start values
+    site, model_dir = generate("S")
+    sup = Supervisor(site, load_model_dir(model_dir), SupervisorConfig())
+    warm = 3
+    snaps = _snapshots(site, warm + 8 * snapshots, seed=7)
+    runs = []
+    for i, snap in enumerate(snaps):
+        p = sup.step(snap)
+        if i < warm or (i - warm) % 8 or p.status != "optimal":
+            continue
+        dist = {k: float(v) for k, v in snap.items() if k != "timestamp" and isinstance(v, (int, float))}
+        r = compare(sup, dist, p.stats["objective"], repeats=repeats)
+        r["snapshot"] = snap["timestamp"]
+        runs.append(r)
+        if len(runs) >= snapshots:
+            break
+    sup._pool.shutdown(wait=True)  # noqa: SLF001
+    ours = [x for r in runs for x in r["ours"]["highspy_ms"]]
+    theirs = [x for r in runs for x in r["omlt"]["highspy_ms"]]
+    ours_pyo = [r["ours"]["pyomo_appsi_median_ms"] for r in runs]
+    theirs_pyo = [r["omlt"]["pyomo_appsi_median_ms"] for r in runs]
+    return {
+        "what": runs[0]["what"] if runs else "", "cycles": len(runs), "repeats": repeats,
+        "networks": runs[0]["networks"] if runs else 0, "hidden_neurons": runs[0]["hidden_neurons"] if runs else 0,
+        "ours": {**stats_ms([x / 1e3 for x in ours]), "pyomo_appsi_median_ms": float(statistics.median(ours_pyo)) if runs else None,
+                 "integer_columns": runs[0]["ours"]["integer_columns"] if runs else None,
+                 "variables": runs[0]["ours"]["columns"] if runs else None, "constraints": runs[0]["ours"]["rows"] if runs else None,
+                 "nodes_max": max(r["ours"]["nodes"] for r in runs) if runs else None},
+        "omlt": {**stats_ms([x / 1e3 for x in theirs]), "pyomo_appsi_median_ms": float(statistics.median(theirs_pyo)) if runs else None,
+                 "integer_columns": runs[0]["omlt"]["integer_columns"] if runs else None,
+                 "variables": runs[0]["omlt"]["columns"] if runs else None, "constraints": runs[0]["omlt"]["rows"] if runs else None,
+                 "nodes_max": max(r["omlt"]["nodes"] for r in runs) if runs else None},
+        "speedup_highspy": float(np.median(theirs) / np.median(ours)) if runs else None,
+        "speedup_pyomo": float(statistics.median(theirs_pyo) / statistics.median(ours_pyo)) if runs else None,
+        "max_objective_rel_diff": max(r["objective_rel_diff"] for r in runs) if runs else None,
+        "all_agree": all(r["agree_1e-6"] for r in runs) and bool(runs),
+        "widened_inputs": sorted({w for r in runs for w in r["widened_inputs"]}),
+        "per_cycle": runs,
+    }
+
+
+def bench_inference(calls: int) -> dict:
+    from surrogate.manifest import load_model_dir
+
+    models = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
+    m = models["GT1_fuel"]
+    lo, hi = m.domain
+    rng = np.random.default_rng(0)
+    xs = lo + (hi - lo) * rng.random((calls, len(lo)))
+    for x in xs[:50]:
+        m.evaluate(x)
+    single = []
+    for x in xs:
+        t = time.perf_counter()
+        m.evaluate(x)
+        single.append(time.perf_counter() - t)
+    batch_x = lo + (hi - lo) * rng.random((1000, len(lo)))
+    batch = []
+    for _ in range(max(20, calls // 50)):
+        t = time.perf_counter()
+        m.evaluate_batch(batch_x)
+        batch.append(time.perf_counter() - t)
+    return {"model": m.name, "single": stats_ms(single), "batch1000": stats_ms(batch)}
+
+
+def bench_study(hours: float) -> dict:
+    from scenarios.study import run_study
+    from scenarios.study_files import spec_from_scenario_file
+
+    spec = spec_from_scenario_file(ROOT / "scenarios" / "studies" / "base_week.toml", hours=hours, policies=["steamopt"])
+    t = time.perf_counter()
+    r = run_study(spec)
+    total = time.perf_counter() - t
+    return {"study": "base_week", "hours": hours, "policies": ["steamopt"], "steps": len(spec.disturbances), "seconds": total,
+            "steps_per_s": len(spec.disturbances) / total, "statuses": {str(k): int(v) for k, v in r.steps["status"].value_counts().items()}}
+
+
+def growth(sizes: list[dict]) -> dict | None:
+    """Median step vs number of units, log-log least squares: step ~ a * units^k."""
+    pts = [(s["units"], s["step"]["median_ms"]) for s in sizes]
+    if len(pts) < 2:
+        return None
+    x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    k, c = np.polyfit(x, y, 1)
+    kd, _ = np.polyfit(x, np.log([s["direct"]["median_ms"] for s in sizes]), 1)
+    return {"exponent": float(k), "prefactor_ms": float(math.exp(c)), "direct_exponent": float(kd), "points": pts}
+
+
+# ---------------------------------------------------------------------- the run
+def run(quick: bool = False) -> dict:
+    from optimizer.supervisor import SupervisorConfig
+
+    t0 = time.perf_counter()
+    plan = QUICK_CYCLES if quick else FULL_CYCLES
+    result: dict = {"suite": "steamopt", "format": 1, "quick": quick, "machine": machine_info(),
+                    "time_budget_ms": 1e3 * SupervisorConfig().time_budget_s, "sizes": {}, "cases": {}}
+    for size, (cycles, warmup) in plan.items():
+        log.info("site %s: %d cycles after %d warm-up", size, cycles, warmup)
+        r = bench_size(size, cycles, warmup)
+        result["sizes"][size] = r
+        result["cases"][f"step_{size}"] = r["step"]
+        result["cases"][f"direct_{size}"] = r["direct"]
+    log.info("OMLT baseline")
+    om = bench_omlt(snapshots=1 if quick else 4, repeats=3 if quick else 5)
+    result["omlt"] = om
+    result["cases"]["omlt_bigm_highspy"] = {k: om["omlt"][k] for k in ("median_ms", "p95_ms", "p99_ms", "max_ms", "n")} if om["cycles"] else {}
+    result["cases"]["ours_highspy_same_cycles"] = {k: om["ours"][k] for k in ("median_ms", "p95_ms", "p99_ms", "max_ms", "n")} if om["cycles"] else {}
+    log.info("surrogate inference")
+    inf = bench_inference(500 if quick else 5000)
+    result["inference"] = inf
+    result["cases"]["inference_single"] = inf["single"]
+    result["cases"]["inference_batch1000"] = inf["batch1000"]
+    log.info("study throughput")
+    result["study"] = bench_study(6.0)
+    result["growth"] = growth(list(result["sizes"].values()))
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def compare_runs(current: dict, previous: dict, threshold: float = REGRESSION) -> list[dict]:
+    """Cases whose p95 got more than ``threshold`` worse than in ``previous`` (both run results)."""
+    flagged = []
+    for name, cur in current.get("cases", {}).items():
+        prev = previous.get("cases", {}).get(name)
+        if not prev or "p95_ms" not in prev or "p95_ms" not in cur or prev["p95_ms"] <= 0:
+            continue
+        ratio = cur["p95_ms"] / prev["p95_ms"]
+        if ratio > 1.0 + threshold:
+            flagged.append({"case": name, "p95_ms": cur["p95_ms"], "previous_p95_ms": prev["p95_ms"], "ratio": ratio})
+    return flagged
+
+
+def targets(r: dict) -> list[dict]:
+    """Each target against this run's figures: MET, MISSED or not measured."""
+    out = []
+
+    def row(name, measured, target, ok, note=""):
+        out.append({"target": name, "measured": measured, "target_value": target,
+                    "verdict": "not measured" if ok is None else ("reported" if ok == "reported" else ("MET" if ok else "MISSED")), "note": note})
+
+    s, l = r["sizes"].get("S"), r["sizes"].get("L")
+    row("reference (S) step p95 <= 100 ms", f"{s['step']['p95_ms']:.1f} ms" if s else "-", "100 ms",
+        (s["step"]["p95_ms"] <= TARGETS["reference_step_p95_ms"]) if s else None)
+    row(f"reference (S) step p95 <= time budget ({r['time_budget_ms']:.0f} ms): the gate", f"{s['step']['p95_ms']:.1f} ms" if s else "-",
+        f"{r['time_budget_ms']:.0f} ms", (s["step"]["p95_ms"] <= r["time_budget_ms"]) if s else None)
+    row("L step p95 <= 1 s", f"{l['step']['p95_ms']:.1f} ms" if l else "-", "1000 ms",
+        (l["step"]["p95_ms"] <= TARGETS["L_step_p95_ms"]) if l else None, "" if l else "L is not run in --quick")
+    for size, z in r["sizes"].items():
+        row(f"{size} step median <= 2x direct highspy", f"{z['step_over_direct']:.2f}x ({z['step']['median_ms']:.1f} / {z['direct']['median_ms']:.1f} ms)",
+            "2x", z["step_over_direct"] <= TARGETS["step_over_direct"],
+            "the step runs two solves (current point and optimisation), validation, verification and a duals LP")
+    om = r.get("omlt") or {}
+    if om.get("cycles"):
+        ok = om["speedup_highspy"] >= TARGETS["omlt_speedup"] and om["all_agree"]
+        row("ours >= 10x faster than OMLT big-M at the same optimum (1e-6)",
+            f"{om['speedup_highspy']:.2f}x HiGHS time ({om['ours']['median_ms']:.1f} vs {om['omlt']['median_ms']:.1f} ms), "
+            f"{om['speedup_pyomo']:.2f}x through Pyomo; max rel. objective diff {om['max_objective_rel_diff']:.1e}",
+            ">= 10x, <= 1e-6", ok,
+            f"{om['networks']} networks, {om['hidden_neurons']} hidden neurons in all: OMLT adds one binary per neuron; "
+            f"integer columns ours {om['ours']['integer_columns']} vs OMLT {om['omlt']['integer_columns']}")
+    else:
+        row("ours >= 10x faster than OMLT big-M at the same optimum (1e-6)", "-", ">= 10x", None, "no optimal cycle to compare")
+    g = r.get("growth")
+    row("growth exponent of the median step vs units", f"{g['exponent']:.2f} (direct highspy {g['direct_exponent']:.2f})" if g else "-",
+        "reported", None if g is None else "reported", "step ~ units^k, log-log least squares over " + ", ".join(r["sizes"]))
+    return out
+
+
+def exit_status(r: dict, flagged: list[dict]) -> int:
+    """Bit 1: the reference site's step p95 exceeds the time budget; bit 2: a regression was flagged."""
+    code = 0
+    s = r.get("sizes", {}).get("S")
+    if s is None or s["step"]["p95_ms"] > r["time_budget_ms"]:
+        code |= 1
+    if flagged:
+        code |= 2
+    return code
+
+
+def markdown(r: dict, flagged: list[dict] | None = None, previous: dict | None = None) -> str:
+    m = r["machine"]
+    lines = [f"# steamopt benchmark {'(quick) ' if r.get('quick') else ''}{m['timestamp']}", "",
+             f"commit {m['git_commit']}{' (dirty)' if m.get('git_dirty') else ''}; {m['platform']}, {m['cpu_count']} CPUs; "
+             f"Python {m['python']}, numpy {m['numpy']}, HiGHS {m['highspy']}, Pyomo {m['pyomo']}, OMLT {m['omlt']}, onnxruntime {m['onnxruntime']}; "
+             f"suite {r.get('seconds', 0):.0f} s", "",
+             "## Targets (measured in this run)", "", "| target | measured | verdict | note |", "| --- | --- | --- | --- |"]
+    lines += [f"| {t['target']} | {t['measured']} | **{t['verdict']}** | {t['note']} |" for t in targets(r)]
+    lines += ["", "## Supervisory cycle per site size", "",
+              "| site | units | variables | constraints | binaries | free binaries (median/max) | nodes (median/max) | statuses "
+              "| step median ms | p95 | p99 | max | direct highspy median ms | p95 | step/direct | cycles |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for size, z in r["sizes"].items():
+        s, d = z["step"], z["direct"]
+        lines.append(f"| {size} ({z['site']}) | {z['units']} | {z['variables']} | {z['constraints']} | {z['binaries']} | "
+                     f"{z['binaries_free_median']:.0f}/{z['binaries_free_max']} | {z['nodes_median']:.0f}/{z['nodes_max']} | "
+                     + ", ".join(f"{k} {v}" for k, v in z["statuses"].items())
+                     + f" | {s['median_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.1f} | "
+                     f"{d['median_ms']:.1f} | {d['p95_ms']:.1f} | {z['step_over_direct']:.2f} | {s['n']} |")
+    g = r.get("growth")
+    if g:
+        lines += ["", f"Growth: median step ~ {g['prefactor_ms']:.3g} ms x units^{g['exponent']:.2f} "
+                      f"(direct highspy: units^{g['direct_exponent']:.2f}); points (units, ms): "
+                      + ", ".join(f"({u}, {ms:.1f})" for u, ms in g["points"])]
+    om = r.get("omlt") or {}
+    if om.get("cycles"):
+        o, t = om["ours"], om["omlt"]
+        lines += ["", "## Formulation: ours vs OMLT big-M (reference site, same cycles, same HiGHS options)", "", om["what"] + ".", "",
+                  "| formulation | variables | constraints | integer columns | max nodes | HiGHS median ms | p95 | via Pyomo appsi_highs median ms |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+                  f"| ours: exact breakpoints over the cycle's box | {o['variables']} | {o['constraints']} | {o['integer_columns']} | {o['nodes_max']} | {o['median_ms']:.1f} | {o['p95_ms']:.1f} | {o['pyomo_appsi_median_ms']:.1f} |",
+                  f"| OMLT ReluBigMFormulation, full networks | {t['variables']} | {t['constraints']} | {t['integer_columns']} | {t['nodes_max']} | {t['median_ms']:.1f} | {t['p95_ms']:.1f} | {t['pyomo_appsi_median_ms']:.1f} |",
+                  "", f"{om['cycles']} cycles x {om['repeats']} solves; speed-up {om['speedup_highspy']:.2f}x (HiGHS), {om['speedup_pyomo']:.2f}x (Pyomo); "
+                      f"optima agree to {om['max_objective_rel_diff']:.1e} relative ({'yes' if om['all_agree'] else 'NO'}, target 1e-6)"
+                      + (f"; inputs whose training domain was widened to the cycle's box: {', '.join(om['widened_inputs'])}" if om["widened_inputs"] else "")]
+    inf, st = r.get("inference"), r.get("study")
+    lines += ["", "## Other cases", "", "| case | median | p95 | p99 | max | n |", "| --- | --- | --- | --- | --- | --- |"]
+    if inf:
+        for k, label in (("single", f"OnnxSurrogate.evaluate, 1 sample ({inf['model']})"), ("batch1000", "OnnxSurrogate.evaluate_batch, 1000 samples")):
+            x = inf[k]
+            lines.append(f"| {label} | {1e3 * x['median_ms']:.1f} us | {1e3 * x['p95_ms']:.1f} us | {1e3 * x['p99_ms']:.1f} us | {1e3 * x['max_ms']:.1f} us | {x['n']} |")
+    if st:
+        lines.append(f"| study throughput: {st['study']} {st['hours']:.0f} h, steamopt | {st['steps_per_s']:.1f} steps/s | | | | {st['steps']} steps in {st['seconds']:.1f} s |")
+    if previous is not None:
+        lines += ["", f"## Against the previous run ({previous.get('machine', {}).get('timestamp', '?')}, commit {previous.get('machine', {}).get('git_commit', '?')})", ""]
+        if flagged:
+            lines += ["| case | p95 ms | previous p95 ms | ratio |", "| --- | --- | --- | --- |"]
+            lines += [f"| {f['case']} | {f['p95_ms']:.3f} | {f['previous_p95_ms']:.3f} | **{f['ratio']:.2f}x REGRESSION** |" for f in flagged]
+        else:
+            lines.append(f"No case's p95 got more than {100 * REGRESSION:.0f} % worse.")
+    code = exit_status(r, flagged or [])
+    lines += ["", f"Exit status {code}" + (": reference p95 over the time budget" if code & 1 else "") + (": regression flagged" if code & 2 else "")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="S and M only, few cycles (under a minute)")
+    ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--md", help="write the Markdown table here")
+    ap.add_argument("--compare", help="a previous run's JSON: flag cases whose p95 got more than 20 %% worse")
+    ap.add_argument("--from-json", help="do not measure: report (and compare) a run already written as JSON")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+    else:
+        result = run(quick=args.quick)
+    previous = flagged = None
+    if args.compare:
+        prev_path = Path(args.compare)
+        if prev_path.is_file():
+            previous = json.loads(prev_path.read_text(encoding="utf-8"))
+            flagged = compare_runs(result, previous)
+        else:
+            log.warning("no previous run at %s: nothing to compare", prev_path)
+    result["regressions"] = flagged or []
+    result["exit_status"] = exit_status(result, flagged or [])
+    result["targets"] = targets(result)
+    md = markdown(result, flagged, previous)
+    print(md)
+    if args.json and not args.from_json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    if args.md:
+        Path(args.md).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.md).write_text(md, encoding="utf-8")
+    return result["exit_status"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
