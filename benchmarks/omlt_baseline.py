@@ -170,8 +170,8 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
     rel = abs(obj_pyomo - our_objective) / max(1.0, abs(our_objective))
     med = statistics.median
     return {
-        "what": "reference site, one cycle: the supervisor's MILP vs a clone with every learned curve "
-                "(9 networks) embedded by OMLT ReluBigMFormulation over the full network",
+        "what": f"reference site, one cycle: the supervisor's MILP vs a clone with every learned curve "
+                f"({info['networks']} networks, {info['hidden_neurons']} hidden neurons) embedded by OMLT ReluBigMFormulation over the full network",
         "networks": info["networks"], "hidden_neurons": info["hidden_neurons"], "widened_inputs": info["widened_inputs"],
         "ours": {"highspy_ms": [1e3 * x for x in ours_t], "highspy_median_ms": 1e3 * med(ours_t), "objective": ours_obj,
                  "nodes": ours_nodes, "integer_columns": ours_int, "status": ours_status,

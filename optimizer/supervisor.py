@@ -196,12 +196,14 @@ class Supervisor:
                             current_kpis=current_kpis, warnings=warnings + ["holding the current setpoints"], substitutions=_subs(snap),
                             held_units=sorted(snap.held_units), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
 
-        # the duals LP runs on the other core while the proposal is verified
+        # the duals LP at the chosen on/off pattern prices the binding limits
         want_duals = self.config.duals and status in ("optimal", "time_limited")
         if want_duals:
-            duals_job = self._solver.prepare_duals(0.2)
-            duals_future = self._pool.submit(self._solver.run, duals_job, False)
+            # in this thread: on the second core, the Python work done meanwhile and the worker
+            # returning from HiGHS contend for the GIL, which measured slower (+0.6 ms)
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
+            duals_job = self._solver.prepare_duals(0.2)
+            self._solver.run(duals_job, False)
         # verify against the providers (onnxruntime) and the model's own balances
         agreement, domain = self._verify_curves(cycle)
         proposed_kpis = self._kpis()
@@ -222,7 +224,6 @@ class Supervisor:
         t_ver = time.perf_counter()
         binding = []
         if want_duals:
-            duals_future.result()
             binding = self._binding(self._solver.duals(duals_job), x_opt, upper)
         t_end = time.perf_counter()
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
