@@ -101,9 +101,12 @@ class Supervisor:
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf)
         self._lock = threading.Lock()
         self._param_cache: dict = {}
+        self._param_data: dict = {}
         self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
         self._kpi_exprs: dict | None = None
+        self._kpi_coefs: tuple | None = None
+        self._cycle_count = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steamopt-{site.name}")
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
         self._set_static_params()
@@ -250,6 +253,7 @@ class Supervisor:
                 m.b_fuel_per_tph[b].set_value((self.props.header_enthalpy_kj_kg[bo.header] - self.props.boiler_feedwater_kj_kg[b]) / 1000.0 / bo.efficiency)
 
     def _cycle_data(self, snap: ValidatedSnapshot) -> "CycleData":
+        self._cycle_count += 1
         return CycleData.build(self, snap)
 
     def _write(self, c: "CycleData", pinned: bool, local: bool = False) -> None:
@@ -276,10 +280,15 @@ class Supervisor:
                     put("z_hi", (name, s), 1.0 if s < max(1, n - 1) else 0.0)
 
     def _put(self, comp: str, idx, value: float) -> None:
-        """Set a mutable Param only when its value changes (Pyomo's set_value is the slow part)."""
+        """Set a mutable Param only when its value changes. The values were validated when the
+        cycle data was built, so they are stored directly (Pyomo's set_value re-validates the
+        index and domain at about 3 us a call, the slowest part of writing a cycle)."""
         key = (comp, idx)
         if self._param_cache.get(key) != value:
-            getattr(self.model, comp)[idx].set_value(value)
+            data = self._param_data.get(key)
+            if data is None:
+                data = self._param_data[key] = getattr(self.model, comp)[idx]
+            data._value = float(value)  # noqa: SLF001
             self._param_cache[key] = value
 
     def _solve(self, time_limit: float, warm: np.ndarray | None = None, prepared: bool = False) -> "SolveResult":
@@ -382,7 +391,11 @@ class Supervisor:
             self._kpi_exprs = {k: _compile_affine(e, self._solver.column) for k, e in self._kpi_expressions().items()}
         if x is None:
             x = self._solver.solution()
-        return {k: f(x) for k, f in self._kpi_exprs.items()}
+        if self._kpi_coefs is None or self._kpi_coefs[0] != self._cycle_count:
+            # coefficients hold prices (Params): evaluated once per cycle, then plain dot products
+            self._kpi_coefs = (self._cycle_count, {k: (np.array([c() for c in coefs]), cols, const())
+                                                   for k, (coefs, cols, const) in self._kpi_exprs.items()})
+        return {k: float(a @ x[cols] + b) for k, (a, cols, b) in self._kpi_coefs[1].items()}
 
     def _kpi_expressions(self) -> dict:
         m = self.model
@@ -469,14 +482,14 @@ _LIMITS = {
 
 
 def _compile_affine(expr, column):
-    """``sum_i c_i x_i + c_0`` of an expression linear in the variables, as a function of the
-    HiGHS column vector; coefficients holding mutable parameters are re-read at every call."""
+    """An expression linear in the variables as (coefficient functions, HiGHS columns, constant
+    function); coefficients holding mutable parameters are re-read when called."""
     repn = generate_standard_repn(expr, compute_values=False)
     if not repn.is_linear():
         raise ValueError(f"KPI expression is not linear: {expr}")
-    terms = [(_coef(c), column(v)) for c, v in zip(repn.linear_coefs, repn.linear_vars)]
-    const = _coef(repn.constant)
-    return lambda x: float(sum(c() * x[i] for c, i in terms) + const())
+    coefs = [_coef(c) for c in repn.linear_coefs]
+    cols = np.array([column(v) for v in repn.linear_vars], dtype=np.int64)
+    return coefs, cols, _coef(repn.constant)
 
 
 def _coef(c):
