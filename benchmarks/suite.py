@@ -59,7 +59,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-REGRESSION = 0.20             # a case's p95 more than 20 % worse than the previous run is flagged
+REGRESSION = 0.20             # a case's p95 more than 20 % worse than the previous run is flagged ...
+MIN_REGRESSION_MS = 0.1       # ... and worse by at least this much: microsecond cases jitter by more than 20 %
 FULL_CYCLES = {"S": (96, 5), "M": (96, 5), "L": (48, 4), "XL": (24, 3)}   # size: (timed cycles, warm-up)
 QUICK_CYCLES = {"S": (48, 4), "M": (20, 3)}
 TARGETS = {"reference_step_p95_ms": 100.0, "L_step_p95_ms": 1000.0, "step_over_direct": 2.0, "omlt_speedup": 10.0, "agreement": 1e-6}
@@ -294,15 +295,16 @@ def run(quick: bool = False) -> dict:
     return result
 
 
-def compare_runs(current: dict, previous: dict, threshold: float = REGRESSION) -> list[dict]:
-    """Cases whose p95 got more than ``threshold`` worse than in ``previous`` (both run results)."""
+def compare_runs(current: dict, previous: dict, threshold: float = REGRESSION, min_ms: float = MIN_REGRESSION_MS) -> list[dict]:
+    """Cases whose p95 got more than ``threshold`` worse than in ``previous`` (both run results),
+    by at least ``min_ms`` milliseconds (an 11 us inference call jitters by 2 us between runs)."""
     flagged = []
     for name, cur in current.get("cases", {}).items():
         prev = previous.get("cases", {}).get(name)
         if not prev or "p95_ms" not in prev or "p95_ms" not in cur or prev["p95_ms"] <= 0:
             continue
         ratio = cur["p95_ms"] / prev["p95_ms"]
-        if ratio > 1.0 + threshold:
+        if ratio > 1.0 + threshold and cur["p95_ms"] - prev["p95_ms"] >= min_ms:
             flagged.append({"case": name, "p95_ms": cur["p95_ms"], "previous_p95_ms": prev["p95_ms"], "ratio": ratio})
     return flagged
 
