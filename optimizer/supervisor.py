@@ -168,7 +168,6 @@ class Supervisor:
         # optimisation are prepared one after the other and solved at the same time: HiGHS
         # releases the GIL, and the machine has two cores
         self._write(cycle, pinned=True)
-        t_upd = time.perf_counter()
         self._solver.update()
         fix = self._current_fix(cycle)
         cur_job = self._solver.prepare(self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap, fix=fix)

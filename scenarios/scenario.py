@@ -53,7 +53,7 @@ import pandas as pd
 
 from optimizer.site.loader import MAX_SITE_FILE_BYTES, site_from_dict
 from optimizer.site.model import Site, attr
-from optimizer.site.schema import Builder, DataFileError, ValidationIssue, attribute_table, public_fields
+from optimizer.site.schema import Builder, DataFileError, ValidationIssue, public_fields, read_toml_file
 from scenarios.plant.inputs import Disturbances
 from scenarios.plant.profiles import OUTAGE_COLLECTIONS, Outage, ProfileConfig, generate_disturbances
 
@@ -210,17 +210,9 @@ SECTIONS: list[tuple[str, type]] = [
 
 def scenario_reference_markdown() -> str:
     """Markdown tables of the scenario file's attributes, from the validating field metadata."""
-    out = ["# Scenario file reference", "", "Generated from `scenarios/scenario.py`.", ""]
-    for table, cls in SECTIONS:
-        out += [f"## {table}", "", (cls.__doc__ or "").strip().splitlines()[0], "",
-                "| attribute | type | unit | default | min | max | description |", "| --- | --- | --- | --- | --- | --- | --- |"]
-        for row in attribute_table(cls):
-            default = "required" if row["required"] else ("" if row["default"] is None else str(row["default"]))
-            lo = "" if row["min"] is None else f"{row['min']:g}"
-            hi = "" if row["max"] is None else f"{row['max']:g}"
-            out.append(f"| `{row['attribute']}` | {row['type']} | {row['unit']} | {default} | {lo} | {hi} | {row['description']} |")
-        out.append("")
-    return "\n".join(out)
+    from optimizer.site.docs import attribute_tables_markdown
+
+    return attribute_tables_markdown(SECTIONS, "Scenario file reference", "`scenarios/scenario.py`")
 
 
 # --------------------------------------------------------------------------- hydrogen
@@ -384,23 +376,7 @@ def _dates_to_text(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_toml(path: Path, limit: int, what: str) -> dict[str, Any]:
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DataFileError(source, [ValidationIssue("(file)", source, f"{what} file cannot be read: {exc.strerror}")]) from None
-    if size > limit:
-        raise DataFileError(source, [ValidationIssue("(file)", f"{size} bytes", f"a {what} file must be at most {limit} bytes")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFileError(source, [ValidationIssue("(file)", f"byte {exc.start}", "is not UTF-8 text")]) from None
-    except OSError as exc:
-        raise DataFileError(source, [ValidationIssue("(file)", source, f"{what} file cannot be read: {exc.strerror}")]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(source, [ValidationIssue("(toml)", "", f"is not valid TOML: {exc}")]) from None
+    return read_toml_file(path, limit, what)
 
 
 def _site_path(scenario: Scenario) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 from optimizer import steam
 from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site
-from optimizer.site.schema import Builder, DataFileError, ValidationIssue
+from optimizer.site.schema import Builder, DataFileError, ValidationIssue, read_toml_file
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +30,7 @@ _OUT_OF_RANGE = (steam.SteamPropertyError, NotImplementedError)
 def load_site(path: str | Path) -> Site:
     """Read and validate a site file. Raises :class:`SiteError` (one line per problem)."""
     path = Path(path)
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SiteError(source, [ValidationIssue("(file)", source, f"cannot be read: {exc.strerror}")]) from None
-    if size > MAX_SITE_FILE_BYTES:
-        raise SiteError(source, [ValidationIssue("(file)", f"{size} bytes", f"must be at most {MAX_SITE_FILE_BYTES} bytes")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SiteError(source, [ValidationIssue("(file)", f"byte {exc.start}", "is not UTF-8 text")]) from None
-    except OSError as exc:  # e.g. a directory, or no read permission
-        raise SiteError(source, [ValidationIssue("(file)", source, f"cannot be read: {exc.strerror}")]) from None
-    return parse_site(text, source)
+    return site_from_dict(read_toml_file(path, MAX_SITE_FILE_BYTES), str(path))
 
 
 def parse_site(text: str, source: str = "<string>") -> Site:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import tomllib
 import typing
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 NoneType = type(None)
@@ -251,6 +253,30 @@ def _range_text(meta: dict) -> str:
     lb = "(" if meta.get("gt") is not None else "["
     rb = ")" if meta.get("lt") is not None else "]"
     return f" (allowed {lb}{lo:g}, {hi:g}{rb})"
+
+
+def read_toml_file(path: Path, limit_bytes: int, what: str = "") -> dict[str, Any]:
+    """Read a TOML data file (never code): size limit, UTF-8, TOML syntax. Every failure is a
+    :class:`DataFileError` naming the file; ``what`` ("site", "scenario") prefixes the message."""
+    source = str(path)
+    noun = f"{what} file " if what else ""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataFileError(source, [ValidationIssue("(file)", source, f"{noun}cannot be read: {exc.strerror}")]) from None
+    if size > limit_bytes:
+        article = f"a {noun}" if what else ""
+        raise DataFileError(source, [ValidationIssue("(file)", f"{size} bytes", f"{article}must be at most {limit_bytes} bytes")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(source, [ValidationIssue("(file)", f"byte {exc.start}", "is not UTF-8 text")]) from None
+    except OSError as exc:  # e.g. a directory, or no read permission
+        raise DataFileError(source, [ValidationIssue("(file)", source, f"{noun}cannot be read: {exc.strerror}")]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(source, [ValidationIssue("(toml)", "", f"is not valid TOML: {exc}")]) from None
 
 
 def attribute_table(cls: type) -> list[dict[str, Any]]:
