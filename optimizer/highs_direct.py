@@ -156,14 +156,14 @@ class HighsDirect:
             g.setOptionValue(k, v)
         g.setOptionValue("time_limit", float(time_limit))
         g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        self._last_model = self.h.getModel() if model is None else model
-        g.passModel(self._last_model)
+        g.passModel(self.h.getModel() if model is None else model)
         return g
 
     def prepare(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
                 warm: np.ndarray | None = None, fix: dict[int, float] | None = None, model=None) -> "Prepared":
         """A solve of the model as it is now, ready to run (possibly in another thread).
         ``fix``: integer columns fixed at these values and made continuous (an LP); ``warm``: a MIP start."""
+        model = self.h.getModel() if model is None else model
         g = self._fresh(time_limit, mip_rel_gap, options, model)
         if fix:
             idx = np.array(sorted(fix), dtype=np.int32)
@@ -175,7 +175,7 @@ class HighsDirect:
             sol.col_value = list(warm)
             sol.value_valid = True
             g.setSolution(sol)
-        return Prepared(g, self._last_model)
+        return Prepared(g, model)
 
     def run(self, job: "Prepared", load: bool = True) -> DirectResult:
         """Run a prepared solve. HiGHS releases the GIL while it runs. ``load``: write the primal
