@@ -35,6 +35,11 @@ class Proposal:
     held_units: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stats: dict[str, float | int | str] = field(default_factory=dict)
+    audit: dict = field(default_factory=dict)  # engine version; site, model, config and snapshot hashes
+
+    def to_json_line(self) -> str:
+        """The proposal as one JSON line (for logs)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     @property
     def ok(self) -> bool:

@@ -19,12 +19,13 @@ held, boxes shrunk) answers; if that fails too, the current setpoints are held.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +33,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
-from optimizer import tags
+from optimizer import __version__, tags
+from optimizer.audit import append_line, sha256_of
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.formulation import build_model
 from optimizer.highs_direct import HighsDirect
@@ -72,6 +74,7 @@ class SupervisorConfig:
     # 9.5 -> 3.7 ms, 900 s cycles 172 -> 34 ms, the oracle's finer curves 512 -> 83 ms.
     solver_options: dict[str, object] = field(default_factory=lambda: dict(TUNED_HIGHS_OPTIONS))
     duals: bool = True                             # report binding limits (one extra LP per cycle)
+    audit_log: str | None = None                   # append one JSON line per cycle here (replayable)
     # seed the MIP with the current operating point: guarantees an incumbent under a tight time
     # limit, but measured on the reference site it costs HiGHS about 1.5 ms (9.8 vs 8.4 ms median)
     warm_start: bool = False
@@ -104,6 +107,7 @@ class Supervisor:
         self._param_data: dict = {}
         self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
+        self._last_validated: ValidatedSnapshot | None = None
         self._kpi_exprs: dict | None = None
         self._kpi_coefs: tuple | None = None
         self._cycle_count = 0
@@ -114,6 +118,11 @@ class Supervisor:
         self._solver = HighsDirect(self.model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
         self._unserved_cols = [self._solver.column(self.model.unserved[h]) for h in self.model.H]
+        models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
+        plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name != "audit_log"}
+        self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
+                           "config_hash": sha256_of(plain_config)}
+        self._plain_config = plain_config
         self._int_cols = [(c, v.parent_component().name, v.index()) for c, v in self._solver.integer_columns().items()]
 
     # ------------------------------------------------------------------ public
@@ -121,14 +130,27 @@ class Supervisor:
         """One supervisory cycle. Never raises for bad plant data (or anything else)."""
         with self._lock:
             t0 = time.perf_counter()
+            state_before = {"last_hot": dict(self._last_hot) if self._last_hot is not None else None}
+            self._last_validated = None
             try:
-                return self._step(snapshot, t0)
+                proposal = self._step(snapshot, t0)
             except Exception as exc:  # the cycle must answer whatever happens
                 log.exception("supervisory cycle failed")
-                return Proposal(timestamp=_iso(getattr(self.validator, "last_timestamp", None)), status="fallback_hold",
-                                setpoints=self._hold_setpoints(self.validator.last_good),
-                                warnings=[f"internal error, holding: {type(exc).__name__}: {exc}"],
-                                stats={"total_ms": 1e3 * (time.perf_counter() - t0)})
+                proposal = Proposal(timestamp=_iso(getattr(self.validator, "last_timestamp", None)), status="fallback_hold",
+                                    setpoints=self._hold_setpoints(self.validator.last_good),
+                                    warnings=[f"internal error, holding: {type(exc).__name__}: {exc}"],
+                                    stats={"total_ms": 1e3 * (time.perf_counter() - t0)})
+            try:
+                proposal.audit = {**self.audit_info, "snapshot_hash": sha256_of(snapshot)}
+                if self.config.audit_log:
+                    v = self._last_validated
+                    append_line(self.config.audit_log, {
+                        "audit": proposal.audit, "config": self._plain_config, "snapshot": snapshot,
+                        "validated": None if v is None else {"timestamp": v.timestamp.isoformat(), "values": v.values},
+                        "state": state_before, "proposal": proposal.to_dict()})
+            except Exception:  # the audit trail never costs the plant its answer
+                log.exception("audit record failed")
+            return proposal
 
     def evaluate(self, snapshot: Mapping) -> dict[str, float]:
         """The model's predicted KPIs of an operating point (the snapshot's setpoints held), without
@@ -153,6 +175,7 @@ class Supervisor:
     # ------------------------------------------------------------------ the cycle
     def _step(self, snapshot: object, t0: float) -> Proposal:
         snap = self.validator.validate(snapshot)
+        self._last_validated = snap if snap.valid else None
         t_valid = time.perf_counter()
         stats: dict = {"validate_ms": 1e3 * (t_valid - t0), "binaries": self.n_binaries}
         if not snap.valid:

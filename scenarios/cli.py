@@ -3,6 +3,7 @@
     steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR [--policy campaign]
     steamopt surrogate train --site SITE.toml --data HISTORIAN --out DIR
     steamopt step --site SITE.toml --models DIR --snapshot SNAPSHOT.json [--explain]
+    steamopt replay --site SITE.toml --models DIR --log AUDIT.jsonl [--line N]
     steamopt study SCENARIO.toml --out DIR
     steamopt sweep SCENARIO.toml --set carbon_price=0,500,1000 --out DIR [--scheduler ADDRESS]
     steamopt site check SITE.toml
@@ -161,6 +162,27 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from optimizer.audit import read_log, replay
+    from surrogate.manifest import load_model_dir
+
+    site = load_site(args.site)
+    models = load_model_dir(args.models)
+    records = read_log(args.log)
+    chosen = range(len(records)) if args.line is None else [args.line - 1]
+    failures = 0
+    for i in chosen:
+        if not 0 <= i < len(records):
+            raise ValueError(f"--line {i + 1}: the log has {len(records)} record(s)")
+        proposal, diffs = replay(site, models, records[i])
+        print(f"line {i + 1}: {records[i]['proposal'].get('timestamp')} {proposal.status}: "
+              f"{'reproduced exactly' if not diffs else f'{len(diffs)} difference(s)'}")
+        for d in diffs[:10]:
+            print(f"  {d}")
+        failures += bool(diffs)
+    return 1 if failures else 0
+
+
 def _cmd_site_check(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     print(f"{args.site}: OK: {len(site.headers)} headers, {len(site.boilers)} boilers, {len(site.gas_turbines)} gas turbines, "
@@ -203,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--cycle-s", type=float, default=60.0, help="cycle time, s (move limits)")
     st.add_argument("--budget-s", type=float, default=1.0, help="time budget of the step, s")
     st.set_defaults(func=_cmd_step)
+
+    rp = sub.add_parser("replay", help="reproduce logged proposals from an audit log (SupervisorConfig.audit_log)")
+    rp.add_argument("--site", required=True, help="site TOML file (must be the logged one)")
+    rp.add_argument("--models", required=True, help="model directory (must be the logged one)")
+    rp.add_argument("--log", required=True, help="audit log: one JSON line per cycle")
+    rp.add_argument("--line", type=int, help="replay only this line (1-based)")
+    rp.set_defaults(func=_cmd_replay)
 
     sd = sub.add_parser("study", help="run a scenario study (practice, steamopt, oracle) against the plant simulator")
     sd.add_argument("scenario", help="scenario TOML file (e.g. scenarios/studies/base_week.toml)")
