@@ -152,6 +152,31 @@ class Supervisor:
                 log.exception("audit record failed")
             return proposal
 
+    def reload(self, site_path=None, models_dir=None) -> tuple[bool, str]:
+        """Take a changed site file and/or model directory, only through this explicit call.
+
+        The new site and models are validated and a complete new engine is built first; only if
+        that succeeds does it replace the running one (between cycles, under the lock). On any
+        problem the running engine is kept and the message says why. Returns (ok, message)."""
+        from optimizer.site import load_site
+        from surrogate.manifest import load_model_dir
+
+        try:
+            site = load_site(site_path) if site_path is not None else self.site
+            models = load_model_dir(models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
+            fresh = Supervisor(site, models, self.config)
+        except Exception as exc:  # validation failed: keep what runs
+            log.warning("reload refused, keeping the running engine: %s", exc)
+            return False, f"reload refused, keeping the running engine: {type(exc).__name__}: {exc}"
+        with self._lock:
+            last_good, last_ts = self.validator.last_good, self.validator.last_timestamp
+            lock = self._lock
+            self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
+            self._lock = lock
+            self.validator.last_good.update({k: v for k, v in last_good.items() if k in self.validator.rules})
+            self.validator.last_timestamp = last_ts
+        return True, f"reloaded: site {self.site.name} ({self.audit_info['site_hash'][:12]}), {len(self.audit_info['model_hashes'])} model(s)"
+
     def evaluate(self, snapshot: Mapping) -> dict[str, float]:
         """The model's predicted KPIs of an operating point (the snapshot's setpoints held), without
         proposing anything and without touching the cycle's state (last good values, timestamps).

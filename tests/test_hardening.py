@@ -101,3 +101,55 @@ def test_supervisors_in_one_process_do_not_interfere():
     assert pa.setpoints == alone.setpoints
     assert pb.proposed_kpis["co2e_t_h"] <= pa.proposed_kpis["co2e_t_h"] + 1e-9
     assert a._solver is not b._solver
+
+
+def test_changes_on_disk_take_effect_only_through_a_validated_reload(tmp_path):
+    import shutil
+
+    site_file, model_dir = tmp_path / "site.toml", tmp_path / "models"
+    shutil.copy(SITE_FILE, site_file)
+    shutil.copytree(MODEL_DIR, model_dir)
+    sup = Supervisor(load_site(site_file), load_model_dir(model_dir))
+    snaps = snapshots(4)
+    before = sup.step(snaps[0])
+    # a model file corrupted on disk: the running engine is unaffected, a reload is refused
+    (model_dir / "B1_fuel.onnx").write_bytes(b"\x80\x04corrupted")
+    assert sup.step(snaps[1]).status == "optimal"
+    ok, msg = sup.reload(models_dir=model_dir)
+    assert not ok and "keeping the running engine" in msg and "B1_fuel" in msg
+    # a bad site file: refused as well
+    site_file.write_text(site_file.read_text().replace("max_steam_tph = 160.0", "max_steam_tph = -1.0", 1))
+    ok, msg = sup.reload(site_path=site_file)
+    assert not ok and "max_steam_tph" in msg
+    assert sup.step(snaps[2]).audit["site_hash"] == before.audit["site_hash"]
+    # a good change takes effect after the reload, and the next cycle uses it
+    shutil.copy(SITE_FILE, site_file)
+    site_file.write_text(site_file.read_text().replace("price_per_gj = 279.6", "price_per_gj = 320.0", 1))
+    ok, msg = sup.reload(site_path=site_file, models_dir=MODEL_DIR)
+    assert ok, msg
+    after = sup.step(snaps[3])
+    assert after.status == "optimal" and after.audit["site_hash"] != before.audit["site_hash"]
+
+
+def test_minimum_up_and_down_times_hold():
+    """A boiler that started less than min_up_min ago is not stopped; one that stopped less than
+    min_down_min ago is not started (the reference boilers: 240 min each)."""
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(cycle_s=900.0))  # wide boxes: stopping B4 pays here
+    snap = snapshots(1)[0]
+    free = sup.step(copy.deepcopy(snap))
+    stopped = [b for b in SITE.boilers if free.setpoints[f"{b}.on"] == 0]
+    assert stopped, "with 15-min cycles the optimiser stops at least one boiler of today's four"
+    pinned = copy.deepcopy(snap)
+    pinned["timestamp"] = (pd.Timestamp(snap["timestamp"]) + pd.Timedelta(minutes=15)).isoformat()
+    for b in SITE.boilers:
+        pinned[f"{b}.minutes_in_state"] = 30.0  # all started half an hour ago
+    held = sup.step(pinned)
+    assert all(held.setpoints[f"{b}.on"] == 1 for b in SITE.boilers), held.setpoints
+    # a stopped boiler that stopped 30 min ago stays off even when starting it would pay
+    off = copy.deepcopy(snap)
+    off["timestamp"] = (pd.Timestamp(snap["timestamp"]) + pd.Timedelta(minutes=30)).isoformat()
+    for b in SITE.boilers:
+        off[f"{b}.steam_tph"] = 0.0 if b in ("B1", "B2", "B3") else 150.0
+        off[f"{b}.minutes_in_state"] = 30.0
+    p = sup.step(off)
+    assert all(p.setpoints[f"{b}.on"] == 0 for b in ("B1", "B2", "B3")), p.setpoints
