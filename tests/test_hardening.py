@@ -153,3 +153,79 @@ def test_minimum_up_and_down_times_hold():
         off[f"{b}.minutes_in_state"] = 30.0
     p = sup.step(off)
     assert all(p.setpoints[f"{b}.on"] == 0 for b in ("B1", "B2", "B3")), p.setpoints
+
+
+# ---------------------------------------------------------------------- sequences and faults
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.test_supervisor import assert_agreement, assert_inside_limits, assert_model_solution_valid  # noqa: E402
+
+UNITS = ["B1", "B2", "B3", "B4", "GT1", "TG1", "TG2", "LD_HP_MP", "V_LP"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sets(st.sampled_from(UNITS), max_size=3), st.sampled_from([1, 1, 1, 0, -5]), st.floats(0.6, 1.6)),
+                min_size=2, max_size=5))
+def test_sequences_with_trips_and_bad_clocks_never_raise(cycles):
+    """Units flipping availability between cycles, duplicated or earlier timestamps, demand
+    steps beyond capacity: every cycle answers, inside limits, with the curves verified."""
+    sup = Supervisor(SITE, MODELS)
+    t = pd.Timestamp("2026-03-02 10:00")
+    for out, dt_min, demand_scale in cycles:
+        t = t + pd.Timedelta(minutes=dt_min)
+        snap = copy.deepcopy(SNAPSHOT)
+        snap["timestamp"] = t.isoformat()
+        for u in out:
+            snap[f"{u}.available"] = 0
+        for tag in [k for k in snap if k.startswith(("LP_", "MP_", "HP_")) and k.endswith(".steam_tph")]:
+            snap[tag] *= demand_scale
+        p = sup.step(snap)
+        assert p.status in ("optimal", "infeasible_demand", "invalid_input", "time_limited", "fallback_local", "fallback_hold")
+        if dt_min <= 0 and p.status == "invalid_input":
+            assert any("not after the previous" in w for w in p.warnings)
+        if p.status in ("optimal", "infeasible_demand"):
+            assert_inside_limits(snap, p)
+            assert_agreement(p)
+            assert_model_solution_valid(sup)
+            for u in out:
+                if f"{u}.on" in p.setpoints:
+                    assert p.setpoints[f"{u}.on"] == 0, (u, p.setpoints)
+            if p.status == "infeasible_demand":
+                assert p.shortfall_tph or p.surplus_tph
+
+
+def test_time_limit_without_incumbent_falls_back(monkeypatch):
+    """HiGHS stops at the time limit before any feasible point: the local LP answers."""
+    from optimizer.highs_direct import DirectResult
+
+    sup = Supervisor(SITE, MODELS)
+    real_run = sup._solver.run
+    calls = {"n": 0}
+
+    def run(job, load=True):
+        calls["n"] += 1
+        if load and calls["n"] <= 2:  # the optimisation of the first cycle: time limit, no solution
+            return DirectResult("error", "Time limit reached", None, None, 0, False, 0.0, None)
+        return real_run(job, load)
+
+    monkeypatch.setattr(sup._solver, "run", run)
+    p = sup.step(snapshots(1)[0])
+    assert p.status == "fallback_local", (p.status, p.warnings)
+    assert any("Time limit" in w for w in p.warnings)
+
+
+def test_onnxruntime_failing_holds_and_recovers(monkeypatch):
+    sup = Supervisor(SITE, MODELS)
+    snaps = snapshots(2)
+    model = sup.curves.models["B1_fuel"]
+
+    def broken(x):
+        raise RuntimeError("onnxruntime session lost")
+
+    monkeypatch.setattr(model, "evaluate", broken)
+    p = sup.step(snaps[0])
+    assert p.status == "fallback_hold" and any("onnxruntime session lost" in w for w in p.warnings)
+    monkeypatch.undo()
+    assert sup.step(snaps[1]).status == "optimal"
