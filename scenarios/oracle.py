@@ -9,7 +9,7 @@ what imperfect learned curves cost. The curves are the learned quantities of the
 from __future__ import annotations
 
 from optimizer import tags
-from optimizer.curves import CurveSlot, SampledCurves
+from optimizer.curves import CurveSlot, SampledCurves, classify
 from optimizer.site.model import Site
 from scenarios.learning import learned_quantities
 from scenarios.plant.simulator import PlantSimulator
@@ -22,21 +22,10 @@ def oracle_curves(site: Site, simulator: PlantSimulator, points: int = 17) -> Sa
     functions = {}
     for q in learned_quantities(site):
         x_tag, y_tag = q.inputs[0], q.outputs[0]
-        unit, kind = _kind(site, y_tag)
+        kind, unit, _ = classify(site, y_tag)
         slots[q.name] = CurveSlot(q.name, unit, kind, x_tag, y_tag, tuple(q.inputs[1:]), points, False)
         functions[q.name] = _true_function(simulator, unit, kind)
     return SampledCurves(slots, functions, points=points)
-
-
-def _kind(site: Site, y_tag: str) -> tuple[str, str]:
-    unit = y_tag.split(".")[0]
-    if y_tag == tags.boiler_fuel(unit) and unit in site.boilers:
-        return unit, "boiler_fuel"
-    if y_tag == tags.gt_fuel(unit):
-        return unit, "gt_fuel"
-    if y_tag == tags.hrsg_unfired(unit):
-        return unit, "hrsg_steam"
-    return unit, "turbine_steam"
 
 
 def _true_function(sim: PlantSimulator, unit: str, kind: str):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +23,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
 from scenarios.oracle import oracle_curves
 from scenarios.plant.apply import setpoints_from_proposal
 from scenarios.plant.inputs import Disturbances
 from scenarios.plant.practice import todays_practice
-from scenarios.plant.simulator import PlantSimulator
+from scenarios.plant.simulator import PlantSimulator, PlantState
 from scenarios.plant.snapshots import snapshot_from_state
 from surrogate.manifest import load_model_dir
 
@@ -61,8 +63,10 @@ class StudyResult:
     seconds: dict[str, float]
 
 
-def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress: bool = False) -> tuple[list[dict], list[str]]:
-    """One policy over the whole profile; one row (realised tags + step info) per step."""
+def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress: bool = False,
+               on_step: Callable[[dict, Proposal, PlantState], None] | None = None) -> tuple[list[dict], list[str]]:
+    """One policy over the whole profile; one row (realised tags + step info) per step.
+    ``on_step(snapshot, proposal, realised)`` sees every supervised step (for tests and tools)."""
     site = spec.site
     rng = np.random.default_rng(spec.seed)
     supervisor = None
@@ -95,6 +99,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
                     info["predicted_saving_per_h"] = info["predicted_practice_cost_per_h"] - info["predicted_cost_per_h"]
             state = simulator.simulate(setpoints, d)
             rows.append({**info, **state.tags, "notes": len(state.notes)})
+            if on_step is not None and supervisor is not None:
+                on_step(snap, proposal, state)
         except Exception as exc:  # one bad step must not end a study
             log.exception("%s at %s failed", policy, d.timestamp)
             failures.append(f"{policy} {d.timestamp}: {type(exc).__name__}: {exc}")

@@ -4,26 +4,29 @@ every cycle solves, inside limits, balances closed, surrogates agreeing with onn
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from optimizer.site import load_site
-from optimizer.supervisor import Supervisor, SupervisorConfig
 from scenarios.plant.profiles import ProfileConfig, generate_disturbances
 from scenarios.plant.simulator import PlantSimulator
-from scenarios.runner import run_closed_loop
-from surrogate.manifest import load_model_dir
+from scenarios.study import StudySpec, run_policy
 from tests.test_supervisor import assert_agreement, assert_inside_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
-MODELS = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
+MODEL_DIR = ROOT / "scenarios" / "models" / "reference_olefins"
 
 
 def _loop(hours: float):
-    sup = Supervisor(SITE, MODELS, SupervisorConfig(cycle_s=900.0))
+    """The steamopt policy closed loop (no sensor noise), every step's snapshot, proposal and realised state."""
     profile = generate_disturbances(SITE, ProfileConfig(hours=hours, step_min=15, seed=3))
-    return sup, run_closed_loop(sup, PlantSimulator(SITE), profile, noise=0.0)
+    spec = StudySpec("closed_loop", SITE, MODEL_DIR, profile, 15.0, policies=("steamopt",))
+    steps = []
+    rows, failures = run_policy(spec, "steamopt", PlantSimulator(SITE), on_step=lambda s, p, r: steps.append(SimpleNamespace(snapshot=s, proposal=p, realised=r)))
+    assert not failures
+    return steps
 
 
 def _check(steps):
@@ -38,13 +41,13 @@ def _check(steps):
 
 
 def test_one_day_closed_loop():
-    _, steps = _loop(24)
+    steps = _loop(24)
     assert len(steps) == 96
     _check(steps)
 
 
 @pytest.mark.slow
 def test_seven_day_closed_loop():
-    _, steps = _loop(24 * 7)
+    steps = _loop(24 * 7)
     assert len(steps) == 672
     _check(steps)
