@@ -105,6 +105,7 @@ def replay(site, models, record: dict):
         snapshot = record.get("snapshot")
     else:
         snapshot = {"timestamp": validated["timestamp"], **validated["values"]}
+    sup.config.stale_after_s = None  # a replay runs later by definition: the logged cycle was judged fresh then
     hot = (record.get("state") or {}).get("last_hot")
     sup._last_hot = dict(hot) if hot is not None else None  # noqa: SLF001 - the carried state of that cycle
     proposal = sup.step(snapshot)

@@ -64,7 +64,9 @@ class SupervisorConfig:
     weights: dict[str, float] = field(default_factory=lambda: {"cost": 1.0, "co2e": 0.0, "steam": 0.0})
     mip_rel_gap: float = 1e-7
     agreement_rtol: float = 1e-6
-    stale_after_s: float | None = None             # None: no staleness check against the wall clock
+    stale_after_s: float | None = None             # None: no staleness check against the clock
+    future_tolerance_s: float = 120.0              # with stale_after_s: how far ahead a timestamp may be
+    clock: object = None                           # () -> pd.Timestamp of "now" (naive, the snapshots' zone); default: local wall clock
     min_switch_interval_min: float = 60.0          # drive motor/turbine changes, generator starts and stops
     measurement_band: float = 0.02                 # current-point evaluation: boilers may trim +-2 % to close the balance
     local_box_fraction: float = 0.25               # fallback LP: share of the move box kept around the current point
@@ -101,7 +103,8 @@ class Supervisor:
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
         self.model = build_model(site, self.props, self.curves.slots, weights)
-        self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf)
+        self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf,
+                                           future_tolerance_s=self.config.future_tolerance_s)
         self._lock = threading.Lock()
         self._param_cache: dict = {}
         self._param_data: dict = {}
@@ -119,7 +122,7 @@ class Supervisor:
         self.n_binaries = self._solver.n_binaries
         self._unserved_cols = [self._solver.column(self.model.unserved[h]) for h in self.model.H]
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
-        plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name != "audit_log"}
+        plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
         self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
                            "config_hash": sha256_of(plain_config)}
         self._plain_config = plain_config
@@ -199,7 +202,10 @@ class Supervisor:
 
     # ------------------------------------------------------------------ the cycle
     def _step(self, snapshot: object, t0: float) -> Proposal:
-        snap = self.validator.validate(snapshot)
+        now = None
+        if self.config.stale_after_s is not None:
+            now = self.config.clock() if self.config.clock is not None else pd.Timestamp.now()
+        snap = self.validator.validate(snapshot, now=now)
         self._last_validated = snap if snap.valid else None
         t_valid = time.perf_counter()
         stats: dict = {"validate_ms": 1e3 * (t_valid - t0), "binaries": self.n_binaries}

@@ -239,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--hours", type=float, help="shorten (or lengthen) the study period, h")
     sd.add_argument("--policies", nargs="+", choices=["practice", "steamopt", "oracle"], help="policies to run (default: the scenario's)")
     sd.add_argument("--quiet", action="store_true", help="no progress bar")
+    sd.add_argument("--allow-path", action="append", default=[], help="let the scenario's site/models paths point into this folder too")
     sd.set_defaults(func=_cmd_study)
 
     sw = sub.add_parser("sweep", help="run a scenario for several values of its fields, in parallel")
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="Dask scheduler address (default: a local process pool)")
     sw.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     sw.add_argument("--quiet", action="store_true")
+    sw.add_argument("--allow-path", action="append", default=[], help="let the scenario's site/models paths point into this folder too")
     sw.set_defaults(func=_cmd_sweep)
 
     sur = sub.add_parser("surrogate", help="learned models").add_subparsers(dest="surrogate_command", required=True)
@@ -273,6 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if getattr(args, "allow_path", None):  # explicit operator permission, inherited by sweep workers
+        import os
+
+        from scenarios.scenario import ALLOWED_ROOTS_ENV
+
+        os.environ[ALLOWED_ROOTS_ENV] = os.pathsep.join([*args.allow_path, os.environ.get(ALLOWED_ROOTS_ENV, "")]).strip(os.pathsep)
     try:
         return args.func(args)
     except SiteError as exc:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import datetime as dt
 import logging
 import math
@@ -331,7 +332,7 @@ class _ScenarioRules:
 
     def _path(self, name: str, value: str, *, want: Literal["file", "dir"]) -> Path | None:
         full = (self.base / value).resolve()  # an absolute value replaces the base
-        roots = (self.base, SCENARIOS_DIR)
+        roots = (self.base, SCENARIOS_DIR, *allowed_roots())
         if not any(full.is_relative_to(r) for r in roots):
             self.b.error(name, value, f"must stay inside the scenario's folder {self.base} or the project's scenarios folder "
                                       f"{SCENARIOS_DIR} (resolves to {full})")
@@ -343,6 +344,17 @@ class _ScenarioRules:
             self.b.error(name, value, f"no such folder (resolves to {full})")
             return None
         return full
+
+
+ALLOWED_ROOTS_ENV = "STEAMOPT_ALLOWED_ROOTS"
+
+
+def allowed_roots() -> list[Path]:
+    """Folders outside the scenario's own that its paths may point into: only what the operator
+    allows explicitly, in the environment variable ``STEAMOPT_ALLOWED_ROOTS`` (os.pathsep-separated;
+    ``steamopt study/sweep --allow-path DIR`` sets it). A scenario file cannot allow itself anything."""
+    text = os.environ.get(ALLOWED_ROOTS_ENV, "")
+    return [Path(p).resolve() for p in text.split(os.pathsep) if p.strip()]
 
 
 def _parse_time(b: Builder, path: str, text: str) -> pd.Timestamp | None:

@@ -229,3 +229,39 @@ def test_onnxruntime_failing_holds_and_recovers(monkeypatch):
     assert p.status == "fallback_hold" and any("onnxruntime session lost" in w for w in p.warnings)
     monkeypatch.undo()
     assert sup.step(snaps[1]).status == "optimal"
+
+
+def test_stale_and_future_timestamps_are_invalid():
+    now = pd.Timestamp("2026-03-02 10:30")
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(stale_after_s=600.0, clock=lambda: now))
+    snap = snapshots(1)[0]
+    snap["timestamp"] = "2026-03-02T10:00:00"  # 30 min old
+    p = sup.step(snap)
+    assert p.status == "invalid_input" and "stale" in p.warnings[0]
+    snap["timestamp"] = "2026-03-02T10:45:00"  # 15 min ahead
+    p = sup.step(snap)
+    assert p.status == "invalid_input" and "in the future" in p.warnings[0]
+    snap["timestamp"] = "2026-03-02T10:29:00"
+    assert sup.step(snap).status == "optimal"
+
+
+def test_scenario_paths_outside_need_explicit_permission(tmp_path, monkeypatch):
+    import shutil
+
+    from optimizer.site.schema import DataFileError
+    from scenarios.scenario import ALLOWED_ROOTS_ENV, load_scenario
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(SITE_FILE, elsewhere / "site.toml")
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    text = (ROOT / "scenarios" / "studies" / "base_week.toml").read_text()
+    text = text.replace('site = "../sites/reference_olefins.toml"', f'site = "{elsewhere / "site.toml"}"')
+    text = text.replace('models = "../models/reference_olefins"', f'models = "{MODEL_DIR}"')
+    (studies / "s.toml").write_text(text)
+    monkeypatch.delenv(ALLOWED_ROOTS_ENV, raising=False)
+    with pytest.raises(DataFileError, match="site = .*must stay inside the scenario's folder"):
+        load_scenario(studies / "s.toml")
+    monkeypatch.setenv(ALLOWED_ROOTS_ENV, str(elsewhere))
+    assert load_scenario(studies / "s.toml").site_path == (elsewhere / "site.toml").resolve()
