@@ -36,6 +36,7 @@ class Proposal:
     warnings: list[str] = field(default_factory=list)
     stats: dict[str, float | int | str] = field(default_factory=dict)
     audit: dict = field(default_factory=dict)  # engine version; site, model, config and snapshot hashes
+    reconciliation: dict = field(default_factory=dict)  # with SupervisorConfig.reconcile: status, tests, gross errors
 
     def to_json_line(self) -> str:
         """The proposal as one JSON line (for logs)."""

@@ -103,6 +103,20 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
         add(tags.minutes_in_state(u), 0.0, 1e8, 1e6, required=False)
     for v in site.vents.values():  # measured vent flows: the current point's evaluation keeps them
         add(tags.steam(v.id), 0.0, 2.0 * v.max_flow_tph, None, required=False)
+    # further flow measurements, optional: they give data reconciliation its redundancy
+    for ld in site.letdowns.values():
+        add(tags.steam(ld.id), 0.0, 2.0 * ld.max_flow_tph, None, required=False)
+    for g in site.gas_turbines.values():
+        if g.hrsg is not None:
+            add(f"{g.id}.hrsg_steam_tph", 0.0, 2.0 * (g.hrsg.unfired_steam_at_base_tph + g.hrsg.duct_max_steam_tph), None, required=False)
+    for t in site.turbines.values():
+        add(tags.turbine_inlet(t.id), 0.0, 2.0 * t.sections[0].max_flow_tph, None, required=False)
+        for k, sec in enumerate(t.sections):
+            add(f"{t.id}.s{k}_flow_tph", 0.0, 2.0 * sec.max_flow_tph, None, required=False)
+    total = sum(b.max_steam_tph for b in site.boilers.values()) + sum(s.max_steam_tph for s in site.byproduct_sources.values())
+    add("deaerator.steam_tph", 0.0, total + 1.0, None, required=False)
+    for h in site.headers:
+        add(f"{h}.spray_water_tph", 0.0, total + 1.0, None, required=False)
     for f in site.fuels:
         add(f"{f}.price_per_gj", 0.0, 1e5, site.fuels[f].price_per_gj, required=False)
     add("import_price_per_mwh", 0.0, 1e6, None, required=False)

@@ -158,3 +158,31 @@ def test_sigma_override_moves_the_adjustment():
     tight = reconcile(values, SITE, PROPS)
     assert loose.sigma["HP_PYGAS.steam_tph"] > 5 * tight.sigma["HP_PYGAS.steam_tph"]
     assert abs(loose.adjustments["HP_PYGAS.steam_tph"]) > abs(tight.adjustments["HP_PYGAS.steam_tph"])
+
+
+def test_supervisor_reports_reconciliation_and_names_a_biased_meter():
+    """Integration: with ``SupervisorConfig(reconcile=True)`` the Proposal carries the tests and
+    names a letdown flowmeter reading 20 % high."""
+    import pandas as pd
+
+    from optimizer.supervisor import Supervisor, SupervisorConfig
+    from scenarios.plant.inputs import Disturbances
+    from scenarios.plant.practice import todays_practice
+    from scenarios.plant.simulator import PlantSimulator
+    from scenarios.plant.snapshots import snapshot_from_state
+    from surrogate.manifest import load_model_dir
+
+    root = Path(__file__).resolve().parents[1]
+    site = load_site(root / "scenarios" / "sites" / "reference_olefins.toml")
+    sup = Supervisor(site, load_model_dir(root / "scenarios" / "models" / "reference_olefins"), SupervisorConfig(reconcile=True))
+    d = Disturbances(timestamp=pd.Timestamp("2026-03-02 10:00"), ambient_temp_c=31.0)
+    snap = snapshot_from_state(site, PlantSimulator(site).simulate(todays_practice(site, d), d), d)
+    clean = sup.step(dict(snap))
+    assert clean.status == "optimal" and clean.reconciliation["status"] == "ok"
+    assert clean.reconciliation["dof_before"] >= 3
+    biased = dict(snap, timestamp="2026-03-02T10:01:00")
+    biased["LD_HP_MP.steam_tph"] *= 1.2
+    p = sup.step(biased)
+    assert p.reconciliation["status"] == "gross_errors"
+    assert p.reconciliation["gross_errors"][0]["tag"] == "LD_HP_MP.steam_tph"
+    assert any("gross measurement errors" in w for w in p.warnings)
