@@ -1,0 +1,236 @@
+"""The numbers one supervisory cycle writes into the model, built from a validated snapshot.
+
+Boxes: equipment limits intersected with move limits (ramp rate x cycle time); a unit stops only
+from near its minimum load; starts and stops respect minimum up/down times
+(``<unit>.minutes_in_state``); a unit whose own reading is bad is held. Three variants of the
+boxes: the optimisation's, the current point's (pinned within the measurement band) and the
+fallback's (a shrunk box around the current point). Plus demands, prices, the tariff, and each
+learned curve's exact breakpoints over its box.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from optimizer import tags
+from optimizer.site.model import Site
+from optimizer.snapshot import ValidatedSnapshot
+
+if TYPE_CHECKING:
+    from optimizer.supervisor import Supervisor
+
+
+@dataclass
+class CycleData:
+    """Everything the cycle writes into the model: fixed data, the three box variants and the
+    curves' breakpoints for each."""
+
+    fixed: dict[tuple[str, object], float]
+    box: dict[tuple[str, object], float]
+    pinned: dict[tuple[str, object], float]
+    local: dict[tuple[str, object], float]
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]
+    curves_pinned: dict[str, tuple[np.ndarray, np.ndarray]]
+    local_boxes: dict[str, tuple[float, float]]
+    disturbances: dict[str, float]
+    warnings: list[str]
+    free_binaries: int
+    duct_on: dict[str, bool]
+
+    def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
+        return {name: sup.curves.breakpoints(name, lo, hi, self.disturbances) for name, (lo, hi) in self.local_boxes.items()}
+
+    @classmethod
+    def build(cls, sup: Supervisor, snap: ValidatedSnapshot) -> "CycleData":
+        site, cfg, v = sup.site, sup.config, snap.values
+        dt_min = cfg.cycle_s / 60.0
+        fixed: dict = {}
+        box: dict = {}
+        pinned: dict = {}
+        local: dict = {}
+        warnings: list[str] = []
+        free = 0
+        duct_on: dict[str, bool] = {}
+        unit_box: dict[str, tuple[float, float, float, float, float]] = {}  # unit -> (lo, hi, pin_lo, pin_hi, local lo/hi below)
+        local_box: dict[str, tuple[float, float]] = {}
+
+        def avail(u: str) -> bool:
+            return v.get(tags.available(u), 1.0) >= 0.5
+
+        def minutes(u: str) -> float:
+            return v.get(tags.minutes_in_state(u), 1e6)
+
+        def set3(comp, idx, b, p, lo_=None):
+            box[(comp, idx)] = b
+            pinned[(comp, idx)] = p
+            local[(comp, idx)] = b if lo_ is None else lo_
+
+        def moving(u, cur, emin, emax, ramp, on_now, can_on, can_off, held, band=0.0):
+            """(on_lo, on_hi) and (lo, hi) for the optimisation, the pinned and the local boxes."""
+            nonlocal free
+            if held:  # a unit whose own reading is bad stays as it is
+                can_on = can_off = False
+            if on_now and cur - ramp * dt_min > emin:  # a unit stops only from (near) its minimum load
+                can_off = False
+            on_lo = 0.0 if (not on_now or can_off) else 1.0
+            on_hi = 1.0 if (on_now or can_on) else 0.0
+            free += int(on_lo != on_hi)
+            if on_now:
+                c = min(max(cur, emin), emax)
+                step = ramp * dt_min if not held else 0.0
+                lo, hi = max(emin, c - step), min(emax, c + step)
+                pl, ph = max(emin, c * (1 - band)), min(emax, c * (1 + band))
+                frac = cfg.local_box_fraction
+                ll, lh = max(emin, c - frac * step), min(emax, c + frac * step)
+            else:
+                lo, hi = emin, min(emax, emin + ramp * dt_min)
+                pl = ph = ll = lh = emin
+            lo, hi = min(lo, hi), max(lo, hi)
+            return (on_lo, on_hi), (lo, hi), (pl, ph), (ll, lh), on_now
+
+        # boilers
+        for b, bo in site.boilers.items():
+            cur = v.get(tags.boiler_steam(b), 0.0)
+            on_now = cur > 0.5 * bo.min_steam_tph and cur > 0.0
+            ok = bo.available and avail(b)
+            mins = minutes(b)
+            (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
+                b, cur, bo.min_steam_tph, bo.max_steam_tph, bo.ramp_tph_per_min, on_now and ok,
+                can_on=ok and bo.can_switch_off and mins >= bo.min_down_min, can_off=bo.can_switch_off and mins >= bo.min_up_min,
+                held=b in snap.held_units, band=cfg.measurement_band)
+            if on_now and not ok:
+                warnings.append(f"{b}: reported unavailable while running; proposed off")
+            set3("b_on_lo", b, ol, 1.0 if on_now and ok else 0.0, 1.0 if on_now and ok else 0.0)
+            set3("b_on_hi", b, oh, 1.0 if on_now and ok else 0.0, 1.0 if on_now and ok else 0.0)
+            set3("b_lo", b, lo, pl, ll)
+            set3("b_hi", b, hi, ph, lh)
+            unit_box[("boiler_fuel", b)] = (lo, hi, pl, ph)
+            local_box[("boiler_fuel", b)] = (ll, lh)
+        # gas turbines
+        amb = v.get(tags.AMBIENT, site.design_ambient_c)
+        for g, gt in site.gas_turbines.items():
+            cur = v.get(tags.gt_power(g), 0.0)
+            fouling = v.get(tags.gt_fouling(g), 0.0)
+            base = gt.base_power_mw(amb, fouling)
+            on_now = cur > 0.5 * gt.min_power_mw
+            ok = gt.available and avail(g)
+            (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
+                g, cur, gt.min_power_mw, max(gt.min_power_mw, base), gt.ramp_mw_per_min, on_now and ok,
+                can_on=ok and gt.can_switch_off, can_off=gt.can_switch_off, held=g in snap.held_units)
+            pin_on = 1.0 if on_now and ok else 0.0
+            set3("g_on_lo", g, ol, pin_on, pin_on)
+            set3("g_on_hi", g, oh, pin_on, pin_on)
+            set3("g_lo", g, lo, pl, ll)
+            set3("g_hi", g, hi, ph, lh)
+            for kind in ("gt_fuel", "hrsg_steam"):
+                unit_box[(kind, g)] = (lo, hi, pl, ph)
+                local_box[(kind, g)] = (ll, lh)
+            if g in sup.model.GD:
+                h = gt.hrsg
+                dcur = v.get(tags.duct_steam(g), 0.0)
+                d_ok = ok and g not in snap.held_units
+                set3("d_on_hi", g, 1.0 if d_ok else 0.0, 1.0 if dcur > 0 and ok else 0.0, 1.0 if dcur > 0 and ok else 0.0)
+                duct_on[g] = dcur > 0 and ok
+                set3("d_lo", g, h.duct_min_steam_tph, max(h.duct_min_steam_tph, dcur), max(h.duct_min_steam_tph, dcur))
+                set3("d_hi", g, h.duct_max_steam_tph, max(h.duct_min_steam_tph, dcur), max(h.duct_min_steam_tph, dcur))
+                free += int(d_ok)
+        # steam turbines
+        for t, tur in site.turbines.items():
+            ok = tur.available and avail(t)
+            mins = minutes(t)
+            if tur.drive == "machine":
+                demand = v.get(tags.turbine_power(t), tur.power_mw)
+                fixed[("demand_mw", t)] = demand
+                on_motor_now = v.get(tags.on_motor(t), 0.0) >= 0.5 if tur.motor else False
+                can_switch = tur.motor is not None and mins >= cfg.min_switch_interval_min and t not in snap.held_units
+                if tur.motor is None:
+                    on_lo = on_hi = 1.0 if ok else 0.0
+                    if not ok:
+                        warnings.append(f"{t}: drive unavailable and no motor: the machine stops")
+                else:
+                    on_lo = 0.0 if (can_switch or not ok) else (0.0 if on_motor_now else 1.0)
+                    on_hi = (1.0 if (can_switch or not on_motor_now) else 0.0) if ok else 0.0
+                    free += int(on_lo != on_hi)
+                pin = 0.0 if (on_motor_now or not ok) else 1.0
+                set3("t_on_lo", t, on_lo, pin, pin)
+                set3("t_on_hi", t, on_hi, pin, pin)
+                set3("t_lo", t, 0.0, 0.0)
+                set3("t_hi", t, 0.0, 0.0)
+            else:
+                cur = v.get(tags.turbine_power(t), 0.0)
+                on_now = cur > 0.0
+                (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
+                    t, cur, tur.min_power_mw, tur.max_power_mw, tur.ramp_mw_per_min, on_now and ok,
+                    can_on=ok and tur.can_switch_off and mins >= cfg.min_switch_interval_min,
+                    can_off=tur.can_switch_off and mins >= cfg.min_switch_interval_min, held=t in snap.held_units)
+                pin_on = 1.0 if on_now and ok else 0.0
+                set3("t_on_lo", t, ol, pin_on, pin_on)
+                set3("t_on_hi", t, oh, pin_on, pin_on)
+                set3("t_lo", t, lo, pl, ll)
+                set3("t_hi", t, hi, ph, lh)
+                fixed[("demand_mw", t)] = 0.0
+                unit_box[("turbine_steam", t)] = (lo, hi, pl, ph)
+                local_box[("turbine_steam", t)] = (ll, lh)
+            for k, sec in enumerate(tur.sections):
+                fixed[("m_lo", (t, k))] = sec.min_flow_tph
+                fixed[("m_hi", (t, k))] = sec.max_flow_tph
+                if k < len(tur.sections) - 1:  # extraction flows move at most extraction_ramp per minute
+                    xcur = v.get(tags.extraction(t, k))
+                    x_max = sec.max_flow_tph
+                    if xcur is None:
+                        set3("x_lo", (t, k), 0.0, 0.0, 0.0)
+                        set3("x_hi", (t, k), x_max, x_max, x_max)
+                    else:
+                        step = cfg.extraction_ramp_tph_per_min * dt_min
+                        frac = cfg.local_box_fraction
+                        set3("x_lo", (t, k), max(0.0, xcur - step), xcur * (1 - cfg.measurement_band), max(0.0, xcur - frac * step))
+                        set3("x_hi", (t, k), min(x_max, xcur + step), min(x_max, xcur * (1 + cfg.measurement_band)), min(x_max, xcur + frac * step))
+        # network, demands, prices
+        for l, ld in site.letdowns.items():
+            fixed[("ld_hi", l)] = ld.max_flow_tph if avail(l) else 0.0
+        for vid, vent in site.vents.items():
+            fixed[("vent_hi", vid)] = vent.max_flow_tph if avail(vid) else 0.0
+            # the current point vents (at least nearly) what it is measured to vent: rule-based
+            # operation wastes steam the optimal closure of the balances would not
+            measured = v.get(tags.steam(vid))
+            keep = 0.0 if measured is None else min(max(0.0, measured * (1 - 5 * cfg.measurement_band) - 0.5), fixed[("vent_hi", vid)])
+            set3("vent_lo", vid, 0.0, keep, 0.0)
+        for c, con in site.consumers.items():
+            demand = v.get(tags.steam(c), con.demand_tph)
+            fixed[("draw", c)] = demand
+            if con.flexible:
+                cur = min(max(demand, con.min_tph), con.max_tph)
+                set3("draw_lo", c, con.min_tph, cur, con.min_tph)
+                set3("draw_hi", c, con.max_tph, cur, con.max_tph)
+        for s, src in site.byproduct_sources.items():
+            fixed[("tle", s)] = v.get(tags.steam(s), src.nominal_steam_tph)
+        for f, fuel in site.fuels.items():
+            fixed[("fuel_price", f)] = v.get(f"{f}.price_per_gj", fuel.price_per_gj)
+            fixed[("fuel_hi", f)] = fuel.max_gj_h if math.isfinite(fuel.max_gj_h) else 1e9
+        fixed[("site_load", None)] = v.get(tags.SITE_LOAD, site.electricity.site_load_mw if site.electricity else 0.0)
+        fixed[("import_price", None)] = v.get("import_price_per_mwh", _import_price(site, snap.timestamp))
+
+        # curves: exact breakpoints over each box
+        disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}
+        disturbances.update({k: val for k, val in v.items() if k not in disturbances})
+        curves, curves_pinned = {}, {}
+        for name, slot in sup.curves.slots.items():
+            lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
+            curves[name] = sup.curves.breakpoints(name, lo, hi, disturbances)
+            # the current point's narrow band: its secant is enough for a prediction and keeps
+            # that evaluation free of curve binaries
+            curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
+            n_seg = len(curves[name][0]) - 1
+            free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
+        local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
+        return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free, duct_on)
+
+
+def _import_price(site: Site, ts: pd.Timestamp) -> float:
+    return site.electricity.import_price_per_mwh(ts.weekday(), ts.hour) if site.electricity else 0.0
