@@ -98,6 +98,7 @@ class HighsDirect:
         self._options = dict(options or {})
         self._last: highspy.Highs | None = None
         self._last_model = None
+        self._last_x: np.ndarray | None = None
         var_map = self._pyomo._pyomo_var_to_solver_var_map  # noqa: SLF001
         con_map = self._pyomo._pyomo_con_to_solver_con_map  # noqa: SLF001
         self._vars = [(v, var_map[id(v)]) for v in model.component_data_objects(pyo.Var) if id(v) in var_map]
@@ -200,7 +201,7 @@ class HighsDirect:
         bound = info.mip_dual_bound if info.mip_node_count >= 0 else (info.objective_function_value if kind == "optimal" else None)
         x = np.asarray(g.getSolution().col_value) if has_sol else None
         if load:
-            self._last, self._last_model = g, job.model
+            self._last, self._last_model, self._last_x = g, job.model, x
             if has_sol:
                 for v, col in self._vars:
                     v.set_value(x[col], skip_validation=True)
@@ -219,8 +220,8 @@ class HighsDirect:
         return {c: v for v, c in self._vars if v.is_integer() or v.is_binary()}
 
     def solution(self) -> np.ndarray:
-        """Column values of the last solve."""
-        return np.asarray(self._last.getSolution().col_value)
+        """Column values of the last loaded solve (the copy taken when it ran)."""
+        return self._last_x
 
     def prepare_duals(self, time_limit: float) -> "Prepared":
         """The LP at the last solution's on/off pattern (integers fixed and made continuous),
