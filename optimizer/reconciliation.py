@@ -13,8 +13,9 @@ spray water (``H.spray_water_tph``).
 (chi-square) test and the measurement (maximum-power, normalised-adjustment) test, with serial
 elimination of gross errors:
 
-* measurement standard deviation ``sigma_i = rel_i |x_i| + abs`` (``rel`` 1 % unless overridden
-  in ``sigma_rel``, ``abs`` 0.1 t/h), ``V = diag(sigma^2)``;
+* measurement standard deviation ``sigma_i = rel_i |x_i| + abs`` from the site file's
+  ``[measurements]`` (defaults ``rel`` 1 %, ``abs`` 0.1 t/h; per-tag ``rel`` in ``sigma_rel``),
+  ``V = diag(sigma^2)``;
 * unmeasured tags (absent, NaN or inf, or eliminated as gross errors) are projected out of the
   constraints (Crowe's projection, the exact limit of giving them an infinite variance):
   ``B = Q^T A_m`` with ``Q`` an orthonormal basis of the left null space of ``A_u``;
@@ -49,8 +50,6 @@ from optimizer import tags as T
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
 
-DEFAULT_SIGMA_REL = 0.01
-DEFAULT_SIGMA_ABS_TPH = 0.1
 _RANK_TOL = 1e-10
 _TIE_TOL = 1e-6
 
@@ -283,8 +282,8 @@ def reconcile(
     sigma_rel: dict[str, float] | None = None,
     alpha: float = 0.05,
     *,
-    default_sigma_rel: float = DEFAULT_SIGMA_REL,
-    sigma_abs_tph: float = DEFAULT_SIGMA_ABS_TPH,
+    default_sigma_rel: float | None = None,
+    sigma_abs_tph: float | None = None,
     max_eliminations: int | None = None,
     balances: MassBalances | None = None,
 ) -> ReconciliationResult:
@@ -292,8 +291,14 @@ def reconcile(
 
     ``values`` may hold any tags; only the balance tags are used. ``sigma_rel`` overrides the
     relative standard deviation per tag. ``balances`` may be passed to skip rebuilding them.
+    The uncertainties not given here come from the site file's ``[measurements]``
+    (:class:`optimizer.site.model.Measurements`).
     """
     messages: list[str] = []
+    meas = site.measurements
+    sigma_rel = meas.sigma_rel if sigma_rel is None else sigma_rel
+    default_sigma_rel = meas.default_sigma_rel if default_sigma_rel is None else default_sigma_rel
+    sigma_abs_tph = meas.sigma_abs_tph if sigma_abs_tph is None else sigma_abs_tph
     bal = balances or build_balances(site, props)
     tags, a = bal.tags, bal.matrix
     raw = np.empty(len(tags))

@@ -123,6 +123,28 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
     return r
 
 
+def setpoint_names(site: Site) -> list[str]:
+    """Every setpoint a Proposal of this site may carry (the keys of ``Proposal.setpoints``)."""
+    names: list[str] = []
+    for b in site.boilers.values():
+        names += [tags.boiler_steam(b.id), f"{b.id}.on"]
+        if len(b.fuels) > 1:
+            names += [f"{b.id}.fuel_{f}_share" for f in b.fuels]
+    for g in site.gas_turbines.values():
+        names.append(tags.gt_power(g.id))
+        if g.hrsg is not None and g.hrsg.duct_max_steam_tph > 0:
+            names.append(tags.duct_steam(g.id))
+    for t in site.turbines.values():
+        if t.drive == "generator":
+            names += [tags.turbine_power(t.id), f"{t.id}.on"]
+        names += [tags.extraction(t.id, k) for k in range(len(t.sections) - 1)]
+        if t.motor is not None:
+            names.append(tags.on_motor(t.id))
+    names += [tags.steam(c.id) for c in site.consumers.values() if c.flexible]
+    names += [tags.steam(u) for u in (*site.letdowns, *site.vents)]
+    return names
+
+
 class SnapshotValidator:
     """Validates snapshots of one site and remembers the last good value of every tag."""
 

@@ -186,3 +186,26 @@ def test_supervisor_reports_reconciliation_and_names_a_biased_meter():
     assert p.reconciliation["status"] == "gross_errors"
     assert p.reconciliation["gross_errors"][0]["tag"] == "LD_HP_MP.steam_tph"
     assert any("gross measurement errors" in w for w in p.warnings)
+
+
+def test_uncertainties_come_from_the_site_file():
+    """The site file's ``[measurements]`` sets sigma = rel |x| + abs per tag; an explicit argument
+    overrides it."""
+    import dataclasses
+
+    from optimizer.site.model import Measurements
+
+    values = noisy(11)
+    r = reconcile(values, SITE, PROPS)
+    meas = SITE.measurements
+    assert meas.sigma_rel["LD_HP_MP.steam_tph"] == 0.02 and meas.default_sigma_rel == 0.01
+    for t in ("LD_HP_MP.steam_tph", "B1.steam_tph", "TLE.steam_tph"):
+        rel = meas.sigma_rel.get(t, meas.default_sigma_rel)
+        assert r.sigma[t] == pytest.approx(rel * abs(values[t]) + meas.sigma_abs_tph, rel=1e-12)
+    site3 = dataclasses.replace(SITE, measurements=Measurements(default_sigma_rel=0.03, sigma_abs_tph=0.2))
+    r3 = reconcile(values, site3, PROPS)
+    assert r3.sigma["B1.steam_tph"] == pytest.approx(0.03 * abs(values["B1.steam_tph"]) + 0.2, rel=1e-12)
+    assert r3.chi2_before == pytest.approx(
+        reconcile(values, SITE, PROPS, sigma_rel={}, default_sigma_rel=0.03, sigma_abs_tph=0.2).chi2_before, rel=1e-12)
+    # wider meters everywhere: the same residuals weigh less
+    assert math.isfinite(r3.chi2_before) and r.chi2_before > 2.0 * r3.chi2_before

@@ -73,6 +73,16 @@ def drop(path: str) -> Mutation:
     return mutate
 
 
+def put_key(table: str, key: str, value: Any) -> Mutation:
+    """Set ``key`` (which may contain dots, like a tag name) in the table at ``table``."""
+
+    def mutate(data: dict) -> None:
+        node, last = _parent(data, table)
+        node[last][key] = value
+
+    return mutate
+
+
 def both(*mutations: Mutation) -> Mutation:
     def mutate(data: dict) -> None:
         for m in mutations:
@@ -378,6 +388,17 @@ CASES = [
     ("band-without-flexible", put("consumers.MP_C3_SPLITTER.flexible", False), "consumers.MP_C3_SPLITTER.flexible", "False", "min_tph/max_tph are given, so flexible must be true"),
     # -- water side
     ("feedwater-above-deaerator-saturation", put("steam.feedwater_temp_c", 150.0), "steam.feedwater_temp_c", "150.0", "must not exceed the deaerator's saturation temperature 120.4 C at 1 bar(g)"),
+    # -- measurement uncertainty and the OPC UA tag map
+    ("sigma-unknown-tag", put("measurements.sigma_rel", {"LD_XX.steam_tph": 0.02}), "measurements.sigma_rel.LD_XX.steam_tph", "'LD_XX.steam_tph'", "must be a flow tag"),
+    ("sigma-not-a-flow", put("measurements.sigma_rel", {"ambient_temp_c": 0.02}), "measurements.sigma_rel.ambient_temp_c", "'ambient_temp_c'", "must be a flow tag"),
+    ("sigma-too-large", put("measurements.sigma_rel", {"B1.steam_tph": 0.9}), "measurements.sigma_rel.B1.steam_tph", "0.9", "<= 0.5"),
+    ("sigma-abs-zero", put("measurements.sigma_abs_tph", 0.0), "measurements.sigma_abs_tph", "0.0", "> 0"),
+    ("default-sigma-zero", put("measurements.default_sigma_rel", 0.0), "measurements.default_sigma_rel", "0.0", "> 0"),
+    ("read-node-unknown-tag", put_key("plant_connection.read_nodes", "B9.steam_tph", "ns=2;s=x"), "plant_connection.read_nodes.B9.steam_tph", "'B9.steam_tph'", "not a snapshot tag of this site"),
+    ("read-node-bad-node-id", put_key("plant_connection.read_nodes", "B1.steam_tph", "B1 steam"), "plant_connection.read_nodes.B1.steam_tph", "'B1 steam'", "must be an OPC UA node id"),
+    ("control-node-not-a-setpoint", put("plant_connection.control_nodes.ambient_temp_c", "ns=2;s=amb.SP"), "plant_connection.control_nodes.ambient_temp_c", "'ambient_temp_c'", "not a setpoint of this site"),
+    ("control-node-is-read", put_key("plant_connection.control_nodes", "B1.steam_tph", "ns=2;s=RO.B1.steam_tph.PV"), "plant_connection", "'ns=2;s=RO.B1.steam_tph.PV'", "never both read and written"),
+    ("watchdog-bad-node-id", put("plant_connection.watchdog_node", "ns=two;s=hb"), "plant_connection.watchdog_node", "'ns=two;s=hb'", "must be an OPC UA node id"),
     ("boiler-feedwater-above-saturation", put("boilers.B1.feedwater_temp_c", 330.0), "boilers.B1.feedwater_temp_c", "330.0", "feedwater must be below saturation at SHP (318."),
 ]
 

@@ -7,6 +7,7 @@ Files are data only: TOML parsed with :mod:`tomllib`, size-limited, nothing exec
 from __future__ import annotations
 
 import dataclasses
+import re
 import logging
 import tomllib
 from pathlib import Path
@@ -60,6 +61,10 @@ def _replace_source(site: Site, source: str) -> Site:
     return dataclasses.replace(site, source=source)
 
 
+# an OPC UA node id in its string form (OPC UA part 6, 5.3.1.10)
+_NODE_ID = re.compile(r"(?:ns=\d+;|nsu=[^;]+;)?(?:i=\d+|s=.+|g=[0-9A-Fa-f-]{36}|b=[A-Za-z0-9+/=]+)")
+
+
 class SiteRules:
     """Cross-component rules. Each ``_check_*`` adds issues; none raises."""
 
@@ -70,6 +75,9 @@ class SiteRules:
     def check(self) -> None:
         for name in sorted(n for n in dir(self) if n.startswith("_check_")):
             getattr(self, name)()
+        if not self.b.issues:  # tag and setpoint names are derived from a sound site
+            self._tags_measurements()
+            self._tags_plant_connection()
 
     # -- helpers
     def _ref(self, path: str, value: str | None, collections: str) -> bool:
@@ -317,3 +325,39 @@ class SiteRules:
         for i, uid in enumerate(site.surrogates.exclude):
             if uid not in units:
                 self.b.error(f"surrogates.exclude[{i}]", uid, f"unknown unit (known: {', '.join(units)})")
+
+    def _tags_measurements(self) -> None:
+        from optimizer.snapshot import tag_rules  # the snapshot module builds on the site model
+
+        known = tag_rules(self.site)
+        for tag in self.site.measurements.sigma_rel:
+            if tag not in known or not tag.endswith("_tph"):
+                self.b.error(f"measurements.sigma_rel.{tag}", tag, "must be a flow tag (…_tph) of this site's snapshots")
+
+    def _tags_plant_connection(self) -> None:
+        from optimizer.snapshot import setpoint_names, tag_rules
+
+        pc = self.site.plant_connection
+        known, setpoints = tag_rules(self.site), set(setpoint_names(self.site))
+        for tag, node in pc.read_nodes.items():
+            if tag not in known:
+                self.b.error(f"plant_connection.read_nodes.{tag}", tag, "not a snapshot tag of this site (see `steamopt site attributes`)")
+            self._node(f"plant_connection.read_nodes.{tag}", node)
+        for key, node in pc.advisory_nodes.items():
+            self._node(f"plant_connection.advisory_nodes.{key}", node)
+        for tag, node in pc.control_nodes.items():
+            if tag not in setpoints:
+                self.b.error(f"plant_connection.control_nodes.{tag}", tag, f"not a setpoint of this site (one of: {', '.join(sorted(setpoints))})")
+            self._node(f"plant_connection.control_nodes.{tag}", node)
+        for path, node in (("plant_connection.timestamp_node", pc.timestamp_node), ("plant_connection.watchdog_node", pc.watchdog_node)):
+            if node:
+                self._node(path, node)
+        written = list(pc.advisory_nodes.values()) + list(pc.control_nodes.values()) + [pc.watchdog_node] * bool(pc.watchdog_node)
+        read = set(pc.read_nodes.values())
+        for node in sorted({n for n in written if written.count(n) > 1 or n in read}):
+            self.b.error("plant_connection", node, "a node is written by one item only and never both read and written")
+
+    def _node(self, path: str, node: str) -> None:
+        if not _NODE_ID.fullmatch(node):
+            self.b.error(path, node, "must be an OPC UA node id: [ns=<index>;|nsu=<uri>;](i=<number>|s=<name>|g=<guid>|b=<base64>)")
+

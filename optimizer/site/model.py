@@ -367,6 +367,39 @@ class Surrogates:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Measurements:
+    """Measurement uncertainty of the plant's flow meters, used by data reconciliation.
+
+    Each measured flow ``x_i`` has standard deviation ``sigma_i = rel_i |x_i| + abs``, with
+    ``rel_i = sigma_rel[tag]`` where given and ``default_sigma_rel`` otherwise.
+    """
+
+    default_sigma_rel: float = attr("-", "relative standard deviation of a flow meter", default=0.01, gt=0.0, le=0.5)
+    sigma_abs_tph: float = attr("t/h", "absolute part of every flow meter's standard deviation (> 0: a meter reading zero is not exact)", default=0.1, gt=0.0, le=100.0)
+    sigma_rel: dict[str, float] = attr("-", "relative standard deviation per snapshot tag (e.g. \"LD_HP_MP.steam_tph\" = 0.02)",
+                                       default_factory=dict, gt=0.0, le=0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlantConnection:
+    """Where the site's tags live in the plant's OPC UA address space (node ids such as
+    ``ns=2;s=B1.steam_tph`` or ``nsu=urn:plant;i=1001``).
+
+    The site file says *where* things are; whether anything is written, and with which security,
+    is the adapter's run-time configuration (closed-loop mode and its allow-list are never
+    switched on by a site file).
+    """
+
+    read_nodes: dict[str, str] = attr("-", "snapshot tag -> node read each cycle", default_factory=dict)
+    timestamp_node: str = attr("-", "node holding the snapshot time (empty: the source timestamps of the values)", default="")
+    advisory_nodes: dict[str, str] = attr("-", "proposal item -> advisory node it is published to (status, cost_per_h, "
+                                          "saving_cost_per_h, setpoint.<tag>, ...)", default_factory=dict)
+    control_nodes: dict[str, str] = attr("-", "setpoint tag -> control node (written only in closed-loop mode and when "
+                                         "allow-listed)", default_factory=dict)
+    watchdog_node: str = attr("-", "heartbeat node incremented every cycle (empty: none)", default="")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Site:
     """A whole site. Collections are dicts keyed by component id, in file order."""
 
@@ -388,6 +421,8 @@ class Site:
     emissions: Emissions = attr("-", "emissions accounting", default_factory=Emissions)
     practice: Practice = attr("-", "today's operating practice", default_factory=Practice)
     surrogates: Surrogates = attr("-", "learned quantities", default_factory=Surrogates)
+    measurements: Measurements = attr("-", "flow-meter uncertainty for data reconciliation", default_factory=Measurements)
+    plant_connection: PlantConnection = attr("-", "OPC UA tag map", default_factory=PlantConnection)
     source: str = field(default="<memory>", compare=False, metadata={"internal": True})
 
     def headers_by_pressure(self) -> list[Header]:
