@@ -2,6 +2,8 @@
 
     steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR [--policy campaign]
     steamopt surrogate train --site SITE.toml --data HISTORIAN --out DIR
+    steamopt surrogate retrain --site SITE.toml --models DIR --data HISTORIAN --out NEWDIR [--holdout 0.25]
+    steamopt surrogate drift --site SITE.toml --models DIR --data HISTORIAN
     steamopt step --site SITE.toml --models DIR --snapshot SNAPSHOT.json [--explain]
     steamopt replay --site SITE.toml --models DIR --log AUDIT.jsonl [--line N]
     steamopt study SCENARIO.toml --out DIR
@@ -75,6 +77,43 @@ def _cmd_surrogate_train(args: argparse.Namespace) -> int:
     print(markdown_table(rows))
     print(f"models, manifest.toml and accuracy.json/.md in {args.out}")
     return 0
+
+
+def _cmd_surrogate_retrain(args: argparse.Namespace) -> int:
+    """Exit 0: a new model directory was written; 1: no model improved, nothing written."""
+    from scenarios.retrain import comparison_markdown, retrain
+    from scenarios.training import read_historian
+    from surrogate.train import TrainingConfig
+
+    t0 = time.perf_counter()
+    site = load_site(args.site)
+    frame = read_historian(args.data)
+    table = retrain(site, args.models, frame, args.out, args.holdout, config=TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2))),
+                    window_hours=args.window_hours, min_improvement=args.min_improvement, only=args.only)
+    print(f"retrained against {args.models} on {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
+    print(comparison_markdown(table))
+    if table.attrs["written"]:
+        print(f"wrote {table.attrs['out_dir']}: {table.attrs['reason']} (see retrain.md there)")
+        return 0
+    print(table.attrs["reason"])
+    return 1
+
+
+def _cmd_surrogate_drift(args: argparse.Namespace) -> int:
+    """Exit 0: every model inside its validated band; 1: some model flagged."""
+    from scenarios.training import read_historian
+    from surrogate.drift import DriftConfig, DriftMonitor
+
+    load_site(args.site)  # a bad site file is reported like everywhere else
+    monitor = DriftMonitor.from_model_dir(args.models, DriftConfig(window=args.window, min_observations=min(args.window, 32)))
+    monitor.observe_frame(read_historian(args.data))
+    cols = ["output", "n", "mape_pct", "bias_pct", "max_ape_pct", "validated_mape_pct", "band_mape_pct", "flagged", "used",
+            "out_of_domain", "not_steady", "missing", "first_flagged_at"]
+    with pd.option_context("display.float_format", "{:,.3f}".format, "display.width", 200, "display.max_columns", 20):
+        print(monitor.status()[cols].to_string())
+    flagged = monitor.flagged()
+    print(f"flagged: {', '.join(flagged) if flagged else 'none'}")
+    return 1 if flagged else 0
 
 
 def _cmd_step(args: argparse.Namespace) -> int:
@@ -261,6 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="first training seed")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_surrogate_train)
+    rt = sur.add_parser("retrain", help="train candidates on recent data; write a new model directory only where they are better "
+                                        "on held-out recent data (exit 0 written, 1 nothing written)")
+    rt.add_argument("--site", required=True, help="site TOML file")
+    rt.add_argument("--models", required=True, help="current model directory")
+    rt.add_argument("--data", required=True, help="recent historian table (.parquet or .csv)")
+    rt.add_argument("--out", required=True, help="new model directory to write (must not exist, or be empty)")
+    rt.add_argument("--holdout", type=float, default=0.25, help="share of the most recent clean rows held out for the comparison")
+    rt.add_argument("--window-hours", type=float, help="use only the last hours of the historian")
+    rt.add_argument("--min-improvement", type=float, default=0.10, help="relative held-out MAPE reduction a candidate needs")
+    rt.add_argument("--only", nargs="+", help="retrain only these models")
+    rt.add_argument("--seed", type=int, default=0, help="first training seed")
+    rt.set_defaults(func=_cmd_surrogate_retrain)
+    dr = sur.add_parser("drift", help="run the drift monitor over a historian table (exit 1 if a model is flagged)")
+    dr.add_argument("--site", required=True, help="site TOML file")
+    dr.add_argument("--models", required=True, help="model directory (with accuracy.json: the validated bands)")
+    dr.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
+    dr.add_argument("--window", type=int, default=96, help="rolling window, observations")
+    dr.set_defaults(func=_cmd_surrogate_drift)
 
     site = sub.add_parser("site", help="site files").add_subparsers(dest="site_command", required=True)
     c = site.add_parser("check", help="validate a site file")
