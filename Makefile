@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: run test test-all bench bench-quick models venv clean
+.PHONY: run test test-all bench bench-quick models models-wide venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ models: $(STAMP)
 		--hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training --quiet
 	$(VENV)/bin/steamopt surrogate train --site scenarios/sites/reference_olefins.toml \
 		--data $(OUT)/training/historian.parquet --out $(MODELS_DIR)
+
+## Wide (x-16-16-1) surrogates on the same campaign data, for the OMLT peer baseline of the benchmark suite.
+WIDE_MODELS_DIR ?= benchmarks/models/reference_olefins_wide
+models-wide: $(STAMP)
+	test -f $(OUT)/training/historian.parquet || $(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml \
+		--policy campaign --hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training --quiet
+	$(PY) -m benchmarks.wide_models --data $(OUT)/training/historian.parquet --out $(WIDE_MODELS_DIR)
 
 ## Benchmarks (timings are measured here, never asserted in unit tests).
 bench-quick: $(STAMP)

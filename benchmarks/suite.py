@@ -34,8 +34,11 @@ Cases
   XL = 30x plants on shared headers, :mod:`benchmarks.site_generator`), each over many cycles
   of a simulated day under today's practice (snapshots change every cycle), after a warm-up;
 * ``direct_<size>``: the same cycle's MILP handed to a fresh highspy, same options, same run;
-* ``omlt``: the reference cycle with every learned curve embedded by OMLT's big-M ReLU
-  formulation in an otherwise identical model (:mod:`benchmarks.omlt_baseline`), time and optimum;
+* ``omlt`` / ``omlt_wide``: the reference cycle with every learned curve embedded by OMLT's big-M
+  ReLU formulation in an otherwise identical model (:mod:`benchmarks.omlt_baseline`), time and
+  optimum (asserted equal to 1e-6), twice: with the bundled models (3-4 hidden neurons each) and
+  with wide x-16-16-1 models trained on the same data (``benchmarks/models/reference_olefins_wide``,
+  ``make models-wide``, :mod:`benchmarks.wide_models`);
 * ``inference_single`` / ``inference_batch1000``: OnnxSurrogate calls (onnxruntime);
 * ``study``: scenario-study throughput (base week shortened to 6 h, steamopt policy);
 * the growth exponent of the median step against the number of units (log-log least squares).
@@ -63,6 +66,9 @@ REGRESSION = 0.20             # a case's p95 more than 20 % worse than the previ
 MIN_REGRESSION_MS = 0.1       # ... and worse by at least this much: microsecond cases jitter by more than 20 %
 FULL_CYCLES = {"S": (96, 5), "M": (96, 5), "L": (48, 4), "XL": (24, 3)}   # size: (timed cycles, warm-up)
 QUICK_CYCLES = {"S": (48, 4), "M": (20, 3)}
+WIDE_MODELS = ROOT / "benchmarks" / "models" / "reference_olefins_wide"   # `make models-wide`
+OMLT_CASES = {"omlt": ("bundled", None), "omlt_wide": ("wide", WIDE_MODELS)}   # result key: (label, model dir; None = bundled)
+OMLT_PLAN = {"full": (4, 5), "quick": (1, 3)}   # optimal cycles compared, solves per cycle and formulation
 TARGETS = {"reference_step_p95_ms": 100.0, "L_step_p95_ms": 1000.0, "step_over_direct": 2.0, "omlt_speedup": 10.0, "agreement": 1e-6}
 
 log = logging.getLogger("benchmarks.suite")
@@ -169,16 +175,30 @@ def bench_size(size: str, cycles: int, warmup: int) -> dict:
     }
 
 
-def bench_omlt(snapshots: int, repeats: int) -> dict:
-    """Our cycle MILP vs the OMLT big-M embedding on several reference cycles."""
+def _layers(model) -> str:
+    """``inputs-hidden...-outputs`` of a served model, e.g. ``2-16-16-1``."""
+    net = model.network
+    return "-".join(map(str, (len(net.input_names), *net.hidden_sizes, len(net.output_names))))
+
+
+def bench_omlt(snapshots: int, repeats: int, model_dir: Path | None = None, label: str = "bundled") -> dict:
+    """Our cycle MILP vs the OMLT big-M embedding on several reference cycles, with the models of
+    ``model_dir`` (default: the bundled ones). Raises ``OptimumMismatch`` if an optimum differs by
+    more than 1e-6 relative. A missing ``model_dir`` gives ``{"cycles": 0, "missing": ...}``."""
     from benchmarks.omlt_baseline import compare
     from benchmarks.site_generator import generate
     from optimizer.supervisor import Supervisor, SupervisorConfig
     from surrogate.manifest import load_model_dir
 
     logging.getLogger("pyomo").setLevel(logging.ERROR)  # OMLT's build sets out-of-bound start values
-    site, model_dir = generate("S")
-    sup = Supervisor(site, load_model_dir(model_dir), SupervisorConfig())
+    site, ref_dir = generate("S")
+    model_dir = Path(model_dir) if model_dir is not None else Path(ref_dir)
+    if not (model_dir / "manifest.toml").is_file():
+        log.warning("OMLT case %s: no models in %s (make models-wide): not measured", label, model_dir)
+        return {"label": label, "model_dir": str(model_dir), "cycles": 0, "missing": True}
+    models = load_model_dir(model_dir)
+    layers = sorted({_layers(m) for m in models.values()})
+    sup = Supervisor(site, models, SupervisorConfig())
     warm = 3
     snaps = _snapshots(site, warm + 8 * snapshots, seed=7)
     runs = []
@@ -187,30 +207,42 @@ def bench_omlt(snapshots: int, repeats: int) -> dict:
         if i < warm or (i - warm) % 8 or p.status != "optimal":
             continue
         dist = {k: float(v) for k, v in snap.items() if k != "timestamp" and isinstance(v, (int, float))}
-        r = compare(sup, dist, p.stats["objective"], repeats=repeats)
+        r = compare(sup, dist, p.stats["objective"], repeats=repeats, label=f"{label} models ({', '.join(layers)})")
         r["snapshot"] = snap["timestamp"]
+        r["binaries_free_step"] = int(p.stats.get("binaries_free", 0))
         runs.append(r)
         if len(runs) >= snapshots:
             break
     sup._pool.shutdown(wait=True)  # noqa: SLF001
     ours = [x for r in runs for x in r["ours"]["highspy_ms"]]
     theirs = [x for r in runs for x in r["omlt"]["highspy_ms"]]
+    compact = [x for r in runs for x in r["ours"]["compact_highspy_ms"]]
     ours_pyo = [r["ours"]["pyomo_appsi_median_ms"] for r in runs]
     theirs_pyo = [r["omlt"]["pyomo_appsi_median_ms"] for r in runs]
+
+    def first(side: str, key: str):
+        return runs[0][side][key] if runs else None
+
+    def most(side: str, key: str):
+        return max(r[side][key] for r in runs) if runs else None
+
     return {
+        "label": label, "model_dir": str(model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir), "layers": layers,
         "what": runs[0]["what"] if runs else "", "cycles": len(runs), "repeats": repeats,
         "networks": runs[0]["networks"] if runs else 0, "hidden_neurons": runs[0]["hidden_neurons"] if runs else 0,
         "ours": {**stats_ms([x / 1e3 for x in ours]), "pyomo_appsi_median_ms": float(statistics.median(ours_pyo)) if runs else None,
-                 "integer_columns": runs[0]["ours"]["integer_columns"] if runs else None,
-                 "variables": runs[0]["ours"]["columns"] if runs else None, "constraints": runs[0]["ours"]["rows"] if runs else None,
-                 "nodes_max": max(r["ours"]["nodes"] for r in runs) if runs else None},
+                 "integer_columns": first("ours", "integer_columns"), "integer_columns_free_max": most("ours", "integer_columns_free"),
+                 "variables": first("ours", "columns"), "constraints": first("ours", "rows"), "nodes_max": most("ours", "nodes"),
+                 "compact_median_ms": float(np.median(compact)) if runs else None,
+                 "compact_integer_columns": first("ours", "compact_integer_columns"),
+                 "compact_columns_dropped": first("ours", "compact_columns_dropped")},
         "omlt": {**stats_ms([x / 1e3 for x in theirs]), "pyomo_appsi_median_ms": float(statistics.median(theirs_pyo)) if runs else None,
-                 "integer_columns": runs[0]["omlt"]["integer_columns"] if runs else None,
-                 "variables": runs[0]["omlt"]["columns"] if runs else None, "constraints": runs[0]["omlt"]["rows"] if runs else None,
-                 "nodes_max": max(r["omlt"]["nodes"] for r in runs) if runs else None},
+                 "integer_columns": first("omlt", "integer_columns"), "integer_columns_free_max": most("omlt", "integer_columns_free"),
+                 "variables": first("omlt", "columns"), "constraints": first("omlt", "rows"), "nodes_max": most("omlt", "nodes")},
         "speedup_highspy": float(np.median(theirs) / np.median(ours)) if runs else None,
+        "speedup_highspy_compact": float(np.median(theirs) / np.median(compact)) if runs else None,
         "speedup_pyomo": float(statistics.median(theirs_pyo) / statistics.median(ours_pyo)) if runs else None,
-        "max_objective_rel_diff": max(r["objective_rel_diff"] for r in runs) if runs else None,
+        "max_objective_rel_diff": max(r["max_objective_rel_diff_any"] for r in runs) if runs else None,
         "all_agree": all(r["agree_1e-6"] for r in runs) and bool(runs),
         "widened_inputs": sorted({w for r in runs for w in r["widened_inputs"]}),
         "per_cycle": runs,
@@ -278,11 +310,15 @@ def run(quick: bool = False) -> dict:
         result["sizes"][size] = r
         result["cases"][f"step_{size}"] = r["step"]
         result["cases"][f"direct_{size}"] = r["direct"]
-    log.info("OMLT baseline")
-    om = bench_omlt(snapshots=1 if quick else 4, repeats=3 if quick else 5)
-    result["omlt"] = om
-    result["cases"]["omlt_bigm_highspy"] = {k: om["omlt"][k] for k in ("median_ms", "p95_ms", "p99_ms", "max_ms", "n")} if om["cycles"] else {}
-    result["cases"]["ours_highspy_same_cycles"] = {k: om["ours"][k] for k in ("median_ms", "p95_ms", "p99_ms", "max_ms", "n")} if om["cycles"] else {}
+    n_cycles, repeats = OMLT_PLAN["quick" if quick else "full"]
+    for key, (label, model_dir) in OMLT_CASES.items():
+        log.info("OMLT baseline, %s models", label)
+        om = bench_omlt(snapshots=n_cycles, repeats=repeats, model_dir=model_dir, label=label)
+        result[key] = om
+        suffix = "" if label == "bundled" else f"_{label}"
+        keys = ("median_ms", "p95_ms", "p99_ms", "max_ms", "n")
+        result["cases"][f"omlt{suffix}_bigm_highspy"] = {k: om["omlt"][k] for k in keys} if om["cycles"] else {}
+        result["cases"][f"ours{suffix}_highspy_same_cycles"] = {k: om["ours"][k] for k in keys} if om["cycles"] else {}
     log.info("surrogate inference")
     inf = bench_inference(500 if quick else 5000)
     result["inference"] = inf
@@ -328,19 +364,24 @@ def targets(r: dict) -> list[dict]:
         row(f"{size} step median <= 2x direct highspy", f"{z['step_over_direct']:.2f}x ({z['step']['median_ms']:.1f} / {z['direct']['median_ms']:.1f} ms)",
             "2x", z["step_over_direct"] <= TARGETS["step_over_direct"],
             "the step runs two solves (current point and optimisation), validation, verification and a duals LP")
-    om = r.get("omlt") or {}
-    if om.get("cycles"):
-        ok = om["speedup_highspy"] >= TARGETS["omlt_speedup"] and om["all_agree"]
-        row("ours >= 10x faster than OMLT big-M at the same optimum (1e-6)",
-            f"{om['speedup_highspy']:.2f}x HiGHS time ({om['ours']['median_ms']:.1f} vs {om['omlt']['median_ms']:.1f} ms), "
-            f"{om['speedup_pyomo']:.2f}x through Pyomo; max rel. objective diff {om['max_objective_rel_diff']:.1e}",
-            ">= 10x, <= 1e-6", ok,
-            f"{om['networks']} networks, {om['hidden_neurons']} hidden neurons in all: OMLT adds one binary per neuron; "
-            f"integer columns ours {om['ours']['integer_columns']} (segment binaries included; most are bounded to 0 by the cycle's box"
-            + (f", {r['sizes']['S']['binaries_free_median']:.0f} free in the median S cycle" if "S" in r["sizes"] else "")
-            + f") vs OMLT {om['omlt']['integer_columns']}; max B&B nodes ours {om['ours']['nodes_max']}, OMLT {om['omlt']['nodes_max']}")
-    else:
-        row("ours >= 10x faster than OMLT big-M at the same optimum (1e-6)", "-", ">= 10x", None, "no optimal cycle to compare")
+    for key, (label, _) in OMLT_CASES.items():
+        om = r.get(key) or {}
+        name = f"ours >= 10x faster than OMLT big-M at the same optimum (1e-6), {label} networks"
+        if om.get("cycles"):
+            ok = om["speedup_highspy"] >= TARGETS["omlt_speedup"] and om["all_agree"]
+            o, t = om["ours"], om["omlt"]
+            compact = (f"; our MILP without the {o['compact_columns_dropped']} columns the cycle fixed at 0: {o['compact_median_ms']:.1f} ms, "
+                       f"{om['speedup_highspy_compact']:.2f}x (diagnostic)") if o.get("compact_median_ms") is not None else ""
+            row(name + f" ({', '.join(om.get('layers', []))})",
+                f"{om['speedup_highspy']:.2f}x HiGHS time ({o['median_ms']:.1f} vs {t['median_ms']:.1f} ms), "
+                f"{om['speedup_pyomo']:.2f}x through Pyomo; max rel. objective diff {om['max_objective_rel_diff']:.1e}",
+                ">= 10x, <= 1e-6", ok,
+                f"{om['networks']} networks, {om['hidden_neurons']} hidden neurons in all: OMLT adds one binary per neuron; "
+                f"binaries ours {o['integer_columns']} ({o.get('integer_columns_free_max', '-')} not fixed by the cycle's box; "
+                f"the rest are reserved breakpoint segments bounded to 0) vs OMLT {t['integer_columns']}; "
+                f"max B&B nodes ours {o['nodes_max']}, OMLT {t['nodes_max']}" + compact)
+        else:
+            row(name, "-", ">= 10x", None, f"no models in {om['model_dir']} (make models-wide)" if om.get("missing") else "no optimal cycle to compare")
     g = r.get("growth")
     row("growth exponent of the median step vs units", f"{g['exponent']:.2f} (direct highspy {g['direct_exponent']:.2f})" if g else "-",
         "reported", None if g is None else "reported", "step ~ units^k, log-log least squares over " + ", ".join(r["sizes"]))
@@ -382,17 +423,31 @@ def markdown(r: dict, flagged: list[dict] | None = None, previous: dict | None =
         lines += ["", f"Growth: median step ~ {g['prefactor_ms']:.3g} ms x units^{g['exponent']:.2f} "
                       f"(direct highspy: units^{g['direct_exponent']:.2f}); points (units, ms): "
                       + ", ".join(f"({u}, {ms:.1f})" for u, ms in g["points"])]
-    om = r.get("omlt") or {}
-    if om.get("cycles"):
-        o, t = om["ours"], om["omlt"]
-        lines += ["", "## Formulation: ours vs OMLT big-M (reference site, same cycles, same HiGHS options)", "", om["what"] + ".", "",
-                  "| formulation | variables | constraints | integer columns | max nodes | HiGHS median ms | p95 | via Pyomo appsi_highs median ms |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |",
-                  f"| ours: exact breakpoints over the cycle's box | {o['variables']} | {o['constraints']} | {o['integer_columns']} | {o['nodes_max']} | {o['median_ms']:.1f} | {o['p95_ms']:.1f} | {o['pyomo_appsi_median_ms']:.1f} |",
-                  f"| OMLT ReluBigMFormulation, full networks | {t['variables']} | {t['constraints']} | {t['integer_columns']} | {t['nodes_max']} | {t['median_ms']:.1f} | {t['p95_ms']:.1f} | {t['pyomo_appsi_median_ms']:.1f} |",
-                  "", f"{om['cycles']} cycles x {om['repeats']} solves; speed-up {om['speedup_highspy']:.2f}x (HiGHS), {om['speedup_pyomo']:.2f}x (Pyomo); "
-                      f"optima agree to {om['max_objective_rel_diff']:.1e} relative ({'yes' if om['all_agree'] else 'NO'}, target 1e-6)"
-                      + (f"; inputs whose training domain was widened to the cycle's box: {', '.join(om['widened_inputs'])}" if om["widened_inputs"] else "")]
+    oms = [(label, r[key]) for key, (label, _) in OMLT_CASES.items() if (r.get(key) or {}).get("cycles")]
+    if oms:
+        lines += ["", "## Formulation: ours vs OMLT big-M (reference site, same cycles, same HiGHS options)", "",
+                  ("Per model set: the supervisor's MILP of a cycle vs a clone of it with every learned curve embedded by OMLT "
+                   "ReluBigMFormulation over the full network; speed-up = median OMLT HiGHS time / median ours."), "",
+                  "| models | formulation | variables | constraints | binaries (not fixed) | max nodes | HiGHS median ms | p95 | via Pyomo appsi_highs median ms |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for label, om in oms:
+            o, t = om["ours"], om["omlt"]
+            layers = ", ".join(om.get("layers", []))
+            lines += [(f"| {label} ({layers}) | ours: exact breakpoints over the cycle's box | {o['variables']} | {o['constraints']} | "
+                       f"{o['integer_columns']} ({o.get('integer_columns_free_max', '-')}) | {o['nodes_max']} | {o['median_ms']:.1f} | "
+                       f"{o['p95_ms']:.1f} | {o['pyomo_appsi_median_ms']:.1f} |"),
+                      (f"| {label} ({layers}) | OMLT ReluBigMFormulation, full networks | {t['variables']} | {t['constraints']} | "
+                       f"{t['integer_columns']} ({t.get('integer_columns_free_max', '-')}) | {t['nodes_max']} | {t['median_ms']:.1f} | "
+                       f"{t['p95_ms']:.1f} | {t['pyomo_appsi_median_ms']:.1f} |")]
+        lines.append("")
+        for label, om in oms:
+            o = om["ours"]
+            lines.append(f"* {label}: {om['cycles']} cycles x {om['repeats']} solves, {om['networks']} networks with {om['hidden_neurons']} hidden neurons; "
+                         f"speed-up {om['speedup_highspy']:.2f}x (HiGHS), {om['speedup_pyomo']:.2f}x (Pyomo); "
+                         f"optima agree to {om['max_objective_rel_diff']:.1e} relative ({'yes' if om['all_agree'] else 'NO'}, target 1e-6)"
+                         + (f"; diagnostic: our MILP without its {o['compact_columns_dropped']} fixed-at-0 columns {o['compact_median_ms']:.1f} ms "
+                            f"({om['speedup_highspy_compact']:.2f}x)" if o.get("compact_median_ms") is not None else "")
+                         + (f"; inputs whose training domain was widened to the cycle's box: {', '.join(om['widened_inputs'])}" if om["widened_inputs"] else ""))
     inf, st = r.get("inference"), r.get("study")
     lines += ["", "## Other cases", "", "| case | median | p95 | p99 | max | n |", "| --- | --- | --- | --- | --- | --- |"]
     if inf:
