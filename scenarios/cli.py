@@ -8,6 +8,7 @@
     steamopt replay --site SITE.toml --models DIR --log AUDIT.jsonl [--line N]
     steamopt study SCENARIO.toml --out DIR
     steamopt sweep SCENARIO.toml --set carbon_price=0,500,1000 --out DIR [--scheduler ADDRESS]
+    steamopt historian replay --site SITE.toml --models DIR --data HISTORIAN --out DIR [--limit N]
     steamopt site check SITE.toml
     steamopt site attributes
 """
@@ -222,6 +223,30 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _cmd_historian_replay(args: argparse.Namespace) -> int:
+    from scenarios.adherence import AdherenceRules, adherence_report, summary_markdown, write_adherence
+    from scenarios.historian_replay import replay_historian, write_replay
+    from scenarios.training import read_historian
+    from surrogate.manifest import load_model_dir
+
+    t0 = time.perf_counter()
+    site = load_site(args.site)
+    models = load_model_dir(args.models)
+    frame = read_historian(args.data)
+    out = Path(args.out)
+    result = replay_historian(site, models, frame, log_path=out / "advisory.jsonl", progress=not args.quiet, limit=args.limit)
+    paths = write_replay(result, out)
+    report = adherence_report(site, models, result, frame, AdherenceRules(attribute=not args.no_attribution), progress=not args.quiet)
+    paths.update(write_adherence(report, out, result))
+    print(summary_markdown(report, result))
+    r, a = result.totals, report.totals
+    print(f"replayed {int(r['rows'])} rows in {time.perf_counter() - t0:.1f} s: predicted saving {r['predicted_saving']:,.0f} {site.currency}, "
+          f"{r['predicted_co2e_saving_t']:,.2f} t CO2e; captured {a.get('captured_saving', 0.0):,.0f} {site.currency} "
+          f"of {a.get('proposed_saving', 0.0):,.0f}")
+    print(f"advisory log {paths['advisory']}; tables, summary.md and adherence.png in {out}")
+    return 0
+
+
 def _cmd_site_check(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     print(f"{args.site}: OK: {len(site.headers)} headers, {len(site.boilers)} boilers, {len(site.gas_turbines)} gas turbines, "
@@ -318,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
     dr.add_argument("--window", type=int, default=96, help="rolling window, observations")
     dr.set_defaults(func=_cmd_surrogate_drift)
+
+    hi = sub.add_parser("historian", help="historian tables").add_subparsers(dest="historian_command", required=True)
+    hr = hi.add_parser("replay", help="run the supervisor over a historian table as it would have run live; adherence report")
+    hr.add_argument("--site", required=True, help="site TOML file")
+    hr.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
+    hr.add_argument("--data", required=True, help="historian table (.parquet or .csv), one row per timestamp")
+    hr.add_argument("--out", required=True, help="output folder: advisory.jsonl, steps, adherence tables, summary.md, adherence.png")
+    hr.add_argument("--limit", type=int, help="replay only the first N rows")
+    hr.add_argument("--no-attribution", action="store_true", help="skip the held-unit solves that cost the gap per unit")
+    hr.add_argument("--quiet", action="store_true", help="no progress bar")
+    hr.set_defaults(func=_cmd_historian_replay)
 
     site = sub.add_parser("site", help="site files").add_subparsers(dest="site_command", required=True)
     c = site.add_parser("check", help="validate a site file")
