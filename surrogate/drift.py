@@ -42,7 +42,9 @@ a retrained model is loaded and :meth:`DriftMonitor.reset` is called).
 not a mapping, a missing tag, a non-numeric or non-finite value, an output too close to zero
 for a relative error, an input outside the training domain (``domain_tolerance`` of the span
 beyond it: extrapolation is not drift; a unit that is off reads 0 below its domain), a
-non-steady row or an onnxruntime failure is skipped and counted per model and reason.
+non-steady row, a row whose inputs and outputs repeat the model's previous usable row exactly
+(a frozen or re-sent snapshot is not new evidence: counting it again would make a stale
+error look significant) or an onnxruntime failure is skipped and counted per model and reason.
 
 Knows nothing of steam networks: models are read by their input and output names.
 """
@@ -80,7 +82,7 @@ log = logging.getLogger(__name__)
 ACCURACY_NAME = "accuracy.json"
 _MAX_ACCURACY_BYTES = 50_000_000
 #: Reasons an observation of a model is skipped, in the order they are checked.
-SKIP_REASONS = ("missing", "bad_value", "zero_output", "out_of_domain", "not_steady", "evaluation_error")
+SKIP_REASONS = ("missing", "bad_value", "zero_output", "out_of_domain", "not_steady", "repeated", "evaluation_error")
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ class _ModelState:
     errors: deque  # of np.ndarray (n_outputs,), signed %
     counts: dict[str, int] = field(default_factory=dict)
     previous_x: np.ndarray | None = None
+    previous_xy: np.ndarray | None = None  # inputs and outputs of the last usable row
     flagged: bool = False
     flagged_since: str | None = None
     first_flagged_at: str | None = None
@@ -416,6 +419,11 @@ class DriftMonitor:
                 reason[k] = "not_steady"
             if np.isfinite(x[k]).all():
                 st.previous_x = x[k].copy()  # inputs were readable: the reference for the next step
+            if reason[k] == "":
+                xy = np.concatenate([x[k], y[k]])
+                if st.previous_xy is not None and np.array_equal(xy, st.previous_xy):
+                    reason[k] = "repeated"
+                st.previous_xy = xy
             if reason[k]:
                 st.counts[reason[k]] += 1
                 continue

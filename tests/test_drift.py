@@ -175,11 +175,12 @@ def test_bad_snapshot_data_is_skipped_and_counted(models):
     mon.observe({**good, "B1.steam_tph": 0.0, "B1.fuel_gj_h": 0.0})        # unit off
     mon.observe({**good, "B1.steam_tph": 20.0})                            # below the domain (39.3 t/h)
     mon.observe(good)
+    mon.observe(dict(good))                                                # re-sent: not new evidence
     st = mon.status()
-    assert mon.bad_snapshots == 3 and mon.observations == 8
+    assert mon.bad_snapshots == 3 and mon.observations == 9
     b1 = st.loc["B1_fuel"]
-    assert (b1["observed"], b1["missing"], b1["bad_value"], b1["zero_output"], b1["out_of_domain"], b1["used"]) == (8, 1, 4, 1, 1, 1)
-    assert st.loc["GT1_fuel", "missing"] == 8 and st.loc["GT1_fuel", "used"] == 0
+    assert (b1["observed"], b1["missing"], b1["bad_value"], b1["zero_output"], b1["out_of_domain"], b1["repeated"], b1["used"]) == (9, 1, 4, 1, 1, 1, 1)
+    assert st.loc["GT1_fuel", "missing"] == 9 and st.loc["GT1_fuel", "used"] == 0
     assert b1["n"] == 1 and "observations needed" in b1["reason"] and not b1["flagged"]
     assert b1["mape_pct"] == pytest.approx(abs(100.0 * (models["B1_fuel"].evaluate(good)[0] - 240.0) / 240.0))
     json.dumps(mon.summary(), allow_nan=False)
