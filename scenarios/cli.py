@@ -11,6 +11,7 @@
     steamopt historian replay --site SITE.toml --models DIR --data HISTORIAN --out DIR [--limit N]
     steamopt site check SITE.toml
     steamopt site attributes
+    steamopt opcua run --site SITE.toml --models DIR --config ADAPTER.toml [--cycles N]
 """
 
 from __future__ import annotations
@@ -261,6 +262,38 @@ def _cmd_site_attributes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_opcua_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from optimizer.opcua.config import check_against_site, load_adapter_config
+    from surrogate.manifest import load_model_dir
+
+    site = load_site(args.site)
+    config = load_adapter_config(args.config)
+    check_against_site(config, site)
+    try:
+        from optimizer.opcua.adapter import PlantAdapter, build_supervisor
+    except ImportError as exc:
+        print(f"error: the OPC UA adapter needs asyncua ({exc}): pip install -e '.[opcua]'", file=sys.stderr)
+        return 2
+    adapter = PlantAdapter(site, build_supervisor(site, load_model_dir(args.models), config), config)
+    connected = []
+
+    def show(report) -> None:
+        connected.append(report.connected)
+        print(report.summary(), flush=True)
+        for w in report.writes:
+            print(f"  {'wrote' if w.written else 'REFUSED'} {w.setpoint} = {w.value} -> {w.node}{': ' + w.reason if w.reason else ''}", flush=True)
+
+    print(f"steamopt opcua: {config.mode} mode, {config.endpoint} ({config.security_policy}), cycle {config.cycle_s:g} s"
+          + (f", may write {', '.join(config.write_allow_list)}" if config.closed_loop else ""), flush=True)
+    try:
+        asyncio.run(adapter.run(cycles=args.cycles, on_cycle=show))
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    return 0 if any(connected) or not connected else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="steamopt", description="Supervisory steam-network optimisation engine.")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -361,6 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_site_check)
     a = site.add_parser("attributes", help="print the attribute tables of every component (Markdown)")
     a.set_defaults(func=_cmd_site_attributes)
+
+    oc = sub.add_parser("opcua", help="the plant link: OPC UA adapter").add_subparsers(dest="opcua_command", required=True)
+    ur = oc.add_parser("run", help="read the plant over OPC UA every cycle, step, publish the proposal (and write, in closed-loop mode)")
+    ur.add_argument("--site", required=True, help="site TOML file with a [plant_connection] tag map")
+    ur.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
+    ur.add_argument("--config", required=True, help="adapter configuration TOML (e.g. scenarios/opcua/reference_olefins.toml)")
+    ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
+    ur.set_defaults(func=_cmd_opcua_run)
     return p
 
 

@@ -1,0 +1,416 @@
+"""The OPC UA adapter: every cycle, read the snapshot from the plant's OPC UA server, call
+``Supervisor.step``, publish the Proposal to advisory nodes, beat the watchdog, and - only in
+closed-loop mode - write allow-listed setpoints that pass the write guard.
+
+One cycle (:meth:`PlantAdapter.run_cycle`):
+
+1. **read** every node of ``[plant_connection.read_nodes]`` and the timestamp node in one batched
+   Read. A value with a status other than Good (or older than ``tag_stale_after_s``) is left out of
+   the snapshot, so the Supervisor substitutes it (last good or nominal value, or holds the unit)
+   and says so in the Proposal. The snapshot time is the timestamp node's value, else the newest
+   source timestamp, converted to the site's local time (``cycle.timezone``).
+2. **step**: ``Supervisor.step(snapshot)`` in a worker thread, so the event loop (the OPC UA
+   session's keep-alive) stays responsive during the solve; it never raises.
+3. **write**, in one batched Write: every advisory item (:mod:`optimizer.opcua.advisory`); in
+   closed-loop mode each allow-listed setpoint that has a control node, only when the status is
+   ``optimal`` or ``time_limited`` and the value passes :func:`~optimizer.opcua.limits.check_write`;
+   and the watchdog counter, +1 every cycle, holds included.
+
+Every write decision (written, or refused with its reason) is logged and returned in the
+:class:`CycleReport`. A lost connection is reported, the session dropped, and the next cycle
+reconnects after a backoff (``reconnect_initial_s`` doubling up to ``reconnect_max_s``); the loop
+never ends on an error, and stops cleanly (session closed) when its task is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import time
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncua import Client, ua
+
+from optimizer.opcua.advisory import advisory_value, unknown_items
+from optimizer.opcua.config import AdapterConfig, check_against_site
+from optimizer.opcua.connection import make_client, next_heartbeat, to_variant, variant_type
+from optimizer.opcua.limits import check_write, setpoint_limit
+from optimizer.proposal import Proposal
+from optimizer.site.model import Site
+from optimizer.snapshot import setpoint_names
+from optimizer.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+WRITE_STATUSES = ("optimal", "time_limited")
+
+
+@dataclass
+class WriteDecision:
+    """One closed-loop setpoint in one cycle: written, or refused and why."""
+
+    setpoint: str
+    node: str
+    value: float | None
+    written: bool
+    reason: str = ""
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did. ``status`` is the proposal's, or ``disconnected`` when nothing was read."""
+
+    cycle: int
+    time_utc: str
+    connected: bool
+    status: str
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    read_problems: dict[str, str] = field(default_factory=dict)
+    proposal: Proposal | None = None
+    advisory: dict[str, Any] = field(default_factory=dict)          # item -> value written
+    advisory_failed: dict[str, str] = field(default_factory=dict)   # item -> reason
+    writes: list[WriteDecision] = field(default_factory=list)
+    watchdog: int | None = None
+    error: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def written(self) -> dict[str, float]:
+        return {w.setpoint: w.value for w in self.writes if w.written}
+
+    @property
+    def refused(self) -> dict[str, str]:
+        return {w.setpoint: w.reason for w in self.writes if not w.written}
+
+    def summary(self) -> str:
+        """One line for a console or a log."""
+        if not self.connected:
+            return f"cycle {self.cycle} {self.time_utc}: not connected: {self.error}"
+        p = self.proposal
+        saving = p.savings.get("cost_per_h") if p is not None else None
+        text = (f"cycle {self.cycle} {self.time_utc}: {self.status}; read {len(self.snapshot) - 1} tags"
+                f" ({len(self.read_problems)} bad); advisory {len(self.advisory)} items")
+        if saving is not None:
+            text += f"; saving {saving:.1f}/h"
+        if self.writes:
+            text += f"; wrote {len(self.written)}, refused {len(self.refused)}"
+        if self.watchdog is not None:
+            text += f"; watchdog {self.watchdog}"
+        return text + (f"; {self.error}" if self.error else "")
+
+
+class PlantAdapter:
+    """Connects one site's Supervisor to the plant's OPC UA server.
+
+    ``client_factory`` builds a not yet connected asyncua ``Client`` from the configuration
+    (default :func:`~optimizer.opcua.connection.make_client`)."""
+
+    def __init__(self, site: Site, supervisor: Supervisor, config: AdapterConfig,
+                 client_factory: Callable[[AdapterConfig], Any] = make_client):
+        check_against_site(config, site)
+        self.site, self.supervisor, self.config = site, supervisor, config
+        self.pc = site.plant_connection
+        self._client_factory = client_factory
+        self._client: Client | None = None
+        self._vtypes: dict[str, ua.VariantType | None] = {}
+        self._missing_nodes: dict[str, str] = {}
+        self._heartbeat: int = 0
+        self._cycle = 0
+        self._backoff_s = config.reconnect_initial_s
+        self._zone = zoneinfo.ZoneInfo(config.timezone)
+        self.last_report: CycleReport | None = None
+        bad = unknown_items(list(self.pc.advisory_nodes), setpoint_names(site))
+        if bad:
+            log.warning("advisory items that no proposal of site %s carries: %s", site.name, ", ".join(bad))
+        if supervisor.config.cycle_s != config.cycle_s:
+            log.warning("the supervisor's cycle (%g s) differs from the adapter's (%g s): move limits are checked for %g s",
+                        supervisor.config.cycle_s, config.cycle_s, config.cycle_s)
+        # the only nodes this adapter ever writes
+        self._writable = set(self.pc.advisory_nodes.values()) | ({self.pc.watchdog_node} if self.pc.watchdog_node else set())
+        if config.closed_loop:
+            self._writable |= {self.pc.control_nodes[n] for n in config.write_allow_list}
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    # ------------------------------------------------------------------ connection
+    async def connect(self) -> None:
+        """Open the session and learn the written nodes' data types (one batched Read).
+        Raises on failure (connection refused, security or credentials rejected)."""
+        client = await self._client_factory(self.config)
+        await client.connect()
+        try:
+            written = [*self.pc.advisory_nodes.values(), *self.pc.control_nodes.values()]
+            if self.pc.watchdog_node:
+                written.append(self.pc.watchdog_node)
+            nodes = [client.get_node(n) for n in written]
+            types = await client.read_attributes(nodes, ua.AttributeIds.DataType)
+            self._vtypes, self._missing_nodes = {}, {}
+            for nid, dv in zip(written, types):
+                if dv.StatusCode is not None and not dv.StatusCode.is_good():
+                    self._missing_nodes[nid] = f"node not usable: {dv.StatusCode.name}"
+                    log.error("node %s: %s", nid, dv.StatusCode.name)
+                    continue
+                self._vtypes[nid] = variant_type(dv.Value.Value if dv.Value is not None else None)
+            if self.pc.watchdog_node and self.pc.watchdog_node not in self._missing_nodes:
+                (hb,) = await client.read_values([client.get_node(self.pc.watchdog_node)])
+                self._heartbeat = int(hb) if isinstance(hb, (int, float)) and math.isfinite(hb) else 0
+        except BaseException:
+            await _quietly(client.disconnect(), self.config.timeout_s)
+            raise
+        self._client = client
+        log.info("connected to %s (%s, %s)", self.config.endpoint, self.config.security_policy,
+                 f"user {self.config.username}" if self.config.username else "anonymous")
+
+    async def disconnect(self) -> None:
+        """Close the session (quietly: the server may be gone)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await _quietly(client.disconnect(), self.config.timeout_s)
+
+    # ------------------------------------------------------------------ one cycle
+    async def run_cycle(self) -> CycleReport:
+        """One cycle: read, step, write. Never raises (a cancellation passes through)."""
+        self._cycle += 1
+        t0 = time.perf_counter()
+        report = CycleReport(cycle=self._cycle, time_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                             connected=False, status="disconnected")
+        if self._client is None:
+            try:
+                await self.connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                report.error = f"connect failed: {_describe(exc)}"
+                log.warning("%s: %s", self.config.endpoint, report.error)
+                return self._done(report, t0)
+        report.connected = True
+        client = self._client
+        try:
+            snapshot, numeric, problems = await self._read(client)
+            report.snapshot, report.read_problems = snapshot, problems
+            t1 = time.perf_counter()
+            proposal = await asyncio.to_thread(self.supervisor.step, snapshot)
+            t2 = time.perf_counter()
+            report.proposal, report.status = proposal, proposal.status
+            await self._write(client, proposal, numeric, report)
+            t3 = time.perf_counter()
+            report.timings_ms = {"read_ms": 1e3 * (t1 - t0), "step_ms": 1e3 * (t2 - t1), "write_ms": 1e3 * (t3 - t2)}
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # connection lost, or the server failed a request: drop the session
+            report.error = f"connection lost: {_describe(exc)}"
+            log.warning("%s: %s; reconnecting", self.config.endpoint, report.error)
+            report.connected = False
+            if report.proposal is None:
+                report.status = "disconnected"
+            await self.disconnect()
+        return self._done(report, t0)
+
+    def _done(self, report: CycleReport, t0: float) -> CycleReport:
+        report.timings_ms["total_ms"] = 1e3 * (time.perf_counter() - t0)
+        self._backoff_s = self.config.reconnect_initial_s if report.connected else self._backoff_s
+        self.last_report = report
+        return report
+
+    async def _read(self, client: Client) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+        """The snapshot (tag -> value, and timestamp), the good numeric readings, and the problems."""
+        tags = list(self.pc.read_nodes)
+        ids = [self.pc.read_nodes[t] for t in tags]
+        if self.pc.timestamp_node:
+            ids.append(self.pc.timestamp_node)
+        dvs = await client.read_attributes([client.get_node(n) for n in ids])
+        snapshot: dict[str, Any] = {}
+        numeric: dict[str, float] = {}
+        problems: dict[str, str] = {}
+        newest: dt.datetime | None = None
+        good: list[tuple[str, Any, dt.datetime | None]] = []
+        for tag, dv in zip(tags, dvs):
+            status = dv.StatusCode
+            if status is not None and not status.is_good():
+                problems[tag] = f"status {status.name}"
+                continue
+            stamp = _utc(dv.SourceTimestamp or dv.ServerTimestamp)
+            if stamp is not None and (newest is None or stamp > newest):
+                newest = stamp
+            good.append((tag, dv.Value.Value if dv.Value is not None else None, stamp))
+        ts_text = None
+        if self.pc.timestamp_node:
+            dv = dvs[-1]
+            value = dv.Value.Value if dv.Value is not None else None
+            if dv.StatusCode is not None and not dv.StatusCode.is_good():
+                problems["timestamp"] = f"status {dv.StatusCode.name}; using the newest source timestamp"
+            elif isinstance(value, dt.datetime):
+                ts_text = self._local(_utc(value))
+                newest = _utc(value)
+            elif isinstance(value, str) and value:
+                ts_text = value
+            else:
+                problems["timestamp"] = f"not a time: {value!r}; using the newest source timestamp"
+        if ts_text is None and newest is not None:
+            ts_text = self._local(newest)
+        if ts_text is not None:
+            snapshot["timestamp"] = ts_text
+        stale = self.config.tag_stale_after_s
+        for tag, value, stamp in good:
+            if stale > 0 and stamp is not None and newest is not None and (newest - stamp).total_seconds() > stale:
+                problems[tag] = f"stale: source time {stamp.isoformat()} is {(newest - stamp).total_seconds():.0f} s older than the snapshot"
+                continue
+            if isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, (int, float)):
+                snapshot[tag] = float(value)
+                if math.isfinite(value):
+                    numeric[tag] = float(value)
+            else:  # passed on as text: the Supervisor substitutes it and reports the wrong type
+                snapshot[tag] = None if value is None else str(value)
+        return snapshot, numeric, problems
+
+    async def _write(self, client: Client, proposal: Proposal, numeric: dict[str, float], report: CycleReport) -> None:
+        """Advisory items, closed-loop setpoints (guarded) and the watchdog: one batched Write."""
+        node_ids: list[str] = []
+        variants: list[ua.Variant] = []
+        what: list[tuple[str, str, Any]] = []  # (kind, key, value)
+
+        def queue(kind: str, key: str, nid: str, value: Any) -> str | None:
+            if nid in self._missing_nodes:
+                return self._missing_nodes[nid]
+            try:
+                variant = to_variant(value, self._vtypes.get(nid))
+            except ValueError as exc:
+                return str(exc)
+            node_ids.append(nid)
+            variants.append(variant)
+            what.append((kind, key, variant.Value))
+            return None
+
+        for item, nid in self.pc.advisory_nodes.items():
+            reason = queue("advisory", item, nid, advisory_value(item, proposal))
+            if reason:
+                report.advisory_failed[item] = reason
+        if self.config.closed_loop:
+            held = set(proposal.held_units)
+            for name in self.config.write_allow_list:
+                nid = self.pc.control_nodes[name]
+                value = proposal.setpoints.get(name)
+                reason = self._refusal(name, value, proposal, numeric, held)
+                if reason is None:
+                    reason = queue("control", name, nid, value)
+                if reason is not None:
+                    report.writes.append(WriteDecision(name, nid, value, False, reason))
+                    log.warning("closed loop: %s = %r NOT written to %s: %s", name, value, nid, reason)
+        beat = None
+        if self.pc.watchdog_node:
+            beat = next_heartbeat(self._heartbeat, self._vtypes.get(self.pc.watchdog_node))
+            reason = queue("watchdog", "watchdog", self.pc.watchdog_node, beat)
+            if reason:
+                report.error = f"watchdog not written: {reason}"
+        outside = [n for n in node_ids if n not in self._writable]
+        if outside:  # cannot happen by construction; a guard against future edits
+            raise RuntimeError(f"refusing to write nodes outside the permitted set: {outside}")
+        if not node_ids:
+            return
+        results = await client.write_values([client.get_node(n) for n in node_ids], variants, raise_on_partial_error=False)
+        for (kind, key, value), nid, status in zip(what, node_ids, results):
+            ok = status.is_good()
+            reason = "" if ok else f"server refused the write: {status.name}"
+            if kind == "advisory":
+                if ok:
+                    report.advisory[key] = value
+                else:
+                    report.advisory_failed[key] = reason
+            elif kind == "control":
+                report.writes.append(WriteDecision(key, nid, float(value), ok, reason))
+                (log.info if ok else log.warning)("closed loop: %s = %.6g %s %s%s", key, value, "written to" if ok else "NOT written to",
+                                                  nid, f": {reason}" if reason else "")
+            elif ok:
+                self._heartbeat = report.watchdog = int(value)
+            else:
+                report.error = f"watchdog not written: {reason}"
+
+    def _refusal(self, name: str, value: Any, proposal: Proposal, numeric: dict[str, float], held: set[str]) -> str | None:
+        if proposal.status not in WRITE_STATUSES:
+            return f"status {proposal.status}: only {' or '.join(WRITE_STATUSES)} proposals are written"
+        if value is None:
+            return "not in the proposal"
+        limit = setpoint_limit(self.site, name, numeric, self.supervisor.config.extraction_ramp_tph_per_min)
+        if limit is None:
+            return "no equipment limits known for this setpoint"
+        return check_write(limit, value, numeric, self.config.cycle_s, held)
+
+    def _local(self, t: dt.datetime) -> str:
+        return t.astimezone(self._zone).replace(tzinfo=None).isoformat()
+
+    # ------------------------------------------------------------------ the loop
+    async def run(self, cycles: int | None = None, on_cycle: Callable[[CycleReport], None] | None = None) -> int:
+        """Run cycles every ``cycle_s`` (``cycles`` of them, or until cancelled); while
+        disconnected, retry after a backoff instead. Returns the number of cycles run; the session
+        is closed on the way out (also on cancellation)."""
+        n = 0
+        loop = asyncio.get_running_loop()
+        try:
+            while cycles is None or n < cycles:
+                start = loop.time()
+                report = await self.run_cycle()
+                n += 1
+                if on_cycle is not None:
+                    try:
+                        on_cycle(report)
+                    except Exception:  # a reporting hook must not stop the plant link
+                        log.exception("on_cycle hook failed")
+                if cycles is not None and n >= cycles:
+                    break
+                if report.connected:
+                    delay = start + self.config.cycle_s - loop.time()
+                    if delay < 0:
+                        log.warning("cycle %d overran the cycle time by %.3f s", report.cycle, -delay)
+                else:
+                    delay = self._backoff_s
+                    self._backoff_s = min(2.0 * self._backoff_s, self.config.reconnect_max_s)
+                await asyncio.sleep(max(0.0, delay))
+        finally:
+            await self.disconnect()
+        return n
+
+
+def _utc(t: object) -> dt.datetime | None:
+    """An OPC UA DateTime (UTC; naive means UTC) as an aware datetime."""
+    if not isinstance(t, dt.datetime):
+        return None
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
+
+
+async def _quietly(awaitable, timeout_s: float) -> None:
+    try:
+        await asyncio.wait_for(awaitable, timeout=timeout_s)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.debug("ignored while closing the session: %s", _describe(exc))
+
+
+def build_supervisor(site: Site, models: object, config: AdapterConfig, **overrides: Any) -> Supervisor:
+    """The Supervisor the adapter drives: its cycle, time budget and objective from the adapter's
+    configuration (so the optimiser's move limits and the write guard's agree)."""
+    from optimizer.supervisor import SupervisorConfig
+
+    def now():
+        import pandas as pd
+
+        return pd.Timestamp.now(tz=config.timezone).tz_localize(None)
+
+    sc = SupervisorConfig(cycle_s=config.cycle_s, time_budget_s=config.time_budget_s, objective=config.objective, clock=now)
+    for key, value in overrides.items():
+        setattr(sc, key, value)
+    return Supervisor(site, models, sc)
