@@ -79,7 +79,8 @@ def _integer_counts(model) -> tuple[int, int]:
 
 def _without_zero_columns(model) -> tuple[highspy.HighsModel, int]:
     """The same model with every column fixed at 0 by its bounds deleted (exact: such a column
-    contributes nothing to any row or the objective); returns the model and how many went."""
+    contributes nothing to any row or the objective), then every row left empty (and satisfied
+    by 0); returns the model and how many columns went."""
     lp = model.lp_
     lo, hi = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
     dead = np.flatnonzero((lo == 0.0) & (hi == 0.0)).astype(np.int32)
@@ -88,6 +89,16 @@ def _without_zero_columns(model) -> tuple[highspy.HighsModel, int]:
     h.passModel(model)
     if dead.size:
         h.deleteCols(int(dead.size), dead)
+    # rows left without a nonzero (e.g. the adjacency rows of unused segments): 0 within their bounds, dropped
+    lp = h.getModel().lp_
+    a, n_rows = lp.a_matrix_, h.getNumRow()
+    if a.format_ == highspy.MatrixFormat.kColwise:
+        counts = np.bincount(np.asarray(a.index_, dtype=np.int64), minlength=n_rows)
+    else:
+        counts = np.diff(np.asarray(a.start_, dtype=np.int64))
+    empty = np.flatnonzero((counts == 0) & (np.asarray(lp.row_lower_) <= 0.0) & (np.asarray(lp.row_upper_) >= 0.0)).astype(np.int32)
+    if empty.size:
+        h.deleteRows(int(empty.size), empty)
     return h.getModel(), int(dead.size)
 
 
