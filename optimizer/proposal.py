@@ -37,6 +37,7 @@ class Proposal:
     stats: dict[str, float | int | str] = field(default_factory=dict)
     audit: dict = field(default_factory=dict)  # engine version; site, model, config and snapshot hashes
     reconciliation: dict = field(default_factory=dict)  # with SupervisorConfig.reconcile: status, tests, gross errors
+    drift: dict = field(default_factory=dict)  # with SupervisorConfig.drift: flagged surrogates, rolling MAPE/bias per model
 
     def to_json_line(self) -> str:
         """The proposal as one JSON line (for logs)."""

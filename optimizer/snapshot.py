@@ -106,6 +106,14 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
     # further flow measurements, optional: they give data reconciliation its redundancy
     for ld in site.letdowns.values():
         add(tags.steam(ld.id), 0.0, 2.0 * ld.max_flow_tph, None, required=False)
+    # measured outputs of the learned quantities, optional: they let the drift monitor compare
+    # each surrogate with what the plant did
+    for b in site.boilers.values():
+        add(tags.boiler_fuel(b.id), 0.0, 3.0 * 4.0 * b.max_steam_tph, None, required=False)  # 4 GJ/t covers any boiler's heat per tonne
+    for g in site.gas_turbines.values():
+        add(tags.gt_fuel(g.id), 0.0, 3.0 * g.iso_power_mw * g.iso_heat_rate_kj_kwh / 1000.0, None, required=False)
+        if g.hrsg is not None:
+            add(tags.hrsg_unfired(g.id), 0.0, 2.0 * g.hrsg.unfired_steam_at_base_tph + 1.0, None, required=False)
     for g in site.gas_turbines.values():
         if g.hrsg is not None:
             add(f"{g.id}.hrsg_steam_tph", 0.0, 2.0 * (g.hrsg.unfired_steam_at_base_tph + g.hrsg.duct_max_steam_tph), None, required=False)

@@ -79,6 +79,7 @@ class SupervisorConfig:
     duals: bool = True                             # report binding limits (one extra LP per cycle)
     audit_log: str | None = None                   # append one JSON line per cycle here (replayable)
     reconcile: bool = False                        # reconcile the measured flows with the header balances each cycle
+    drift: bool = False                            # monitor each ONNX surrogate against the measured outputs (surrogate/drift.py)
     # seed the MIP with the current operating point: guarantees an incumbent under a tight time
     # limit, but measured on the reference site it costs HiGHS about 1.5 ms (9.8 vs 8.4 ms median)
     warm_start: bool = False
@@ -130,6 +131,12 @@ class Supervisor:
                            "config_hash": sha256_of(plain_config)}
         self._plain_config = plain_config
         self._int_cols = [(c, v.parent_component().name, v.index()) for c, v in self._solver.integer_columns().items()]
+        self.drift_monitor = None
+        onnx_models = getattr(self.curves, "models", None)
+        if self.config.drift and onnx_models:
+            from surrogate.drift import DriftMonitor
+
+            self.drift_monitor = DriftMonitor(onnx_models)
 
     # ------------------------------------------------------------------ public
     def step(self, snapshot: object) -> Proposal:
@@ -177,6 +184,8 @@ class Supervisor:
         with self._lock:
             last_good, last_ts = self.validator.last_good, self.validator.last_timestamp
             lock = self._lock
+            if self.audit_info["model_hashes"] == fresh.audit_info["model_hashes"] and fresh.drift_monitor is not None:
+                fresh.drift_monitor = self.drift_monitor  # the same models: their error windows carry on
             self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
             self._lock = lock
             self.validator.last_good.update({k: v for k, v in last_good.items() if k in self.validator.rules})
@@ -216,11 +225,16 @@ class Supervisor:
             return Proposal(timestamp=_iso(snap.timestamp) if snap.timestamp.value else "", status="invalid_input", setpoints=self._hold_setpoints(snap.values or self.validator.last_good),
                             warnings=snap.errors, substitutions=_subs(snap), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
         reconciliation = self._reconcile(snap) if self.config.reconcile else {}
+        drift = self._observe_drift(snapshot, snap)
         cycle = self._cycle_data(snap)
         warnings = list(cycle.warnings)
         if reconciliation.get("gross_errors"):
             warnings.append("suspected gross measurement errors: " + ", ".join(
                 f"{g['tag']} ({g['bias_tph']:+.1f} t/h)" for g in reconciliation["gross_errors"]))
+        if drift.get("flagged"):
+            warnings.append("surrogates outside their validated accuracy band (retrain: `steamopt surrogate retrain`): "
+                            + ", ".join(f"{n} (MAPE {drift['models'][n]['mape_pct']:.2f} % vs {drift['models'][n]['validated_mape_pct']:.2f} %)"
+                                        for n in drift["flagged"]))
         if snap.unknown_tags:
             warnings.append(f"ignored {len(snap.unknown_tags)} unknown tag(s): {', '.join(snap.unknown_tags[:8])}")
         stats["binaries_free"] = cycle.free_binaries
@@ -295,7 +309,7 @@ class Supervisor:
             timestamp=_iso(snap.timestamp), status=status, setpoints=self._setpoints(), current_kpis=current_kpis,
             proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surplus_tph=unplaced, binding=binding, surrogate_agreement=agreement,
             domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
-            reconciliation=reconciliation,
+            reconciliation=reconciliation, drift=drift,
         )
 
     def _remaining(self, t0: float) -> float:
@@ -420,6 +434,29 @@ class Supervisor:
                              for g in r.gross_errors],
             "reconciled": r.reconciled, "unmeasured": r.unmeasured, "messages": r.messages,
         }
+
+    def _observe_drift(self, raw: object, snap: ValidatedSnapshot) -> dict:
+        """Feed the drift monitor the snapshot as measured (substituted values are not
+        measurements) and return its compact verdict: flagged models and, per model, the rolling
+        MAPE and bias (%) against the validated MAPE. An HRSG's unfired steam, when not sent,
+        is its total steam less the duct-fired steam."""
+        mon = self.drift_monitor
+        if mon is None or not isinstance(raw, Mapping):
+            return {}
+        measured = dict(raw)
+        for g in self.site.gas_turbines:
+            total, duct = measured.get(f"{g}.hrsg_steam_tph"), measured.get(tags.duct_steam(g), 0.0)
+            if tags.hrsg_unfired(g) not in measured and isinstance(total, (int, float)) and isinstance(duct, (int, float)):
+                measured[tags.hrsg_unfired(g)] = float(total) - float(duct)
+        for sub in snap.substitutions:
+            measured.pop(sub.tag, None)
+        mon.observe(measured)
+        out = {"flagged": mon.flagged(), "models": {}}
+        for name, st in mon.status().groupby(level=0):
+            row = st.iloc[0]
+            out["models"][name] = {"n": int(row["n"]), "mape_pct": float(row["mape_pct"]), "bias_pct": float(row["bias_pct"]),
+                                   "validated_mape_pct": float(row["validated_mape_pct"]), "flagged": bool(row["flagged"])}
+        return out
 
     def _remember_hot(self) -> None:
         self._last_hot = {h: round(_val(self.model.hot[h])) for h in self.model.hot}
