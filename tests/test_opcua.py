@@ -323,6 +323,25 @@ def test_write_guard_limits(site, snapshots):
     assert setpoint_limit(site, "B1.on", cur) is None
 
 
+def test_values_in_the_nodes_types():
+    from optimizer.opcua.connection import next_heartbeat, to_variant, variant_type
+
+    assert variant_type(ua.NodeId(11)) == ua.VariantType.Double and variant_type(ua.NodeId(7)) == ua.VariantType.UInt32
+    assert variant_type(ua.NodeId(26)) == ua.VariantType.Double and variant_type(ua.NodeId(5, 2)) is None
+    assert to_variant(41.25, ua.VariantType.Float) == ua.Variant(41.25, ua.VariantType.Float)
+    assert math.isnan(to_variant(None, ua.VariantType.Double).Value)
+    assert to_variant("fallback_hold", ua.VariantType.Int32) == ua.Variant(3, ua.VariantType.Int32)  # status code
+    assert to_variant("optimal", ua.VariantType.String) == ua.Variant("optimal", ua.VariantType.String)
+    assert to_variant(0.7, ua.VariantType.Boolean) == ua.Variant(True, ua.VariantType.Boolean)
+    with pytest.raises(ValueError, match="cannot be written to a Int16 node"):
+        to_variant(math.nan, ua.VariantType.Int16)
+    with pytest.raises(ValueError, match=r"outside the range of a Byte node \[0, 255\]"):
+        to_variant(300.0, ua.VariantType.Byte)
+    assert next_heartbeat(41, ua.VariantType.UInt32) == 42
+    assert next_heartbeat(2**32 - 1, ua.VariantType.UInt32) == 0 and next_heartbeat(255, ua.VariantType.Byte) == 0
+    assert next_heartbeat(None, ua.VariantType.Int32) == 1
+
+
 # --------------------------------------------------------------------------- advisory mode
 def test_advisory_mode_publishes_the_proposal(plant, site, models, snapshots, pki, password):
     reset_nodes(plant, snapshots[0])
@@ -438,7 +457,13 @@ def test_security_wrong_password_and_unencrypted_refused_by_server(plant, site, 
     # the environment variable not set: a clear message, no crash
     monkeypatch.delenv(PASSWORD_ENV)
     rep = asyncio.run(adapter.run_cycle())
-    assert "security.password_env = 'STEAMOPT_TEST_OPCUA_PASSWORD': this environment variable must hold the OPC UA password" in rep.error
+    assert rep.error.startswith("connect failed: test.toml: security.password_env = 'STEAMOPT_TEST_OPCUA_PASSWORD': this environment variable must hold the OPC UA password")
+    # the right password but another server certificate pinned: not trusted
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    other = make_adapter(site, models, secure_config(plant.endpoint, pki, security__server_certificate="client_cert.der",
+                                                     connection__timeout_s=1.0), pki)
+    rep = asyncio.run(other.run_cycle())
+    assert not rep.connected and rep.error.startswith("connect failed: TimeoutError") and "server_certificate" in rep.error
     # explicitly allowed plain anonymous config: the server (encrypted, users only) refuses it
     open_cfg = secure_config(plant.endpoint, pki, security__security_policy="None", security__username="", security__allow_anonymous=True,
                              security__allow_unencrypted=True)

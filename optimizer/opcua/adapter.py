@@ -34,16 +34,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 from asyncua import Client, ua
 
 from optimizer.opcua.advisory import advisory_value, unknown_items
-from optimizer.opcua.config import AdapterConfig, check_against_site
+from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site
 from optimizer.opcua.connection import make_client, next_heartbeat, to_variant, variant_type
 from optimizer.opcua.limits import check_write, setpoint_limit
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.snapshot import setpoint_names
-from optimizer.supervisor import Supervisor
+from optimizer.supervisor import Supervisor, SupervisorConfig
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,9 @@ class PlantAdapter:
                 raise
             except Exception as exc:
                 report.error = f"connect failed: {_describe(exc)}"
+                if isinstance(exc, TimeoutError) and self.config.security_policy != "None":
+                    report.error += (" (no answer to the secure-channel request: is security.server_certificate the"
+                                     " certificate of this server, and does the server trust this client's certificate?)")
                 log.warning("%s: %s", self.config.endpoint, report.error)
                 return self._done(report, t0)
         report.connected = True
@@ -387,6 +391,8 @@ def _utc(t: object) -> dt.datetime | None:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        return str(exc)
     text = str(exc) or type(exc).__name__
     return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
 
@@ -403,11 +409,7 @@ async def _quietly(awaitable, timeout_s: float) -> None:
 def build_supervisor(site: Site, models: object, config: AdapterConfig, **overrides: Any) -> Supervisor:
     """The Supervisor the adapter drives: its cycle, time budget and objective from the adapter's
     configuration (so the optimiser's move limits and the write guard's agree)."""
-    from optimizer.supervisor import SupervisorConfig
-
-    def now():
-        import pandas as pd
-
+    def now() -> pd.Timestamp:  # the site's local wall clock, naive like the snapshots' times
         return pd.Timestamp.now(tz=config.timezone).tz_localize(None)
 
     sc = SupervisorConfig(cycle_s=config.cycle_s, time_budget_s=config.time_budget_s, objective=config.objective, clock=now)

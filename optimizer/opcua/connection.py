@@ -90,6 +90,5 @@ def next_heartbeat(value: Any, vtype: ua.VariantType | None) -> int:
         n = int(value) + 1
     except (TypeError, ValueError):
         n = 1
-    hi = _INT_TYPES.get(vtype, (0, 2**31 - 1))[1] if vtype not in _FLOAT_TYPES else 2**53
-    hi = min(hi, 2**31 - 1) if vtype is None else hi
+    hi = 2**53 if vtype in _FLOAT_TYPES else _INT_TYPES.get(vtype, (0, 2**31 - 1))[1]
     return n if 0 <= n <= hi else 0
