@@ -16,29 +16,33 @@ import shutil
 import socket
 import threading
 import time
-import zoneinfo
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 asyncua = pytest.importorskip("asyncua")
-from asyncua import Server, ua  # noqa: E402
-from asyncua.crypto import cert_gen  # noqa: E402
-from asyncua.crypto.permission_rules import User, UserRole  # noqa: E402
-from asyncua.server.user_managers import UserManager  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: E402
+from asyncua import Server, ua
+from asyncua.crypto import cert_gen
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import UserManager
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from optimizer.opcua.adapter import PlantAdapter, build_supervisor  # noqa: E402
-from optimizer.opcua.config import ConfigError, check_against_site, config_from_dict, load_adapter_config  # noqa: E402
-from optimizer.opcua.limits import check_write, setpoint_limit  # noqa: E402
-from optimizer.proposal import Proposal  # noqa: E402
-from optimizer.site import load_site  # noqa: E402
-from scenarios.plant.practice import todays_practice  # noqa: E402
-from scenarios.plant.profiles import ProfileConfig, generate_disturbances  # noqa: E402
-from scenarios.plant.simulator import PlantSimulator  # noqa: E402
-from scenarios.plant.snapshots import snapshot_from_state  # noqa: E402
-from surrogate.manifest import load_model_dir  # noqa: E402
+from optimizer.opcua.adapter import PlantAdapter, build_supervisor
+from optimizer.opcua.config import (
+    ConfigError,
+    check_against_site,
+    config_from_dict,
+    load_adapter_config,
+)
+from optimizer.opcua.limits import check_write, setpoint_limit
+from optimizer.proposal import Proposal
+from optimizer.site import load_site
+from scenarios.plant.practice import todays_practice
+from scenarios.plant.profiles import ProfileConfig, generate_disturbances
+from scenarios.plant.simulator import PlantSimulator
+from scenarios.plant.snapshots import snapshot_from_state
+from surrogate.manifest import load_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_PATH = ROOT / "scenarios/sites/reference_olefins.toml"
@@ -121,7 +125,7 @@ class PlantServer:
     def call(self, coro, timeout: float = 30.0):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def start(self, snapshot: dict) -> "PlantServer":
+    def start(self, snapshot: dict) -> PlantServer:
         self.call(self._start(snapshot))
         return self
 

@@ -12,6 +12,11 @@ Needs the ``opcua`` extra (``pip install -e .[opcua]``: asyncua); the configurat
 guard import without it.
 """
 
-from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site, load_adapter_config
+from optimizer.opcua.config import (
+    AdapterConfig,
+    ConfigError,
+    check_against_site,
+    load_adapter_config,
+)
 
 __all__ = ["AdapterConfig", "ConfigError", "check_against_site", "load_adapter_config"]

@@ -39,7 +39,12 @@ from asyncua import Client, ua
 
 from optimizer.opcua.advisory import advisory_value, unknown_items
 from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site
-from optimizer.opcua.connection import make_client, next_heartbeat, to_variant, variant_type
+from optimizer.opcua.connection import (
+    make_client,
+    next_heartbeat,
+    to_variant,
+    variant_type,
+)
 from optimizer.opcua.limits import check_write, setpoint_limit
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
@@ -180,7 +185,7 @@ class PlantAdapter:
         """One cycle: read, step, write. Never raises (a cancellation passes through)."""
         self._cycle += 1
         t0 = time.perf_counter()
-        report = CycleReport(cycle=self._cycle, time_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        report = CycleReport(cycle=self._cycle, time_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                              connected=False, status="disconnected")
         if self._client is None:
             try:
@@ -387,7 +392,7 @@ def _utc(t: object) -> dt.datetime | None:
     """An OPC UA DateTime (UTC; naive means UTC) as an aware datetime."""
     if not isinstance(t, dt.datetime):
         return None
-    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 def _describe(exc: BaseException) -> str:

@@ -29,7 +29,6 @@ Every problem is reported as one line naming the file, the field, the value and 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import zoneinfo
@@ -299,11 +298,3 @@ def check_against_site(config: AdapterConfig, site: Site) -> None:
     if issues:
         raise ConfigError(config.source, issues)
 
-
-def replace(config: AdapterConfig, **changes: Any) -> AdapterConfig:
-    """A copy with some fields changed, validated again (e.g. a test switching the mode)."""
-    new = dataclasses.replace(config, **changes)
-    issues = _rules(new)
-    if issues:
-        raise ConfigError(new.source, issues)
-    return new

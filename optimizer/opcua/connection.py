@@ -58,7 +58,7 @@ def variant_type(data_type: object) -> ua.VariantType | None:
         return None
 
 
-def to_variant(value: float | int | str | None, vtype: ua.VariantType | None) -> ua.Variant:
+def to_variant(value: float | str | None, vtype: ua.VariantType | None) -> ua.Variant:
     """``value`` as a variant of the node's type. Raises ValueError with the reason when it
     cannot be represented (e.g. NaN on an integer node). ``None`` becomes NaN on float nodes."""
     if vtype is None:
