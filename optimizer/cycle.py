@@ -222,7 +222,11 @@ class CycleData:
         curves, curves_pinned = {}, {}
         for name, slot in sup.curves.slots.items():
             lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
-            curves[name] = sup.curves.breakpoints(name, lo, hi, disturbances)
+            # the curve reaches a little beyond the box: the box is then held by the unit's
+            # limit rows alone, so their duals price it (with the curve ending exactly at the box
+            # edge the two are redundant and the LP's duals split the worth between them at will)
+            margin = CURVE_MARGIN_FRACTION * max(abs(hi), abs(lo), 1.0)
+            curves[name] = sup.curves.breakpoints(name, lo - margin, hi + margin, disturbances)
             # the current point's narrow band: its secant is enough for a prediction and keeps
             # that evaluation free of curve binaries
             curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
@@ -230,6 +234,9 @@ class CycleData:
             free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
         return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free, duct_on)
+
+
+CURVE_MARGIN_FRACTION = 1e-3  # of the box edge's magnitude (at least 1 unit): 0.16 t/h on a 160 t/h boiler
 
 
 def _import_price(site: Site, ts: pd.Timestamp) -> float:
