@@ -280,6 +280,13 @@ class Supervisor:
             # returning from HiGHS contend for the GIL, which measured slower (+0.6 ms)
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
             duals_job = self._solver.prepare_duals(0.2)
+            if fix is not None and current.ok:
+                # started from the current point's optimal basis (same rows and columns, the
+                # on/off pattern usually the same): 0.2 instead of 0.7 ms, the same duals
+                # (tests/test_supervisor.py prices every limit by finite differences)
+                basis = cur_job.g.getBasis()
+                if basis.valid:
+                    duals_job.g.setBasis(basis)
             self._solver.run(duals_job, False)
         # verify against the providers (onnxruntime) and the model's own balances
         agreement, domain = self._verify_curves(cycle)
