@@ -17,6 +17,7 @@ series in pyproject.toml, and tests cover it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -82,6 +83,7 @@ class DirectResult:
 class Prepared:
     g: highspy.Highs
     model: object
+    started: threading.Event | None = None  # set when the solve enters HiGHS (which releases the GIL)
 
 
 class HighsDirect:
@@ -182,6 +184,8 @@ class HighsDirect:
         """Run a prepared solve. HiGHS releases the GIL while it runs. ``load``: write the primal
         values into the Pyomo variables and make this the solve that duals and bounds refer to."""
         g = job.g
+        if job.started is not None:
+            job.started.set()
         t0 = time.perf_counter()
         g.run()
         run_s = time.perf_counter() - t0

@@ -80,9 +80,6 @@ class SupervisorConfig:
     audit_log: str | None = None                   # append one JSON line per cycle here (replayable)
     reconcile: bool = False                        # reconcile the measured flows with the header balances each cycle
     drift: bool = False                            # monitor each ONNX surrogate against the measured outputs (surrogate/drift.py)
-    # seed the MIP with the current operating point: guarantees an incumbent under a tight time
-    # limit, but measured on the reference site it costs HiGHS about 1.5 ms (9.8 vs 8.4 ms median)
-    warm_start: bool = False
 
 
 class Supervisor:
@@ -110,6 +107,7 @@ class Supervisor:
                                            future_tolerance_s=self.config.future_tolerance_s)
         self._lock = threading.Lock()
         self._param_cache: dict = {}
+        self._fixed_written = None  # the CycleData whose fixed part the Params hold
         self._param_data: dict = {}
         self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
@@ -239,19 +237,42 @@ class Supervisor:
             warnings.append(f"ignored {len(snap.unknown_tags)} unknown tag(s): {', '.join(snap.unknown_tags[:8])}")
         stats["binaries_free"] = cycle.free_binaries
 
-        # the current operating point (boxes pinned: the predicted current KPIs) and the
-        # optimisation are prepared one after the other and solved at the same time: HiGHS
-        # releases the GIL, and the machine has two cores
-        self._write(cycle, pinned=True)
-        self._solver.update()
-        fix = self._current_fix(cycle)
-        cur_job = self._solver.prepare(self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap, fix=fix)
+        # the optimisation is prepared (its own copy of the HiGHS model) and solved on the worker
+        # thread; meanwhile this thread pins the boxes to the current operating point and solves
+        # that LP (the predicted current KPIs). HiGHS releases the GIL and the machine has two
+        # cores, so the current point's Python work and solve hide behind the optimisation.
         self._write(cycle, pinned=False)
         self._solver.update()
         t_upd2 = time.perf_counter()
-        cur_future = self._pool.submit(self._solver.run, cur_job, False)
-        result = self._solve(self._remaining(t0), prepared=True)
-        current = self._current_result(cur_future.result(), fix, cycle, t0)
+        try:
+            opt_job = self._solver.prepare(self._remaining(t0), self.config.mip_rel_gap)
+            opt_job.started = threading.Event()
+            opt_future = self._pool.submit(self._solve, self._remaining(t0), None, True, opt_job)
+            # wait (GIL released) until the worker is inside HiGHS: otherwise this thread's Python
+            # keeps the GIL and the optimisation starts only at the interpreter's next switch
+            opt_job.started.wait(0.05)
+        except Exception as exc:  # a solver failure is a status, not a crash
+            log.warning("HiGHS failed: %s", exc)
+            opt_future = None
+            result = SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", 0.0)
+        self._write(cycle, pinned=True)
+        self._solver.update()
+        fix = self._current_fix(cycle)
+        try:
+            cur_job = self._solver.prepare(self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap, fix=fix)
+            cur_run = self._solver.run(cur_job, False)
+        except Exception as exc:  # the proposal does not depend on it: report and go on
+            log.warning("HiGHS failed on the current point: %s", exc)
+            cur_job = cur_run = None
+        # the Params back to the optimisation's data (HiGHS's own model is brought up to date by
+        # the next update), so the model reads consistently with the proposal it holds
+        self._write(cycle, pinned=False)
+        if opt_future is not None:
+            result = opt_future.result()
+        if cur_run is not None:
+            current = self._current_result(cur_run, fix, cycle, t0)
+        else:
+            current = SolveResult(False, "fallback_hold", "solver error on the current point", 0.0)
         current_kpis = self._kpis(current.x) if current.ok else {}
         if not current.ok:
             warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
@@ -280,7 +301,7 @@ class Supervisor:
             # returning from HiGHS contend for the GIL, which measured slower (+0.6 ms)
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
             duals_job = self._solver.prepare_duals(0.2)
-            if fix is not None and current.ok:
+            if fix is not None and current.ok and cur_job is not None:
                 # started from the current point's optimal basis (same rows and columns, the
                 # on/off pattern usually the same): 0.2 instead of 0.7 ms, the same duals
                 # (tests/test_supervisor.py prices every limit by finite differences)
@@ -343,9 +364,10 @@ class Supervisor:
         m = self.model
         box = c.pinned if pinned else (c.local if local else c.box)
         put = self._put
-        if pinned:  # the cycle's fixed data is written once, with the first (pinned) variant
+        if c is not self._fixed_written:  # the cycle's fixed data, once per cycle
             for (comp, idx), value in c.fixed.items():
                 put(comp, idx, value)
+            self._fixed_written = c
         for (comp, idx), value in box.items():
             put(comp, idx, value)
         curves = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
@@ -373,13 +395,17 @@ class Supervisor:
             data._value = float(value)  # noqa: SLF001
             self._param_cache[key] = value
 
-    def _solve(self, time_limit: float, warm: np.ndarray | None = None, prepared: bool = False) -> "SolveResult":
-        """Solve the model as its Params stand (``prepared``: the HiGHS model is already updated)."""
+    def _solve(self, time_limit: float, warm: np.ndarray | None = None, prepared: bool = False, job=None) -> "SolveResult":
+        """Solve the model as its Params stand (``prepared``: the HiGHS model is already updated;
+        ``job``: a solve already prepared from it, e.g. to be run on the worker thread)."""
         t = time.perf_counter()
         try:
-            if not prepared:
-                self._solver.update()
-            r = self._solver.solve(time_limit, self.config.mip_rel_gap, warm=warm)
+            if job is not None:
+                r = self._solver.run(job)
+            else:
+                if not prepared:
+                    self._solver.update()
+                r = self._solver.solve(time_limit, self.config.mip_rel_gap, warm=warm)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
             return SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", time.perf_counter() - t)

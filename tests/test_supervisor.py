@@ -185,12 +185,12 @@ def test_fallback_local_then_recovery(monkeypatch):
     real = sup._solve
     calls = {"n": 0}
 
-    def flaky(limit, warm=None, prepared=False):
+    def flaky(limit, warm=None, prepared=False, job=None):
         calls["n"] += 1
         if calls["n"] == 1:  # the optimisation of the first cycle fails
             from optimizer.supervisor import SolveResult
             return SolveResult(False, "fallback_hold", "injected failure", 0.0)
-        return real(limit, warm, prepared)
+        return real(limit, warm, prepared, job)
 
     monkeypatch.setattr(sup, "_solve", flaky)
     snap = fresh()
@@ -207,7 +207,7 @@ def test_fallback_hold_when_solver_raises(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("HiGHS crashed")
 
-    monkeypatch.setattr(sup._solver, "solve", boom)
+    monkeypatch.setattr(sup._solver, "run", boom)
     snap = fresh()
     p = sup.step(snap)
     assert p.status == "fallback_hold"
