@@ -37,9 +37,25 @@ def _plain(obj: Any) -> Any:
     return repr(obj)
 
 
+def _flat_plain(obj: Any) -> bool:
+    """A dict of str -> finite float, int, str, bool or None (a snapshot): already plain."""
+    if type(obj) is not dict:
+        return False
+    for k, v in obj.items():
+        if type(k) is not str:
+            return False
+        t = type(v)
+        if t is float:
+            if not math.isfinite(v):
+                return False
+        elif not (t is int or t is str or t is bool or v is None):
+            return False
+    return True
+
+
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON of plain data (dataclasses, dicts, lists; non-finite floats as text)."""
-    return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"))
+    return json.dumps(obj if _flat_plain(obj) else _plain(obj), sort_keys=True, separators=(",", ":"))
 
 
 def sha256_of(obj: Any) -> str:
