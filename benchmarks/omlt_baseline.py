@@ -193,7 +193,7 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
     options = {k: v for k, v in cfg.solver_options.items()}
     gap = cfg.mip_rel_gap
     # ours: the exact model HiGHS solved in the step, fresh highspy
-    ours_model = sup._solver.h.getModel()  # noqa: SLF001
+    ours_model = sup._solver.last_model()  # noqa: SLF001
     ours_t, ours_obj, ours_nodes, ours_int, ours_status = _highs_run(ours_model, options, gap, repeats)
     _, ours_int_free = _integer_counts(ours_model)
     # diagnostic: the same MILP without the reserved breakpoint/segment slots the cycle fixed at 0

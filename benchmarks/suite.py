@@ -127,7 +127,7 @@ def _direct(sup) -> tuple[float, float | None, str]:
     h.setOptionValue("mip_rel_gap", sup.config.mip_rel_gap)
     for k, v in sup.config.solver_options.items():
         h.setOptionValue(k, v)
-    h.passModel(sup._solver.h.getModel())  # noqa: SLF001 - the exact model HiGHS solved
+    h.passModel(sup._solver.last_model())  # noqa: SLF001 - the exact model HiGHS solved
     t = time.perf_counter()
     h.run()
     return time.perf_counter() - t, h.getInfo().objective_function_value, h.modelStatusToString(h.getModelStatus())
@@ -160,7 +160,7 @@ def bench_size(size: str, cycles: int, warmup: int) -> dict:
         statuses[p.status] = statuses.get(p.status, 0) + 1
         if dobj is not None and p.stats.get("objective") is not None:
             obj_diff.append(abs(dobj - p.stats["objective"]) / max(1.0, abs(dobj)))
-    model = sup._solver.h.getModel()  # noqa: SLF001
+    model = sup._solver.last_model()  # noqa: SLF001
     sup._pool.shutdown(wait=True)  # noqa: SLF001 - free the worker thread between sizes
     step, direct = stats_ms(step_s), stats_ms(direct_s)
     return {

@@ -57,7 +57,7 @@ def measure(cycles: int = 96, seed: int = 4, warmup: int = 5) -> dict:
         h.setOptionValue("mip_rel_gap", sup.config.mip_rel_gap)
         for k, v in sup.config.solver_options.items():  # the same options as the step
             h.setOptionValue(k, v)
-        h.passModel(sup._solver._last_model)  # noqa: SLF001 - the exact model HiGHS solved
+        h.passModel(sup._solver.last_model())  # noqa: SLF001 - the exact model HiGHS solved
         t = time.perf_counter()
         h.run()
         dd = time.perf_counter() - t

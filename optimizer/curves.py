@@ -81,6 +81,7 @@ class SurrogateCurves:
     def __init__(self, site: Site, models: Mapping[str, OnnxSurrogate]):
         self.models: dict[str, OnnxSurrogate] = {}
         self.slots: dict[str, CurveSlot] = {}
+        self._line: dict[str, tuple | None] = {}
         for name, model in models.items():
             if len(model.output_names) != 1:
                 raise ValueError(f"model {name}: one output expected, got {model.output_names}")
@@ -98,6 +99,53 @@ class SurrogateCurves:
                 tuple(t for t in model.input_names if t != x_tag), max_breakpoints(net),
                 structurally_convex(net, x_tag) if kind in ("boiler_fuel", "gt_fuel") else False,
             )
+
+    def _one_layer(self, name: str):
+        """Per curve with one hidden layer: (free-input weights a, disturbance weights, their tags,
+        first biases, output weights w, output bias), so that along the free input ``x`` the
+        network is ``y(x) = w . max(0, a x + c) + b`` with ``c`` fixed by the disturbances."""
+        if name not in self._line:
+            net, slot = self.models[name].network, self.slots[name]
+            if len(net.weights) != 2:
+                self._line[name] = None
+            else:
+                k = net.input_names.index(slot.x_tag)
+                others = [i for i in range(len(net.input_names)) if i != k]
+                w1 = net.weights[0]
+                self._line[name] = (w1[:, k].copy(), w1[:, others].copy(), [net.input_names[i] for i in others],
+                                    net.biases[0], net.weights[1][0].copy(), float(net.biases[1][0]))
+        return self._line[name]
+
+    def box_curve(self, name: str, lo: float, hi: float, margin: float, pin_lo: float, pin_hi: float,
+                  disturbances: Mapping[str, float]):
+        """One cycle's curve data in one evaluation, for networks of one hidden layer (None for
+        others): the exact breakpoints over ``[lo, hi]``, the ends just beyond it (halfway to the
+        nearest kink outside, at most ``margin`` away; see :class:`optimizer.cycle.CycleData`) and
+        the secant over ``[pin_lo, pin_hi]``. Kinks are where a neuron's pre-activation
+        ``a_j x + c_j`` changes sign (``x = -c_j / a_j``), for neurons feeding the output; kinks
+        closer than 1e-9 of the range merge (as :func:`surrogate.curve.restrict_to_line`)."""
+        line = self._one_layer(name)
+        if line is None:
+            return None
+        a, w_d, d_tags, b1, w2, b2 = line
+        c = b1 + w_d @ np.array([float(disturbances[t]) for t in d_tags]) if d_tags else b1
+        lo_m, hi_m = lo - margin, hi + margin
+        live = (a != 0.0) & (w2 != 0.0)
+        t = -c[live] / a[live]
+        t = np.sort(t[(t > lo_m) & (t < hi_m)])
+        if t.size > 1:
+            t = t[np.concatenate(([True], np.diff(t) > 1e-9 * (hi_m - lo_m)))]
+        below, above = t[t < lo], t[t > hi]
+        inside = t[(t > lo) & (t < hi)] if hi > lo else t[:0]
+        e_lo = 0.5 * (below[-1] + lo) if below.size else lo_m
+        e_hi = 0.5 * (hi + above[0]) if above.size else hi_m
+        box = [lo] if hi <= lo else [lo, *inside.tolist(), hi]
+        sec = [pin_lo] if pin_hi <= pin_lo else [pin_lo, pin_hi]
+        xs = np.array([e_lo, *box, e_hi, *sec])
+        ys = np.maximum(np.multiply.outer(xs, a) + c, 0.0) @ w2 + b2
+        nb = len(box)
+        return ((xs[1:1 + nb], ys[1:1 + nb]), (float(xs[0]), float(ys[0]), float(xs[nb + 1]), float(ys[nb + 1])),
+                (xs[nb + 2:], ys[nb + 2:]))
 
     def _fixed(self, name: str, disturbances: Mapping[str, float]) -> dict[str, float]:
         return {t: float(disturbances[t]) for t in self.slots[name].disturbance_tags}

@@ -41,6 +41,11 @@ class CycleData:
     warnings: list[str]
     free_binaries: int
     duct_on: dict[str, bool]
+    # per curve (x, y) just below and just above its box, on the network with no kink between
+    # them and the box: the duals LP extends each curve to them, so that a unit's box is held by
+    # its limit rows alone and their duals price it (with the curve ending exactly at the box
+    # edge the two are redundant and the duals split the worth between them arbitrarily)
+    curve_ends: dict[str, tuple[float, float, float, float]]
 
     def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
@@ -219,24 +224,61 @@ class CycleData:
         # curves: exact breakpoints over each box
         disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}
         disturbances.update({k: val for k, val in v.items() if k not in disturbances})
-        curves, curves_pinned = {}, {}
+        curves, curves_pinned, curve_ends = {}, {}, {}
+        box_curve = getattr(sup.curves, "box_curve", None)  # a provider's one-pass fast path, if it has one
         for name, slot in sup.curves.slots.items():
             lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
-            # the curve reaches a little beyond the box: the box is then held by the unit's
-            # limit rows alone, so their duals price it (with the curve ending exactly at the box
-            # edge the two are redundant and the LP's duals split the worth between them at will)
+            # exact breakpoints a little beyond the box: the optimisation takes them cut to the
+            # box; the duals LP takes the ends beyond it (see CycleData.curve_ends)
             margin = CURVE_MARGIN_FRACTION * max(abs(hi), abs(lo), 1.0)
-            curves[name] = sup.curves.breakpoints(name, lo - margin, hi + margin, disturbances)
             # the current point's narrow band: its secant is enough for a prediction and keeps
             # that evaluation free of curve binaries
-            curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
+            fast = box_curve(name, lo, hi, margin, pl, ph, disturbances) if box_curve else None
+            if fast is not None:
+                curves[name], curve_ends[name], curves_pinned[name] = fast
+            else:
+                xs, ys = _beyond_box(*sup.curves.breakpoints(name, lo - margin, hi + margin, disturbances), lo, hi)
+                curves[name] = _cut_to_box(xs, ys, lo, hi)
+                curve_ends[name] = (float(xs[0]), float(ys[0]), float(xs[-1]), float(ys[-1]))
+                curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
             n_seg = len(curves[name][0]) - 1
             free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
-        return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free, duct_on)
+        return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free, duct_on, curve_ends)
 
 
 CURVE_MARGIN_FRACTION = 1e-3  # of the box edge's magnitude (at least 1 unit): 0.16 t/h on a 160 t/h boiler
+
+
+def _cut_to_box(xs: np.ndarray, ys: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The breakpoints of a curve over ``[lo, hi]`` from its breakpoints over a wider range (the
+    ends by interpolation: exact, the curve being linear between breakpoints)."""
+    inner = (xs > lo) & (xs < hi)
+    if hi <= lo:
+        return np.array([lo]), np.interp([lo], xs, ys)
+    ends = np.interp([lo, hi], xs, ys)
+    return np.concatenate(([lo], xs[inner], [hi])), np.concatenate(([ends[0]], ys[inner], [ends[1]]))
+
+
+def _beyond_box(xs: np.ndarray, ys: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Breakpoints over ``[lo - m, hi + m]`` cut back so that no kink lies outside ``[lo, hi]``:
+    each end moves to halfway between the box edge and the last kink beyond it (the curve is
+    linear there, so the end value is exact by interpolation). The curve then still reaches
+    strictly beyond the box without adding a segment."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    if xs.size < 3:
+        return xs, ys
+    i = int(np.searchsorted(xs, lo, side="left")) - 1   # xs[i] < lo <= xs[i + 1]
+    if i >= 1:  # kinks xs[1..i] below the box: start halfway between the last one and lo
+        e = 0.5 * (xs[i] + lo)
+        y = ys[i] + (ys[i + 1] - ys[i]) * (e - xs[i]) / (xs[i + 1] - xs[i])
+        xs, ys = np.concatenate(([e], xs[i + 1:])), np.concatenate(([y], ys[i + 1:]))
+    j = int(np.searchsorted(xs, hi, side="right"))       # xs[j - 1] <= hi < xs[j]
+    if j <= xs.size - 2:  # kinks xs[j..-2] above the box: end halfway between hi and the first one
+        e = 0.5 * (hi + xs[j])
+        y = ys[j - 1] + (ys[j] - ys[j - 1]) * (e - xs[j - 1]) / (xs[j] - xs[j - 1])
+        xs, ys = np.concatenate((xs[:j], [e])), np.concatenate((ys[:j], [y]))
+    return xs, ys
 
 
 def _import_price(site: Site, ts: pd.Timestamp) -> float:

@@ -230,6 +230,10 @@ class HighsDirect:
     def column(self, var) -> int:
         return self._col[id(var)]
 
+    def row(self, con) -> int:
+        """HiGHS row index of a Pyomo constraint."""
+        return self._pyomo._pyomo_con_to_solver_con_map[con]  # noqa: SLF001
+
     def integer_columns(self) -> dict[int, object]:
         """HiGHS column index -> Pyomo variable, for every integer (binary) column."""
         return {c: v for v, c in self._vars if v.is_integer() or v.is_binary()}
@@ -257,6 +261,11 @@ class HighsDirect:
         job = self.prepare_duals(time_limit)
         self.run(job, load=False)
         return self.duals(job)
+
+    def last_model(self):
+        """The HiGHS model (``highspy.HighsModel``) of the last loaded solve, as it was solved:
+        the cycle's optimisation (the persistent instance may since hold other data)."""
+        return self._last_model
 
     def last_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Column bounds of the model last handed to HiGHS."""

@@ -37,7 +37,7 @@ from optimizer import __version__, tags
 from optimizer.audit import append_line, sha256_of
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.formulation import build_model
-from optimizer.highs_direct import HighsDirect
+from optimizer.highs_direct import HighsDirect, _compile
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
@@ -108,6 +108,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._param_cache: dict = {}
         self._fixed_written = None  # the CycleData whose fixed part the Params hold
+        self._curve_rows: dict | None = None  # per curve: (curve_x, curve_y) rows with signs, lambda columns
+        self._last_pricing = None  # the last duals LP (its copy of the model, for inspection)
         self._param_data: dict = {}
         self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
@@ -115,6 +117,7 @@ class Supervisor:
         self._kpi_exprs: dict | None = None
         self._balances = None
         self._kpi_coefs: tuple | None = None
+        self._kpi_layout: tuple | None = None  # (columns any KPI uses, each KPI's positions among them)
         self._cycle_count = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steamopt-{site.name}")
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
@@ -300,6 +303,8 @@ class Supervisor:
             # in this thread: run on the worker alongside the verification it measured no faster
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
             duals_job = self._solver.prepare_duals(0.2, slot="duals")
+            self._extend_curves(duals_job.g, cycle)
+            self._last_pricing = duals_job
             if fix is not None and current.ok and cur_job is not None:
                 # started from the current point's optimal basis (same rows and columns, the
                 # on/off pattern usually the same): 0.2 instead of 0.7 ms, the same duals
@@ -490,6 +495,31 @@ class Supervisor:
                                    "validated_mape_pct": float(row["validated_mape_pct"]), "flagged": bool(row["flagged"])}
         return out
 
+    def _extend_curves(self, g, c: "CycleData") -> None:
+        """In the duals LP (a copy), move each curve's end breakpoints just beyond the box
+        (:attr:`CycleData.curve_ends`), so that the unit limit rows alone hold the box and their
+        duals are what relaxing each limit saves."""
+        if self._curve_rows is None:
+            m = self.model
+            self._curve_rows = {}
+            for name, slot in self.curves.slots.items():
+                rows = []
+                for con, var in ((m.curve_x[name], _x_var(m, slot)), (m.curve_y[name], _y_var(m, slot))):
+                    repn = generate_standard_repn(con.body, compute_values=True)
+                    coef = {id(v): a for v, a in zip(repn.linear_vars, repn.linear_coefs)}
+                    rows.append((self._solver.row(con), -coef[id(var)]))  # a lambda's coefficient: -coef(x) * point
+                cols = [self._solver.column(m.lam[name, k]) for k in range(slot.max_points)]
+                self._curve_rows[name] = (rows, cols)
+        for name, (x_lo, y_lo, x_hi, y_hi) in c.curve_ends.items():
+            n = len(c.curves[name][0])
+            if n < 2:
+                continue
+            ((rx, sx), (ry, sy)), cols = self._curve_rows[name]
+            g.changeCoeff(rx, cols[0], sx * x_lo)
+            g.changeCoeff(ry, cols[0], sy * y_lo)
+            g.changeCoeff(rx, cols[n - 1], sx * x_hi)
+            g.changeCoeff(ry, cols[n - 1], sy * y_hi)
+
     def _remember_hot(self) -> None:
         self._last_hot = {h: round(_val(self.model.hot[h])) for h in self.model.hot}
 
@@ -539,10 +569,29 @@ class Supervisor:
         if x is None:
             x = self._solver.solution()
         if self._kpi_coefs is None or self._kpi_coefs[0] != self._cycle_count:
-            # coefficients hold prices (Params): evaluated once per cycle, then plain dot products
-            self._kpi_coefs = (self._cycle_count, {k: (np.array([c() for c in coefs]), cols, const())
-                                                   for k, (coefs, cols, const) in self._kpi_exprs.items()})
-        return {k: float(a @ x[cols] + b) for k, (a, cols, b) in self._kpi_coefs[1].items()}
+            # coefficients hold prices (Params): evaluated once per cycle into one matrix over the
+            # columns any KPI uses, then one product per solution
+            if self._kpi_layout is None:
+                used = np.unique(np.concatenate([cols for _, cols, _ in self._kpi_exprs.values()]))
+                where = {int(c): i for i, c in enumerate(used)}
+                base = np.zeros((len(self._kpi_exprs), used.size))
+                mutable = []  # (kpi row, position, coefficient function) of the coefficients holding Params
+                for i, (coefs, cols, _c0) in enumerate(self._kpi_exprs.values()):
+                    for f, col in zip(coefs, cols):
+                        if getattr(f, "constant", None) is not None:
+                            base[i, where[int(col)]] += f.constant
+                        else:
+                            mutable.append((i, where[int(col)], f))
+                self._kpi_layout = (used, base, mutable)
+            used, base, mutable = self._kpi_layout
+            k_mat = base.copy()
+            for i, j, f in mutable:
+                k_mat[i, j] += f()
+            const = np.array([c0() for _, _, c0 in self._kpi_exprs.values()])
+            self._kpi_coefs = (self._cycle_count, k_mat, const)
+        _, k_mat, const = self._kpi_coefs
+        values = k_mat @ x[self._kpi_layout[0]] + const
+        return dict(zip(self._kpi_exprs, values.tolist()))
 
     def _kpi_expressions(self) -> dict:
         m = self.model
@@ -640,10 +689,13 @@ def _compile_affine(expr, column):
 
 
 def _coef(c):
+    """A coefficient as a function; a plain number's function carries it as ``.constant``."""
     if isinstance(c, (int, float)):
         value = float(c)
-        return lambda: value
-    return lambda: float(pyo.value(c))
+        f = lambda: value  # noqa: E731
+        f.constant = value
+        return f
+    return _compile(c)  # affine in the Params: a few multiplications instead of Pyomo's evaluation
 
 
 def _val(v) -> float:

@@ -339,9 +339,12 @@ def test_current_point_lp_equals_the_mip_evaluation():
 
 def test_binding_limits_are_worth_what_relaxing_them_saves():
     """Each reported limit's worth is the objective decrease per unit of relaxing that limit
-    alone, measured by re-solving the LP at the proposal's on/off pattern with the limit moved by
-    1e-3 (finite difference, the loosening direction). Header balances and the grid balance are
-    marginal values of an equality, not relaxations, and are left out here."""
+    alone, measured on the LP that priced it (the on/off pattern of the proposal, each learned
+    curve continuing as its network just beyond the box) by re-solving with the limit moved by
+    1e-5 in the loosening direction. Header balances and the grid balance are marginal values of
+    an equality, not relaxations, and are left out here. The priced LP's optimum is the MILP's."""
+    import highspy
+
     from scenarios.plant.practice import todays_practice
     from scenarios.plant.profiles import ProfileConfig, generate_disturbances
     from scenarios.plant.simulator import PlantSimulator
@@ -351,30 +354,38 @@ def test_binding_limits_are_worth_what_relaxing_them_saves():
     sim = PlantSimulator(SITE)
     rows, cols = sup._solver.names()  # noqa: SLF001 - the test inspects the LP it priced
     row_of, col_of = {n: i for i, n in enumerate(rows)}, {n: i for i, n in enumerate(cols)}
-    checked, delta = 0, 1e-3
+    checked, delta = 0, 1e-5
     for d in generate_disturbances(SITE, ProfileConfig(hours=3, step_min=15, seed=2)):
         p = sup.step(snapshot_from_state(SITE, sim.simulate(todays_practice(SITE, d), d), d))
         assert p.status == "optimal" and p.binding
-        x = sup._solver.solution()  # noqa: SLF001
-        fix = {c: float(round(x[c])) for c in sup._solver._int_cols}  # noqa: SLF001
+        priced = sup._last_pricing.g.getModel()  # noqa: SLF001
+
+        def solve(change=None) -> float:
+            g = highspy.Highs()
+            g.setOptionValue("output_flag", False)
+            g.passModel(priced)
+            if change:
+                change(g, g.getLp())
+            g.run()
+            assert g.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            return g.getInfo().objective_function_value
+
+        before = solve()
+        assert before == pytest.approx(p.stats["objective"], rel=1e-9)
         for lim in p.binding:
             if lim["limit"].split("[")[0] in ("mass", "grid"):
                 continue
             gains = []
             for sign in (1.0, -1.0):
-                g = sup._solver.prepare(1.0, 0.0, fix=fix, model=sup._solver._last_model).g  # noqa: SLF001
-                g.run()
-                before, lp = g.getInfo().objective_function_value, g.getLp()
                 if lim["kind"] == "constraint":
-                    i = row_of[lim["limit"]]
-                    lo, hi = lp.row_lower_[i], lp.row_upper_[i]
-                    g.changeRowBounds(i, lo - delta if sign < 0 else lo, hi + delta if sign > 0 else hi)
+                    def change(g, lp, i=row_of[lim["limit"]], sign=sign):
+                        lo, hi = lp.row_lower_[i], lp.row_upper_[i]
+                        g.changeRowBounds(i, lo - delta if sign < 0 else lo, hi + delta if sign > 0 else hi)
                 else:
-                    i = col_of[lim["limit"]]
-                    lo, hi = lp.col_lower_[i], lp.col_upper_[i]
-                    g.changeColBounds(i, lo - delta if sign < 0 else lo, hi + delta if sign > 0 else hi)
-                g.run()
-                gains.append((before - g.getInfo().objective_function_value) / delta)
+                    def change(g, lp, i=col_of[lim["limit"]], sign=sign):
+                        lo, hi = lp.col_lower_[i], lp.col_upper_[i]
+                        g.changeColBounds(i, lo - delta if sign < 0 else lo, hi + delta if sign > 0 else hi)
+                gains.append((before - solve(change)) / delta)
             assert max(gains) == pytest.approx(lim["worth_per_unit_per_h"], rel=1e-4, abs=1e-3), lim
             checked += 1
     assert checked >= 50
