@@ -282,20 +282,30 @@ _values = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.floats(all
                     st.integers(-10**12, 10**12), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
+# with every optional per-cycle check on: reconciliation and drift monitoring read the same bad data
+SUP_CHECKED = Supervisor(SITE, MODELS, SupervisorConfig(reconcile=True, drift=True))
+MEASURED_OUTPUTS = ["B1.fuel_gj_h", "GT1.fuel_gj_h", "GT1.hrsg_unfired_tph", "GT2.hrsg_steam_tph", "TG2.inlet_tph",
+                    "LD_HP_MP.steam_tph", "deaerator.steam_tph"]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(sorted(SNAPSHOT) + ["junk", "B9.steam_tph"]), _values, max_size=12), st.booleans())
+@given(st.dictionaries(st.sampled_from(sorted(SNAPSHOT) + MEASURED_OUTPUTS + ["junk", "B9.steam_tph"]), _values, max_size=12), st.booleans())
 def test_bad_snapshots_never_raise(changes, drop_timestamp):
     snap = fresh()
     snap.update(changes)
     if drop_timestamp:
         snap.pop("timestamp", None)
-    p = SUP.step(snap)
-    assert p.status in ("optimal", "infeasible_demand", "invalid_input", "fallback_local", "fallback_hold", "time_limited")
-    json.loads(p.to_json())
-    if p.ok:
-        assert_agreement(p)
-        for value in p.setpoints.values():
-            assert math.isfinite(value)
+    for sup in (SUP, SUP_CHECKED):
+        p = sup.step(snap)
+        assert p.status in ("optimal", "infeasible_demand", "invalid_input", "fallback_local", "fallback_hold", "time_limited")
+        assert not any("internal error" in w for w in p.warnings), p.warnings  # handled, not caught as a crash
+        json.loads(p.to_json())
+        if p.ok:
+            assert_agreement(p)
+            for value in p.setpoints.values():
+                assert math.isfinite(value)
+            if sup is SUP_CHECKED:
+                assert set(p.drift["models"]) == set(MODELS) and p.reconciliation["status"]
 
 
 def test_direct_highs_bounds_follow_parameters_both_ways():
