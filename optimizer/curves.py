@@ -76,9 +76,16 @@ class CurveProvider(Protocol):
 
 
 class SurrogateCurves:
-    """Curves from ONNX surrogates; breakpoints from the weights read back from each file."""
+    """Curves from ONNX surrogates; breakpoints from the weights read back from each file.
 
-    def __init__(self, site: Site, models: Mapping[str, OnnxSurrogate]):
+    Each curve reserves ``min(max_breakpoints(net), max_points)`` breakpoints in the model: the
+    exact bound for one hidden layer (``n_hidden + 2``), a cap for deeper networks whose bound
+    ``prod(n_l + 1) + 1`` (290 for 16-16) is far above what a cycle's box holds (the cycle
+    narrows a box that would need more; see :mod:`optimizer.cycle`)."""
+
+    def __init__(self, site: Site, models: Mapping[str, OnnxSurrogate], max_points: int = 32):
+        if not (isinstance(max_points, int) and max_points >= 3):
+            raise ValueError(f"max_points = {max_points!r}: must be an integer >= 3 (breakpoints reserved per learned curve)")
         self.models: dict[str, OnnxSurrogate] = {}
         self.slots: dict[str, CurveSlot] = {}
         self._line: dict[str, tuple | None] = {}
@@ -96,7 +103,7 @@ class SurrogateCurves:
             self.models[name] = model
             self.slots[name] = CurveSlot(
                 name, unit, kind, x_tag, model.output_names[0],
-                tuple(t for t in model.input_names if t != x_tag), max_breakpoints(net),
+                tuple(t for t in model.input_names if t != x_tag), min(max_breakpoints(net), max_points),
                 structurally_convex(net, x_tag) if kind in ("boiler_fuel", "gt_fuel") else False,
             )
 

@@ -226,13 +226,13 @@ class CycleData:
         disturbances.update({k: val for k, val in v.items() if k not in disturbances})
         curves, curves_pinned, curve_ends = {}, {}, {}
         box_curve = getattr(sup.curves, "box_curve", None)  # a provider's one-pass fast path, if it has one
-        for name, slot in sup.curves.slots.items():
-            lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
+
+        def curve(name: str, lo: float, hi: float, pl: float, ph: float) -> None:
             # exact breakpoints a little beyond the box: the optimisation takes them cut to the
-            # box; the duals LP takes the ends beyond it (see CycleData.curve_ends)
+            # box; the duals LP takes the ends beyond it (see CycleData.curve_ends). The current
+            # point's narrow band: its secant is enough for a prediction and keeps that
+            # evaluation free of curve binaries
             margin = CURVE_MARGIN_FRACTION * max(abs(hi), abs(lo), 1.0)
-            # the current point's narrow band: its secant is enough for a prediction and keeps
-            # that evaluation free of curve binaries
             fast = box_curve(name, lo, hi, margin, pl, ph, disturbances) if box_curve else None
             if fast is not None:
                 curves[name], curve_ends[name], curves_pinned[name] = fast
@@ -241,10 +241,53 @@ class CycleData:
                 curves[name] = _cut_to_box(xs, ys, lo, hi)
                 curve_ends[name] = (float(xs[0]), float(ys[0]), float(xs[-1]), float(ys[-1]))
                 curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
+
+        for name, slot in sup.curves.slots.items():
+            curve(name, *unit_box[(slot.kind, slot.unit)])
+        # a curve with more kinks in its box than the model reserves points for: the unit's box
+        # shrinks, this cycle, to the stretch of breakpoints around its current point that fits
+        # (every curve of the unit then fits too; the fallback's box is clipped to it)
+        narrowed: dict[tuple[str, str], tuple[float, float]] = {}
+        for name, slot in sup.curves.slots.items():
+            xs = curves[name][0]
+            if len(xs) > slot.max_points:
+                lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
+                wl, wh = _window(xs, 0.5 * (pl + ph), slot.max_points)
+                key = (_BOX_PARAMS[slot.kind], slot.unit)
+                nl, nh = narrowed.get(key, (lo, hi))
+                narrowed[key] = (max(nl, wl), min(nh, wh))
+        for (params, unit), (nlo, nhi) in narrowed.items():
+            lo_p, hi_p = params
+            for name, slot in sup.curves.slots.items():
+                if slot.unit == unit and _BOX_PARAMS[slot.kind] == params:
+                    _, _, pl, ph = unit_box[(slot.kind, unit)]
+                    unit_box[(slot.kind, unit)] = (nlo, nhi, pl, ph)
+                    ll, lh = local_box[(slot.kind, unit)]
+                    local_box[(slot.kind, unit)] = (min(max(ll, nlo), nhi), max(min(lh, nhi), nlo))
+                    curve(name, nlo, nhi, pl, ph)
+            box[(lo_p, unit)], box[(hi_p, unit)] = nlo, nhi
+            local[(lo_p, unit)] = min(max(local[(lo_p, unit)], nlo), nhi)
+            local[(hi_p, unit)] = max(min(local[(hi_p, unit)], nhi), nlo)
+            warnings.append(f"{unit}: box narrowed to [{nlo:.4g}, {nhi:.4g}] this cycle: a learned curve has more kinks in its "
+                            f"move box than the model reserves breakpoints for (SupervisorConfig.max_curve_points)")
+        for name, slot in sup.curves.slots.items():
             n_seg = len(curves[name][0]) - 1
             free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
         return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free, duct_on, curve_ends)
+
+
+# the box Params each kind of learned curve's decision input is held by
+_BOX_PARAMS = {"boiler_fuel": ("b_lo", "b_hi"), "gt_fuel": ("g_lo", "g_hi"), "hrsg_steam": ("g_lo", "g_hi"),
+               "turbine_steam": ("t_lo", "t_hi")}
+
+
+def _window(xs: np.ndarray, x0: float, points: int) -> tuple[float, float]:
+    """The widest run of ``points`` consecutive breakpoints of ``xs`` (increasing) that holds
+    ``x0``, centred on it where the ends allow."""
+    i = int(np.clip(np.searchsorted(xs, x0, side="right") - 1, 0, len(xs) - 2))  # x0 in segment [xs[i], xs[i+1]]
+    a = int(np.clip(i - (points - 2) // 2, 0, len(xs) - points))
+    return float(xs[a]), float(xs[a + points - 1])
 
 
 CURVE_MARGIN_FRACTION = 1e-3  # of the box edge's magnitude (at least 1 unit): 0.16 t/h on a 160 t/h boiler

@@ -79,6 +79,7 @@ class SupervisorConfig:
     duals: bool = True                             # report binding limits (one extra LP per cycle)
     audit_log: str | None = None                   # append one JSON line per cycle here (replayable)
     reconcile: bool = False                        # reconcile the measured flows with the header balances each cycle
+    max_curve_points: int = 32                     # breakpoints reserved per learned curve (deep networks; a box needing more narrows)
     drift: bool = False                            # monitor each ONNX surrogate against the measured outputs (surrogate/drift.py)
 
 
@@ -97,7 +98,7 @@ class Supervisor:
         if self.config.objective not in ("cost", "co2e", "steam", "weighted"):
             raise ValueError(f"objective = {self.config.objective!r}: must be one of cost, co2e, steam, weighted")
         self.props = properties or compute_properties(site)
-        self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models)
+        self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models, self.config.max_curve_points)
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]

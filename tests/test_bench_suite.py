@@ -108,8 +108,10 @@ def test_supervisor_accepts_the_wide_models():
         sup._pool.shutdown(wait=True)
     assert [p.status for p in proposals] == ["optimal", "optimal"]
     assert 0.0 <= max(proposals[-1].surrogate_agreement.values()) <= 1e-6
-    assert {n: s.max_points for n, s in sup.curves.slots.items()} == {n: max_breakpoints(m.network) for n, m in models.items()}
+    # the exact bound for two 16-neuron layers is 17 x 17 + 1 points; the model reserves the cap
     assert max_breakpoints(models["B1_fuel"].network) == 17 * 17 + 1
+    cap = sup.config.max_curve_points
+    assert {n: s.max_points for n, s in sup.curves.slots.items()} == {n: min(max_breakpoints(m.network), cap) for n, m in models.items()}
 
 
 @pytest.mark.parametrize("label", ["bundled", "wide"])
@@ -120,8 +122,10 @@ def test_omlt_case_same_optimum_and_one_binary_per_neuron(label):
     om = suite.bench_omlt(snapshots=1, repeats=1, model_dir=model_dir, label=label)
     models = load_model_dir(model_dir or BUNDLED_DIR)
     neurons = sum(m.network.n_hidden for m in models.values())
+    from optimizer.supervisor import SupervisorConfig
     from surrogate.curve import max_breakpoints
-    segments = sum(max_breakpoints(m.network) - 1 for m in models.values())   # every curve is SOS (none proven convex)
+    cap = SupervisorConfig().max_curve_points  # every curve is SOS (none proven convex): reserved points - 1 segments
+    segments = sum(min(max_breakpoints(m.network), cap) - 1 for m in models.values())
     assert om["cycles"] == 1 and om["all_agree"]
     assert 0.0 <= om["max_objective_rel_diff"] <= 1e-6
     assert om["hidden_neurons"] == neurons

@@ -399,3 +399,34 @@ def test_binding_limits_are_worth_what_relaxing_them_saves():
             assert max(gains) == pytest.approx(lim["worth_per_unit_per_h"], rel=1e-4, abs=1e-3), lim
             checked += 1
     assert checked >= 50
+
+
+def test_a_box_with_more_kinks_than_reserved_points_narrows_and_stays_exact():
+    """With fewer breakpoints reserved per curve than a cycle's box needs (here 3, for networks
+    of 3-4 neurons over the wide boxes of 15-minute cycles), the unit's box narrows around its
+    current point to a stretch that fits: every cycle still solves, inside its move limits, with
+    the curves exact (onnxruntime agreement) and the narrowing reported."""
+    from scenarios.plant.practice import todays_practice
+    from scenarios.plant.profiles import ProfileConfig, generate_disturbances
+    from scenarios.plant.simulator import PlantSimulator
+    from scenarios.plant.snapshots import snapshot_from_state
+
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(cycle_s=900.0, max_curve_points=3))
+    wide = Supervisor(SITE, MODELS, SupervisorConfig(cycle_s=900.0))
+    assert all(s.max_points == 3 for s in sup.curves.slots.values())
+    assert sup.n_binaries < wide.n_binaries
+    sim = PlantSimulator(SITE)
+    narrowed = 0
+    for d in generate_disturbances(SITE, ProfileConfig(hours=4, step_min=15, seed=5)):
+        snap = snapshot_from_state(SITE, sim.simulate(todays_practice(SITE, d), d), d)
+        p, q = sup.step(snap), wide.step(snap)
+        assert p.status == "optimal" and q.status == "optimal", (p.warnings, q.warnings)
+        assert_inside_limits(snap, p, cycle_s=900.0)
+        assert_agreement(p)
+        assert_model_solution_valid(sup)
+        # a narrower box can only cost money, never save it
+        assert p.proposed_kpis["cost_per_h"] >= q.proposed_kpis["cost_per_h"] - 1e-6 * abs(q.proposed_kpis["cost_per_h"])
+        narrowed += sum("box narrowed" in w for w in p.warnings)
+    assert narrowed > 0
+    with pytest.raises(ValueError, match="max_points = 2"):
+        Supervisor(SITE, MODELS, SupervisorConfig(max_curve_points=2))
