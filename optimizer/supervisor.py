@@ -118,7 +118,7 @@ class Supervisor:
         self._kpi_exprs: dict | None = None
         self._balances = None
         self._kpi_coefs: tuple | None = None
-        self._kpi_layout: tuple | None = None  # (columns any KPI uses, each KPI's positions among them)
+        self._kpi_layout: tuple | None = None  # (columns any KPI uses, constant coefficients, the Param-holding ones)
         self._cycle_count = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steamopt-{site.name}")
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
@@ -301,7 +301,7 @@ class Supervisor:
         # the duals LP at the chosen on/off pattern prices the binding limits
         want_duals = self.config.duals and status in ("optimal", "time_limited")
         if want_duals:
-            # in this thread: run on the worker alongside the verification it measured no faster
+            # in this thread (on the worker, alongside the verification, it measured no faster)
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
             duals_job = self._solver.prepare_duals(0.2, slot="duals")
             self._extend_curves(duals_job.g, cycle)
@@ -489,12 +489,7 @@ class Supervisor:
         for sub in snap.substitutions:
             measured.pop(sub.tag, None)
         mon.observe(measured)
-        out = {"flagged": mon.flagged(), "models": {}}
-        for name, st in mon.status().groupby(level=0):
-            row = st.iloc[0]
-            out["models"][name] = {"n": int(row["n"]), "mape_pct": float(row["mape_pct"]), "bias_pct": float(row["bias_pct"]),
-                                   "validated_mape_pct": float(row["validated_mape_pct"]), "flagged": bool(row["flagged"])}
-        return out
+        return {"flagged": mon.flagged(), "models": mon.verdicts()}
 
     def _extend_curves(self, g, c: "CycleData") -> None:
         """In the duals LP (a copy), move each curve's end breakpoints just beyond the box

@@ -465,6 +465,19 @@ class DriftMonitor:
                     "flagged_checks": st.flagged_checks, "last_at": st.last_at})
         return rows
 
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        """Per model, cheaply (no DataFrame; for every supervisory cycle): the first output's
+        rolling ``n``, ``mape_pct``, ``bias_pct``, ``validated_mape_pct`` and whether the model is
+        ``flagged`` (NaN before any usable observation)."""
+        out = {}
+        for name in self.models:
+            st, band = self._state[name], self.bands[name]
+            s = st.stats[0] if st.stats else None
+            out[name] = {"n": int(s["n"]) if s else 0, "mape_pct": float(s["mape_pct"]) if s else math.nan,
+                         "bias_pct": float(s["bias_pct"]) if s else math.nan,
+                         "validated_mape_pct": float(band.mape_pct[0]), "flagged": bool(st.flagged)}
+        return out
+
     def status(self) -> pd.DataFrame:
         """One row per model output (index: model): rolling n, n_eff, MAPE, bias, std, max APE (%),
         the lower confidence bounds and bands (%), flagged and why, counts of observations used
