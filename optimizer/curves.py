@@ -143,7 +143,8 @@ class SurrogateCurves:
         if t.size > 1:
             t = t[np.concatenate(([True], np.diff(t) > 1e-9 * (hi_m - lo_m)))]
         below, above = t[t < lo], t[t > hi]
-        inside = t[(t > lo) & (t < hi)] if hi > lo else t[:0]
+        gap = 1e-9 * (hi - lo)  # a kink this close to an end merges into it (as restrict_to_line)
+        inside = t[(t - lo > gap) & (hi - t > gap)] if hi > lo else t[:0]
         e_lo = 0.5 * (below[-1] + lo) if below.size else lo_m
         e_hi = 0.5 * (hi + above[0]) if above.size else hi_m
         box = [lo] if hi <= lo else [lo, *inside.tolist(), hi]
