@@ -107,6 +107,7 @@ class HighsDirect:
         self._vars = [(v, var_map[id(v)]) for v in model.component_data_objects(pyo.Var) if id(v) in var_map]
         self._col = {id(v): c for v, c in self._vars}
         self._int_cols = [c for v, c in self._vars if v.is_integer() or v.is_binary()]
+        self._int_idx = np.array(sorted(self._int_cols), dtype=np.int32)
         self._coefs, self._rows = [], []
         for con, helpers in self._pyomo._mutable_helpers.items():  # noqa: SLF001
             for hp in helpers:
@@ -242,11 +243,20 @@ class HighsDirect:
         """Column values of the last loaded solve (the copy taken when it ran)."""
         return self._last_x
 
-    def prepare_duals(self, time_limit: float, slot: str | None = None) -> "Prepared":
-        """The LP at the last solution's on/off pattern (integers fixed and made continuous),
-        ready to run; its duals price the binding limits."""
-        x = self.solution()
-        return self.prepare(time_limit, 0.0, fix={c: float(round(x[c])) for c in self._int_cols}, model=self._last_model, slot=slot)
+    def prepare_pricing(self, time_limit: float, model, slot: str | None = None) -> "Prepared":
+        """An LP copy of ``model`` with its integer columns made continuous; :meth:`fix_integers`
+        then holds them at a solution's on/off pattern, and its duals price the binding limits.
+        Nothing here depends on the solution, so it can be prepared while the MILP runs."""
+        g = self._fresh(time_limit, 0.0, None, model, slot)
+        idx = self._int_idx
+        g.changeColsIntegrality(idx.size, idx, np.full(idx.size, highspy.HighsVarType.kContinuous))
+        return Prepared(g, model)
+
+    def fix_integers(self, job: "Prepared", x: np.ndarray) -> None:
+        """Hold a :meth:`prepare_pricing` LP's integer columns at the (rounded) values of ``x``."""
+        idx = self._int_idx
+        vals = np.round(np.asarray(x)[idx]).astype(float)
+        job.g.changeColsBounds(idx.size, idx, vals, vals)
 
     @staticmethod
     def duals(job: "Prepared") -> tuple[np.ndarray, np.ndarray] | None:
@@ -255,12 +265,6 @@ class HighsDirect:
         if job.g.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
             return None
         return np.asarray(sol.row_dual), np.asarray(sol.col_dual)
-
-    def fixed_pattern_duals(self, time_limit: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Duals of the LP at the last solution's on/off pattern, solved in this thread."""
-        job = self.prepare_duals(time_limit)
-        self.run(job, load=False)
-        return self.duals(job)
 
     def last_model(self):
         """The HiGHS model (``highspy.HighsModel``) of the last loaded solve, as it was solved:
