@@ -62,20 +62,22 @@ def models():
     return load_model_dir(MODEL_DIR)
 
 
-@pytest.fixture(scope="module")
-def followed(models, tmp_path_factory):
-    frame, live = _live(follow=True)
-    log = tmp_path_factory.mktemp("a") / "advisory.jsonl"
+def _replayed(models, tmp_path_factory, follow: bool):
+    """(historian, live proposals, replay, adherence report) of operators following the advice or not."""
+    frame, live = _live(follow=follow)
+    log = tmp_path_factory.mktemp("followed" if follow else "ignored") / "advisory.jsonl"
     result = replay_historian(SITE, models, frame, log_path=log)
     return frame, live, result, adherence_report(SITE, models, result, frame)
+
+
+@pytest.fixture(scope="module")
+def followed(models, tmp_path_factory):
+    return _replayed(models, tmp_path_factory, follow=True)
 
 
 @pytest.fixture(scope="module")
 def ignored(models, tmp_path_factory):
-    frame, live = _live(follow=False)
-    log = tmp_path_factory.mktemp("b") / "advisory.jsonl"
-    result = replay_historian(SITE, models, frame, log_path=log)
-    return frame, live, result, adherence_report(SITE, models, result, frame)
+    return _replayed(models, tmp_path_factory, follow=False)
 
 
 # ---------------------------------------------------------------------- replay
