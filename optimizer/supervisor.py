@@ -251,7 +251,7 @@ class Supervisor:
         try:
             opt_job = self._solver.prepare(self._remaining(t0), self.config.mip_rel_gap, slot="opt")
             opt_job.started = threading.Event()
-            opt_future = self._pool.submit(self._solve, self._remaining(t0), None, True, opt_job)
+            opt_future = self._pool.submit(self._solve, self._remaining(t0), job=opt_job)
             # wait (GIL released) until the worker is inside HiGHS: otherwise this thread's Python
             # keeps the GIL and the optimisation starts only at the interpreter's next switch
             opt_job.started.wait(0.05)
