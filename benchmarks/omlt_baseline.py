@@ -3,10 +3,12 @@
 What is compared (one cycle of the reference site, after the supervisor has stepped on it):
 
 * ours: the supervisor's own MILP of that cycle, each learned curve as its exact breakpoints over
-  the cycle's box (lambda + SOS2 by binaries where the curve is not convex);
+  the cycle's box, the curves of one decision variable (a GT's fuel and HRSG steam) on one weight
+  set over the union of their breakpoints, adjacency by the logarithmic SOS2 (ceil(log2(segments))
+  binaries per decision variable; :mod:`optimizer.formulation`);
 * OMLT: a *copy* of the same Pyomo model (``model.clone()``: every Param holds this cycle's data)
-  in which, for every learned curve, the lambda/SOS2 rows are deactivated (their lambda and
-  segment variables fixed at 0) and replaced by an OMLT block over the full network, read from the
+  in which, for every learned curve, the weight and SOS2 rows are deactivated (their weights and
+  binaries fixed at 0) and replaced by an OMLT block over the full network, read from the
   same ONNX file with :func:`omlt.io.load_onnx_neural_network` and formulated with
   :class:`omlt.neuralnet.ReluBigMFormulation` (one binary per hidden neuron). Inputs: the unit's
   decision variable and the disturbances (ambient, fouling hours) fixed at the snapshot values;
@@ -25,10 +27,13 @@ different optimum means nothing).
 Two model directories are compared in the suite: the bundled models (3-4 hidden neurons each, so
 OMLT gets few binaries) and the wide ones (``benchmarks/models/reference_olefins_wide``, x-16-16-1,
 ``make models-wide``, same campaign data), the network size the design note's 10x figure was
-measured with. Our formulation reserves ``prod(n_l + 1) + 1`` breakpoint slots per curve (290 for
-16-16), almost all bounded to 0 in a cycle; as a diagnostic (not the headline) our MILP is also
-solved with those fixed-at-zero columns deleted (``compact``), which shows what the reserved slots
-cost HiGHS's presolve.
+measured with. Our formulation reserves breakpoint slots per decision variable (at most
+``SupervisorConfig.max_curve_points``), most bounded to 0 in a cycle; as a diagnostic (not the
+headline) our MILP is also solved with those fixed-at-zero columns deleted (``compact``), which
+shows what the reserved slots cost HiGHS's presolve. A second diagnostic, the ``floor``: our MILP
+with every curve's binaries fixed at the optimum's (the segment given), i.e. the rest of the
+site's MILP (on/off, header mixing) that any exact embedding of the curves solves too; OMLT's time
+over it (``speedup_ceiling``) is the most any curve formulation could gain over OMLT there.
 
 This module does not touch optimizer/formulation.py; it only reads components of the
 supervisor's model and works on a clone.
@@ -102,6 +107,18 @@ def _without_zero_columns(model) -> tuple[highspy.HighsModel, int]:
     return h.getModel(), int(dead.size)
 
 
+def _with_columns_fixed(model, cols: np.ndarray, values: np.ndarray) -> highspy.HighsModel:
+    """The same model with columns ``cols`` fixed at ``values`` and made continuous."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(model)
+    if cols.size:
+        cols = cols.astype(np.int32)
+        h.changeColsIntegrality(int(cols.size), cols, np.full(cols.size, highspy.HighsVarType.kContinuous))
+        h.changeColsBounds(int(cols.size), cols, values.astype(float), values.astype(float))
+    return h.getModel()
+
+
 def _highs_run(model, options: dict, gap: float, repeats: int) -> tuple[list[float], float, int, int, str]:
     times, obj, nodes = [], None, 0
     for _ in range(repeats):
@@ -133,7 +150,7 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
     from omlt.neuralnet import ReluBigMFormulation
 
     m = sup.model.clone()
-    for comp in ("curve_sum", "curve_x", "curve_y", "sos_sum", "sos_adj"):
+    for comp in ("curve_sum", "curve_x", "curve_y", "sos_one", "sos_zero"):
         getattr(m, comp).deactivate()
     for v in m.lam.values():
         v.fix(0.0)
@@ -199,6 +216,15 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
     # diagnostic: the same MILP without the reserved breakpoint/segment slots the cycle fixed at 0
     compact_model, compact_dropped = _without_zero_columns(ours_model)
     compact_t, compact_obj, _, compact_int, _ = _highs_run(compact_model, options, gap, repeats)
+    # the floor: the same MILP with every learned curve's segment given (its binaries fixed at the
+    # optimum's): what is left is the rest of the site (on/off, header mixing), which any exact
+    # embedding of the curves also solves; OMLT's time over this is the most any curve
+    # formulation could gain over OMLT on this cycle
+    m0 = sup.model
+    code_cols = np.array([sup._solver.column(m0.z[k]) for k in m0.GB], dtype=np.int64)  # noqa: SLF001
+    x_opt = sup._solver.solution()  # noqa: SLF001
+    floor_model = _with_columns_fixed(ours_model, code_cols, np.round(x_opt[code_cols]) if code_cols.size else code_cols)
+    floor_t, floor_obj, _, _, _ = _highs_run(floor_model, options, gap, repeats)
 
     t = time.perf_counter()
     m, info = omlt_model(sup, disturbances)
@@ -233,7 +259,7 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
         return math.inf if v is None else abs(v - our_objective) / max(1.0, abs(our_objective))
 
     diffs = {"omlt_pyomo": rel(obj_pyomo), "omlt_highspy": rel(omlt_obj), "ours_highspy": rel(ours_obj),
-             "ours_compact_highspy": rel(compact_obj), "ours_pyomo": rel(ours_pyomo_obj)}
+             "ours_compact_highspy": rel(compact_obj), "ours_pyomo": rel(ours_pyomo_obj), "floor_highspy": rel(floor_obj)}
     worst = max(diffs, key=diffs.get)
     if diffs[worst] > AGREEMENT_REL:
         raise OptimumMismatch(f"{label}: objective {worst} differs from the step's {our_objective:.10g} by {diffs[worst]:.3e} "
@@ -248,7 +274,9 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
                  "columns": int(ours_model.lp_.num_col_), "rows": int(ours_model.lp_.num_row_),
                  "compact_highspy_ms": [1e3 * x for x in compact_t], "compact_highspy_median_ms": 1e3 * med(compact_t),
                  "compact_columns_dropped": compact_dropped, "compact_integer_columns": compact_int,
-                 "pyomo_appsi_median_ms": 1e3 * med(ours_pyomo), "pyomo_appsi_objective": ours_pyomo_obj},
+                 "pyomo_appsi_median_ms": 1e3 * med(ours_pyomo), "pyomo_appsi_objective": ours_pyomo_obj,
+                 "floor_highspy_ms": [1e3 * x for x in floor_t], "floor_highspy_median_ms": 1e3 * med(floor_t),
+                 "curve_binaries": int(code_cols.size)},
         "omlt": {"highspy_ms": [1e3 * x for x in omlt_t], "highspy_median_ms": 1e3 * med(omlt_t), "objective": omlt_obj,
                  "nodes": omlt_nodes, "integer_columns": omlt_int, "integer_columns_free": omlt_int_free, "status": omlt_status, "termination": term,
                  "columns": int(highs_model.lp_.num_col_), "rows": int(highs_model.lp_.num_row_),
@@ -260,4 +288,5 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
         "agree_1e-6": diffs[worst] <= AGREEMENT_REL,
         "speedup_highspy": med(omlt_t) / med(ours_t),
         "speedup_pyomo": med(pyomo_times) / med(ours_pyomo),
+        "speedup_ceiling": med(omlt_t) / med(floor_t),
     }

@@ -75,7 +75,8 @@ def check_supervisor(model_dir: str | Path, cycles: int = 24, seed: int = 7) -> 
     """Step the supervisor on the reference site with the models of ``model_dir`` over ``cycles``
     cycles of a simulated day under today's practice; per cycle: status, the largest relative
     difference between onnxruntime and the embedded curve, and the number of exact breakpoints of
-    each learned curve over the cycle's box (from the ``lam_hi`` Params the cycle wrote)."""
+    each curve group (the learned curves of one decision variable, on the union of their
+    breakpoints) over the cycle's box (from the ``lam_hi`` Params the cycle wrote)."""
     import pyomo.environ as pyo
 
     from benchmarks.suite import _snapshots
@@ -86,7 +87,8 @@ def check_supervisor(model_dir: str | Path, cycles: int = 24, seed: int = 7) -> 
     site = load_site(REFERENCE_SITE)
     sup = Supervisor(site, load_model_dir(model_dir), SupervisorConfig())
     statuses: dict[str, int] = {}
-    agreement, points, free = [], {name: [] for name in sup.curves.slots}, []
+    groups = sup.model.st.groups
+    agreement, points, free = [], {g: [] for g in groups}, []
     try:
         for snap in _snapshots(site, cycles, seed=seed):
             p = sup.step(snap)
@@ -94,16 +96,17 @@ def check_supervisor(model_dir: str | Path, cycles: int = 24, seed: int = 7) -> 
             if p.surrogate_agreement:
                 agreement.append(max(p.surrogate_agreement.values()))
             free.append(int(p.stats.get("binaries_free", 0)))
-            for name, slot in sup.curves.slots.items():
-                points[name].append(sum(1 for k in range(slot.max_points) if pyo.value(sup.model.lam_hi[name, k]) > 0))
+            for g, grp in groups.items():
+                points[g].append(sum(1 for k in range(grp.max_points) if pyo.value(sup.model.lam_hi[g, k]) > 0))
     finally:
         sup._pool.shutdown(wait=True)  # noqa: SLF001 - free the worker thread
     return {
         "model_dir": str(model_dir), "cycles": cycles, "statuses": statuses,
         "max_agreement_rel": max(agreement) if agreement else None,
         "binaries": int(sup.n_binaries), "binaries_free_median": float(statistics.median(free)), "binaries_free_max": max(free),
-        "max_points_per_curve": {name: s.max_points for name, s in sup.curves.slots.items()},
-        "convex": {name: s.convex for name, s in sup.curves.slots.items()},
+        "max_points_per_group": {g: grp.max_points for g, grp in groups.items()},
+        "members": {g: list(grp.members) for g, grp in groups.items()},
+        "convex": {g: grp.convex for g, grp in groups.items()},
         "breakpoints": {name: {"median": float(np.median(v)), "max": int(max(v))} for name, v in points.items()},
     }
 
@@ -126,14 +129,15 @@ def comparison_markdown(wide_rows: list[dict], reference_dir: str | Path, check:
             if c:
                 lines.append(f"| {label} | {', '.join(f'{k} {v}' for k, v in c['statuses'].items())} | {c['max_agreement_rel']:.1e} | "
                              f"{c['binaries']} ({c['binaries_free_median']:.0f}/{c['binaries_free_max']}) |")
-        lines += ["", ("Exact breakpoints of each learned curve over the cycle's box (median / max over the cycles; "
-                       "the model reserves `max points` slots, the bound prod(n_l + 1) + 1):"), "",
-                  "| curve | convex (no binaries) | bundled median/max | wide median/max | wide max points |", "| --- | --- | --- | --- | --- |"]
-        for name, bp in check["breakpoints"].items():
-            rb = (ref_check or {}).get("breakpoints", {}).get(name)
+        lines += ["", ("Exact breakpoints of each decision variable's learned curves (their union) over the cycle's box "
+                       "(median / max over the cycles; the model reserves `max points` slots per group):"), "",
+                  "| decision variable | curves | convex (no binaries) | bundled median/max | wide median/max | wide max points |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for g, bp in check["breakpoints"].items():
+            rb = (ref_check or {}).get("breakpoints", {}).get(g)
             bundled = f"{rb['median']:.0f}/{rb['max']}" if rb else "-"
-            lines.append(f"| {name} | {'yes' if check['convex'][name] else 'no'} | "
-                         f"{bundled} | {bp['median']:.0f}/{bp['max']} | {check['max_points_per_curve'][name]} |")
+            lines.append(f"| {g} | {', '.join(check['members'][g])} | {'yes' if check['convex'][g] else 'no'} | "
+                         f"{bundled} | {bp['median']:.0f}/{bp['max']} | {check['max_points_per_group'][g]} |")
     return "\n".join(lines) + "\n"
 
 

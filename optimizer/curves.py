@@ -59,6 +59,61 @@ def classify(site: Site, output_tag: str) -> tuple[str, str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class CurveGroup:
+    """The learned curves of one decision variable, embedded on one set of weights.
+
+    A gas turbine's fuel and its HRSG's unfired steam are both functions of the GT's power. With
+    a weight set per curve, the LP relaxation of the pair is the intersection of two convex hulls
+    (each curve's own), which lets the relaxed GT burn the fuel of one segment while raising the
+    steam of another; with one weight set over the union of their breakpoints it is the convex
+    hull of the joint graph ``{(x, f_1(x), f_2(x))}``, tighter, and the pair needs one SOS2 instead
+    of two.
+
+    ``max_points``: breakpoints reserved for the union, ``2 + sum(points_i - 2)`` (each member's
+    interior kinks, the two box ends shared), capped at ``cap`` but never below a member's own."""
+
+    name: str                      # the decision tag, e.g. "GT1.power_mw"
+    unit: str
+    kind: str                      # the first member's kind (the unit's on/off and decision variables)
+    x_tag: str
+    members: tuple[str, ...]       # curve names, in slot order
+    max_points: int
+    convex: bool                   # every member convex: no adjacency (SOS2) needed
+
+
+def group_curves(slots: Mapping[str, CurveSlot], cap: int | None = None) -> dict[str, CurveGroup]:
+    """Group the slots by their unit's decision input (see :class:`CurveGroup`)."""
+    by_x: dict[str, list[CurveSlot]] = {}
+    for slot in slots.values():
+        by_x.setdefault(slot.x_tag, []).append(slot)
+    groups = {}
+    for x_tag, members in by_x.items():
+        own = max(s.max_points for s in members)
+        union = 2 + sum(s.max_points - 2 for s in members)
+        limit = max(own, cap) if cap is not None else union
+        first = members[0]
+        groups[x_tag] = CurveGroup(x_tag, first.unit, first.kind, x_tag, tuple(s.name for s in members),
+                                   min(union, limit), all(s.convex for s in members))
+    return groups
+
+
+def merge_breakpoints(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], members: tuple[str, ...],
+                      merge_rtol: float = 1e-9) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The members' breakpoints over one box merged: ``X`` = the union of their ``x`` (points
+    closer than ``merge_rtol`` of the box's width become one), each member's ``y`` at ``X`` by
+    interpolation, exact since every member is linear between its own breakpoints."""
+    if len(members) == 1:
+        xs, ys = curves[members[0]]
+        return np.asarray(xs, float), {members[0]: np.asarray(ys, float)}
+    xs = np.unique(np.concatenate([np.asarray(curves[n][0], float) for n in members]))
+    if xs.size > 2:
+        end = xs[-1]
+        xs = xs[np.concatenate(([True], np.diff(xs) > merge_rtol * (end - xs[0])))]
+        xs[-1] = end  # a point merging into the end is the end
+    return xs, {n: np.interp(xs, *curves[n]) for n in members}
+
+
 class CurveProvider(Protocol):
     slots: dict[str, CurveSlot]
 

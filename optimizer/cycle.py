@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer import tags
+from optimizer.curves import merge_breakpoints
+from optimizer.formulation import sos2_bits
 from optimizer.site.model import Site
 from optimizer.snapshot import ValidatedSnapshot
 
@@ -34,22 +36,26 @@ class CycleData:
     box: dict[tuple[str, object], float]
     pinned: dict[tuple[str, object], float]
     local: dict[tuple[str, object], float]
-    curves: dict[str, tuple[np.ndarray, np.ndarray]]
-    curves_pinned: dict[str, tuple[np.ndarray, np.ndarray]]
+    # per curve group (:class:`optimizer.curves.CurveGroup`): the union of its members'
+    # breakpoints over the box and each member's values there
+    curves: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
+    curves_pinned: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
     local_boxes: dict[str, tuple[float, float]]
     disturbances: dict[str, float]
     warnings: list[str]
     free_binaries: int
     duct_on: dict[str, bool]
-    # per curve (x, y) just below and just above its box, on the network with no kink between
-    # them and the box: the duals LP extends each curve to them, so that a unit's box is held by
-    # its limit rows alone and their duals price it (with the curve ending exactly at the box
-    # edge the two are redundant and the duals split the worth between them arbitrarily)
-    curve_ends: dict[str, tuple[float, float, float, float]]
+    # per curve group: x just below and just above its box and each member's y there, on the
+    # networks with no kink between them and the box: the duals LP extends each group to them, so
+    # that a unit's box is held by its limit rows alone and their duals price it (with the curves
+    # ending exactly at the box edge the two are redundant and the duals split the worth between
+    # them arbitrarily)
+    curve_ends: dict[str, tuple[float, dict[str, float], float, dict[str, float]]]
 
-    def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
-        return {name: sup.curves.breakpoints(name, lo, hi, self.disturbances) for name, (lo, hi) in self.local_boxes.items()}
+    def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """Group breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
+        per_curve = {name: sup.curves.breakpoints(name, lo, hi, self.disturbances) for name, (lo, hi) in self.local_boxes.items()}
+        return {g: merge_breakpoints(per_curve, grp.members) for g, grp in sup.model.st.groups.items()}
 
     @classmethod
     def build(cls, sup: Supervisor, snap: ValidatedSnapshot) -> "CycleData":
@@ -244,37 +250,51 @@ class CycleData:
 
         for name, slot in sup.curves.slots.items():
             curve(name, *unit_box[(slot.kind, slot.unit)])
-        # a curve with more kinks in its box than the model reserves points for: the unit's box
+        groups = sup.model.st.groups
+        merged = {g: merge_breakpoints(curves, grp.members) for g, grp in groups.items()}
+        # a group with more kinks in its box than the model reserves points for: the unit's box
         # shrinks, this cycle, to the stretch of breakpoints around its current point that fits
         # (every curve of the unit then fits too; the fallback's box is clipped to it)
-        narrowed: dict[tuple[str, str], tuple[float, float]] = {}
-        for name, slot in sup.curves.slots.items():
-            xs = curves[name][0]
-            if len(xs) > slot.max_points:
-                lo, hi, pl, ph = unit_box[(slot.kind, slot.unit)]
-                wl, wh = _window(xs, 0.5 * (pl + ph), slot.max_points)
-                key = (_BOX_PARAMS[slot.kind], slot.unit)
-                nl, nh = narrowed.get(key, (lo, hi))
-                narrowed[key] = (max(nl, wl), min(nh, wh))
-        for (params, unit), (nlo, nhi) in narrowed.items():
-            lo_p, hi_p = params
-            for name, slot in sup.curves.slots.items():
-                if slot.unit == unit and _BOX_PARAMS[slot.kind] == params:
-                    _, _, pl, ph = unit_box[(slot.kind, unit)]
-                    unit_box[(slot.kind, unit)] = (nlo, nhi, pl, ph)
-                    ll, lh = local_box[(slot.kind, unit)]
-                    local_box[(slot.kind, unit)] = (min(max(ll, nlo), nhi), max(min(lh, nhi), nlo))
-                    curve(name, nlo, nhi, pl, ph)
-            box[(lo_p, unit)], box[(hi_p, unit)] = nlo, nhi
-            local[(lo_p, unit)] = min(max(local[(lo_p, unit)], nlo), nhi)
-            local[(hi_p, unit)] = max(min(local[(hi_p, unit)], nhi), nlo)
-            warnings.append(f"{unit}: box narrowed to [{nlo:.4g}, {nhi:.4g}] this cycle: a learned curve has more kinks in its "
+        for g, grp in groups.items():
+            xs = merged[g][0]
+            if len(xs) <= grp.max_points:
+                continue
+            first = sup.curves.slots[grp.members[0]]
+            lo, hi, pl, ph = unit_box[(first.kind, grp.unit)]
+            nlo, nhi = _window(xs, 0.5 * (pl + ph), grp.max_points)
+            lo_p, hi_p = _BOX_PARAMS[first.kind]
+            for name in grp.members:
+                slot = sup.curves.slots[name]
+                unit_box[(slot.kind, grp.unit)] = (nlo, nhi, pl, ph)
+                ll, lh = local_box[(slot.kind, grp.unit)]
+                local_box[(slot.kind, grp.unit)] = (min(max(ll, nlo), nhi), max(min(lh, nhi), nlo))
+                curve(name, nlo, nhi, pl, ph)
+            merged[g] = merge_breakpoints(curves, grp.members)
+            box[(lo_p, grp.unit)], box[(hi_p, grp.unit)] = nlo, nhi
+            local[(lo_p, grp.unit)] = min(max(local[(lo_p, grp.unit)], nlo), nhi)
+            local[(hi_p, grp.unit)] = max(min(local[(hi_p, grp.unit)], nhi), nlo)
+            warnings.append(f"{grp.unit}: box narrowed to [{nlo:.4g}, {nhi:.4g}] this cycle: its learned curves have more kinks in its "
                             f"move box than the model reserves breakpoints for (SupervisorConfig.max_curve_points)")
-        for name, slot in sup.curves.slots.items():
-            n_seg = len(curves[name][0]) - 1
-            free += max(0, n_seg) if name in sup.model.st.sos_curves and n_seg > 1 else 0
+        for g in sup.model.st.sos_groups:
+            free += sos2_bits(len(merged[g][0]) - 1)
+        pinned_groups = {g: merge_breakpoints(curves_pinned, grp.members) for g, grp in groups.items()}
+        group_ends = {g: _group_ends(curve_ends, curves, grp.members) for g, grp in groups.items()}
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
-        return cls(fixed, box, pinned, local, curves, curves_pinned, local_boxes, disturbances, warnings, free, duct_on, curve_ends)
+        return cls(fixed, box, pinned, local, merged, pinned_groups, local_boxes, disturbances, warnings, free, duct_on, group_ends)
+
+
+def _group_ends(ends: dict, curves: dict, members: tuple[str, ...]) -> tuple[float, dict[str, float], float, dict[str, float]]:
+    """A group's ends just beyond its box: the nearer of its members' ends on each side, each
+    member's value there by interpolation between its own end and its box edge (it is linear
+    there: no kink between its end and the box)."""
+    x_lo = max(ends[n][0] for n in members)
+    x_hi = min(ends[n][2] for n in members)
+    y_lo, y_hi = {}, {}
+    for n in members:
+        (xs, ys), (e0, f0, e1, f1) = curves[n], ends[n]
+        y_lo[n] = float(np.interp(x_lo, [e0, xs[0]], [f0, ys[0]])) if xs[0] > e0 else f0
+        y_hi[n] = float(np.interp(x_hi, [xs[-1], e1], [ys[-1], f1])) if e1 > xs[-1] else f1
+    return x_lo, y_lo, x_hi, y_hi
 
 
 # the box Params each kind of learned curve's decision input is held by

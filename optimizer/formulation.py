@@ -11,17 +11,23 @@ through turbine section k, ``x_{tk}`` extraction after k, ``W_{tk}`` shaft power
 ``l`` letdown steam, ``v`` vent, ``c`` flexible draw; ``w_H`` header spray water, ``e_H`` header
 energy deficit (MW), ``\\sigma_H`` unserved steam; ``I``, ``X`` grid import/export (MW).
 
-Learned curves (:class:`~optimizer.curves.CurveSlot`), with the cycle's breakpoints
-``(X_k, Y_k)`` in Params, the unit's on/off ``u`` and decision ``x``:
+Learned curves (:class:`~optimizer.curves.CurveSlot`), grouped by their decision variable
+(:class:`~optimizer.curves.CurveGroup`: a GT's fuel and its HRSG's steam share the GT's power),
+with the cycle's breakpoints in Params: the group's ``X_k`` and each member ``c``'s ``Y_{ck}`` over
+the union of the members' breakpoints, the unit's on/off ``u`` and decision ``x``:
 
 .. math::
-    \\sum_k \\lambda_k = u,\\quad x = \\sum_k X_k \\lambda_k,\\quad y = \\sum_k Y_k \\lambda_k,
+    \\sum_k \\lambda_k = u,\\quad x = \\sum_k X_k \\lambda_k,\\quad y_c = \\sum_k Y_{ck} \\lambda_k,
     \\quad \\lambda_k \\ge 0
 
-For a fuel curve that is convex for every cycle (structurally), minimising cost keeps
-``(x, y)`` on the curve, so no binaries are needed. Otherwise adjacency (SOS2) is enforced with
-one binary per segment: ``\\sum_s z_s = u``, ``\\lambda_k \\le z_{k-1} + z_k``. Unused slots
-and segments get upper bound 0 (the box holds fewer kinks this cycle) and vanish in presolve.
+One weight set per group makes the relaxation the convex hull of the joint graph, tighter than
+one hull per curve. For a fuel curve that is convex for every cycle (structurally), minimising
+cost keeps ``(x, y)`` on the curve, so no binaries are needed. Otherwise adjacency (SOS2) is
+enforced by the logarithmic formulation (:func:`sos2_bit_sets`): ``ceil(log2(segments))``
+binaries ``z_b`` per group, ``\\sum_{k \\in L_b} \\lambda_k \\le z_b``,
+``\\sum_{k \\in R_b} \\lambda_k \\le u - z_b``. Unused weights get upper bound 0 (the box
+holds fewer kinks this cycle) and vanish in presolve; so do the binaries a cycle's segments do
+not need (upper bound 0: segments below ``2^B`` have codes with bits ``B`` and up at 0).
 
 Header ``H`` mass balance:
 
@@ -39,12 +45,12 @@ condensate ``C``; make-up ``F - R - C - S >= 0``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from optimizer.curves import CurveSlot
+from optimizer.curves import CurveGroup, CurveSlot, group_curves
 from optimizer.emissions import fuel_factor
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties
@@ -71,11 +77,15 @@ class Structure:
     machines: list[str]
     motors: list[str]
     curves: dict[str, CurveSlot]
-    sos_curves: list[str]
+    groups: dict[str, CurveGroup]         # the curves of one decision variable share their weights
+    sos_groups: list[str]                 # groups needing adjacency (some member not convex)
+    bits: dict[str, int]                  # per SOS group: binaries of its logarithmic SOS2
 
 
-def structure(site: Site, slots: Mapping[str, CurveSlot]) -> Structure:
+def structure(site: Site, slots: Mapping[str, CurveSlot], point_cap: int | None = None) -> Structure:
     boilers = list(site.boilers)
+    groups = group_curves(slots, point_cap)
+    sos_groups = sos_groups_of(groups)
     sections = [(t, k) for t, tur in site.turbines.items() for k in range(len(tur.sections))]
     return Structure(
         boilers=boilers,
@@ -89,8 +99,85 @@ def structure(site: Site, slots: Mapping[str, CurveSlot]) -> Structure:
         machines=[t for t, tur in site.turbines.items() if tur.drive == "machine"],
         motors=[t for t, tur in site.turbines.items() if tur.motor is not None],
         curves=dict(slots),
-        sos_curves=[c for c, s in slots.items() if not s.convex and s.max_points > 2],
+        groups=groups,
+        sos_groups=sos_groups,
+        bits={g: sos2_bits(groups[g].max_points - 1) for g in sos_groups},
     )
+
+
+def sos2_bits(segments: int) -> int:
+    """Binaries of the logarithmic SOS2 over ``segments`` segments: ``ceil(log2(segments))``."""
+    return max(0, int(segments - 1).bit_length()) if segments > 1 else 0
+
+
+def sos2_bit_sets(points: int) -> list[tuple[list[int], list[int]]]:
+    """Per binary ``b`` of the logarithmic SOS2 over ``points`` weights: the weights that must be
+    0 when ``z_b = 0`` (first list) and when ``z_b = 1`` (second).
+
+    Segment ``s`` (between weights ``s`` and ``s + 1``) gets the reflected Gray code
+    ``G(s) = s xor (s >> 1)``; weight ``k`` lies in segments ``k - 1`` and ``k``. With
+    ``L_b = {k : bit b of G(s) is 1 for every segment s of k}`` and ``R_b`` likewise for 0,
+
+    .. math:: \\sum_{k \\in L_b} \\lambda_k \\le z_b, \\qquad \\sum_{k \\in R_b} \\lambda_k \\le u - z_b
+
+    leave exactly the two weights of the segment whose code is ``z`` (Gray codes of neighbouring
+    segments differ in one bit, so every other weight has a bit in which both its segments differ
+    from ``z``); ``u = 0`` forces ``z = 0`` and every weight to 0. Locally ideal (Vielma and
+    Nemhauser, Math. Program. 128 (2011) 49): the LP relaxation's vertices are integral, with
+    ``ceil(log2(points - 1))`` binaries instead of one per segment."""
+    segments = points - 1
+    codes = [s ^ (s >> 1) for s in range(segments)]
+    out = []
+    for b in range(sos2_bits(segments)):
+        ones, zeros = [], []
+        for k in range(points):
+            bits = [(codes[s] >> b) & 1 for s in (k - 1, k) if 0 <= s < segments]
+            if all(bits):
+                ones.append(k)
+            elif not any(bits):
+                zeros.append(k)
+        out.append((ones, zeros))
+    return out
+
+
+def sos_groups_of(groups: Mapping[str, CurveGroup]) -> list[str]:
+    """The groups that need adjacency: some member not convex, more than one segment reserved."""
+    return [g for g, grp in groups.items() if not grp.convex and grp.max_points > 2]
+
+
+def add_learned_curves(m: pyo.Block, groups: Mapping[str, CurveGroup], slots: Mapping[str, CurveSlot],
+                       on_var: Callable, x_var: Callable, y_var: Callable) -> None:
+    """The weights, binaries and rows of every curve group, for all groups at once (the module
+    docstring's math). ``on_var``, ``x_var``: a group (or slot) -> its unit's on/off and decision
+    variable; ``y_var``: a slot -> the curve's output variable.
+
+    Adds the index sets ``K`` (curves), ``KG`` (groups), ``GK`` (group, weight), ``CK`` (curve,
+    weight), ``GB`` (SOS group, binary); the per-cycle Params ``cx[GK]`` (breakpoints), ``cy[CK]``
+    (values), ``lam_hi[GK]`` (1 for the weights in use), ``z_hi[GB]`` (1 for the binaries in use);
+    the variables ``lam[GK]``, ``z[GB]``; the rows ``curve_sum``, ``curve_x``, ``curve_y``,
+    ``sos_one`` and ``sos_zero``."""
+    sos = sos_groups_of(groups)
+    bits = {g: sos2_bits(groups[g].max_points - 1) for g in sos}
+    group_of = {c: g for g, grp in groups.items() for c in grp.members}
+    npts = {g: grp.max_points for g, grp in groups.items()}
+    m.K = pyo.Set(initialize=list(slots))
+    m.KG = pyo.Set(initialize=list(groups))
+    m.GK = pyo.Set(initialize=[(g, k) for g in groups for k in range(npts[g])], dimen=2)
+    m.CK = pyo.Set(initialize=[(c, k) for c in slots for k in range(npts[group_of[c]])], dimen=2)
+    m.GB = pyo.Set(initialize=[(g, b) for g in sos for b in range(bits[g])], dimen=2)
+    for name, idx in (("cx", m.GK), ("cy", m.CK), ("lam_hi", m.GK), ("z_hi", m.GB)):
+        _param(m, name, idx)
+    m.lam = pyo.Var(m.GK, domain=pyo.NonNegativeReals, bounds=lambda m, g, k: (0, m.lam_hi[g, k]))
+    m.z = pyo.Var(m.GB, domain=pyo.Binary, bounds=lambda m, g, b: (0, m.z_hi[g, b]))
+    m.curve_sum = pyo.Constraint(m.KG, rule=lambda m, g: sum(m.lam[g, k] for k in range(npts[g])) == on_var(groups[g]))
+    m.curve_x = pyo.Constraint(m.KG, rule=lambda m, g: x_var(groups[g]) == sum(m.cx[g, k] * m.lam[g, k] for k in range(npts[g])))
+    m.curve_y = pyo.Constraint(m.K, rule=lambda m, c: y_var(slots[c]) == sum(
+        m.cy[c, k] * m.lam[group_of[c], k] for k in range(npts[group_of[c]])))
+    sets = {g: sos2_bit_sets(npts[g]) for g in sos}
+    m.sos_one = pyo.Constraint(m.GB, rule=lambda m, g, b: (
+        sum(m.lam[g, k] for k in sets[g][b][0]) <= m.z[g, b]) if sets[g][b][0] else pyo.Constraint.Skip)
+    m.sos_zero = pyo.Constraint(m.GB, rule=lambda m, g, b: (
+        sum(m.lam[g, k] for k in sets[g][b][1]) + m.z[g, b] <= on_var(groups[g])) if sets[g][b][1] else pyo.Constraint.Skip)
 
 
 def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Param:
@@ -100,13 +187,15 @@ def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Par
 
 
 def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot],
-                weights: tuple[float, float, float] = (1.0, 0.0, 0.0)) -> pyo.ConcreteModel:
+                weights: tuple[float, float, float] = (1.0, 0.0, 0.0), point_cap: int | None = None) -> pyo.ConcreteModel:
     """The site's model; see the module docstring for the math.
 
     ``weights``: objective weights of (cost, CO2e, steam generated), fixed for the model's life
     (constants, so every objective coefficient depends on at most one mutable parameter).
+    ``point_cap``: breakpoints reserved at most per decision variable's curve group (never fewer
+    than a member curve reserves itself; :func:`optimizer.curves.group_curves`).
     """
-    st = structure(site, slots)
+    st = structure(site, slots, point_cap)
     m = pyo.ConcreteModel(name=site.name)
     m.st = st
     H = list(site.headers)
@@ -126,9 +215,6 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.CF = pyo.Set(initialize=[c for c, x in site.consumers.items() if x.flexible])
     m.S = pyo.Set(initialize=list(site.byproduct_sources))
     m.H, m.F = pyo.Set(initialize=H), pyo.Set(initialize=list(site.fuels))
-    m.K = pyo.Set(initialize=list(st.curves))
-    m.CK = pyo.Set(initialize=[(c, k) for c, s in st.curves.items() for k in range(s.max_points)], dimen=2)
-    m.CS = pyo.Set(initialize=[(c, k) for c in st.sos_curves for k in range(st.curves[c].max_points - 1)], dimen=2)
 
     # ------------------------------------------------------------------ per-cycle parameters
     for name, idx in [("b_lo", m.B), ("b_hi", m.B), ("b_on_lo", m.B), ("b_on_hi", m.B), ("b_fuel_per_tph", m.B),
@@ -137,8 +223,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
                       ("t_lo", m.T), ("t_hi", m.T), ("t_on_lo", m.T), ("t_on_hi", m.T), ("demand_mw", m.T),
                       ("m_lo", m.TS), ("m_hi", m.TS), ("x_lo", m.TX), ("x_hi", m.TX),
                       ("ld_hi", m.L), ("vent_lo", m.V), ("vent_hi", m.V), ("draw", m.C), ("draw_lo", m.CF), ("draw_hi", m.CF),
-                      ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F),
-                      ("cx", m.CK), ("cy", m.CK), ("lam_hi", m.CK), ("z_hi", m.CS)]:
+                      ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F)]:
         _param(m, name, idx)
     for name in ("site_load", "import_price", "import_hi", "export_hi", "carbon_price"):
         _param(m, name)
@@ -198,14 +283,11 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.t_gen_min = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] >= m.t_lo[t] * m.t_on[t])
     m.t_gen_max = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] <= m.t_hi[t] * m.t_on[t])
 
-    # ------------------------------------------------------------------ learned curves (lambda + SOS2 by binaries)
-    m.lam = pyo.Var(m.CK, domain=pyo.NonNegativeReals, bounds=lambda m, c, k: (0, m.lam_hi[c, k]))
-    m.z = pyo.Var(m.CS, domain=pyo.Binary, bounds=lambda m, c, s: (0, m.z_hi[c, s]))
-
-    def on_var(slot: CurveSlot):
+    # ------------------------------------------------------------------ learned curves (lambda + logarithmic SOS2)
+    def on_var(slot):
         return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
 
-    def x_var(slot: CurveSlot):
+    def x_var(slot):
         return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
 
     def y_var(slot: CurveSlot):
@@ -213,14 +295,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
             return m.flow[slot.unit, 0]
         return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
 
-    npts = {c: s.max_points for c, s in st.curves.items()}
-    m.curve_sum = pyo.Constraint(m.K, rule=lambda m, c: sum(m.lam[c, k] for k in range(npts[c])) == on_var(st.curves[c]))
-    m.curve_x = pyo.Constraint(m.K, rule=lambda m, c: x_var(st.curves[c]) == sum(m.cx[c, k] * m.lam[c, k] for k in range(npts[c])))
-    m.curve_y = pyo.Constraint(m.K, rule=lambda m, c: y_var(st.curves[c]) == sum(m.cy[c, k] * m.lam[c, k] for k in range(npts[c])))
-    m.sos_sum = pyo.Constraint(st.sos_curves, rule=lambda m, c: sum(m.z[c, s] for s in range(npts[c] - 1)) == on_var(st.curves[c]))
-    m.sos_adj = pyo.Constraint(m.CK, rule=lambda m, c, k: (
-        pyo.Constraint.Skip if c not in st.sos_curves else
-        m.lam[c, k] <= sum(m.z[c, s] for s in (k - 1, k) if 0 <= s < npts[c] - 1)))
+    add_learned_curves(m, st.groups, st.curves, on_var, x_var, y_var)
 
     # ------------------------------------------------------------------ letdowns, vents, consumers
     m.ld = pyo.Var(m.L, domain=pyo.NonNegativeReals, bounds=lambda m, l: (0, m.ld_hi[l]))

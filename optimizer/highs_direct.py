@@ -199,7 +199,14 @@ class HighsDirect:
         if job.started is not None:
             job.started.set()
         t0 = time.perf_counter()
-        g.run()
+        if g.run() == highspy.HighsStatus.kError and g.getModelStatus() == highspy.HighsModelStatus.kNotset:
+            # HiGHS keeps one task scheduler per calling thread, sized by the first run in it; if
+            # another HiGHS user in this thread (Pyomo's appsi_highs with its default, say) set it up
+            # for more threads, every run with threads=1 is refused before it starts. Reset this
+            # thread's scheduler (nothing else of HiGHS can be running in it) and run again.
+            log.info("HiGHS refused to run: this thread's task scheduler was set up by another HiGHS user; resetting it")
+            highspy.Highs.resetThreadScheduler(True)
+            g.run()
         run_s = time.perf_counter() - t0
         status = g.getModelStatus()
         info = g.getInfo()

@@ -36,7 +36,7 @@ from pyomo.repn import generate_standard_repn
 from optimizer import __version__, tags
 from optimizer.audit import append_line, sha256_of
 from optimizer.curves import CurveProvider, SurrogateCurves
-from optimizer.formulation import build_model
+from optimizer.formulation import build_model, sos2_bits
 from optimizer.highs_direct import HighsDirect, _compile
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
@@ -103,13 +103,14 @@ class Supervisor:
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
-        self.model = build_model(site, self.props, self.curves.slots, weights)
+        self.model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points)
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf,
                                            future_tolerance_s=self.config.future_tolerance_s)
         self._lock = threading.Lock()
         self._param_cache: dict = {}
         self._fixed_written = None  # the CycleData whose fixed part the Params hold
-        self._curve_rows: dict | None = None  # per curve: (curve_x, curve_y) rows with signs, lambda columns
+        self._curve_rows: dict | None = None  # per curve group: (curve_x, curve_y) rows with signs, weight columns
+        self._code_cols: dict | None = None  # per SOS group: HiGHS columns of its binaries
         self._last_pricing = None  # the last duals LP (its copy of the model, for inspection)
         self._param_data: dict = {}
         self._limit_index: tuple[list, list] | None = None
@@ -319,7 +320,7 @@ class Supervisor:
         if want_duals:
             # in this thread (on the worker, alongside the verification, it measured no faster)
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
-            self._solver.fix_integers(pricing, x_opt)
+            self._solver.fix_integers(pricing, self._segment_codes(x_opt, cycle))
             self._last_pricing = duals_job = pricing
             self._solver.run(duals_job, False)
         # verify against the providers (onnxruntime) and the model's own balances
@@ -383,18 +384,21 @@ class Supervisor:
             self._fixed_written = c
         for (comp, idx), value in box.items():
             put(comp, idx, value)
-        curves = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
-        for name, (xs, ys) in curves.items():
+        groups = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
+        st = m.st
+        for g, (xs, ys) in groups.items():
             n = len(xs)
-            kmax = self.curves.slots[name].max_points
+            kmax = st.groups[g].max_points
             for k in range(kmax):
                 j = min(k, n - 1)
-                put("cx", (name, k), float(xs[j]))
-                put("cy", (name, k), float(ys[j]))
-                put("lam_hi", (name, k), 1.0 if k < n else 0.0)
-            if name in m.st.sos_curves:
-                for s in range(kmax - 1):
-                    put("z_hi", (name, s), 1.0 if s < max(1, n - 1) else 0.0)
+                put("cx", (g, k), float(xs[j]))
+                put("lam_hi", (g, k), 1.0 if k < n else 0.0)
+                for name, y in ys.items():
+                    put("cy", (name, k), float(y[j]))
+            if g in st.bits:  # the binaries this cycle's segments need; the rest held at 0
+                need = sos2_bits(n - 1)
+                for b in range(st.bits[g]):
+                    put("z_hi", (g, b), 1.0 if b < need else 0.0)
 
     def _put(self, comp: str, idx, value: float) -> None:
         """Set a mutable Param only when its value changes. The values were validated when the
@@ -443,9 +447,8 @@ class Supervisor:
                 values[col] = float(pyo.value(getattr(m, f"{name}_lo")[idx]))
             elif name == "d_on":
                 values[col] = 1.0 if c.duct_on.get(idx, False) else 0.0
-            elif name == "z":
-                curve, seg = idx
-                values[col] = float(pyo.value(_on_lo(m, self.curves.slots[curve]))) if seg == 0 else 0.0
+            elif name == "z":  # the pinned box's one segment: code 0
+                values[col] = 0.0
             elif name == "hot":
                 values[col] = float(self._last_hot.get(idx, 1.0))
         return values
@@ -500,29 +503,59 @@ class Supervisor:
         return {"flagged": mon.flagged(), "models": mon.verdicts()}
 
     def _extend_curves(self, g, c: "CycleData") -> None:
-        """In the duals LP (a copy), move each curve's end breakpoints just beyond the box
+        """In the duals LP (a copy), move each curve group's end breakpoints just beyond the box
         (:attr:`CycleData.curve_ends`), so that the unit limit rows alone hold the box and their
         duals are what relaxing each limit saves."""
+        m = self.model
         if self._curve_rows is None:
-            m = self.model
             self._curve_rows = {}
-            for name, slot in self.curves.slots.items():
-                rows = []
-                for con, var in ((m.curve_x[name], _x_var(m, slot)), (m.curve_y[name], _y_var(m, slot))):
-                    repn = generate_standard_repn(con.body, compute_values=True)
-                    coef = {id(v): a for v, a in zip(repn.linear_vars, repn.linear_coefs)}
-                    rows.append((self._solver.row(con), -coef[id(var)]))  # a lambda's coefficient: -coef(x) * point
-                cols = [self._solver.column(m.lam[name, k]) for k in range(slot.max_points)]
-                self._curve_rows[name] = (rows, cols)
-        for name, (x_lo, y_lo, x_hi, y_hi) in c.curve_ends.items():
-            n = len(c.curves[name][0])
+
+            def row_of(con, var):
+                repn = generate_standard_repn(con.body, compute_values=True)
+                coef = {id(v): a for v, a in zip(repn.linear_vars, repn.linear_coefs)}
+                return self._solver.row(con), -coef[id(var)]  # a weight's coefficient: -coef(x) * point
+
+            for gname, grp in m.st.groups.items():
+                slot = self.curves.slots[grp.members[0]]
+                x_row = row_of(m.curve_x[gname], _x_var(m, slot))
+                y_rows = {n: row_of(m.curve_y[n], _y_var(m, self.curves.slots[n])) for n in grp.members}
+                cols = [self._solver.column(m.lam[gname, k]) for k in range(grp.max_points)]
+                self._curve_rows[gname] = (x_row, y_rows, cols)
+        for gname, (x_lo, y_lo, x_hi, y_hi) in c.curve_ends.items():
+            n = len(c.curves[gname][0])
             if n < 2:
                 continue
-            ((rx, sx), (ry, sy)), cols = self._curve_rows[name]
+            (rx, sx), y_rows, cols = self._curve_rows[gname]
             g.changeCoeff(rx, cols[0], sx * x_lo)
-            g.changeCoeff(ry, cols[0], sy * y_lo)
             g.changeCoeff(rx, cols[n - 1], sx * x_hi)
-            g.changeCoeff(ry, cols[n - 1], sy * y_hi)
+            for name, (ry, sy) in y_rows.items():
+                g.changeCoeff(ry, cols[0], sy * y_lo[name])
+                g.changeCoeff(ry, cols[n - 1], sy * y_hi[name])
+
+    def _segment_codes(self, x: np.ndarray, c: "CycleData") -> np.ndarray:
+        """``x`` with each SOS group's binaries naming a segment of this cycle's curve. A unit at
+        its box's last breakpoint may carry the code of the (unused) segment beyond it, which
+        holds that breakpoint alone; in the duals LP, where the curve reaches past the box, that
+        point lies outside the box, so the code becomes the last used segment's (which holds the
+        same point)."""
+        m = self.model
+        if self._code_cols is None:
+            self._code_cols = {g: np.array([self._solver.column(m.z[g, b]) for b in range(m.st.bits[g])], dtype=np.int64)
+                               for g in m.st.sos_groups}
+        x = np.array(x, dtype=float)
+        for g, cols in self._code_cols.items():
+            bits = np.round(x[cols]).astype(np.int64)
+            code = int((bits << np.arange(bits.size)).sum())
+            seg = 0
+            while code:  # the Gray code's inverse: the segment's index
+                seg ^= code
+                code >>= 1
+            last = max(0, len(c.curves[g][0]) - 2)
+            if seg > last:
+                seg = last
+                gray = seg ^ (seg >> 1)
+                x[cols] = [(gray >> b) & 1 for b in range(cols.size)]
+        return x
 
     def _remember_hot(self) -> None:
         self._last_hot = {h: round(_val(self.model.hot[h])) for h in self.model.hot}
@@ -705,11 +738,6 @@ def _coef(c):
 def _val(v) -> float:
     x = pyo.value(v, exception=False)
     return 0.0 if x is None else float(x)
-
-
-def _on_lo(m, slot):
-    """The Param holding the unit's pinned on/off state (lower bound of its on/off variable)."""
-    return {"boiler_fuel": m.b_on_lo, "gt_fuel": m.g_on_lo, "hrsg_steam": m.g_on_lo, "turbine_steam": m.t_on_lo}[slot.kind][slot.unit]
 
 
 def _on_var(m, slot):

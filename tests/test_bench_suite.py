@@ -112,6 +112,10 @@ def test_supervisor_accepts_the_wide_models():
     assert max_breakpoints(models["B1_fuel"].network) == 17 * 17 + 1
     cap = sup.config.max_curve_points
     assert {n: s.max_points for n, s in sup.curves.slots.items()} == {n: min(max_breakpoints(m.network), cap) for n, m in models.items()}
+    # a GT's fuel and HRSG curves share one weight set, capped like a single curve
+    groups = sup.model.st.groups
+    assert groups["GT1.power_mw"].members == ("GT1_fuel", "GT1_hrsg") and groups["GT1.power_mw"].max_points == cap
+    assert sup.model.st.bits["GT1.power_mw"] == 5  # ceil(log2(31 segments))
 
 
 @pytest.mark.parametrize("label", ["bundled", "wide"])
@@ -122,10 +126,14 @@ def test_omlt_case_same_optimum_and_one_binary_per_neuron(label):
     om = suite.bench_omlt(snapshots=1, repeats=1, model_dir=model_dir, label=label)
     models = load_model_dir(model_dir or BUNDLED_DIR)
     neurons = sum(m.network.n_hidden for m in models.values())
+    from optimizer.curves import SurrogateCurves, group_curves
+    from optimizer.site import load_site
+    from optimizer.formulation import sos2_bits
     from optimizer.supervisor import SupervisorConfig
-    from surrogate.curve import max_breakpoints
-    cap = SupervisorConfig().max_curve_points  # every curve is SOS (none proven convex): reserved points - 1 segments
-    segments = sum(min(max_breakpoints(m.network), cap) - 1 for m in models.values())
+    cap = SupervisorConfig().max_curve_points  # every curve is SOS (none proven convex)
+    site = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
+    groups = group_curves(SurrogateCurves(site, models, cap).slots, cap)
+    segments = sum(sos2_bits(g.max_points - 1) for g in groups.values())  # our curve binaries: log2 of the segments per group
     assert om["cycles"] == 1 and om["all_agree"]
     assert 0.0 <= om["max_objective_rel_diff"] <= 1e-6
     assert om["hidden_neurons"] == neurons

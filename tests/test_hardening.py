@@ -103,6 +103,34 @@ def test_supervisors_in_one_process_do_not_interfere():
     assert a._solver is not b._solver
 
 
+def test_another_highs_user_in_the_calling_thread_does_not_break_the_cycle():
+    """HiGHS sizes one task scheduler per thread at its first run; a Pyomo appsi_highs solve with
+    its default thread count in the caller's thread used to make every later threads=1 run there
+    fail before starting (the current point went unevaluated). Run in a new thread, so that the
+    foreign solve is the first HiGHS run in it."""
+    import pyomo.environ as pyo
+
+    out = {}
+
+    def work():
+        m = pyo.ConcreteModel()
+        m.x = pyo.Var(domain=pyo.Binary)
+        m.y = pyo.Var(domain=pyo.Binary)
+        m.c = pyo.Constraint(expr=m.x + m.y >= 1)
+        m.o = pyo.Objective(expr=m.x + 2 * m.y)
+        pyo.SolverFactory("appsi_highs").solve(m)
+        out["foreign_x"] = pyo.value(m.x)
+        out["proposal"] = Supervisor(SITE, MODELS).step(snapshots(1)[0])
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    p = out["proposal"]
+    assert out["foreign_x"] == pytest.approx(1.0)
+    assert p.status == "optimal" and not any("could not be evaluated" in w for w in p.warnings), p.warnings
+    assert p.current_kpis["cost_per_h"] > 0 and p.savings["cost_per_h"] >= -1e-6
+
+
 def test_changes_on_disk_take_effect_only_through_a_validated_reload(tmp_path):
     import shutil
 

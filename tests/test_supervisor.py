@@ -321,10 +321,10 @@ def test_direct_highs_bounds_follow_parameters_both_ways():
         lp = h.h.getLp()
         c = col[id(sup.model.b_on["B2"])]
         assert lp.col_upper_[c] == pytest.approx(float(avail))
-        for name in list(sup.model.st.sos_curves)[:2]:
-            for s in range(sup.curves.slots[name].max_points - 1):
-                zc = col[id(sup.model.z[name, s])]
-                assert lp.col_upper_[zc] == pytest.approx(pyo.value(sup.model.z_hi[name, s]))
+        for g in list(sup.model.st.sos_groups)[:2]:
+            for s in range(sup.model.st.bits[g]):
+                zc = col[id(sup.model.z[g, s])]
+                assert lp.col_upper_[zc] == pytest.approx(pyo.value(sup.model.z_hi[g, s]))
 
 
 def test_current_point_lp_equals_the_mip_evaluation():
