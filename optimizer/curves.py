@@ -231,6 +231,14 @@ class SurrogateCurves:
         point = {slot.x_tag: x, **self._fixed(name, disturbances)}
         return float(model.evaluate(point)[0])
 
+    def point_evaluator(self, name: str, disturbances: Mapping[str, float]) -> Callable[[float], float]:
+        """``evaluate(name, x, disturbances)`` as a function of ``x`` alone, the disturbances set
+        once (for checking a proposal: onnxruntime, 10 us a call)."""
+        slot, model = self.slots[name], self.models[name]
+        point = {slot.x_tag: 0.0, **self._fixed(name, disturbances)}
+        f = model.point_evaluator(point, model.input_names.index(slot.x_tag))
+        return lambda x: float(f(x)[0])
+
     def domain(self, name: str) -> dict[str, tuple[float, float]]:
         m = self.models[name]
         lo, hi = m.domain

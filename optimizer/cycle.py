@@ -10,6 +10,7 @@ learned curve's exact breakpoints over its box.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,18 +40,31 @@ class CycleData:
     # per curve group (:class:`optimizer.curves.CurveGroup`): the union of its members'
     # breakpoints over the box and each member's values there
     curves: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
-    curves_pinned: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
+    # per curve: its secant over the pinned band, and (x, y) just beyond its box on each side;
+    # grouped (curves_pinned, curve_ends) only when asked, after the optimisation has started
+    pinned_by_curve: dict[str, tuple[np.ndarray, np.ndarray]]
     local_boxes: dict[str, tuple[float, float]]
     disturbances: dict[str, float]
     warnings: list[str]
     free_binaries: int
     duct_on: dict[str, bool]
-    # per curve group: x just below and just above its box and each member's y there, on the
-    # networks with no kink between them and the box: the duals LP extends each group to them, so
-    # that a unit's box is held by its limit rows alone and their duals price it (with the curves
-    # ending exactly at the box edge the two are redundant and the duals split the worth between
-    # them arbitrarily)
-    curve_ends: dict[str, tuple[float, dict[str, float], float, dict[str, float]]]
+    ends_by_curve: dict[str, tuple[float, float, float, float]]
+    members: dict[str, tuple[str, ...]]           # curve group -> its curves
+    _by_curve: dict[str, tuple[np.ndarray, np.ndarray]]  # per curve: breakpoints over the box
+
+    @functools.cached_property
+    def curves_pinned(self) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """Per curve group: its members' secants over the pinned band, merged."""
+        return {g: merge_breakpoints(self.pinned_by_curve, names) for g, names in self.members.items()}
+
+    @functools.cached_property
+    def curve_ends(self) -> dict[str, tuple[float, dict[str, float], float, dict[str, float]]]:
+        """Per curve group: x just below and just above its box and each member's y there, on the
+        networks with no kink between them and the box: the duals LP extends each group to them,
+        so that a unit's box is held by its limit rows alone and their duals price it (with the
+        curves ending exactly at the box edge the two are redundant and the duals split the worth
+        between them arbitrarily)."""
+        return {g: _group_ends(self.ends_by_curve, self._by_curve, names) for g, names in self.members.items()}
 
     def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
         """Group breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
@@ -277,10 +291,9 @@ class CycleData:
                             f"move box than the model reserves breakpoints for (SupervisorConfig.max_curve_points)")
         for g in sup.model.st.sos_groups:
             free += sos2_bits(len(merged[g][0]) - 1)
-        pinned_groups = {g: merge_breakpoints(curves_pinned, grp.members) for g, grp in groups.items()}
-        group_ends = {g: _group_ends(curve_ends, curves, grp.members) for g, grp in groups.items()}
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
-        return cls(fixed, box, pinned, local, merged, pinned_groups, local_boxes, disturbances, warnings, free, duct_on, group_ends)
+        return cls(fixed, box, pinned, local, merged, curves_pinned, local_boxes, disturbances, warnings, free, duct_on,
+                   curve_ends, {g: grp.members for g, grp in groups.items()}, curves)
 
 
 def _group_ends(ends: dict, curves: dict, members: tuple[str, ...]) -> tuple[float, dict[str, float], float, dict[str, float]]:

@@ -125,26 +125,62 @@ class HighsDirect:
         self._row_idx = np.array([r for r, _, _ in self._rows], dtype=np.int32)
         self._cost_idx = np.array([c for c, _ in self._costs], dtype=np.int32)
         self.n_binaries = sum(1 for v, _ in self._vars if v.is_binary())
+        # which entries each mutable parameter feeds: an update given the changed parameters
+        # evaluates only those (a cycle changes a few dozen of the 200-odd parameters)
+        self._deps: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
 
-    def update(self) -> None:
-        """Push the model's current parameter values into HiGHS (coefficients only where changed)."""
+        def depends(kind: int, k: int, *exprs) -> None:
+            for e in exprs:
+                if e is not None:
+                    for p in identify_mutable_parameters(e):
+                        self._deps.setdefault(id(p), ([], [], [], []))[kind].append(k)
+
+        k_coef = k_row = 0
+        for con, helpers in self._pyomo._mutable_helpers.items():  # noqa: SLF001 - same order as above
+            for hp in helpers:
+                if hasattr(hp, "pyomo_var_id"):
+                    depends(0, k_coef, hp.expr)
+                    k_coef += 1
+                else:
+                    depends(2, k_row, hp.lower_expr, hp.upper_expr)
+                    k_row += 1
+        for k, (_v, hp) in enumerate(self._pyomo._mutable_bounds.values()):  # noqa: SLF001
+            depends(1, k, hp.lower_expr, hp.upper_expr)
+        for k, c in enumerate(obj.linear_coefs):
+            depends(3, k, c.expr)
+
+    def update(self, changed: set[int] | None = None) -> None:
+        """Push the model's current parameter values into HiGHS (coefficients only where changed).
+        ``changed``: ids of the parameter data objects set since the last update (only the
+        coefficients, bounds and costs they feed are evaluated); None: everything."""
+        if changed is None:
+            coefs, bounds, rows, costs = range(len(self._coefs)), range(len(self._bounds)), range(len(self._rows)), range(len(self._costs))
+        else:
+            sets = (set(), set(), set(), set())
+            for pid in changed:
+                dep = self._deps.get(pid)
+                if dep is not None:
+                    for s, ks in zip(sets, dep):
+                        s.update(ks)
+            coefs, bounds, rows, costs = (sorted(s) for s in sets)
         inf = highspy.kHighsInf
         h = self.h
-        for k, (row, col, f) in enumerate(self._coefs):
+        for k in coefs:
+            row, col, f = self._coefs[k]
             val = f()
             if val != self._last_coef[k]:
                 h.changeCoeff(row, col, val)
                 self._last_coef[k] = val
-        if self._bounds:
-            lo = np.array([-inf if (x := fl()) is None else x for _, fl, _ in self._bounds], dtype=float)
-            hi = np.array([inf if (x := fu()) is None else x for _, _, fu in self._bounds], dtype=float)
-            h.changeColsBounds(len(self._bound_idx), self._bound_idx, lo, hi)
-        if self._rows:
-            lo = np.array([-inf if (x := fl()) is None else x for _, fl, _ in self._rows], dtype=float)
-            hi = np.array([inf if (x := fu()) is None else x for _, _, fu in self._rows], dtype=float)
-            h.changeRowsBounds(len(self._row_idx), self._row_idx, lo, hi)
-        if self._costs:
-            h.changeColsCost(len(self._cost_idx), self._cost_idx, np.array([f() for _, f in self._costs], dtype=float))
+        if bounds:
+            lo = np.array([-inf if (x := self._bounds[k][1]()) is None else x for k in bounds], dtype=float)
+            hi = np.array([inf if (x := self._bounds[k][2]()) is None else x for k in bounds], dtype=float)
+            h.changeColsBounds(len(bounds), self._bound_idx[list(bounds)], lo, hi)
+        if rows:
+            lo = np.array([-inf if (x := self._rows[k][1]()) is None else x for k in rows], dtype=float)
+            hi = np.array([inf if (x := self._rows[k][2]()) is None else x for k in rows], dtype=float)
+            h.changeRowsBounds(len(rows), self._row_idx[list(rows)], lo, hi)
+        if costs:
+            h.changeColsCost(len(costs), self._cost_idx[list(costs)], np.array([self._costs[k][1]() for k in costs], dtype=float))
         h.changeObjectiveOffset(self._offset())
 
     def _fresh(self, time_limit: float, mip_rel_gap: float, options: dict | None = None, model=None,

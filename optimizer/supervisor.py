@@ -25,7 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,8 +111,12 @@ class Supervisor:
         self._fixed_written = None  # the CycleData whose fixed part the Params hold
         self._curve_rows: dict | None = None  # per curve group: (curve_x, curve_y) rows with signs, weight columns
         self._code_cols: dict | None = None  # per SOS group: HiGHS columns of its binaries
+        self._verify_cols: dict | None = None  # per learned curve: HiGHS columns of on/off, decision, output
         self._last_pricing = None  # the last duals LP (its copy of the model, for inspection)
         self._param_data: dict = {}
+        self._inflight = None  # the worker's job of the last cycle
+        self._dirty: set[int] = set()  # ids of the Params set since HiGHS's model was last updated
+        self._full_push = True  # the first update evaluates everything
         self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
         self._last_validated: ValidatedSnapshot | None = None
@@ -206,7 +210,7 @@ class Supervisor:
                     return {}
                 cycle = self._cycle_data(snap)
                 self._write(cycle, pinned=True)
-                self._solver.update()
+                self._push()
                 fix = self._current_fix(cycle)
                 r = self._solver.run(self._solver.prepare(self.config.time_budget_s, 0.0 if fix else self.config.mip_rel_gap, fix=fix), load=False)
                 res = self._current_result(r, fix, cycle, time.perf_counter())
@@ -217,6 +221,9 @@ class Supervisor:
 
     # ------------------------------------------------------------------ the cycle
     def _step(self, snapshot: object, t0: float) -> Proposal:
+        if self._inflight is not None:  # the last cycle's worker job (its duals LP) is over before its instances are reused
+            wait([self._inflight])
+            self._inflight = None
         now = None
         if self.config.stale_after_s is not None:
             now = self.config.clock() if self.config.clock is not None else pd.Timestamp.now()
@@ -247,12 +254,15 @@ class Supervisor:
         # that LP (the predicted current KPIs). HiGHS releases the GIL and the machine has two
         # cores, so the current point's Python work and solve hide behind the optimisation.
         self._write(cycle, pinned=False)
-        self._solver.update()
+        self._push()
         t_upd2 = time.perf_counter()
+        # the worker runs the optimisation, then (while this thread verifies the proposal) the
+        # duals LP this thread prepares meanwhile
+        handoff = _Handoff()
         try:
             opt_job = self._solver.prepare(self._remaining(t0), self.config.mip_rel_gap, slot="opt")
             opt_job.started = threading.Event()
-            opt_future = self._pool.submit(self._solve, self._remaining(t0), job=opt_job)
+            opt_future = self._inflight = self._pool.submit(self._optimise_then_price, self._remaining(t0), opt_job, cycle, handoff)
             # wait (GIL released) until the worker is inside HiGHS: otherwise this thread's Python
             # keeps the GIL and the optimisation starts only at the interpreter's next switch
             opt_job.started.wait(0.05)
@@ -261,7 +271,7 @@ class Supervisor:
             opt_future = None
             result = SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", 0.0)
         self._write(cycle, pinned=True)
-        self._solver.update()
+        self._push()
         fix = self._current_fix(cycle)
         try:
             cur_job = self._solver.prepare(self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap, fix=fix, slot="current")
@@ -288,13 +298,18 @@ class Supervisor:
             except Exception as exc:  # binding limits are a report: the cycle goes on without them
                 log.warning("duals LP could not be prepared: %s", exc)
                 pricing = None
-        if opt_future is not None:
-            result = opt_future.result()
+        handoff.pricing = pricing
+        handoff.pricing_ready.set()
+        # the current point's KPIs while the optimisation runs
         if cur_run is not None:
             current = self._current_result(cur_run, fix, cycle, t0)
         else:
             current = SolveResult(False, "fallback_hold", "solver error on the current point", 0.0)
         current_kpis = self._kpis(current.x) if current.ok else {}
+        verify_prep = self._prepare_verify(cycle)
+        if opt_future is not None:
+            handoff.solved.wait()
+            result = handoff.result
         if not current.ok:
             warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
         t_solve = time.perf_counter()
@@ -317,14 +332,11 @@ class Supervisor:
 
         # the duals LP at the chosen on/off pattern prices the binding limits
         want_duals = pricing is not None and status in ("optimal", "time_limited")
-        if want_duals:
-            # in this thread (on the worker, alongside the verification, it measured no faster)
+        if want_duals:  # the worker runs it now
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
-            self._solver.fix_integers(pricing, self._segment_codes(x_opt, cycle))
             self._last_pricing = duals_job = pricing
-            self._solver.run(duals_job, False)
         # verify against the providers (onnxruntime) and the model's own balances
-        agreement, domain = self._verify_curves(cycle)
+        agreement, domain = self._verify_curves(cycle, verify_prep)
         proposed_kpis = self._kpis()
         shortfall = {h: float(self.model.unserved[h].value or 0.0) for h in self.model.H}
         shortfall = {h: v for h, v in shortfall.items() if v > 1e-6}
@@ -342,7 +354,7 @@ class Supervisor:
             warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
         t_ver = time.perf_counter()
         binding = []
-        if want_duals:
+        if want_duals and opt_future.result() is duals_job:
             binding = self._binding(self._solver.duals(duals_job), x_opt, upper)
         t_end = time.perf_counter()
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
@@ -388,17 +400,27 @@ class Supervisor:
         st = m.st
         for g, (xs, ys) in groups.items():
             n = len(xs)
-            kmax = st.groups[g].max_points
-            for k in range(kmax):
-                j = min(k, n - 1)
-                put("cx", (g, k), float(xs[j]))
+            # breakpoints only for the weights in use: a weight bounded to 0 contributes nothing
+            # whatever its coefficients, so theirs stay as they were (about 2 in 3 of the
+            # coefficient changes a cycle's two writes made before, for nothing)
+            for k, xk in enumerate(xs.tolist()):
+                put("cx", (g, k), xk)
+            for name, y in ys.items():
+                for k, yk in enumerate(y.tolist()):
+                    put("cy", (name, k), yk)
+            for k in range(st.groups[g].max_points):
                 put("lam_hi", (g, k), 1.0 if k < n else 0.0)
-                for name, y in ys.items():
-                    put("cy", (name, k), float(y[j]))
             if g in st.bits:  # the binaries this cycle's segments need; the rest held at 0
                 need = sos2_bits(n - 1)
                 for b in range(st.bits[g]):
                     put("z_hi", (g, b), 1.0 if b < need else 0.0)
+
+    def _push(self) -> None:
+        """Bring HiGHS's model up to date with the Params: only what the Params set since the
+        last push feed (everything on the first)."""
+        changed, self._dirty = self._dirty, set()
+        self._solver.update(None if self._full_push else changed)
+        self._full_push = False
 
     def _put(self, comp: str, idx, value: float) -> None:
         """Set a mutable Param only when its value changes. The values were validated when the
@@ -411,6 +433,28 @@ class Supervisor:
                 data = self._param_data[key] = getattr(self.model, comp)[idx]
             data._value = float(value)  # noqa: SLF001
             self._param_cache[key] = value
+            self._dirty.add(id(data))
+
+    def _optimise_then_price(self, time_limit: float, job, cycle: "CycleData", handoff: "_Handoff"):
+        """On the worker: the optimisation (its result handed over as soon as it is loaded), then
+        the duals LP at its on/off pattern once the caller has prepared it. Returns the duals LP
+        if it ran, else None; never raises."""
+        result = None
+        try:
+            result = self._solve(time_limit, job=job)
+        finally:
+            handoff.result = result if result is not None else SolveResult(False, "fallback_hold", "solver error", 0.0)
+            handoff.solved.set()
+        if result.status not in ("optimal", "time_limited") or not handoff.pricing_ready.wait(1.0) or handoff.pricing is None:
+            return None
+        try:
+            pricing = handoff.pricing
+            self._solver.fix_integers(pricing, self._segment_codes(self._solver.solution(), cycle))
+            self._solver.run(pricing, False)
+            return pricing
+        except Exception as exc:  # binding limits are a report: the cycle goes on without them
+            log.warning("duals LP failed: %s", exc)
+            return None
 
     def _solve(self, time_limit: float, warm: np.ndarray | None = None, prepared: bool = False, job=None) -> "SolveResult":
         """Solve the model as its Params stand (``prepared``: the HiGHS model is already updated;
@@ -421,7 +465,7 @@ class Supervisor:
                 r = self._solver.run(job)
             else:
                 if not prepared:
-                    self._solver.update()
+                    self._push()
                 r = self._solver.solve(time_limit, self.config.mip_rel_gap, warm=warm)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
@@ -460,10 +504,10 @@ class Supervisor:
         if ok or fix is None:
             return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
         self._write(c, pinned=True)
-        self._solver.update()
+        self._push()
         r = self._solver.run(self._solver.prepare(self._remaining(t0), self.config.mip_rel_gap), load=False)
         self._write(c, pinned=False)
-        self._solver.update()
+        self._push()
         ok = r.status in ("optimal", "feasible_limit") and r.x is not None
         return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
 
@@ -561,21 +605,49 @@ class Supervisor:
         self._last_hot = {h: round(_val(self.model.hot[h])) for h in self.model.hot}
 
     # ------------------------------------------------------------------ results
-    def _verify_curves(self, c: "CycleData") -> tuple[dict[str, float], list[str]]:
+    def _prepare_verify(self, c: "CycleData") -> list:
+        """What checking a proposal needs, per learned curve, made while the optimisation runs:
+        the HiGHS columns of the unit's on/off, decision and output, a provider's evaluator at the
+        cycle's disturbances, and the domain checks (a disturbance's message now, the decision's
+        bounds for later), in the domain's order."""
         m = self.model
-        agreement, domain = {}, []
+        if self._verify_cols is None:
+            col = self._solver.column
+            self._verify_cols = {name: (col(_on_var(m, s)), col(_x_var(m, s)), col(_y_var(m, s))) for name, s in self.curves.slots.items()}
+        make = getattr(self.curves, "point_evaluator", None)
+        out = []
         for name, slot in self.curves.slots.items():
-            on = _val(_on_var(m, slot))
-            if on < 0.5:
-                continue
-            x = _val(_x_var(m, slot))
-            y_model = _val(_y_var(m, slot))
-            y_served = self.curves.evaluate(name, x, c.disturbances)
-            agreement[name] = abs(y_model - y_served) / max(abs(y_served), 1e-9)
+            if make is not None:
+                f = make(name, c.disturbances)
+            else:
+                f = (lambda name: lambda x: self.curves.evaluate(name, x, c.disturbances))(name)
+            checks = []
             for tag, (lo, hi) in self._domains[name].items():
-                v = x if tag == slot.x_tag else c.disturbances.get(tag)
-                if v is not None and not (lo - 1e-9 <= v <= hi + 1e-9):
-                    domain.append(f"{name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
+                if tag == slot.x_tag:
+                    checks.append((tag, lo, hi))
+                else:
+                    v = c.disturbances.get(tag)
+                    if v is not None and not (lo - 1e-9 <= v <= hi + 1e-9):
+                        checks.append(f"{name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
+            out.append((name, self._verify_cols[name], f, checks))
+        return out
+
+    def _verify_curves(self, c: "CycleData", prepared: list | None = None) -> tuple[dict[str, float], list[str]]:
+        """Every running unit's learned curves evaluated by their provider (onnxruntime for
+        surrogates) at the loaded solution, against the embedded values; training-domain warnings."""
+        x = self._solver.solution()
+        agreement, domain = {}, []
+        for name, (c_on, c_x, c_y), f, checks in (prepared if prepared is not None else self._prepare_verify(c)):
+            if x[c_on] < 0.5:
+                continue
+            xv, y_model = float(x[c_x]), float(x[c_y])
+            y_served = f(xv)
+            agreement[name] = abs(y_model - y_served) / max(abs(y_served), 1e-9)
+            for chk in checks:
+                if isinstance(chk, str):
+                    domain.append(chk)
+                elif not (chk[1] - 1e-9 <= xv <= chk[2] + 1e-9):
+                    domain.append(f"{name}: {chk[0]} = {xv:.4g} outside the training domain [{chk[1]:.4g}, {chk[2]:.4g}]")
         return agreement, domain
 
     def _binding(self, duals, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
@@ -685,6 +757,17 @@ class Supervisor:
         keys += [tags.duct_steam(g) for g in self.model.GD] + [tags.turbine_power(t) for t in self.model.TG]
         keys += [tags.extraction(t, k) for t, k in self.model.TX] + [tags.on_motor(t) for t in self.model.TMOT]
         return {k: float(values[k]) for k in keys if k in values}
+
+
+@dataclass
+class _Handoff:
+    """Between the caller's thread and the worker within one cycle: the optimisation's result
+    (set, then ``solved``), the duals LP the caller prepared (set, then ``pricing_ready``)."""
+
+    solved: threading.Event = field(default_factory=threading.Event)
+    result: "SolveResult | None" = None
+    pricing_ready: threading.Event = field(default_factory=threading.Event)
+    pricing: object = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ the supervisory process runs several of them.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -190,6 +191,23 @@ class OnnxSurrogate:
     def evaluate(self, x: Any) -> np.ndarray:
         """Outputs (n_outputs,) for one sample (1-D array or mapping name -> value), by onnxruntime."""
         return self.evaluate_batch(self._as_vector(x)[None, :])[0]
+
+    def point_evaluator(self, x: Any, free: int):
+        """A function ``f(v)`` of input ``free`` alone: the outputs (n_outputs,) at ``x`` (checked
+        once, here) with input ``free`` set to ``v``, by onnxruntime. For many evaluations along one
+        line (the supervisor's check of each proposal): 10 us a call instead of 30 us for
+        :meth:`evaluate`, whose mapping and checks it does once. A non-finite ``v`` raises."""
+        row = np.ascontiguousarray(self._as_vector(x)[None, :])
+        feed = {self._input_tensor: row}
+        out, run = [self._output_tensor], self._session.run
+
+        def f(v: float) -> np.ndarray:
+            if not math.isfinite(v):
+                raise ValueError(f"model {self.name}: input {self.input_names[free]} = {v!r} is not finite")
+            row[0, free] = v
+            return np.asarray(run(out, feed)[0][0], dtype=np.float64)
+
+        return f
 
     def jacobian(self, x: Any) -> np.ndarray:
         """Exact Jacobian dy/dx, shape (n_outputs, n_inputs), at one sample: the masked product of the

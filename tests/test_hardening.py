@@ -249,10 +249,11 @@ def test_onnxruntime_failing_holds_and_recovers(monkeypatch):
     snaps = snapshots(2)
     model = sup.curves.models["B1_fuel"]
 
-    def broken(x):
-        raise RuntimeError("onnxruntime session lost")
+    class LostSession:
+        def run(self, *args, **kwargs):
+            raise RuntimeError("onnxruntime session lost")
 
-    monkeypatch.setattr(model, "evaluate", broken)
+    monkeypatch.setattr(model, "_session", LostSession())
     p = sup.step(snaps[0])
     assert p.status == "fallback_hold" and any("onnxruntime session lost" in w for w in p.warnings)
     monkeypatch.undo()
