@@ -461,6 +461,8 @@ def markdown(r: dict, flagged: list[dict] | None = None, previous: dict | None =
                          f"optima agree to {om['max_objective_rel_diff']:.1e} relative ({'yes' if om['all_agree'] else 'NO'}, target 1e-6)"
                          + (f"; diagnostic: our MILP without its {o['compact_columns_dropped']} fixed-at-0 columns {o['compact_median_ms']:.1f} ms "
                             f"({om['speedup_highspy_compact']:.2f}x)" if o.get("compact_median_ms") is not None else "")
+                         + (f"; floor: our MILP with every curve's segment given {o['floor_median_ms']:.1f} ms, so at most "
+                            f"{om['speedup_ceiling']:.2f}x over OMLT for any exact curve formulation" if om.get("speedup_ceiling") is not None else "")
                          + (f"; inputs whose training domain was widened to the cycle's box: {', '.join(om['widened_inputs'])}" if om["widened_inputs"] else ""))
     inf, st = r.get("inference"), r.get("study")
     lines += ["", "## Other cases", "", "| case | median | p95 | p99 | max | n |", "| --- | --- | --- | --- | --- | --- |"]

@@ -174,8 +174,8 @@ class SurrogateCurves:
                 k = net.input_names.index(slot.x_tag)
                 others = [i for i in range(len(net.input_names)) if i != k]
                 w1 = net.weights[0]
-                self._line[name] = (w1[:, k].copy(), w1[:, others].copy(), [net.input_names[i] for i in others],
-                                    net.biases[0], net.weights[1][0].copy(), float(net.biases[1][0]))
+                self._line[name] = (w1[:, k].tolist(), w1[:, others].tolist(), [net.input_names[i] for i in others],
+                                    net.biases[0].tolist(), net.weights[1][0].tolist(), float(net.biases[1][0]))
         return self._line[name]
 
     def box_curve(self, name: str, lo: float, hi: float, margin: float, pin_lo: float, pin_hi: float,
@@ -189,26 +189,31 @@ class SurrogateCurves:
         line = self._one_layer(name)
         if line is None:
             return None
+        # plain floats: these networks have a handful of neurons, where each numpy call on a
+        # 3-element array costs more than the arithmetic (measured 30 -> 15 us a curve)
         a, w_d, d_tags, b1, w2, b2 = line
-        c = b1 + w_d @ np.array([float(disturbances[t]) for t in d_tags]) if d_tags else b1
+        d = [float(disturbances[t]) for t in d_tags]
+        c = [bj + sum(wi * di for wi, di in zip(row, d)) for bj, row in zip(b1, w_d)]
         lo_m, hi_m = lo - margin, hi + margin
-        live = (a != 0.0) & (w2 != 0.0)
-        t = -c[live] / a[live]
-        t = np.sort(t[(t > lo_m) & (t < hi_m)])
-        if t.size > 1:
-            t = t[np.concatenate(([True], np.diff(t) > 1e-9 * (hi_m - lo_m)))]
-        below, above = t[t < lo], t[t > hi]
+        t = sorted(k for k in (-cj / aj for aj, cj, wj in zip(a, c, w2) if aj != 0.0 and wj != 0.0) if lo_m < k < hi_m)
+        if len(t) > 1:
+            tol = 1e-9 * (hi_m - lo_m)
+            t = [t[0]] + [t[i] for i in range(1, len(t)) if t[i] - t[i - 1] > tol]
         gap = 1e-9 * (hi - lo)  # a kink this close to an end merges into it (as restrict_to_line)
-        inside = t[(t - lo > gap) & (hi - t > gap)] if hi > lo else t[:0]
-        e_lo = 0.5 * (below[-1] + lo) if below.size else lo_m
-        e_hi = 0.5 * (hi + above[0]) if above.size else hi_m
-        box = [lo] if hi <= lo else [lo, *inside.tolist(), hi]
+        below = [k for k in t if k < lo]
+        above = [k for k in t if k > hi]
+        inside = [k for k in t if k - lo > gap and hi - k > gap] if hi > lo else []
+        e_lo = 0.5 * (below[-1] + lo) if below else lo_m
+        e_hi = 0.5 * (hi + above[0]) if above else hi_m
+        box = [lo] if hi <= lo else [lo, *inside, hi]
         sec = [pin_lo] if pin_hi <= pin_lo else [pin_lo, pin_hi]
-        xs = np.array([e_lo, *box, e_hi, *sec])
-        ys = np.maximum(np.multiply.outer(xs, a) + c, 0.0) @ w2 + b2
-        nb = len(box)
-        return ((xs[1:1 + nb], ys[1:1 + nb]), (float(xs[0]), float(ys[0]), float(xs[nb + 1]), float(ys[nb + 1])),
-                (xs[nb + 2:], ys[nb + 2:]))
+        terms = list(zip(a, c, w2))
+
+        def y(x: float) -> float:
+            return sum(wj * v for aj, cj, wj in terms if (v := aj * x + cj) > 0.0) + b2
+
+        return ((np.array(box), np.array([y(x) for x in box])), (e_lo, y(e_lo), e_hi, y(e_hi)),
+                (np.array(sec), np.array([y(x) for x in sec])))
 
     def _fixed(self, name: str, disturbances: Mapping[str, float]) -> dict[str, float]:
         return {t: float(disturbances[t]) for t in self.slots[name].disturbance_tags}
