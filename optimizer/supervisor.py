@@ -115,6 +115,7 @@ class Supervisor:
         self._last_pricing = None  # the last duals LP (its copy of the model, for inspection)
         self._param_data: dict = {}
         self._inflight = None  # the worker's job of the last cycle
+        self._snapshot_hash: str | None = None  # this cycle's snapshot hash, once computed
         self._dirty: set[int] = set()  # ids of the Params set since HiGHS's model was last updated
         self._full_push = True  # the first update evaluates everything
         self._limit_index: tuple[list, list] | None = None
@@ -151,6 +152,7 @@ class Supervisor:
         with self._lock:
             t0 = time.perf_counter()
             state_before = {"last_hot": dict(self._last_hot) if self._last_hot is not None else None}
+            self._snapshot_hash = None  # set by the cycle while it waits for the solver
             self._last_validated = None
             try:
                 proposal = self._step(snapshot, t0)
@@ -161,7 +163,8 @@ class Supervisor:
                                     warnings=[f"internal error, holding: {type(exc).__name__}: {exc}"],
                                     stats={"total_ms": 1e3 * (time.perf_counter() - t0)})
             try:
-                proposal.audit = {**self.audit_info, "snapshot_hash": sha256_of(snapshot)}
+                digest = self._snapshot_hash if self._snapshot_hash is not None else sha256_of(snapshot)
+                proposal.audit = {**self.audit_info, "snapshot_hash": digest}
                 if self.config.audit_log:
                     v = self._last_validated
                     append_line(self.config.audit_log, {
@@ -279,8 +282,8 @@ class Supervisor:
         except Exception as exc:  # the proposal does not depend on it: report and go on
             log.warning("HiGHS failed on the current point: %s", exc)
             cur_job = cur_run = None
-        # the Params back to the optimisation's data (HiGHS's own model is brought up to date by
-        # the next update), so the model reads consistently with the proposal it holds
+        # the Params back to the optimisation's data (HiGHS's own model follows below, while the
+        # optimisation runs), so the model reads consistently with the proposal it holds
         self._write(cycle, pinned=False)
         # the duals LP, all but its on/off pattern: a copy of the optimisation's model, integers
         # continuous, each curve continued just beyond its box (see _extend_curves), started from
@@ -307,6 +310,13 @@ class Supervisor:
             current = SolveResult(False, "fallback_hold", "solver error on the current point", 0.0)
         current_kpis = self._kpis(current.x) if current.ok else {}
         verify_prep = self._prepare_verify(cycle)
+        # still waiting: HiGHS's model back to the optimisation's data (the next cycle then pushes
+        # only what changed between the two cycles) and the snapshot's audit hash
+        self._push()
+        try:
+            self._snapshot_hash = sha256_of(snapshot)
+        except Exception:  # the audit trail never costs the plant its answer: step() tries again and reports
+            self._snapshot_hash = None
         if opt_future is not None:
             handoff.solved.wait()
             result = handoff.result

@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from optimizer.curves import CurveSlot, group_curves, merge_breakpoints
@@ -113,8 +113,7 @@ def test_group_optimum_equals_enumeration(n1, n2, seed, cx, c1, c2, fa, fb):
     lo, hi = 20.0, 60.0
     x1 = np.sort(np.concatenate(([lo, hi], rng.uniform(lo, hi, n1 - 2))))
     x2 = np.sort(np.concatenate(([lo, hi], rng.uniform(lo, hi, n2 - 2))))
-    if np.min(np.diff(x1)) < 1e-3 or np.min(np.diff(x2)) < 1e-3:
-        return
+    assume(np.min(np.diff(x1)) >= 0.5 and np.min(np.diff(x2)) >= 0.5)  # slopes at most 100 (tolerances below)
     y1, y2 = rng.uniform(0.0, 50.0, n1), rng.uniform(-20.0, 20.0, n2)
     slots = {"f": _slot("f", "gt_fuel", n1), "g": _slot("g", "hrsg_steam", n2)}
     groups = group_curves(slots)
@@ -142,7 +141,7 @@ def test_group_optimum_equals_enumeration(n1, n2, seed, cx, c1, c2, fa, fb):
     values = cx * cand + c1 * np.interp(cand, x1, y1) + c2 * np.interp(cand, x2, y2)
     best = min(0.0, float(values.min()))
     assert pyo.value(m.obj) == pytest.approx(best, rel=1e-7, abs=2e-6)  # HiGHS stops within an absolute gap of 1e-6
-    if round(pyo.value(m.u)) == 1:  # the solution lies on both curves
+    if round(pyo.value(m.u)) == 1:  # the solution lies on both curves (to HiGHS's feasibility tolerance times the slope)
         x = pyo.value(m.x)
-        assert pyo.value(m.y["f"]) == pytest.approx(float(np.interp(x, x1, y1)), rel=1e-7, abs=1e-6)
-        assert pyo.value(m.y["g"]) == pytest.approx(float(np.interp(x, x2, y2)), rel=1e-7, abs=1e-6)
+        assert pyo.value(m.y["f"]) == pytest.approx(float(np.interp(x, x1, y1)), rel=1e-7, abs=1e-4)
+        assert pyo.value(m.y["g"]) == pytest.approx(float(np.interp(x, x2, y2)), rel=1e-7, abs=1e-4)
