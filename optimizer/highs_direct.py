@@ -148,6 +148,8 @@ class HighsDirect:
             depends(1, k, hp.lower_expr, hp.upper_expr)
         for k, c in enumerate(obj.linear_coefs):
             depends(3, k, c.expr)
+        # per parameter only the kinds it feeds: (kind, entries) pairs
+        self._deps_by_kind = {pid: tuple((kind, ks) for kind, ks in enumerate(dep) if ks) for pid, dep in self._deps.items()}
 
     def update(self, changed: set[int] | None = None) -> None:
         """Push the model's current parameter values into HiGHS (coefficients only where changed).
@@ -157,11 +159,10 @@ class HighsDirect:
             coefs, bounds, rows, costs = range(len(self._coefs)), range(len(self._bounds)), range(len(self._rows)), range(len(self._costs))
         else:
             sets = (set(), set(), set(), set())
+            deps = self._deps_by_kind
             for pid in changed:
-                dep = self._deps.get(pid)
-                if dep is not None:
-                    for s, ks in zip(sets, dep):
-                        s.update(ks)
+                for kind, ks in deps.get(pid, ()):
+                    sets[kind].update(ks)
             coefs, bounds, rows, costs = (sorted(s) for s in sets)
         inf = highspy.kHighsInf
         h = self.h

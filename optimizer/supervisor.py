@@ -399,13 +399,13 @@ class Supervisor:
         """Push the cycle into the mutable Params. ``pinned``: boxes collapse to the current point."""
         m = self.model
         box = c.pinned if pinned else (c.local if local else c.box)
-        put = self._put
+        put = self._put_key
         if c is not self._fixed_written:  # the cycle's fixed data, once per cycle
-            for (comp, idx), value in c.fixed.items():
-                put(comp, idx, value)
+            for key, value in c.fixed.items():
+                put(key, value)
             self._fixed_written = c
-        for (comp, idx), value in box.items():
-            put(comp, idx, value)
+        for key, value in box.items():
+            put(key, value)
         groups = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
         st = m.st
         for g, (xs, ys) in groups.items():
@@ -414,16 +414,16 @@ class Supervisor:
             # whatever its coefficients, so theirs stay as they were (about 2 in 3 of the
             # coefficient changes a cycle's two writes made before, for nothing)
             for k, xk in enumerate(xs.tolist()):
-                put("cx", (g, k), xk)
+                put(("cx", (g, k)), xk)
             for name, y in ys.items():
                 for k, yk in enumerate(y.tolist()):
-                    put("cy", (name, k), yk)
+                    put(("cy", (name, k)), yk)
             for k in range(st.groups[g].max_points):
-                put("lam_hi", (g, k), 1.0 if k < n else 0.0)
+                put(("lam_hi", (g, k)), 1.0 if k < n else 0.0)
             if g in st.bits:  # the binaries this cycle's segments need; the rest held at 0
                 need = sos2_bits(n - 1)
                 for b in range(st.bits[g]):
-                    put("z_hi", (g, b), 1.0 if b < need else 0.0)
+                    put(("z_hi", (g, b)), 1.0 if b < need else 0.0)
 
     def _push(self) -> None:
         """Bring HiGHS's model up to date with the Params: only what the Params set since the
@@ -432,15 +432,15 @@ class Supervisor:
         self._solver.update(None if self._full_push else changed)
         self._full_push = False
 
-    def _put(self, comp: str, idx, value: float) -> None:
-        """Set a mutable Param only when its value changes. The values were validated when the
-        cycle data was built, so they are stored directly (Pyomo's set_value re-validates the
-        index and domain at about 3 us a call, the slowest part of writing a cycle)."""
-        key = (comp, idx)
+    def _put_key(self, key: tuple, value: float) -> None:
+        """Set the mutable Param ``key = (component, index)`` only when its value changes. The
+        values were validated when the cycle data was built, so they are stored directly (Pyomo's
+        set_value re-validates the index and domain at about 3 us a call, the slowest part of
+        writing a cycle)."""
         if self._param_cache.get(key) != value:
             data = self._param_data.get(key)
             if data is None:
-                data = self._param_data[key] = getattr(self.model, comp)[idx]
+                data = self._param_data[key] = getattr(self.model, key[0])[key[1]]
             data._value = float(value)  # noqa: SLF001
             self._param_cache[key] = value
             self._dirty.add(id(data))
