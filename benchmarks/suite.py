@@ -16,7 +16,9 @@ CPU count, Python/numpy/HiGHS/Pyomo/OMLT/onnxruntime versions, git commit, times
 previous JSON in `out/bench/` if there is one (`--compare`). The exit status is non-zero when the
 reference site's step p95 exceeds the time budget (`SupervisorConfig.time_budget_s`, exit bit 1)
 or when any case's p95 got more than 20 % worse than in the previous run (exit bit 2), so a
-scheduler marks the night red. Nightly with cron (keep the results directory between runs):
+scheduler marks the night red. "Worse" is after taking out the machine's own change of speed,
+measured by fixed workloads at the run's start and end (:mod:`benchmarks.calibration`): on a
+shared machine the same code runs 1.5x slower from one hour to the next. Nightly with cron (keep the results directory between runs):
 
 ```cron
 30 2 * * *  cd /srv/steamopt && make bench >> out/bench/cron.log 2>&1
@@ -305,9 +307,11 @@ def growth(sizes: list[dict]) -> dict | None:
 
 # ---------------------------------------------------------------------- the run
 def run(quick: bool = False) -> dict:
+    from benchmarks.calibration import calibrate, combine
     from optimizer.supervisor import SupervisorConfig
 
     t0 = time.perf_counter()
+    cal_start = calibrate()
     plan = QUICK_CYCLES if quick else FULL_CYCLES
     result: dict = {"suite": "steamopt", "format": 1, "quick": quick, "machine": machine_info(),
                     "time_budget_ms": 1e3 * SupervisorConfig().time_budget_s, "sizes": {}, "cases": {}}
@@ -334,21 +338,34 @@ def run(quick: bool = False) -> dict:
     log.info("study throughput")
     result["study"] = bench_study(6.0)
     result["growth"] = growth(list(result["sizes"].values()))
+    result["calibration"] = combine(cal_start, calibrate())
     result["seconds"] = time.perf_counter() - t0
     return result
 
 
+def machine_ratio(current: dict, previous: dict) -> float:
+    """How much slower this run's machine was than the previous run's, from both runs' fixed
+    calibration workloads (:mod:`benchmarks.calibration`); 1 when either run lacks them."""
+    a, b = (current.get("calibration") or {}).get("factor"), (previous.get("calibration") or {}).get("factor")
+    return a / b if a and b else 1.0
+
+
 def compare_runs(current: dict, previous: dict, threshold: float = REGRESSION, min_ms: float = MIN_REGRESSION_MS) -> list[dict]:
     """Cases whose p95 got more than ``threshold`` worse than in ``previous`` (both run results),
-    by at least ``min_ms`` milliseconds (an 11 us inference call jitters by 2 us between runs)."""
+    by at least ``min_ms`` milliseconds (an 11 us inference call jitters by 2 us between runs),
+    once the machine's own change of speed is taken out: each p95 ratio is divided by
+    :func:`machine_ratio` (a night on a machine 1.5x slower throughout is not a regression)."""
     flagged = []
+    machine = machine_ratio(current, previous)
     for name, cur in current.get("cases", {}).items():
         prev = previous.get("cases", {}).get(name)
         if not prev or "p95_ms" not in prev or "p95_ms" not in cur or prev["p95_ms"] <= 0:
             continue
-        ratio = cur["p95_ms"] / prev["p95_ms"]
-        if ratio > 1.0 + threshold and cur["p95_ms"] - prev["p95_ms"] >= min_ms:
-            flagged.append({"case": name, "p95_ms": cur["p95_ms"], "previous_p95_ms": prev["p95_ms"], "ratio": ratio})
+        raw = cur["p95_ms"] / prev["p95_ms"]
+        ratio = raw / machine
+        if ratio > 1.0 + threshold and cur["p95_ms"] - machine * prev["p95_ms"] >= min_ms:
+            flagged.append({"case": name, "p95_ms": cur["p95_ms"], "previous_p95_ms": prev["p95_ms"], "ratio": ratio,
+                            "raw_ratio": raw, "machine_ratio": machine})
     return flagged
 
 
@@ -475,11 +492,19 @@ def markdown(r: dict, flagged: list[dict] | None = None, previous: dict | None =
         lines.append(f"| study throughput: {st['study']} {st['hours']:.0f} h, steamopt | {st['steps_per_s']:.1f} steps/s | | | | {st['steps']} steps in {st['seconds']:.1f} s |")
     if previous is not None:
         lines += ["", f"## Against the previous run ({previous.get('machine', {}).get('timestamp', '?')}, commit {previous.get('machine', {}).get('git_commit', '?')})", ""]
-        if flagged:
-            lines += ["| case | p95 ms | previous p95 ms | ratio |", "| --- | --- | --- | --- |"]
-            lines += [f"| {f['case']} | {f['p95_ms']:.3f} | {f['previous_p95_ms']:.3f} | **{f['ratio']:.2f}x REGRESSION** |" for f in flagged]
+        cal, pcal = r.get("calibration"), previous.get("calibration")
+        if cal and pcal:
+            lines += [f"Machine speed from the fixed calibration workloads (benchmarks/calibration.py): this run "
+                      f"{machine_ratio(r, previous):.2f}x the previous run's time (MILP {cal['milp_ms']:.2f} vs {pcal['milp_ms']:.2f} ms, "
+                      f"Python {cal['python_ms']:.3f} vs {pcal['python_ms']:.3f} ms); each ratio below is divided by it.", ""]
         else:
-            lines.append(f"No case's p95 got more than {100 * REGRESSION:.0f} % worse.")
+            lines += ["One of the runs has no calibration: raw p95 ratios.", ""]
+        if flagged:
+            lines += ["| case | p95 ms | previous p95 ms | raw ratio | ratio, machine speed taken out | |", "| --- | --- | --- | --- | --- | --- |"]
+            lines += [f"| {f['case']} | {f['p95_ms']:.3f} | {f['previous_p95_ms']:.3f} | {f.get('raw_ratio', f['ratio']):.2f}x | "
+                      f"{f['ratio']:.2f}x | **REGRESSION** |" for f in flagged]
+        else:
+            lines.append(f"No case's p95 got more than {100 * REGRESSION:.0f} % worse (machine speed taken out).")
     code = exit_status(r, flagged or [])
     lines += ["", f"Exit status {code}" + (": reference p95 over the time budget" if code & 1 else "") + (": regression flagged" if code & 2 else "")]
     return "\n".join(lines) + "\n"

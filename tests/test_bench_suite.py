@@ -210,6 +210,38 @@ def test_regression_flagged_and_exit_nonzero(tmp_path):
     assert "REGRESSION" in (tmp_path / "t.md").read_text()
 
 
+def test_a_slower_machine_is_not_a_regression():
+    """Both runs carry the calibration workloads' factor: a run whose every case is 1.5x slower on
+    a machine 1.5x slower flags nothing; the same case 1.5x slower on an unchanged machine does."""
+    prev = _fake_run(10.0)
+    prev["calibration"] = {"factor": 4.0, "milp_ms": 8.0, "python_ms": 2.0}
+    slow = _fake_run(15.0)
+    slow["cases"]["step_S"] = {**slow["cases"]["step_S"], "p95_ms": 1.5 * prev["cases"]["step_S"]["p95_ms"]}
+    slow["calibration"] = {"factor": 6.0, "milp_ms": 12.0, "python_ms": 3.0}
+    assert suite.machine_ratio(slow, prev) == pytest.approx(1.5)
+    assert suite.compare_runs(slow, prev) == []
+    same_machine = copy.deepcopy(slow)
+    same_machine["calibration"] = dict(prev["calibration"])
+    flagged = suite.compare_runs(same_machine, prev)
+    assert [f["case"] for f in flagged] == ["step_S"] and flagged[0]["ratio"] == pytest.approx(1.5)
+    md = suite.markdown(same_machine, flagged, prev)
+    assert "REGRESSION" in md and "1.00x the previous run's time" in md
+    # without calibration in one of the runs: raw ratios (the previous behaviour)
+    del prev["calibration"]
+    assert [f["case"] for f in suite.compare_runs(slow, prev)] == ["step_S"]
+
+
+def test_calibration_workload_is_fixed():
+    from benchmarks.calibration import calibrate, combine
+
+    a = calibrate(repeats=3)
+    b = calibrate(repeats=3)
+    assert a["milp_objective"] == pytest.approx(b["milp_objective"], rel=1e-9)  # the same MILP every time
+    assert a["milp_ms"] > 0 and a["python_ms"] > 0 and a["factor"] == pytest.approx((a["milp_ms"] * a["python_ms"]) ** 0.5)
+    c = combine(a, b)
+    assert min(a["factor"], b["factor"]) <= c["factor"] <= max(a["factor"], b["factor"])
+
+
 def test_no_flag_within_20_percent_and_budget_gate():
     cur, prev = _fake_run(12.0), _fake_run(11.0)   # 9 % worse: not a regression
     assert suite.compare_runs(cur, prev) == []
