@@ -226,6 +226,12 @@ def test_a_slower_machine_is_not_a_regression():
     assert [f["case"] for f in flagged] == ["step_S"] and flagged[0]["ratio"] == pytest.approx(1.5)
     md = suite.markdown(same_machine, flagged, prev)
     assert "REGRESSION" in md and "1.00x the previous run's time" in md
+    # a run the calibration calls faster, with a case 15 % slower as measured: not flagged on the
+    # calibration's word alone
+    quicker = copy.deepcopy(prev)
+    quicker["cases"]["step_S"] = {**quicker["cases"]["step_S"], "p95_ms": 1.15 * prev["cases"]["step_S"]["p95_ms"]}
+    quicker["calibration"] = {"factor": 2.0, "milp_ms": 4.0, "python_ms": 1.0}
+    assert suite.compare_runs(quicker, prev) == []
     # without calibration in one of the runs: raw ratios (the previous behaviour)
     del prev["calibration"]
     assert [f["case"] for f in suite.compare_runs(slow, prev)] == ["step_S"]
