@@ -50,6 +50,8 @@ import numpy as np
 import onnx
 import pyomo.environ as pyo
 
+from optimizer.cycle import _BOX_PARAMS
+from optimizer.formulation import on_var, x_var, y_var
 from optimizer.supervisor import Supervisor
 
 AGREEMENT_REL = 1e-6   # optima of the two formulations must agree to this, relative (to max(1, |objective|))
@@ -134,12 +136,9 @@ def _highs_run(model, options: dict, gap: float, repeats: int) -> tuple[list[flo
 
 
 def _slot_vars(m, slot):
-    on = {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
-    x = {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
-    y = m.flow[slot.unit, 0] if slot.kind == "turbine_steam" else {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
-    box = {"boiler_fuel": ("b_lo", "b_hi"), "gt_fuel": ("g_lo", "g_hi"), "hrsg_steam": ("g_lo", "g_hi"), "turbine_steam": ("t_lo", "t_hi")}[slot.kind]
-    lo, hi = (float(pyo.value(getattr(m, p)[slot.unit])) for p in box)
-    return on, x, y, lo, hi
+    """A learned curve's on/off, decision and output variables in ``m`` and its box this cycle."""
+    lo, hi = (float(pyo.value(getattr(m, p)[slot.unit])) for p in _BOX_PARAMS[slot.kind])
+    return on_var(m, slot), x_var(m, slot), y_var(m, slot), lo, hi
 
 
 def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.ConcreteModel, dict]:

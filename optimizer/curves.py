@@ -76,7 +76,6 @@ class CurveGroup:
     name: str                      # the decision tag, e.g. "GT1.power_mw"
     unit: str
     kind: str                      # the first member's kind (the unit's on/off and decision variables)
-    x_tag: str
     members: tuple[str, ...]       # curve names, in slot order
     max_points: int
     convex: bool                   # every member convex: no adjacency (SOS2) needed
@@ -93,7 +92,7 @@ def group_curves(slots: Mapping[str, CurveSlot], cap: int | None = None) -> dict
         union = 2 + sum(s.max_points - 2 for s in members)
         limit = max(own, cap) if cap is not None else union
         first = members[0]
-        groups[x_tag] = CurveGroup(x_tag, first.unit, first.kind, x_tag, tuple(s.name for s in members),
+        groups[x_tag] = CurveGroup(x_tag, first.unit, first.kind, tuple(s.name for s in members),
                                    min(union, limit), all(s.convex for s in members))
     return groups
 

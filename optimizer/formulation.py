@@ -85,7 +85,7 @@ class Structure:
 def structure(site: Site, slots: Mapping[str, CurveSlot], point_cap: int | None = None) -> Structure:
     boilers = list(site.boilers)
     groups = group_curves(slots, point_cap)
-    sos_groups = sos_groups_of(groups)
+    sos_groups, bits = sos_layout(groups)
     sections = [(t, k) for t, tur in site.turbines.items() for k in range(len(tur.sections))]
     return Structure(
         boilers=boilers,
@@ -101,7 +101,7 @@ def structure(site: Site, slots: Mapping[str, CurveSlot], point_cap: int | None 
         curves=dict(slots),
         groups=groups,
         sos_groups=sos_groups,
-        bits={g: sos2_bits(groups[g].max_points - 1) for g in sos_groups},
+        bits=bits,
     )
 
 
@@ -140,24 +140,43 @@ def sos2_bit_sets(points: int) -> list[tuple[list[int], list[int]]]:
     return out
 
 
-def sos_groups_of(groups: Mapping[str, CurveGroup]) -> list[str]:
-    """The groups that need adjacency: some member not convex, more than one segment reserved."""
-    return [g for g, grp in groups.items() if not grp.convex and grp.max_points > 2]
+def sos_layout(groups: Mapping[str, CurveGroup]) -> tuple[list[str], dict[str, int]]:
+    """The groups that need adjacency (some member not convex, more than one segment reserved)
+    and the binaries of each one's logarithmic SOS2."""
+    sos = [g for g, grp in groups.items() if not grp.convex and grp.max_points > 2]
+    return sos, {g: sos2_bits(groups[g].max_points - 1) for g in sos}
+
+
+def on_var(m: pyo.Block, slot):
+    """The on/off variable of a learned curve's (or curve group's) unit."""
+    return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
+
+
+def x_var(m: pyo.Block, slot):
+    """The decision variable a learned curve (or curve group) is a function of."""
+    return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
+
+
+def y_var(m: pyo.Block, slot: CurveSlot):
+    """The variable a learned curve's output is."""
+    if slot.kind == "turbine_steam":
+        return m.flow[slot.unit, 0]
+    return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
 
 
 def add_learned_curves(m: pyo.Block, groups: Mapping[str, CurveGroup], slots: Mapping[str, CurveSlot],
-                       on_var: Callable, x_var: Callable, y_var: Callable) -> None:
+                       on_var: Callable = on_var, x_var: Callable = x_var, y_var: Callable = y_var) -> None:
     """The weights, binaries and rows of every curve group, for all groups at once (the module
-    docstring's math). ``on_var``, ``x_var``: a group (or slot) -> its unit's on/off and decision
-    variable; ``y_var``: a slot -> the curve's output variable.
+    docstring's math). ``on_var``, ``x_var``: (block, group or slot) -> its unit's on/off and
+    decision variable; ``y_var``: (block, slot) -> the curve's output variable (defaults: the site
+    model's variables).
 
     Adds the index sets ``K`` (curves), ``KG`` (groups), ``GK`` (group, weight), ``CK`` (curve,
     weight), ``GB`` (SOS group, binary); the per-cycle Params ``cx[GK]`` (breakpoints), ``cy[CK]``
     (values), ``lam_hi[GK]`` (1 for the weights in use), ``z_hi[GB]`` (1 for the binaries in use);
     the variables ``lam[GK]``, ``z[GB]``; the rows ``curve_sum``, ``curve_x``, ``curve_y``,
     ``sos_one`` and ``sos_zero``."""
-    sos = sos_groups_of(groups)
-    bits = {g: sos2_bits(groups[g].max_points - 1) for g in sos}
+    sos, bits = sos_layout(groups)
     group_of = {c: g for g, grp in groups.items() for c in grp.members}
     npts = {g: grp.max_points for g, grp in groups.items()}
     m.K = pyo.Set(initialize=list(slots))
@@ -169,15 +188,15 @@ def add_learned_curves(m: pyo.Block, groups: Mapping[str, CurveGroup], slots: Ma
         _param(m, name, idx)
     m.lam = pyo.Var(m.GK, domain=pyo.NonNegativeReals, bounds=lambda m, g, k: (0, m.lam_hi[g, k]))
     m.z = pyo.Var(m.GB, domain=pyo.Binary, bounds=lambda m, g, b: (0, m.z_hi[g, b]))
-    m.curve_sum = pyo.Constraint(m.KG, rule=lambda m, g: sum(m.lam[g, k] for k in range(npts[g])) == on_var(groups[g]))
-    m.curve_x = pyo.Constraint(m.KG, rule=lambda m, g: x_var(groups[g]) == sum(m.cx[g, k] * m.lam[g, k] for k in range(npts[g])))
-    m.curve_y = pyo.Constraint(m.K, rule=lambda m, c: y_var(slots[c]) == sum(
+    m.curve_sum = pyo.Constraint(m.KG, rule=lambda m, g: sum(m.lam[g, k] for k in range(npts[g])) == on_var(m, groups[g]))
+    m.curve_x = pyo.Constraint(m.KG, rule=lambda m, g: x_var(m, groups[g]) == sum(m.cx[g, k] * m.lam[g, k] for k in range(npts[g])))
+    m.curve_y = pyo.Constraint(m.K, rule=lambda m, c: y_var(m, slots[c]) == sum(
         m.cy[c, k] * m.lam[group_of[c], k] for k in range(npts[group_of[c]])))
     sets = {g: sos2_bit_sets(npts[g]) for g in sos}
     m.sos_one = pyo.Constraint(m.GB, rule=lambda m, g, b: (
         sum(m.lam[g, k] for k in sets[g][b][0]) <= m.z[g, b]) if sets[g][b][0] else pyo.Constraint.Skip)
     m.sos_zero = pyo.Constraint(m.GB, rule=lambda m, g, b: (
-        sum(m.lam[g, k] for k in sets[g][b][1]) + m.z[g, b] <= on_var(groups[g])) if sets[g][b][1] else pyo.Constraint.Skip)
+        sum(m.lam[g, k] for k in sets[g][b][1]) + m.z[g, b] <= on_var(m, groups[g])) if sets[g][b][1] else pyo.Constraint.Skip)
 
 
 def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Param:
@@ -284,18 +303,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.t_gen_max = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] <= m.t_hi[t] * m.t_on[t])
 
     # ------------------------------------------------------------------ learned curves (lambda + logarithmic SOS2)
-    def on_var(slot):
-        return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
-
-    def x_var(slot):
-        return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
-
-    def y_var(slot: CurveSlot):
-        if slot.kind == "turbine_steam":
-            return m.flow[slot.unit, 0]
-        return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
-
-    add_learned_curves(m, st.groups, st.curves, on_var, x_var, y_var)
+    add_learned_curves(m, st.groups, st.curves)
 
     # ------------------------------------------------------------------ letdowns, vents, consumers
     m.ld = pyo.Var(m.L, domain=pyo.NonNegativeReals, bounds=lambda m, l: (0, m.ld_hi[l]))

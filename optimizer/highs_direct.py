@@ -127,13 +127,13 @@ class HighsDirect:
         self.n_binaries = sum(1 for v, _ in self._vars if v.is_binary())
         # which entries each mutable parameter feeds: an update given the changed parameters
         # evaluates only those (a cycle changes a few dozen of the 200-odd parameters)
-        self._deps: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
+        deps: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
 
         def depends(kind: int, k: int, *exprs) -> None:
             for e in exprs:
                 if e is not None:
                     for p in identify_mutable_parameters(e):
-                        self._deps.setdefault(id(p), ([], [], [], []))[kind].append(k)
+                        deps.setdefault(id(p), ([], [], [], []))[kind].append(k)
 
         k_coef = k_row = 0
         for con, helpers in self._pyomo._mutable_helpers.items():  # noqa: SLF001 - same order as above
@@ -149,14 +149,14 @@ class HighsDirect:
         for k, c in enumerate(obj.linear_coefs):
             depends(3, k, c.expr)
         # per parameter only the kinds it feeds: (kind, entries) pairs
-        self._deps_by_kind = {pid: tuple((kind, ks) for kind, ks in enumerate(dep) if ks) for pid, dep in self._deps.items()}
+        self._deps_by_kind = {pid: tuple((kind, ks) for kind, ks in enumerate(dep) if ks) for pid, dep in deps.items()}
 
     def update(self, changed: set[int] | None = None) -> None:
         """Push the model's current parameter values into HiGHS (coefficients only where changed).
         ``changed``: ids of the parameter data objects set since the last update (only the
         coefficients, bounds and costs they feed are evaluated); None: everything."""
         if changed is None:
-            coefs, bounds, rows, costs = range(len(self._coefs)), range(len(self._bounds)), range(len(self._rows)), range(len(self._costs))
+            coefs, bounds, rows, costs = (list(range(len(x))) for x in (self._coefs, self._bounds, self._rows, self._costs))
         else:
             sets = (set(), set(), set(), set())
             deps = self._deps_by_kind
@@ -175,13 +175,13 @@ class HighsDirect:
         if bounds:
             lo = np.array([-inf if (x := self._bounds[k][1]()) is None else x for k in bounds], dtype=float)
             hi = np.array([inf if (x := self._bounds[k][2]()) is None else x for k in bounds], dtype=float)
-            h.changeColsBounds(len(bounds), self._bound_idx[list(bounds)], lo, hi)
+            h.changeColsBounds(len(bounds), self._bound_idx[bounds], lo, hi)
         if rows:
             lo = np.array([-inf if (x := self._rows[k][1]()) is None else x for k in rows], dtype=float)
             hi = np.array([inf if (x := self._rows[k][2]()) is None else x for k in rows], dtype=float)
-            h.changeRowsBounds(len(rows), self._row_idx[list(rows)], lo, hi)
+            h.changeRowsBounds(len(rows), self._row_idx[rows], lo, hi)
         if costs:
-            h.changeColsCost(len(costs), self._cost_idx[list(costs)], np.array([self._costs[k][1]() for k in costs], dtype=float))
+            h.changeColsCost(len(costs), self._cost_idx[costs], np.array([self._costs[k][1]() for k in costs], dtype=float))
         h.changeObjectiveOffset(self._offset())
 
     def _fresh(self, time_limit: float, mip_rel_gap: float, options: dict | None = None, model=None,

@@ -37,7 +37,7 @@ from pyomo.repn import generate_standard_repn
 from optimizer import __version__, tags
 from optimizer.audit import append_line, sha256_of
 from optimizer.curves import CurveProvider, SurrogateCurves
-from optimizer.formulation import build_model, sos2_bits
+from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
 from optimizer.highs_direct import HighsDirect, _compile
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
@@ -588,8 +588,8 @@ class Supervisor:
 
             for gname, grp in m.st.groups.items():
                 slot = self.curves.slots[grp.members[0]]
-                x_row = row_of(m.curve_x[gname], _x_var(m, slot))
-                y_rows = {n: row_of(m.curve_y[n], _y_var(m, self.curves.slots[n])) for n in grp.members}
+                x_row = row_of(m.curve_x[gname], x_var(m, slot))
+                y_rows = {n: row_of(m.curve_y[n], y_var(m, self.curves.slots[n])) for n in grp.members}
                 cols = [self._solver.column(m.lam[gname, k]) for k in range(grp.max_points)]
                 self._curve_rows[gname] = (x_row, y_rows, cols)
         for gname, (x_lo, y_lo, x_hi, y_hi) in c.curve_ends.items():
@@ -640,7 +640,7 @@ class Supervisor:
         m = self.model
         if self._verify_cols is None:
             col = self._solver.column
-            self._verify_cols = {name: (col(_on_var(m, s)), col(_x_var(m, s)), col(_y_var(m, s))) for name, s in self.curves.slots.items()}
+            self._verify_cols = {name: (col(on_var(m, s)), col(x_var(m, s)), col(y_var(m, s))) for name, s in self.curves.slots.items()}
         make = getattr(self.curves, "point_evaluator", None)
         out = []
         for name, slot in self.curves.slots.items():
@@ -849,20 +849,6 @@ def _coef(c):
 def _val(v) -> float:
     x = pyo.value(v, exception=False)
     return 0.0 if x is None else float(x)
-
-
-def _on_var(m, slot):
-    return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
-
-
-def _x_var(m, slot):
-    return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
-
-
-def _y_var(m, slot):
-    if slot.kind == "turbine_steam":
-        return m.flow[slot.unit, 0]
-    return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
 
 
 def _iso(ts) -> str:

@@ -96,7 +96,7 @@ def _toy(groups, slots):
     m.y = pyo.Var(list(slots), domain=pyo.Reals)
     m.a = pyo.Param(mutable=True, initialize=0.0)
     m.b = pyo.Param(mutable=True, initialize=0.0)
-    add_learned_curves(m, groups, slots, on_var=lambda s: m.u, x_var=lambda s: m.x, y_var=lambda s: m.y[s.name])
+    add_learned_curves(m, groups, slots, on_var=lambda b, s: b.u, x_var=lambda b, s: b.x, y_var=lambda b, s: b.y[s.name])
     m.x_lo = pyo.Constraint(expr=m.x >= m.a * m.u)
     m.x_hi = pyo.Constraint(expr=m.x <= m.b * m.u)
     return m
