@@ -23,6 +23,7 @@ import numpy as np
 
 from optimizer import tags
 from optimizer.site.model import Site
+from surrogate.bundle import SurrogateBundle
 from surrogate.curve import max_breakpoints, restrict_to_line, structurally_convex
 from surrogate.serving import OnnxSurrogate
 
@@ -160,6 +161,7 @@ class SurrogateCurves:
                 tuple(t for t in model.input_names if t != x_tag), min(max_breakpoints(net), max_points),
                 structurally_convex(net, x_tag) if kind in ("boiler_fuel", "gt_fuel") else False,
             )
+        self._bundle = SurrogateBundle.build([self.models[n] for n in self.slots])  # None: one call per surrogate
 
     def _one_layer(self, name: str):
         """Per curve with one hidden layer: (free-input weights a, disturbance weights, their tags,
@@ -242,6 +244,20 @@ class SurrogateCurves:
         point = {slot.x_tag: 0.0, **self._fixed(name, disturbances)}
         f = model.point_evaluator(point, model.input_names.index(slot.x_tag))
         return lambda x: float(f(x)[0])
+
+    def line_evaluator(self, disturbances: Mapping[str, float]) -> Callable[[list[float]], np.ndarray] | None:
+        """Every curve at once, as a function of the decision inputs alone (a list in
+        :attr:`slots` order), the disturbances set once: one onnxruntime call to the surrogates'
+        :class:`~surrogate.bundle.SurrogateBundle` (for checking a proposal). None where the
+        surrogates could not be bundled (then :meth:`point_evaluator` per curve)."""
+        if self._bundle is None:
+            return None
+        points, free = [], []
+        for name, slot in self.slots.items():
+            model, fixed = self.models[name], self._fixed(name, disturbances)
+            points.append([0.0 if t == slot.x_tag else fixed[t] for t in model.input_names])
+            free.append(model.input_names.index(slot.x_tag))
+        return self._bundle.line_evaluator(points, free)
 
     def domain(self, name: str) -> dict[str, tuple[float, float]]:
         m = self.models[name]

@@ -212,9 +212,10 @@ class HighsDirect:
 
     def prepare(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
                 warm: np.ndarray | None = None, fix: dict[int, float] | None = None, model=None,
-                slot: str | None = None) -> "Prepared":
+                slot: str | None = None, basis: "highspy.HighsBasis | None" = None) -> "Prepared":
         """A solve of the model as it is now, ready to run (possibly in another thread).
-        ``fix``: integer columns fixed at these values and made continuous (an LP); ``warm``: a MIP start."""
+        ``fix``: integer columns fixed at these values and made continuous (an LP); ``warm``: a MIP
+        start; ``basis``: with ``fix``, the LP's starting basis (e.g. a like LP's optimal one)."""
         model = self.h.getModel() if model is None else model
         g = self._fresh(time_limit, mip_rel_gap, options, model, slot)
         if fix:
@@ -222,6 +223,8 @@ class HighsDirect:
             g.changeColsIntegrality(idx.size, idx, np.full(idx.size, highspy.HighsVarType.kContinuous))
             vals = np.array([fix[i] for i in idx], dtype=float)
             g.changeColsBounds(idx.size, idx, vals, vals)
+            if basis is not None and basis.valid:
+                g.setBasis(basis)
         if warm is not None:
             sol = highspy.HighsSolution()
             sol.col_value = list(warm)
@@ -236,14 +239,7 @@ class HighsDirect:
         if job.started is not None:
             job.started.set()
         t0 = time.perf_counter()
-        if g.run() == highspy.HighsStatus.kError and g.getModelStatus() == highspy.HighsModelStatus.kNotset:
-            # HiGHS keeps one task scheduler per calling thread, sized by the first run in it; if
-            # another HiGHS user in this thread (Pyomo's appsi_highs with its default, say) set it up
-            # for more threads, every run with threads=1 is refused before it starts. Reset this
-            # thread's scheduler (nothing else of HiGHS can be running in it) and run again.
-            log.info("HiGHS refused to run: this thread's task scheduler was set up by another HiGHS user; resetting it")
-            highspy.Highs.resetThreadScheduler(True)
-            g.run()
+        self.run_only(job)
         run_s = time.perf_counter() - t0
         status = g.getModelStatus()
         info = g.getInfo()
@@ -266,6 +262,19 @@ class HighsDirect:
                 for v, col in self._vars:
                     v.set_value(x[col], skip_validation=True)
         return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, run_s, x)
+
+    @staticmethod
+    def run_only(job: "Prepared") -> None:
+        """Run a prepared solve and nothing else (its results stay in ``job.g``)."""
+        g = job.g
+        if g.run() == highspy.HighsStatus.kError and g.getModelStatus() == highspy.HighsModelStatus.kNotset:
+            # HiGHS keeps one task scheduler per calling thread, sized by the first run in it; if
+            # another HiGHS user in this thread (Pyomo's appsi_highs with its default, say) set it up
+            # for more threads, every run with threads=1 is refused before it starts. Reset this
+            # thread's scheduler (nothing else of HiGHS can be running in it) and run again.
+            log.info("HiGHS refused to run: this thread's task scheduler was set up by another HiGHS user; resetting it")
+            highspy.Highs.resetThreadScheduler(True)
+            g.run()
 
     def solve(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
               warm: np.ndarray | None = None, fix: dict[int, float] | None = None, load: bool = True) -> DirectResult:
@@ -301,6 +310,14 @@ class HighsDirect:
         idx = self._int_idx
         vals = np.round(np.asarray(x)[idx]).astype(float)
         job.g.changeColsBounds(idx.size, idx, vals, vals)
+
+    @staticmethod
+    def optimal_basis(job: "Prepared | None") -> "highspy.HighsBasis | None":
+        """The optimal basis of a prepared LP that has run (to start a like LP from), else None."""
+        if job is None or job.g.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        basis = job.g.getBasis()
+        return basis if basis.valid else None
 
     @staticmethod
     def duals(job: "Prepared") -> tuple[np.ndarray, np.ndarray] | None:

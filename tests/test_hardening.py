@@ -277,6 +277,8 @@ def test_onnxruntime_failing_holds_and_recovers(monkeypatch):
             raise RuntimeError("onnxruntime session lost")
 
     monkeypatch.setattr(model, "_session", LostSession())
+    assert sup.curves._bundle is not None  # the check's one-call session: lost too
+    monkeypatch.setattr(sup.curves._bundle, "_session", LostSession())
     p = sup.step(snaps[0])
     assert p.status == "fallback_hold" and any("onnxruntime session lost" in w for w in p.warnings)
     monkeypatch.undo()
