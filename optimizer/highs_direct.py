@@ -5,9 +5,10 @@ Why: measured on the reference site (2 cores), Pyomo's persistent HiGHS interfac
 visitor and about 5 ms capturing the solver's output, against about 14 ms of HiGHS itself; the
 cycle does two solves. Here the model is still written in Pyomo and handed to HiGHS once by
 Pyomo's persistent interface (which also records which parameter feeds which coefficient,
-bound, right-hand side or cost); each cycle we evaluate those expressions with compiled
-affine functions of their single parameter, push only what changed with highspy's vectorised
-calls, run HiGHS, and load the primal values back into the Pyomo variables.
+bound, right-hand side or cost); from that record :class:`~optimizer.lp_arrays.LpTemplate`
+computes the whole HiGHS model from a vector of parameter values in one sparse product, each
+solve passes those arrays to HiGHS in one call, and the primal values are loaded back into the
+Pyomo variables.
 
 This uses internals of ``pyomo.contrib.solver.solvers.highs`` (``_mutable_helpers``,
 ``_mutable_bounds``, ``_mutable_objective``, the column/row maps): Pyomo is pinned to the 6.10
@@ -27,6 +28,8 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.expr.numeric_expr import NPV_MaxExpression, NPV_MinExpression
 from pyomo.core.expr.visitor import identify_mutable_parameters
+
+from optimizer.lp_arrays import LpArrays, LpTemplate
 
 log = logging.getLogger(__name__)
 
@@ -103,98 +106,27 @@ class HighsDirect:
         self._last_x: np.ndarray | None = None
         self._instances: dict[str, highspy.Highs] = {}
         var_map = self._pyomo._pyomo_var_to_solver_var_map  # noqa: SLF001
-        con_map = self._pyomo._pyomo_con_to_solver_con_map  # noqa: SLF001
         self._vars = [(v, var_map[id(v)]) for v in model.component_data_objects(pyo.Var) if id(v) in var_map]
         self._col = {id(v): c for v, c in self._vars}
         self._int_cols = [c for v, c in self._vars if v.is_integer() or v.is_binary()]
         self._int_idx = np.array(sorted(self._int_cols), dtype=np.int32)
-        self._coefs, self._rows = [], []
-        for con, helpers in self._pyomo._mutable_helpers.items():  # noqa: SLF001
-            for hp in helpers:
-                if hasattr(hp, "pyomo_var_id"):
-                    self._coefs.append((con_map[hp.pyomo_con], hp.var_map[hp.pyomo_var_id], _compile(hp.expr)))
-                else:
-                    self._rows.append((con_map[hp.con], _compile(hp.lower_expr), _compile(hp.upper_expr)))
-        self._bounds = [(var_map[vid], _compile(hp.lower_expr), _compile(hp.upper_expr))
-                        for vid, (_v, hp) in self._pyomo._mutable_bounds.items()]  # noqa: SLF001
-        obj = self._pyomo._mutable_objective  # noqa: SLF001
-        self._costs = [(var_map[c.pyomo_var_id], _compile(c.expr)) for c in obj.linear_coefs]
-        self._offset = _compile(obj.constant.expr)
-        self._last_coef = np.full(len(self._coefs), np.nan)
-        self._bound_idx = np.array([c for c, _, _ in self._bounds], dtype=np.int32)
-        self._row_idx = np.array([r for r, _, _ in self._rows], dtype=np.int32)
-        self._cost_idx = np.array([c for c, _ in self._costs], dtype=np.int32)
         self.n_binaries = sum(1 for v, _ in self._vars if v.is_binary())
-        # which entries each mutable parameter feeds: an update given the changed parameters
-        # evaluates only those (a cycle changes a few dozen of the 200-odd parameters)
-        deps: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
+        self.template = LpTemplate(self._pyomo, model)
+        self.params = self.template.params  # every mutable Param; a value vector follows this order
 
-        def depends(kind: int, k: int, *exprs) -> None:
-            for e in exprs:
-                if e is not None:
-                    for p in identify_mutable_parameters(e):
-                        deps.setdefault(id(p), ([], [], [], []))[kind].append(k)
+    def param_position(self, data) -> int:
+        """Position of a mutable Param's data object in a value vector (:attr:`params` order)."""
+        return self.template.index[id(data)]
 
-        k_coef = k_row = 0
-        for con, helpers in self._pyomo._mutable_helpers.items():  # noqa: SLF001 - same order as above
-            for hp in helpers:
-                if hasattr(hp, "pyomo_var_id"):
-                    depends(0, k_coef, hp.expr)
-                    k_coef += 1
-                else:
-                    depends(2, k_row, hp.lower_expr, hp.upper_expr)
-                    k_row += 1
-        for k, (_v, hp) in enumerate(self._pyomo._mutable_bounds.values()):  # noqa: SLF001
-            depends(1, k, hp.lower_expr, hp.upper_expr)
-        for k, c in enumerate(obj.linear_coefs):
-            depends(3, k, c.expr)
-        # per parameter only the kinds it feeds: (kind, entries) pairs
-        self._deps_by_kind = {pid: tuple((kind, ks) for kind, ks in enumerate(dep) if ks) for pid, dep in deps.items()}
+    def arrays(self, values: np.ndarray) -> LpArrays:
+        """The HiGHS model at parameter values ``values`` (see :class:`LpTemplate`)."""
+        return self.template.arrays(values)
 
-    def update(self, changed: set[int] | None = None) -> None:
-        """Push the model's current parameter values into HiGHS (coefficients only where changed).
-        ``changed``: ids of the parameter data objects set since the last update (only the
-        coefficients, bounds and costs they feed are evaluated); None: everything."""
-        if changed is None:
-            coefs, bounds, rows, costs = (list(range(len(x))) for x in (self._coefs, self._bounds, self._rows, self._costs))
-        else:
-            sets = (set(), set(), set(), set())
-            deps = self._deps_by_kind
-            for pid in changed:
-                for kind, ks in deps.get(pid, ()):
-                    sets[kind].update(ks)
-            coefs, bounds, rows, costs = (sorted(s) for s in sets)
-        inf = highspy.kHighsInf
-        h = self.h
-        for k in coefs:
-            row, col, f = self._coefs[k]
-            val = f()
-            if val != self._last_coef[k]:
-                h.changeCoeff(row, col, val)
-                self._last_coef[k] = val
-        if bounds:
-            lo = np.array([-inf if (x := self._bounds[k][1]()) is None else x for k in bounds], dtype=float)
-            hi = np.array([inf if (x := self._bounds[k][2]()) is None else x for k in bounds], dtype=float)
-            h.changeColsBounds(len(bounds), self._bound_idx[bounds], lo, hi)
-        if rows:
-            lo = np.array([-inf if (x := self._rows[k][1]()) is None else x for k in rows], dtype=float)
-            hi = np.array([inf if (x := self._rows[k][2]()) is None else x for k in rows], dtype=float)
-            h.changeRowsBounds(len(rows), self._row_idx[rows], lo, hi)
-        if costs:
-            h.changeColsCost(len(costs), self._cost_idx[costs], np.array([self._costs[k][1]() for k in costs], dtype=float))
-        h.changeObjectiveOffset(self._offset())
-
-    def _fresh(self, time_limit: float, mip_rel_gap: float, options: dict | None = None, model=None,
+    def _fresh(self, time_limit: float, mip_rel_gap: float, options: dict | None, model: LpArrays,
                slot: str | None = None) -> highspy.Highs:
-        """A HiGHS instance holding a copy of the persistent model: new, or the instance kept
-        for ``slot`` (one per role in the cycle, e.g. "opt"), cleared. A slot's previous solve
-        must be finished and no longer read.
-
-        Measured on the reference site: the same MILP solves in a median 5.8 ms from a fresh
-        copy against 8.3 ms in the instance that received the cycle's incremental changes
-        (``changeCoeff`` appends entries, and presolve then takes another path), so the
-        persistent instance keeps the model and each solve runs on a copy of it.
-        """
+        """A HiGHS instance holding ``model``: new, or the instance kept for ``slot`` (one per role
+        in the cycle, e.g. "opt"), cleared. A slot's previous solve must be finished and no
+        longer read."""
         g = self._instances.get(slot) if slot is not None else None
         if g is None:
             g = highspy.Highs()
@@ -207,24 +139,21 @@ class HighsDirect:
             g.setOptionValue(k, v)
         g.setOptionValue("time_limit", float(time_limit))
         g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        g.passModel(self.h.getModel() if model is None else model)
+        model.pass_to(g)
         return g
 
-    def prepare(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
-                warm: np.ndarray | None = None, fix: dict[int, float] | None = None, model=None,
+    def prepare(self, model: LpArrays, time_limit: float, mip_rel_gap: float, options: dict | None = None,
+                warm: np.ndarray | None = None, fix: dict[int, float] | None = None,
                 slot: str | None = None, basis: "highspy.HighsBasis | None" = None) -> "Prepared":
-        """A solve of the model as it is now, ready to run (possibly in another thread).
-        ``fix``: integer columns fixed at these values and made continuous (an LP); ``warm``: a MIP
-        start; ``basis``: with ``fix``, the LP's starting basis (e.g. a like LP's optimal one)."""
-        model = self.h.getModel() if model is None else model
-        g = self._fresh(time_limit, mip_rel_gap, options, model, slot)
+        """A solve of ``model``, ready to run (possibly in another thread). ``fix``: integer
+        columns fixed at these values and made continuous (an LP); ``warm``: a MIP start;
+        ``basis``: with ``fix``, the LP's starting basis (e.g. a like LP's optimal one)."""
         if fix:
             idx = np.array(sorted(fix), dtype=np.int32)
-            g.changeColsIntegrality(idx.size, idx, np.full(idx.size, highspy.HighsVarType.kContinuous))
-            vals = np.array([fix[i] for i in idx], dtype=float)
-            g.changeColsBounds(idx.size, idx, vals, vals)
-            if basis is not None and basis.valid:
-                g.setBasis(basis)
+            model = model.with_fixed(idx, np.array([fix[i] for i in idx], dtype=float))
+        g = self._fresh(time_limit, mip_rel_gap, options, model, slot)
+        if fix and basis is not None and basis.valid:
+            g.setBasis(basis)
         if warm is not None:
             sol = highspy.HighsSolution()
             sol.col_value = list(warm)
@@ -276,10 +205,10 @@ class HighsDirect:
             highspy.Highs.resetThreadScheduler(True)
             g.run()
 
-    def solve(self, time_limit: float, mip_rel_gap: float, options: dict | None = None,
+    def solve(self, model: LpArrays, time_limit: float, mip_rel_gap: float, options: dict | None = None,
               warm: np.ndarray | None = None, fix: dict[int, float] | None = None, load: bool = True) -> DirectResult:
         """Prepare and run in this thread."""
-        return self.run(self.prepare(time_limit, mip_rel_gap, options, warm, fix), load=load)
+        return self.run(self.prepare(model, time_limit, mip_rel_gap, options, warm, fix), load=load)
 
     def column(self, var) -> int:
         return self._col[id(var)]
@@ -296,14 +225,12 @@ class HighsDirect:
         """Column values of the last loaded solve (the copy taken when it ran)."""
         return self._last_x
 
-    def prepare_pricing(self, time_limit: float, model, slot: str | None = None) -> "Prepared":
+    def prepare_pricing(self, time_limit: float, model: LpArrays, slot: str | None = None) -> "Prepared":
         """An LP copy of ``model`` with its integer columns made continuous; :meth:`fix_integers`
         then holds them at a solution's on/off pattern, and its duals price the binding limits.
         Nothing here depends on the solution, so it can be prepared while the MILP runs."""
-        g = self._fresh(time_limit, 0.0, None, model, slot)
-        idx = self._int_idx
-        g.changeColsIntegrality(idx.size, idx, np.full(idx.size, highspy.HighsVarType.kContinuous))
-        return Prepared(g, model)
+        relaxed = model.relaxed(self._int_idx)
+        return Prepared(self._fresh(time_limit, 0.0, None, relaxed, slot), relaxed)
 
     def fix_integers(self, job: "Prepared", x: np.ndarray) -> None:
         """Hold a :meth:`prepare_pricing` LP's integer columns at the (rounded) values of ``x``."""
@@ -327,15 +254,18 @@ class HighsDirect:
             return None
         return np.asarray(sol.row_dual), np.asarray(sol.col_dual)
 
-    def last_model(self):
+    def last_model(self) -> highspy.HighsModel:
         """The HiGHS model (``highspy.HighsModel``) of the last loaded solve, as it was solved:
-        the cycle's optimisation (the persistent instance may since hold other data)."""
+        the cycle's optimisation."""
+        return self._last_model.highs_model()
+
+    def last_arrays(self) -> LpArrays:
+        """The arrays of the last loaded solve (:meth:`last_model` without the conversion)."""
         return self._last_model
 
     def last_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Column bounds of the model last handed to HiGHS."""
-        lp = self._last_model.lp_
-        return np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        return self._last_model.col_lower, self._last_model.col_upper
 
     def names(self) -> tuple[list[str], list[str]]:
         """Pyomo names of HiGHS rows and columns, by index."""

@@ -108,20 +108,18 @@ class Supervisor:
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf,
                                            future_tolerance_s=self.config.future_tolerance_s)
         self._lock = threading.Lock()
-        self._param_cache: dict = {}
-        self._fixed_written = None  # the CycleData whose fixed part the Params hold
+        self._key_pos: dict = {}  # (Param component, index) -> position in a parameter value vector
+        self._fixed_written = None  # the CycleData whose fixed part the base vector holds
+        self._curve_pos: dict | None = None  # per curve group: positions of its breakpoint, weight and bit Params
         self._curve_rows: dict | None = None  # per curve group: (curve_x, curve_y) rows with signs, weight columns
         self._code_cols: dict | None = None  # per SOS group: HiGHS columns of its binaries
         self._verify_cols: dict | None = None  # per learned curve: HiGHS columns of on/off, decision, output
         self._last_pricing = None  # the last duals LP (its copy of the model, for inspection)
         self._last_current = None  # the last current-point solve (its basis starts the next one)
-        self._param_data: dict = {}
         self._inflight = None  # the worker's job of the last cycle
         self._snapshot_hash: str | None = None  # this cycle's snapshot hash, once computed
         self._t_solved: float | None = None  # when this cycle's optimisation answered
         self._post_solve_s: deque[float] = deque(maxlen=8)  # what the cycles took after their optimisation (s)
-        self._dirty: set[int] = set()  # ids of the Params set since HiGHS's model was last updated
-        self._full_push = True  # the first update evaluates everything
         self._limit_index: tuple[list, list] | None = None
         self._last_hot: dict | None = None
         self._last_validated: ValidatedSnapshot | None = None
@@ -136,6 +134,10 @@ class Supervisor:
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self.model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
+        # parameter values (HighsDirect.params order): the static and the cycle's fixed data; and
+        # what the Pyomo Params hold (the last optimisation's data)
+        self._base = self._solver.template.values()
+        self._synced = self._base.copy()
         self._unserved_cols = [self._solver.column(self.model.unserved[h]) for h in self.model.H]
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
         plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
@@ -219,10 +221,11 @@ class Supervisor:
                 if not snap.valid:
                     return {}
                 cycle = self._cycle_data(snap)
-                self._write(cycle, pinned=True)
-                self._push()
-                fix = self._current_fix(cycle)
-                r = self._solver.run(self._solver.prepare(self.config.time_budget_s, 0.0 if fix else self.config.mip_rel_gap, fix=fix), load=False)
+                values = self._write(cycle, pinned=True)
+                self._sync(values)  # the KPIs' prices
+                fix = self._current_fix(cycle, values)
+                r = self._solver.run(self._solver.prepare(self._solver.arrays(values), self.config.time_budget_s,
+                                                          0.0 if fix else self.config.mip_rel_gap, fix=fix), load=False)
                 res = self._current_result(r, fix, cycle, time.perf_counter())
                 return self._kpis(res.x) if res.ok else {}
             except Exception:  # an evaluation for a study must not end it
@@ -263,14 +266,14 @@ class Supervisor:
         # thread; meanwhile this thread pins the boxes to the current operating point and solves
         # that LP (the predicted current KPIs). HiGHS releases the GIL and the machine has two
         # cores, so the current point's Python work and solve hide behind the optimisation.
-        self._write(cycle, pinned=False)
-        self._push()
+        opt_values = self._write(cycle, pinned=False)
+        opt_model = self._solver.arrays(opt_values)
         t_upd2 = time.perf_counter()
         # the worker runs the optimisation, then (while this thread verifies the proposal) the
         # duals LP this thread prepares meanwhile
         handoff = _Handoff(deadline=t0 + self.config.time_budget_s)
         try:
-            opt_job = self._solver.prepare(self._opt_time_limit(t0), self.config.mip_rel_gap, slot="opt")
+            opt_job = self._solver.prepare(opt_model, self._opt_time_limit(t0), self.config.mip_rel_gap, slot="opt")
             opt_job.started = threading.Event()
             opt_future = self._inflight = self._pool.submit(self._optimise_then_price, self._remaining(t0), opt_job, cycle, handoff)
             # wait (GIL released) until the worker is inside HiGHS: otherwise this thread's Python
@@ -280,21 +283,21 @@ class Supervisor:
             log.warning("HiGHS failed: %s", exc)
             opt_future = None
             result = SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", 0.0)
-        self._write(cycle, pinned=True)
-        self._push()
-        fix = self._current_fix(cycle)
+        # the Params hold the optimisation's data (the KPIs' prices; the model reads consistently
+        # with the proposal it will hold)
+        self._sync(opt_values)
+        pinned_values = self._write(cycle, pinned=True)
+        pinned_model = self._solver.arrays(pinned_values)
+        fix = self._current_fix(cycle, pinned_values)
         try:
             # started from the last cycle's current-point basis when it has one (a like LP)
             basis = self._solver.optimal_basis(self._last_current) if fix else None
-            cur_job = self._last_current = self._solver.prepare(self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap,
+            cur_job = self._last_current = self._solver.prepare(pinned_model, self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap,
                                                                 fix=fix, slot="current", basis=basis)
             cur_run = self._solver.run(cur_job, False)
         except Exception as exc:  # the proposal does not depend on it: report and go on
             log.warning("HiGHS failed on the current point: %s", exc)
             cur_job = cur_run = None
-        # the Params back to the optimisation's data (HiGHS's own model follows below, while the
-        # optimisation runs), so the model reads consistently with the proposal it holds
-        self._write(cycle, pinned=False)
         # the duals LP, all but its on/off pattern: a copy of the optimisation's model, integers
         # continuous, each curve continued just beyond its box (see _extend_curves), started from
         # the last cycle's duals LP's optimal basis (same rows and columns; the optimum moves
@@ -324,9 +327,7 @@ class Supervisor:
             current = SolveResult(False, "fallback_hold", "solver error on the current point", 0.0)
         current_kpis = self._kpis(current.x) if current.ok else {}
         verify_prep = self._prepare_verify(cycle)
-        # still waiting: HiGHS's model back to the optimisation's data (the next cycle then pushes
-        # only what changed between the two cycles) and the snapshot's audit hash
-        self._push()
+        # still waiting: the snapshot's audit hash
         try:
             self._snapshot_hash = sha256_of(snapshot)
         except Exception:  # the audit trail never costs the plant its answer: step() tries again and reports
@@ -343,8 +344,9 @@ class Supervisor:
             self._remember_hot()
         if not result.ok:
             warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
-            self._write(cycle, pinned=False, local=True)
-            result = self._solve(max(self._remaining(t0), 0.05))
+            local_values = self._write(cycle, pinned=False, local=True)
+            self._sync(local_values)
+            result = self._solve(max(self._remaining(t0), 0.05), model=self._solver.arrays(local_values))
             status = "fallback_local" if result.ok else "fallback_hold"
             t_solve = time.perf_counter()
         stats.update({"highs_ms": 1e3 * result.solve_s, "current_ms": 1e3 * current.solve_s,
@@ -419,55 +421,68 @@ class Supervisor:
         self._cycle_count += 1
         return CycleData.build(self, snap)
 
-    def _write(self, c: "CycleData", pinned: bool, local: bool = False) -> None:
-        """Push the cycle into the mutable Params. ``pinned``: boxes collapse to the current point."""
-        m = self.model
-        box = c.pinned if pinned else (c.local if local else c.box)
-        put = self._put_key
+    def _write(self, c: "CycleData", pinned: bool, local: bool = False) -> np.ndarray:
+        """The cycle as a parameter value vector (:attr:`HighsDirect.params` order): the fixed
+        data (kept in the base vector from one call to the next), the boxes (``pinned``: collapsed
+        to the current point; ``local``: the fallback's) and the learned curves' breakpoints, the
+        weights beyond each curve's points bounded to 0 and the segment bits it does not need."""
+        pos = self._key_pos
         if c is not self._fixed_written:  # the cycle's fixed data, once per cycle
+            base = self._base
             for key, value in c.fixed.items():
-                put(key, value)
+                j = pos.get(key)
+                base[self._position(key) if j is None else j] = value
             self._fixed_written = c
-        for key, value in box.items():
-            put(key, value)
+        values = self._base.copy()
+        for key, value in (c.pinned if pinned else (c.local if local else c.box)).items():
+            j = pos.get(key)
+            values[self._position(key) if j is None else j] = value
         groups = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
-        st = m.st
+        if self._curve_pos is None:
+            self._curve_pos = self._curve_positions()
         for g, (xs, ys) in groups.items():
             n = len(xs)
+            cx, cy, lam, lam_k, z, z_k = self._curve_pos[g]
             # breakpoints only for the weights in use: a weight bounded to 0 contributes nothing
-            # whatever its coefficients, so theirs stay as they were (about 2 in 3 of the
-            # coefficient changes a cycle's two writes made before, for nothing)
-            for k, xk in enumerate(xs.tolist()):
-                put(("cx", (g, k)), xk)
+            # whatever its coefficients
+            values[cx[:n]] = xs
             for name, y in ys.items():
-                for k, yk in enumerate(y.tolist()):
-                    put(("cy", (name, k)), yk)
-            for k in range(st.groups[g].max_points):
-                put(("lam_hi", (g, k)), 1.0 if k < n else 0.0)
-            if g in st.bits:  # the binaries this cycle's segments need; the rest held at 0
-                need = sos2_bits(n - 1)
-                for b in range(st.bits[g]):
-                    put(("z_hi", (g, b)), 1.0 if b < need else 0.0)
+                values[cy[name][:n]] = y
+            values[lam] = lam_k < n
+            if z is not None:  # the binaries this cycle's segments need; the rest held at 0
+                values[z] = z_k < sos2_bits(n - 1)
+        return values
 
-    def _push(self) -> None:
-        """Bring HiGHS's model up to date with the Params: only what the Params set since the
-        last push feed (everything on the first)."""
-        changed, self._dirty = self._dirty, set()
-        self._solver.update(None if self._full_push else changed)
-        self._full_push = False
+    def _position(self, key: tuple) -> int:
+        """Position of the Param ``key = (component, index)`` in a value vector (cached)."""
+        j = self._key_pos[key] = self._solver.param_position(getattr(self.model, key[0])[key[1]])
+        return j
 
-    def _put_key(self, key: tuple, value: float) -> None:
-        """Set the mutable Param ``key = (component, index)`` only when its value changes. The
-        values were validated when the cycle data was built, so they are stored directly (Pyomo's
-        set_value re-validates the index and domain at about 3 us a call, the slowest part of
-        writing a cycle)."""
-        if self._param_cache.get(key) != value:
-            data = self._param_data.get(key)
-            if data is None:
-                data = self._param_data[key] = getattr(self.model, key[0])[key[1]]
-            data._value = float(value)  # noqa: SLF001
-            self._param_cache[key] = value
-            self._dirty.add(id(data))
+    def _curve_positions(self) -> dict:
+        """Per curve group: positions of its breakpoints cx, each member's values cy, the weights'
+        bounds lam_hi and the segment bits' bounds z_hi (None without bits), with the indices."""
+        st = self.model.st
+        out = {}
+        for g, grp in st.groups.items():
+            k = np.arange(grp.max_points)
+            cx = np.array([self._position(("cx", (g, i))) for i in k], dtype=np.int64)
+            cy = {n: np.array([self._position(("cy", (n, i))) for i in k], dtype=np.int64) for n in grp.members}
+            lam = np.array([self._position(("lam_hi", (g, i))) for i in k], dtype=np.int64)
+            z = z_k = None
+            if g in st.bits:
+                z_k = np.arange(st.bits[g])
+                z = np.array([self._position(("z_hi", (g, b))) for b in z_k], dtype=np.int64)
+            out[g] = (cx, cy, lam, k, z, z_k)
+        return out
+
+    def _sync(self, values: np.ndarray) -> None:
+        """Set the Pyomo Params to ``values`` (only those that differ from what they hold). The
+        values were validated when the cycle data was built, so they are stored directly
+        (Pyomo's set_value re-validates the index and domain at about 3 us a call)."""
+        params = self._solver.params
+        for j in np.flatnonzero(values != self._synced).tolist():
+            params[j]._value = float(values[j])  # noqa: SLF001
+        self._synced = values
 
     def _optimise_then_price(self, time_limit: float, job, cycle: "CycleData", handoff: "_Handoff"):
         """On the worker: the optimisation (its result handed over as soon as it is loaded), then
@@ -514,17 +529,15 @@ class Supervisor:
             log.warning("duals LP could not be fixed at the optimisation's pattern: %s", exc)
             return False
 
-    def _solve(self, time_limit: float, warm: np.ndarray | None = None, prepared: bool = False, job=None) -> "SolveResult":
-        """Solve the model as its Params stand (``prepared``: the HiGHS model is already updated;
-        ``job``: a solve already prepared from it, e.g. to be run on the worker thread)."""
+    def _solve(self, time_limit: float, warm: np.ndarray | None = None, job=None, model=None) -> "SolveResult":
+        """Solve ``model`` (:class:`~optimizer.lp_arrays.LpArrays`), or run ``job``, a solve
+        already prepared (e.g. to be run on the worker thread)."""
         t = time.perf_counter()
         try:
             if job is not None:
                 r = self._solver.run(job)
             else:
-                if not prepared:
-                    self._push()
-                r = self._solver.solve(time_limit, self.config.mip_rel_gap, warm=warm)
+                r = self._solver.solve(model, time_limit, self.config.mip_rel_gap, warm=warm)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
             return SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", time.perf_counter() - t)
@@ -537,16 +550,19 @@ class Supervisor:
             return SolveResult(True, "time_limited", r.model_status, time.perf_counter() - t, r.nodes, gap, r.objective)
         return SolveResult(False, "fallback_hold", r.model_status, time.perf_counter() - t, r.nodes, gap, None)
 
-    def _current_fix(self, c: "CycleData") -> dict[int, float] | None:
-        """Every integer column's value at the current operating point: on/off states are known,
-        the header-mixing states are taken from the last solution (None before the first one)."""
+    def _current_fix(self, c: "CycleData", pinned: np.ndarray) -> dict[int, float] | None:
+        """Every integer column's value at the current operating point: on/off states are known
+        (the pinned boxes' ``*_on_lo`` in ``pinned``, the pinned parameter vector), the
+        header-mixing states are taken from the last solution (None before the first one)."""
         if self._last_hot is None:
             return None
-        m = self.model
         values: dict[int, float] = {}
+        pos = self._key_pos
         for col, name, idx in self._int_cols:
             if name in ("b_on", "g_on", "t_on"):
-                values[col] = float(pyo.value(getattr(m, f"{name}_lo")[idx]))
+                key = (f"{name}_lo", idx)
+                j = pos.get(key)
+                values[col] = float(pinned[self._position(key) if j is None else j])
             elif name == "d_on":
                 values[col] = 1.0 if c.duct_on.get(idx, False) else 0.0
             elif name == "z":  # the pinned box's one segment: code 0
@@ -561,11 +577,8 @@ class Supervisor:
         ok = r.status == "optimal" and r.x is not None and all(r.x[col] < 1e-6 for col in self._unserved_cols)
         if ok or fix is None:
             return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
-        self._write(c, pinned=True)
-        self._push()
-        r = self._solver.run(self._solver.prepare(self._remaining(t0), self.config.mip_rel_gap), load=False)
-        self._write(c, pinned=False)
-        self._push()
+        model = self._solver.arrays(self._write(c, pinned=True))
+        r = self._solver.run(self._solver.prepare(model, self._remaining(t0), self.config.mip_rel_gap), load=False)
         ok = r.status in ("optimal", "feasible_limit") and r.x is not None
         return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
 

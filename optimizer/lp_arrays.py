@@ -1,0 +1,249 @@
+"""The cycle's HiGHS model as numpy arrays, computed from the mutable parameters in one product.
+
+Why: each cycle writes a few hundred parameter values (boxes, demands, prices, breakpoints) and
+solves three variants of the model (the optimisation, the current point, the duals LP). Going
+through Pyomo's Params and HiGHS's incremental calls (one ``changeCoeff`` per coefficient, a
+``getModel`` and a ``passModel`` per solve) touched hundreds of Python objects per cycle; here the
+parameters are one vector ``p`` and every number HiGHS takes that depends on them is
+
+.. math::
+
+    v = \\min(\\max(c + M p,\\ \\ell),\\ u)
+
+with ``M`` a sparse matrix (one row per coefficient, bound, row bound or cost), ``c`` the constant
+part and ``[l, u]`` the variable's domain where Pyomo clips a bound to it (``max(lb, domain lb)``).
+Everything else of the model is constant and kept as arrays; :meth:`LpTemplate.arrays` fills in
+``v`` and hands back an :class:`LpArrays`, which :meth:`LpArrays.pass_to` gives HiGHS in one call.
+
+``M`` and ``c`` come from the expressions Pyomo's persistent HiGHS interface recorded when it
+built the model (``_mutable_helpers``, ``_mutable_bounds``, ``_mutable_objective``; Pyomo is pinned
+to 6.10 in pyproject.toml): each must be affine in its parameters, which is checked by perturbation
+when the template is built (our formulation is; anything else is refused with the expression named).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import NPV_MaxExpression, NPV_MinExpression
+from pyomo.core.expr.visitor import identify_mutable_parameters
+from scipy.sparse import csc_matrix, csr_matrix
+
+_CONTINUOUS = int(highspy.HighsVarType.kContinuous)
+
+
+@dataclass
+class LpArrays:
+    """One HiGHS model: column-wise matrix, bounds, costs, integrality (HiGHS's own layout)."""
+
+    num_col: int
+    num_row: int
+    sense: int
+    offset: float
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray   # int32, num_col + 1
+    a_index: np.ndarray   # int32 row of each entry
+    a_value: np.ndarray
+    integrality: np.ndarray  # int32 HighsVarType per column
+
+    def pass_to(self, g: highspy.Highs) -> None:
+        """Give this model to HiGHS instance ``g`` (replacing whatever it held)."""
+        g.passModel(self.num_col, self.num_row, int(self.a_index.size), int(highspy.MatrixFormat.kColwise), self.sense,
+                    self.offset, self.col_cost, self.col_lower, self.col_upper, self.row_lower, self.row_upper,
+                    self.a_start, self.a_index, self.a_value, self.integrality)
+
+    def with_fixed(self, cols: np.ndarray, values: np.ndarray) -> "LpArrays":
+        """A copy with columns ``cols`` fixed at ``values`` and made continuous (an LP if they
+        are all the integer columns)."""
+        lower, upper, integrality = self.col_lower.copy(), self.col_upper.copy(), self.integrality.copy()
+        lower[cols] = values
+        upper[cols] = values
+        integrality[cols] = _CONTINUOUS
+        return replace(self, col_lower=lower, col_upper=upper, integrality=integrality)
+
+    def relaxed(self, cols: np.ndarray) -> "LpArrays":
+        """A copy with columns ``cols`` continuous (bounds kept)."""
+        integrality = self.integrality.copy()
+        integrality[cols] = _CONTINUOUS
+        return replace(self, integrality=integrality)
+
+    def highs_model(self) -> highspy.HighsModel:
+        """The same model as a ``highspy.HighsModel`` (for tools that take one)."""
+        g = highspy.Highs()
+        g.setOptionValue("output_flag", False)
+        self.pass_to(g)
+        return g.getModel()
+
+
+def _affine(expr, index: dict[int, int]) -> tuple[float, dict[int, float]]:
+    """``expr`` as ``c + sum_j a_j p_j`` over the parameters' positions ``j``; ValueError if it is
+    not affine (checked by moving each parameter by 1 and then all by 2)."""
+    params = list(identify_mutable_parameters(expr))
+    f0 = float(pyo.value(expr))
+    if not params:
+        return f0, {}
+    p0 = [p.value for p in params]
+    slopes = []
+    for p, v in zip(params, p0):
+        p.set_value(v + 1.0)
+        slopes.append(float(pyo.value(expr)) - f0)
+        p.set_value(v)
+    for p, v in zip(params, p0):
+        p.set_value(v + 2.0)
+    f2 = float(pyo.value(expr))
+    for p, v in zip(params, p0):
+        p.set_value(v)
+    if abs(f2 - f0 - 2.0 * sum(slopes)) > 1e-9 * (1.0 + abs(f0) + abs(f2)):
+        raise ValueError(f"expression {expr} is not affine in its parameters: the HiGHS model cannot be computed as arrays")
+    terms: dict[int, float] = {}
+    for p, a in zip(params, slopes):
+        j = index[id(p)]
+        terms[j] = terms.get(j, 0.0) + a
+    return f0 - sum(a * v for a, v in zip(slopes, p0)), terms
+
+
+def _clipped(expr, index: dict[int, int], empty: float) -> tuple[float, dict[int, float], float, float]:
+    """A bound expression as (c, terms, lower clip, upper clip): Pyomo writes a variable's bound
+    as ``max(bound, domain lb)`` or ``min(bound, domain ub)``; None (no bound) is ``empty``."""
+    if expr is None:
+        return empty, {}, -np.inf, np.inf
+    if isinstance(expr, (NPV_MaxExpression, NPV_MinExpression)):
+        a, b = expr.args
+        const = [x for x in (a, b) if not list(identify_mutable_parameters(x))]
+        if len(const) == 2:
+            return float(pyo.value(expr)), {}, -np.inf, np.inf
+        if len(const) != 1:
+            raise ValueError(f"bound {expr}: only max/min of one parameter expression and a constant can be computed as arrays")
+        inner = b if const[0] is a else a
+        c, terms = _affine(inner, index)
+        clip = float(pyo.value(const[0]))
+        return (c, terms, clip, np.inf) if isinstance(expr, NPV_MaxExpression) else (c, terms, -np.inf, clip)
+    c, terms = _affine(expr, index)
+    return c, terms, -np.inf, np.inf
+
+
+class LpTemplate:
+    """What the model's HiGHS arrays are made of (see the module docstring).
+
+    ``persistent``: Pyomo's persistent HiGHS interface after ``set_instance(model)``; ``model``:
+    the Pyomo model. :attr:`params` lists every mutable parameter of the model; a value vector
+    holds their values in that order (:meth:`values` reads the current ones from Pyomo)."""
+
+    def __init__(self, persistent, model: pyo.ConcreteModel):
+        h: highspy.Highs = persistent._solver_model  # noqa: SLF001
+        var_map = persistent._pyomo_var_to_solver_var_map  # noqa: SLF001
+        con_map = persistent._pyomo_con_to_solver_con_map  # noqa: SLF001
+        self.params = [p for comp in model.component_objects(pyo.Param, descend_into=True) if comp.mutable for p in comp.values()]
+        self.index = {id(p): j for j, p in enumerate(self.params)}
+        lp = h.getLp()
+        n_col, n_row = lp.num_col_, lp.num_row_
+        a = lp.a_matrix_
+        shape = (n_row, n_col)
+        args = (np.asarray(a.value_, dtype=float), np.asarray(a.index_), np.asarray(a.start_))
+        base = (csc_matrix(args, shape=shape) if a.format_ == highspy.MatrixFormat.kColwise else csr_matrix(args, shape=shape)).tocoo()
+        entries = {(int(r), int(c)): float(v) for r, c, v in zip(base.row, base.col, base.data)}
+
+        consts, rows, clips_lo, clips_hi = [], [], [], []  # one per computed number, in the order below
+
+        def add(c: float, terms: dict[int, float], lo: float = -np.inf, hi: float = np.inf) -> None:
+            consts.append(c)
+            rows.append(terms)
+            clips_lo.append(lo)
+            clips_hi.append(hi)
+
+        coef_at = []
+        row_at = []
+        for helpers in persistent._mutable_helpers.values():  # noqa: SLF001
+            for hp in helpers:
+                if hasattr(hp, "pyomo_var_id"):
+                    where = (con_map[hp.pyomo_con], hp.var_map[hp.pyomo_var_id])
+                    entries.setdefault(where, 0.0)
+                    coef_at.append(where)
+                    add(*_affine(hp.expr, self.index))
+                else:
+                    row_at.append(con_map[hp.con])
+        for helpers in persistent._mutable_helpers.values():  # noqa: SLF001 - row bounds after all coefficients
+            for hp in helpers:
+                if not hasattr(hp, "pyomo_var_id"):
+                    add(*_clipped(hp.lower_expr, self.index, -np.inf))
+        for helpers in persistent._mutable_helpers.values():  # noqa: SLF001
+            for hp in helpers:
+                if not hasattr(hp, "pyomo_var_id"):
+                    add(*_clipped(hp.upper_expr, self.index, np.inf))
+        bounds = list(persistent._mutable_bounds.items())  # noqa: SLF001
+        for _vid, (_v, hp) in bounds:
+            add(*_clipped(hp.lower_expr, self.index, -np.inf))
+        for _vid, (_v, hp) in bounds:
+            add(*_clipped(hp.upper_expr, self.index, np.inf))
+        obj = persistent._mutable_objective  # noqa: SLF001
+        for c in obj.linear_coefs:
+            add(*_affine(c.expr, self.index))
+        add(*_affine(obj.constant.expr, self.index))
+
+        n_coef, n_rows, n_bounds, n_cost = len(coef_at), len(row_at), len(bounds), len(obj.linear_coefs)
+        cuts = np.cumsum([0, n_coef, n_rows, n_rows, n_bounds, n_bounds, n_cost, 1])
+        self._coef_sl, self._rlo_sl, self._rhi_sl, self._clo_sl, self._chi_sl, self._cost_sl, self._off_sl = (
+            slice(int(cuts[i]), int(cuts[i + 1])) for i in range(7))
+        data, ri, ci = [], [], []
+        for i, terms in enumerate(rows):
+            for j, v in terms.items():
+                if v != 0.0:
+                    ri.append(i)
+                    ci.append(j)
+                    data.append(v)
+        self._m = csr_matrix((data, (ri, ci)), shape=(len(rows), len(self.params)))
+        self._c = np.array(consts, dtype=float)
+        self._clip_lo = np.array(clips_lo, dtype=float)
+        self._clip_hi = np.array(clips_hi, dtype=float)
+        self._clipped = bool(np.isfinite(self._clip_lo).any() or np.isfinite(self._clip_hi).any())
+
+        # the matrix: every entry Pyomo wrote plus every mutable coefficient's place, column-wise
+        keys = np.array(sorted(entries, key=lambda rc: (rc[1], rc[0])), dtype=np.int64).reshape(-1, 2)
+        slot = {(int(r), int(c)): k for k, (r, c) in enumerate(keys)}
+        self._a_row = keys[:, 0].astype(np.int32)
+        self._a_col = keys[:, 1]
+        self._a_value = np.array([entries[(int(r), int(c))] for r, c in keys], dtype=float)
+        self._coef_slot = np.array([slot[w] for w in coef_at], dtype=np.int64)
+        self._row_idx = np.array(row_at, dtype=np.int64)
+        self._bound_cols = np.array([var_map[vid] for vid, _ in bounds], dtype=np.int64)
+        self._cost_cols = np.array([var_map[c.pyomo_var_id] for c in obj.linear_coefs], dtype=np.int64)
+        self.num_col, self.num_row = n_col, n_row
+        self._sense = int(lp.sense_)
+        self._cost = np.asarray(lp.col_cost_, dtype=float)
+        self._col_lower, self._col_upper = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
+        self._row_lower, self._row_upper = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
+        self._integrality = (np.array([int(t) for t in lp.integrality_], dtype=np.int32) if len(lp.integrality_)
+                             else np.full(n_col, _CONTINUOUS, dtype=np.int32))
+
+    def values(self) -> np.ndarray:
+        """The parameters' current Pyomo values, in :attr:`params` order."""
+        return np.array([p.value for p in self.params], dtype=float)
+
+    def arrays(self, values: np.ndarray) -> LpArrays:
+        """The HiGHS model at parameter values ``values`` (in :attr:`params` order)."""
+        v = self._c + self._m @ values
+        if self._clipped:
+            v = np.minimum(np.maximum(v, self._clip_lo), self._clip_hi)
+        a_value = self._a_value.copy()
+        a_value[self._coef_slot] = v[self._coef_sl]
+        keep = a_value != 0.0  # HiGHS holds no zero entries (changeCoeff to 0 deletes one)
+        counts = np.bincount(self._a_col[keep], minlength=self.num_col)
+        a_start = np.zeros(self.num_col + 1, dtype=np.int32)
+        np.cumsum(counts, out=a_start[1:])
+        col_lower, col_upper = self._col_lower.copy(), self._col_upper.copy()
+        col_lower[self._bound_cols] = v[self._clo_sl]
+        col_upper[self._bound_cols] = v[self._chi_sl]
+        row_lower, row_upper = self._row_lower.copy(), self._row_upper.copy()
+        row_lower[self._row_idx] = v[self._rlo_sl]
+        row_upper[self._row_idx] = v[self._rhi_sl]
+        cost = self._cost.copy()
+        cost[self._cost_cols] = v[self._cost_sl]
+        return LpArrays(self.num_col, self.num_row, self._sense, float(v[self._off_sl][0]), cost, col_lower, col_upper,
+                        row_lower, row_upper, a_start, self._a_row[keep], a_value[keep], self._integrality)
