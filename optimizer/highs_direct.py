@@ -225,18 +225,18 @@ class HighsDirect:
         """Column values of the last loaded solve (the copy taken when it ran)."""
         return self._last_x
 
-    def prepare_pricing(self, time_limit: float, model: LpArrays, slot: str | None = None) -> "Prepared":
+    def prepare_pricing(self, time_limit: float, model: LpArrays, slot: str | None = None, options: dict | None = None) -> "Prepared":
         """An LP copy of ``model`` with its integer columns made continuous; :meth:`fix_integers`
         then holds them at a solution's on/off pattern, and its duals price the binding limits.
         Nothing here depends on the solution, so it can be prepared while the MILP runs."""
         relaxed = model.relaxed(self._int_idx)
-        return Prepared(self._fresh(time_limit, 0.0, None, relaxed, slot), relaxed)
+        return Prepared(self._fresh(time_limit, 0.0, options, relaxed, slot), relaxed)
 
-    def fix_integers(self, job: "Prepared", x: np.ndarray) -> None:
-        """Hold a :meth:`prepare_pricing` LP's integer columns at the (rounded) values of ``x``."""
+    def fix_integers(self, job: "Prepared", pattern: np.ndarray) -> None:
+        """Hold a :meth:`prepare_pricing` LP's integer columns (``_int_idx``, increasing) at
+        ``pattern``."""
         idx = self._int_idx
-        vals = np.round(np.asarray(x)[idx]).astype(float)
-        job.g.changeColsBounds(idx.size, idx, vals, vals)
+        job.g.changeColsBounds(idx.size, idx, pattern, pattern)
 
     @staticmethod
     def optimal_basis(job: "Prepared | None") -> "highspy.HighsBasis | None":
