@@ -123,6 +123,8 @@ class Supervisor:
         self._t_solved: float | None = None  # when this cycle's optimisation answered
         self._post_solve_s: deque[float] = deque(maxlen=8)  # what the cycles took after their optimisation (s)
         self._limit_index: tuple[list, list] | None = None
+        self._setpoint_plan: list | None = None  # (tag, rule, HiGHS columns) of each setpoint
+        self._result_cols: tuple | None = None  # HiGHS columns of the shortfall, surplus and mixing variables
         self._last_hot: dict | None = None
         self._last_validated: ValidatedSnapshot | None = None
         self._kpi_exprs: dict | None = None
@@ -326,6 +328,7 @@ class Supervisor:
                     self._solver.run_only(pricing)
                     if pricing.g.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                         handoff.speculated = self._last_pattern
+                        handoff.speculated_binding = self._binding_candidates(self._solver.duals(pricing))
             except Exception as exc:  # binding limits are a report: the cycle goes on without them
                 log.warning("duals LP could not be prepared: %s", exc)
                 pricing = None
@@ -352,7 +355,7 @@ class Supervisor:
         self._t_solved = t_solve if result.ok else None  # a fallback's own solve is not the rest of a cycle
         status = result.status
         if result.ok:
-            self._remember_hot()
+            self._remember_hot(self._solver.solution())
         if not result.ok:
             warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
             local_values = self._write(cycle, pinned=False, local=True)
@@ -376,10 +379,10 @@ class Supervisor:
         # verify against the providers (onnxruntime) and the model's own balances
         agreement, domain = self._verify_curves(cycle, verify_prep)
         proposed_kpis = self._kpis()
-        shortfall = {h: float(self.model.unserved[h].value or 0.0) for h in self.model.H}
-        shortfall = {h: v for h, v in shortfall.items() if v > 1e-6}
-        unplaced = {h: float(self.model.unplaced[h].value or 0.0) for h in self.model.H}
-        unplaced = {h: v for h, v in unplaced.items() if v > 1e-6}
+        x_loaded = self._solver.solution()
+        unserved_cols, unplaced_cols, _ = self._columns_of_results()
+        shortfall = {h: float(x_loaded[c]) for h, c in unserved_cols if c >= 0 and x_loaded[c] > 1e-6}
+        unplaced = {h: float(x_loaded[c]) for h, c in unplaced_cols if c >= 0 and x_loaded[c] > 1e-6}
         if shortfall and status == "optimal":
             status = "infeasible_demand"
             warnings.append("demand beyond what the site can supply: " + ", ".join(f"{h} short {v:.2f} t/h" for h, v in shortfall.items()))
@@ -396,7 +399,8 @@ class Supervisor:
         t_ver = time.perf_counter()
         binding = []
         if want_duals and handoff.priced.wait() and handoff.priced_ok:  # the LP's own time limit ends the wait
-            binding = self._binding(self._solver.duals(duals_job), x_opt, upper)
+            candidates = handoff.speculated_binding if handoff.hit else self._binding_candidates(self._solver.duals(duals_job))
+            binding = self._binding_at(candidates, x_opt, upper)
         t_end = time.perf_counter()
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         return Proposal(
@@ -536,6 +540,7 @@ class Supervisor:
             pattern = self._integer_pattern(self._solver.solution(), cycle)
             self._last_pattern = pattern
             if pattern == handoff.speculated:
+                handoff.hit = True
                 return "priced"
             self._solver.fix_integers(handoff.pricing, np.array(pattern, dtype=float))
             handoff.pricing.g.setOptionValue("time_limit", max(0.005, handoff.deadline - time.perf_counter()))
@@ -693,8 +698,16 @@ class Supervisor:
                     pattern[k] = (gray >> b) & 1
         return tuple(pattern)
 
-    def _remember_hot(self) -> None:
-        self._last_hot = {h: round(_val(self.model.hot[h])) for h in self.model.hot}
+    def _columns_of_results(self) -> tuple:
+        """HiGHS columns of unserved[h], unplaced[h] and hot[i] (-1: a variable HiGHS does not hold)."""
+        if self._result_cols is None:
+            m, col = self.model, self._solver._col  # noqa: SLF001
+            self._result_cols = ([(h, col.get(id(m.unserved[h]), -1)) for h in m.H], [(h, col.get(id(m.unplaced[h]), -1)) for h in m.H],
+                                 [(i, col.get(id(m.hot[i]), -1)) for i in m.hot])
+        return self._result_cols
+
+    def _remember_hot(self, x: np.ndarray) -> None:
+        self._last_hot = {i: round(float(x[c])) if c >= 0 else 0 for i, c in self._columns_of_results()[2]}
 
     # ------------------------------------------------------------------ results
     def _prepare_verify(self, c: "CycleData") -> tuple[list, object]:
@@ -752,8 +765,13 @@ class Supervisor:
     def _binding(self, duals, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
         """Binding limits at the proposal and what relaxing each is worth per hour: the duals of
         the LP with the on/off pattern held. Header balances give the marginal value of steam."""
+        return self._binding_at(self._binding_candidates(duals), x, upper, top)
+
+    def _binding_candidates(self, duals) -> tuple[list[dict], list[tuple[int, dict]]] | None:
+        """What of :meth:`_binding` needs only the duals: the constraints with a dual, and the
+        columns with a reduced cost (column, entry) before the at-the-upper-bound test."""
         if duals is None:
-            return []
+            return None
         if self._limit_index is None:  # per kind: (HiGHS indices, names, what each is worth)
             rows, cols = self._solver.names()
 
@@ -764,14 +782,21 @@ class Supervisor:
             self._limit_index = (index(rows), index(cols))
         row_dual, col_dual = duals
         (r_idx, r_names, r_what), (c_idx, c_names, c_what) = self._limit_index
-        r_worth = np.abs(row_dual[r_idx])
-        out = [{"limit": r_names[k], "kind": "constraint", "what": r_what[k], "worth_per_unit_per_h": float(r_worth[k])}
-               for k in np.flatnonzero(r_worth > 1e-6).tolist()]
+        r_worth, c_worth = np.abs(row_dual[r_idx]), np.abs(col_dual[c_idx])
+        rows_out = [{"limit": r_names[k], "kind": "constraint", "what": r_what[k], "worth_per_unit_per_h": float(r_worth[k])}
+                    for k in np.flatnonzero(r_worth > 1e-6).tolist()]
+        cols_out = [(int(c_idx[k]), {"limit": c_names[k], "kind": "bound", "what": c_what[k], "worth_per_unit_per_h": float(c_worth[k])})
+                    for k in np.flatnonzero(c_worth > 1e-6).tolist()]
+        return rows_out, cols_out
+
+    @staticmethod
+    def _binding_at(candidates, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
+        """:meth:`_binding` from its candidates at solution ``x`` with column upper bounds ``upper``."""
+        if candidates is None:
+            return []
+        rows_out, cols_out = candidates
         # a flow resting at zero is not a limit anyone would relax: only columns at their upper bound
-        c_worth, xc = np.abs(col_dual[c_idx]), x[c_idx]
-        at_upper = np.abs(xc - upper[c_idx]) <= 1e-7 * (1.0 + np.abs(xc))
-        out += [{"limit": c_names[k], "kind": "bound", "what": c_what[k], "worth_per_unit_per_h": float(c_worth[k])}
-                for k in np.flatnonzero((c_worth > 1e-6) & at_upper).tolist()]
+        out = [dict(d) for d in rows_out] + [dict(d) for i, d in cols_out if abs(x[i] - upper[i]) <= 1e-7 * (1.0 + abs(x[i]))]
         out.sort(key=lambda d: -d["worth_per_unit_per_h"])
         return out[:top]
 
@@ -822,39 +847,58 @@ class Supervisor:
         })
         return k
 
-    def _setpoints(self) -> dict[str, float]:
-        m, site = self.model, self.site
+    def _setpoints(self, x: np.ndarray | None = None) -> dict[str, float]:
+        """The proposal's setpoints at solution ``x`` (default: the loaded optimisation), read
+        through a plan of (tag, rule, HiGHS columns) made once from the model. Binaries within
+        HiGHS's integrality tolerance are rounded; a unit that is off gets 0."""
+        if self._setpoint_plan is None:
+            self._setpoint_plan = self._make_setpoint_plan()
+        v = (self._solver.solution() if x is None else x).tolist()
+        v.append(0.0)  # the column -1 of a variable HiGHS does not hold: 0 (as Pyomo's unset value)
         sp: dict[str, float] = {}
-        # binaries within HiGHS's integrality tolerance are rounded; a unit that is off gets 0
+        for tag, rule, a, b in self._setpoint_plan:
+            if rule == "value":
+                sp[tag] = v[a]
+            elif rule == "if_on":
+                sp[tag] = v[a] if round(v[b]) else 0.0
+            elif rule == "on":
+                sp[tag] = round(v[a])
+            elif rule == "off":
+                sp[tag] = 1 - round(v[a])
+            else:  # "share" of fuel column a in total column b; rule holds the share of an idle boiler
+                total = v[b]
+                sp[tag] = v[a] / total if total > 0 else rule
+        return sp
+
+    def _make_setpoint_plan(self) -> list[tuple]:
+        m, site = self.model, self.site
+        col = self._solver._col  # noqa: SLF001
+
+        def c(var) -> int:
+            return col.get(id(var), -1)
+
+        plan: list[tuple] = []
         for b in m.B:
-            on = round(_val(m.b_on[b]))
-            sp[tags.boiler_steam(b)] = _val(m.b_steam[b]) if on else 0.0
-            sp[f"{b}.on"] = on
+            plan.append((tags.boiler_steam(b), "if_on", c(m.b_steam[b]), c(m.b_on[b])))
+            plan.append((f"{b}.on", "on", c(m.b_on[b]), None))
         for b in m.B:
             fuels = site.boilers[b].fuels
-            total = _val(m.b_fuel[b])
             if len(fuels) > 1:
                 for f in fuels:
-                    sp[f"{b}.fuel_{f}_share"] = _val(m.b_fuel_split[b, f]) / total if total > 0 else (1.0 if f == fuels[0] else 0.0)
+                    plan.append((f"{b}.fuel_{f}_share", 1.0 if f == fuels[0] else 0.0, c(m.b_fuel_split[b, f]), c(m.b_fuel[b])))
         for g in m.G:
-            sp[tags.gt_power(g)] = _val(m.g_power[g]) if round(_val(m.g_on[g])) else 0.0
+            plan.append((tags.gt_power(g), "if_on", c(m.g_power[g]), c(m.g_on[g])))
             if g in m.GD:
-                sp[tags.duct_steam(g)] = _val(m.d_steam[g]) if round(_val(m.d_on[g])) else 0.0
+                plan.append((tags.duct_steam(g), "if_on", c(m.d_steam[g]), c(m.d_on[g])))
         for t in m.TG:
-            on = round(_val(m.t_on[t]))
-            sp[tags.turbine_power(t)] = _val(m.t_out[t]) if on else 0.0
-            sp[f"{t}.on"] = on
-        for t, k in m.TX:
-            sp[tags.extraction(t, k)] = _val(m.extr[t, k])
-        for t in m.TMOT:
-            sp[tags.on_motor(t)] = 1 - round(_val(m.t_on[t]))
-        for c in m.CF:
-            sp[tags.steam(c)] = _val(m.cdraw[c])
-        for l in m.L:
-            sp[tags.steam(l)] = _val(m.ld[l])
-        for v in m.V:
-            sp[tags.steam(v)] = _val(m.vent[v])
-        return sp
+            plan.append((tags.turbine_power(t), "if_on", c(m.t_out[t]), c(m.t_on[t])))
+            plan.append((f"{t}.on", "on", c(m.t_on[t]), None))
+        plan += [(tags.extraction(t, k), "value", c(m.extr[t, k]), None) for t, k in m.TX]
+        plan += [(tags.on_motor(t), "off", c(m.t_on[t]), None) for t in m.TMOT]
+        plan += [(tags.steam(cf), "value", c(m.cdraw[cf]), None) for cf in m.CF]
+        plan += [(tags.steam(l), "value", c(m.ld[l]), None) for l in m.L]
+        plan += [(tags.steam(vid), "value", c(m.vent[vid]), None) for vid in m.V]
+        return plan
 
     def _hold_setpoints(self, values: Mapping[str, float]) -> dict[str, float]:
         """The current setpoints as read (what holding means)."""
@@ -876,6 +920,8 @@ class _Handoff:
     deadline: float = math.inf  # perf_counter() time by which the cycle must have answered
     priced: threading.Event = field(default_factory=threading.Event)  # the worker is done with the duals LP
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran
+    speculated_binding: object = None  # ... and its binding-limit candidates (Supervisor._binding_candidates)
+    hit: bool = False  # the optimisation's pattern was the speculated one
     priced_ok: bool = False  # ... and it ran
 
 
