@@ -101,17 +101,41 @@ def group_curves(slots: Mapping[str, CurveSlot], cap: int | None = None) -> dict
 def merge_breakpoints(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], members: tuple[str, ...],
                       merge_rtol: float = 1e-9) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The members' breakpoints over one box merged: ``X`` = the union of their ``x`` (points
-    closer than ``merge_rtol`` of the box's width become one), each member's ``y`` at ``X`` by
-    interpolation, exact since every member is linear between its own breakpoints."""
+    closer than ``merge_rtol`` of the box's width to the point before become one), each member's
+    ``y`` at ``X`` by interpolation (as ``numpy.interp``), exact since every member is linear
+    between its own breakpoints. Plain Python: a handful of points per curve, where each numpy
+    call costs more than the arithmetic, the more so with the caches cold at a cycle's start."""
     if len(members) == 1:
         xs, ys = curves[members[0]]
         return np.asarray(xs, float), {members[0]: np.asarray(ys, float)}
-    xs = np.unique(np.concatenate([np.asarray(curves[n][0], float) for n in members]))
-    if xs.size > 2:
-        end = xs[-1]
-        xs = xs[np.concatenate(([True], np.diff(xs) > merge_rtol * (end - xs[0])))]
-        xs[-1] = end  # a point merging into the end is the end
-    return xs, {n: np.interp(xs, *curves[n]) for n in members}
+    own = {n: (np.asarray(curves[n][0], float).tolist(), np.asarray(curves[n][1], float).tolist()) for n in members}
+    raw = sorted({x for xs, _ in own.values() for x in xs})
+    xs = raw
+    if len(raw) > 2:
+        tol = merge_rtol * (raw[-1] - raw[0])
+        xs = [raw[0]] + [raw[i] for i in range(1, len(raw)) if raw[i] - raw[i - 1] > tol]
+        xs[-1] = raw[-1]  # a point merging into the end is the end
+    return np.array(xs), {n: np.array(_interp(xs, *own[n])) for n in members}
+
+
+def _interp(x: list[float], xp: list[float], fp: list[float]) -> list[float]:
+    """``numpy.interp(x, xp, fp)`` for increasing ``x`` and ``xp`` (lists): the end values
+    beyond the ends, a breakpoint's own value on it."""
+    out, j, last = [], 0, len(xp) - 1
+    for v in x:
+        if v <= xp[0]:
+            out.append(fp[0])
+            continue
+        if v >= xp[last]:
+            out.append(fp[last])
+            continue
+        while xp[j + 1] <= v:
+            j += 1
+        if v == xp[j]:
+            out.append(fp[j])
+        else:
+            out.append(fp[j] + (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (v - xp[j]))
+    return out
 
 
 class CurveProvider(Protocol):

@@ -187,10 +187,6 @@ class LpTemplate:
             add(*_affine(c.expr, self.index))
         add(*_affine(obj.constant.expr, self.index))
 
-        n_coef, n_rows, n_bounds, n_cost = len(coef_at), len(row_at), len(bounds), len(obj.linear_coefs)
-        cuts = np.cumsum([0, n_coef, n_rows, n_rows, n_bounds, n_bounds, n_cost, 1])
-        self._coef_sl, self._rlo_sl, self._rhi_sl, self._clo_sl, self._chi_sl, self._cost_sl, self._off_sl = (
-            slice(int(cuts[i]), int(cuts[i + 1])) for i in range(7))
         data, ri, ci = [], [], []
         for i, terms in enumerate(rows):
             for j, v in terms.items():
@@ -208,19 +204,29 @@ class LpTemplate:
         keys = np.array(sorted(entries, key=lambda rc: (rc[1], rc[0])), dtype=np.int64).reshape(-1, 2)
         slot = {(int(r), int(c)): k for k, (r, c) in enumerate(keys)}
         self._a_row = keys[:, 0].astype(np.int32)
-        self._a_col = keys[:, 1]
-        self._a_value = np.array([entries[(int(r), int(c))] for r, c in keys], dtype=float)
-        self._coef_slot = np.array([slot[w] for w in coef_at], dtype=np.int64)
-        self._row_idx = np.array(row_at, dtype=np.int64)
-        self._bound_cols = np.array([var_map[vid] for vid, _ in bounds], dtype=np.int64)
-        self._cost_cols = np.array([var_map[c.pyomo_var_id] for c in obj.linear_coefs], dtype=np.int64)
+        coef_slot = np.array([slot[w] for w in coef_at], dtype=np.int64)
         self.num_col, self.num_row = n_col, n_row
         self._sense = int(lp.sense_)
-        self._cost = np.asarray(lp.col_cost_, dtype=float)
-        self._col_lower, self._col_upper = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
-        self._row_lower, self._row_upper = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
         self._integrality = (np.array([int(t) for t in lp.integrality_], dtype=np.int32) if len(lp.integrality_)
                              else np.full(n_col, _CONTINUOUS, dtype=np.int32))
+        # every number of the model in one vector, [matrix values | col lower | col upper | row
+        # lower | row upper | cost | offset], and where each computed number goes in it: a solve's
+        # model is one copy and one scatter (few numpy calls: each costs microseconds with the
+        # caches cold, as they are at the start of a cycle)
+        nnz = keys.shape[0]
+        cuts = np.cumsum([0, nnz, n_col, n_col, n_row, n_row, n_col, 1])
+        self._parts = [slice(int(cuts[i]), int(cuts[i + 1])) for i in range(7)]
+        self._numbers = np.concatenate([
+            np.array([entries[(int(r), int(c))] for r, c in keys], dtype=float),
+            np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float),
+            np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float),
+            np.asarray(lp.col_cost_, dtype=float), [float(lp.offset_)]])
+        bound_cols = np.array([var_map[vid] for vid, _ in bounds], dtype=np.int64)
+        self._target = np.concatenate([
+            coef_slot, cuts[3] + np.array(row_at, dtype=np.int64), cuts[4] + np.array(row_at, dtype=np.int64),
+            cuts[1] + bound_cols, cuts[2] + bound_cols,
+            cuts[5] + np.array([var_map[c.pyomo_var_id] for c in obj.linear_coefs], dtype=np.int64), [cuts[6]]]).astype(np.int64)
+        self._a_col = keys[:, 1]
 
     def values(self) -> np.ndarray:
         """The parameters' current Pyomo values, in :attr:`params` order."""
@@ -231,19 +237,11 @@ class LpTemplate:
         v = self._c + self._m @ values
         if self._clipped:
             v = np.minimum(np.maximum(v, self._clip_lo), self._clip_hi)
-        a_value = self._a_value.copy()
-        a_value[self._coef_slot] = v[self._coef_sl]
-        keep = a_value != 0.0  # HiGHS holds no zero entries (changeCoeff to 0 deletes one)
-        counts = np.bincount(self._a_col[keep], minlength=self.num_col)
+        numbers = self._numbers.copy()
+        numbers[self._target] = v
+        a, col_lower, col_upper, row_lower, row_upper, cost, offset = (numbers[part] for part in self._parts)
+        keep = a != 0.0  # HiGHS holds no zero entries (changeCoeff to 0 deletes one)
         a_start = np.zeros(self.num_col + 1, dtype=np.int32)
-        np.cumsum(counts, out=a_start[1:])
-        col_lower, col_upper = self._col_lower.copy(), self._col_upper.copy()
-        col_lower[self._bound_cols] = v[self._clo_sl]
-        col_upper[self._bound_cols] = v[self._chi_sl]
-        row_lower, row_upper = self._row_lower.copy(), self._row_upper.copy()
-        row_lower[self._row_idx] = v[self._rlo_sl]
-        row_upper[self._row_idx] = v[self._rhi_sl]
-        cost = self._cost.copy()
-        cost[self._cost_cols] = v[self._cost_sl]
-        return LpArrays(self.num_col, self.num_row, self._sense, float(v[self._off_sl][0]), cost, col_lower, col_upper,
-                        row_lower, row_upper, a_start, self._a_row[keep], a_value[keep], self._integrality)
+        np.cumsum(np.bincount(self._a_col[keep], minlength=self.num_col), out=a_start[1:])
+        return LpArrays(self.num_col, self.num_row, self._sense, float(offset[0]), cost, col_lower, col_upper,
+                        row_lower, row_upper, a_start, self._a_row[keep], a[keep], self._integrality)
