@@ -166,9 +166,10 @@ class HighsDirect:
             g.setSolution(sol)
         return Prepared(g, model)
 
-    def run(self, job: "Prepared", load: bool = True) -> DirectResult:
-        """Run a prepared solve. HiGHS releases the GIL while it runs. ``load``: write the primal
-        values into the Pyomo variables and make this the solve that duals and bounds refer to."""
+    def run(self, job: "Prepared", load: bool = True, pyomo: bool = True) -> DirectResult:
+        """Run a prepared solve. HiGHS releases the GIL while it runs. ``load``: make this the
+        solve that :meth:`solution`, duals and bounds refer to and (``pyomo``, else later by
+        :meth:`load_pyomo`) write the primal values into the Pyomo variables."""
         g = job.g
         if job.started is not None:
             job.started.set()
@@ -192,10 +193,15 @@ class HighsDirect:
         x = np.asarray(g.getSolution().col_value) if has_sol else None
         if load:
             self._last, self._last_model, self._last_x = g, job.model, x
-            if has_sol:
-                for v, col in self._vars:
-                    v.set_value(x[col], skip_validation=True)
+            if pyomo:
+                self.load_pyomo(x)
         return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, run_s, x)
+
+    def load_pyomo(self, x: np.ndarray | None) -> None:
+        """Write the primal values ``x`` (a solve's, in column order) into the Pyomo variables."""
+        if x is not None:
+            for v, col in self._vars:
+                v.set_value(x[col], skip_validation=True)
 
     @staticmethod
     def run_only(job: "Prepared") -> None:

@@ -358,6 +358,8 @@ class Supervisor:
             self._remember_hot(self._solver.solution())
         if not result.ok:
             warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
+            if opt_future is not None:
+                handoff.loaded.wait()  # the worker is done with the Pyomo variables
             local_values = self._write(cycle, pinned=False, local=True)
             self._sync(local_values)
             result = self._solve(max(self._remaining(t0), 0.05), model=self._solver.arrays(local_values))
@@ -402,6 +404,8 @@ class Supervisor:
             candidates = handoff.speculated_binding if handoff.hit else self._binding_candidates(self._solver.duals(duals_job))
             binding = self._binding_at(candidates, x_opt, upper)
         t_end = time.perf_counter()
+        if opt_future is not None:
+            handoff.loaded.wait()  # the model holds the proposal when the cycle answers (done long since)
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         return Proposal(
             timestamp=_iso(snap.timestamp), status=status, setpoints=setpoints, current_kpis=current_kpis,
@@ -508,11 +512,19 @@ class Supervisor:
         raises."""
         result = None
         try:
+            x = None
             try:
-                result = self._solve(time_limit, job=job)
+                result = self._solve(time_limit, job=job, pyomo=False)
+                x = self._solver.solution() if result.ok else None
             finally:
                 handoff.result = result if result is not None else SolveResult(False, "fallback_hold", "solver error", 0.0)
                 handoff.solved.set()
+            # while the caller checks the proposal (onnxruntime releases the interpreter): the
+            # Pyomo variables take the solution, then the duals LP
+            try:
+                self._solver.load_pyomo(x)
+            finally:
+                handoff.loaded.set()
             if result.status not in ("optimal", "time_limited") or not handoff.pricing_ready.wait(1.0):
                 return None
             fixed = self._fix_pricing(handoff, cycle)
@@ -526,7 +538,8 @@ class Supervisor:
             except Exception as exc:  # binding limits are a report: the cycle goes on without them
                 log.warning("duals LP failed: %s", exc)
                 return None
-        finally:
+        finally:  # whatever happened, the caller waits for neither any more
+            handoff.loaded.set()
             handoff.priced.set()
 
     def _fix_pricing(self, handoff: "_Handoff", cycle: "CycleData") -> str | None:
@@ -549,13 +562,14 @@ class Supervisor:
             log.warning("duals LP could not be fixed at the optimisation's pattern: %s", exc)
             return None
 
-    def _solve(self, time_limit: float, warm: np.ndarray | None = None, job=None, model=None) -> "SolveResult":
+    def _solve(self, time_limit: float, warm: np.ndarray | None = None, job=None, model=None, pyomo: bool = True) -> "SolveResult":
         """Solve ``model`` (:class:`~optimizer.lp_arrays.LpArrays`), or run ``job``, a solve
-        already prepared (e.g. to be run on the worker thread)."""
+        already prepared (e.g. to be run on the worker thread); ``pyomo``: load the solution into
+        the Pyomo variables now (else the caller does, :meth:`HighsDirect.load_pyomo`)."""
         t = time.perf_counter()
         try:
             if job is not None:
-                r = self._solver.run(job)
+                r = self._solver.run(job, pyomo=pyomo)
             else:
                 r = self._solver.solve(model, time_limit, self.config.mip_rel_gap, warm=warm)
         except Exception as exc:  # a solver failure is a status, not a crash
@@ -919,6 +933,7 @@ class _Handoff:
     pricing: object = None
     deadline: float = math.inf  # perf_counter() time by which the cycle must have answered
     priced: threading.Event = field(default_factory=threading.Event)  # the worker is done with the duals LP
+    loaded: threading.Event = field(default_factory=threading.Event)  # the Pyomo variables hold the optimisation's solution
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran
     speculated_binding: object = None  # ... and its binding-limit candidates (Supervisor._binding_candidates)
     hit: bool = False  # the optimisation's pattern was the speculated one

@@ -254,11 +254,11 @@ def test_time_limit_without_incumbent_falls_back(monkeypatch):
     real_run = sup._solver.run
     calls = {"n": 0}
 
-    def run(job, load=True):
+    def run(job, load=True, **kwargs):
         calls["n"] += 1
         if load and calls["n"] <= 2:  # the optimisation of the first cycle: time limit, no solution
             return DirectResult("error", "Time limit reached", None, None, 0, False, 0.0, None)
-        return real_run(job, load)
+        return real_run(job, load, **kwargs)
 
     monkeypatch.setattr(sup._solver, "run", run)
     p = sup.step(snapshots(1)[0])

@@ -185,12 +185,12 @@ def test_fallback_local_then_recovery(monkeypatch):
     real = sup._solve
     calls = {"n": 0}
 
-    def flaky(limit, warm=None, job=None, model=None):
+    def flaky(limit, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:  # the optimisation of the first cycle fails
             from optimizer.supervisor import SolveResult
             return SolveResult(False, "fallback_hold", "injected failure", 0.0)
-        return real(limit, warm, job, model)
+        return real(limit, **kwargs)
 
     monkeypatch.setattr(sup, "_solve", flaky)
     snap = fresh()
