@@ -208,9 +208,21 @@ class SurrogateCurves:
         """One cycle's curve data in one evaluation, for networks of one hidden layer (None for
         others): the exact breakpoints over ``[lo, hi]``, the ends just beyond it (halfway to the
         nearest kink outside, at most ``margin`` away; see :class:`optimizer.cycle.CycleData`) and
-        the secant over ``[pin_lo, pin_hi]``. Kinks are where a neuron's pre-activation
-        ``a_j x + c_j`` changes sign (``x = -c_j / a_j``), for neurons feeding the output; kinks
-        closer than 1e-9 of the range merge (as :func:`surrogate.curve.restrict_to_line`)."""
+        the secant over ``[pin_lo, pin_hi]``. See :meth:`box_curve_deferred`."""
+        fast = self.box_curve_deferred(name, lo, hi, margin, pin_lo, pin_hi, disturbances)
+        if fast is None:
+            return None
+        box, later = fast
+        return (box, *later())
+
+    def box_curve_deferred(self, name: str, lo: float, hi: float, margin: float, pin_lo: float, pin_hi: float,
+                           disturbances: Mapping[str, float]):
+        """:meth:`box_curve` in two parts: the breakpoints over the box now (what the
+        optimisation needs), and a function giving (ends, secant) later (what the current point
+        and the duals LP need, once the optimisation runs). None for networks of more than one
+        hidden layer. Kinks are where a neuron's pre-activation ``a_j x + c_j`` changes sign
+        (``x = -c_j / a_j``), for neurons feeding the output; kinks closer than 1e-9 of the
+        range merge (as :func:`surrogate.curve.restrict_to_line`)."""
         line = self._one_layer(name)
         if line is None:
             return None
@@ -225,20 +237,22 @@ class SurrogateCurves:
             tol = 1e-9 * (hi_m - lo_m)
             t = [t[0]] + [t[i] for i in range(1, len(t)) if t[i] - t[i - 1] > tol]
         gap = 1e-9 * (hi - lo)  # a kink this close to an end merges into it (as restrict_to_line)
-        below = [k for k in t if k < lo]
-        above = [k for k in t if k > hi]
         inside = [k for k in t if k - lo > gap and hi - k > gap] if hi > lo else []
-        e_lo = 0.5 * (below[-1] + lo) if below else lo_m
-        e_hi = 0.5 * (hi + above[0]) if above else hi_m
         box = [lo] if hi <= lo else [lo, *inside, hi]
-        sec = [pin_lo] if pin_hi <= pin_lo else [pin_lo, pin_hi]
         terms = list(zip(a, c, w2))
 
         def y(x: float) -> float:
             return sum(wj * v for aj, cj, wj in terms if (v := aj * x + cj) > 0.0) + b2
 
-        return ((np.array(box), np.array([y(x) for x in box])), (e_lo, y(e_lo), e_hi, y(e_hi)),
-                (np.array(sec), np.array([y(x) for x in sec])))
+        def later():
+            below = [k for k in t if k < lo]
+            above = [k for k in t if k > hi]
+            e_lo = 0.5 * (below[-1] + lo) if below else lo_m
+            e_hi = 0.5 * (hi + above[0]) if above else hi_m
+            sec = [pin_lo] if pin_hi <= pin_lo else [pin_lo, pin_hi]
+            return (e_lo, y(e_lo), e_hi, y(e_hi)), (np.array(sec), np.array([y(x) for x in sec]))
+
+        return (np.array(box), np.array([y(x) for x in box])), later
 
     def _fixed(self, name: str, disturbances: Mapping[str, float]) -> dict[str, float]:
         return {t: float(disturbances[t]) for t in self.slots[name].disturbance_tags}

@@ -40,17 +40,31 @@ class CycleData:
     # per curve group (:class:`optimizer.curves.CurveGroup`): the union of its members'
     # breakpoints over the box and each member's values there
     curves: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
-    # per curve: its secant over the pinned band, and (x, y) just beyond its box on each side;
-    # grouped (curves_pinned, curve_ends) only when asked, after the optimisation has started
-    pinned_by_curve: dict[str, tuple[np.ndarray, np.ndarray]]
+    # per curve: a function giving ((x, y) just beyond its box on each side, its secant over the
+    # pinned band), called (and grouped: curves_pinned, curve_ends) only when asked, after the
+    # optimisation has started
+    later_by_curve: dict[str, object]
     local_boxes: dict[str, tuple[float, float]]
     disturbances: dict[str, float]
     warnings: list[str]
     free_binaries: int
     duct_on: dict[str, bool]
-    ends_by_curve: dict[str, tuple[float, float, float, float]]
     members: dict[str, tuple[str, ...]]           # curve group -> its curves
     _by_curve: dict[str, tuple[np.ndarray, np.ndarray]]  # per curve: breakpoints over the box
+
+    @functools.cached_property
+    def _later(self) -> dict[str, tuple]:
+        return {name: f() for name, f in self.later_by_curve.items()}
+
+    @property
+    def pinned_by_curve(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per curve: its secant over the pinned band."""
+        return {name: v[1] for name, v in self._later.items()}
+
+    @property
+    def ends_by_curve(self) -> dict[str, tuple[float, float, float, float]]:
+        """Per curve: (x, y) just beyond its box on each side."""
+        return {name: v[0] for name, v in self._later.items()}
 
     @functools.cached_property
     def curves_pinned(self) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -244,8 +258,8 @@ class CycleData:
         # curves: exact breakpoints over each box
         disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}
         disturbances.update({k: val for k, val in v.items() if k not in disturbances})
-        curves, curves_pinned, curve_ends = {}, {}, {}
-        box_curve = getattr(sup.curves, "box_curve", None)  # a provider's one-pass fast path, if it has one
+        curves, later = {}, {}
+        box_curve = getattr(sup.curves, "box_curve_deferred", None)  # a provider's one-pass fast path, if it has one
 
         def curve(name: str, lo: float, hi: float, pl: float, ph: float) -> None:
             # exact breakpoints a little beyond the box: the optimisation takes them cut to the
@@ -255,12 +269,12 @@ class CycleData:
             margin = CURVE_MARGIN_FRACTION * max(abs(hi), abs(lo), 1.0)
             fast = box_curve(name, lo, hi, margin, pl, ph, disturbances) if box_curve else None
             if fast is not None:
-                curves[name], curve_ends[name], curves_pinned[name] = fast
+                curves[name], later[name] = fast
             else:
                 xs, ys = _beyond_box(*sup.curves.breakpoints(name, lo - margin, hi + margin, disturbances), lo, hi)
                 curves[name] = _cut_to_box(xs, ys, lo, hi)
-                curve_ends[name] = (float(xs[0]), float(ys[0]), float(xs[-1]), float(ys[-1]))
-                curves_pinned[name] = sup.curves.secant(name, pl, ph, disturbances)
+                done = ((float(xs[0]), float(ys[0]), float(xs[-1]), float(ys[-1])), sup.curves.secant(name, pl, ph, disturbances))
+                later[name] = lambda done=done: done
 
         for name, slot in sup.curves.slots.items():
             curve(name, *unit_box[(slot.kind, slot.unit)])
@@ -292,8 +306,8 @@ class CycleData:
         for g in sup.model.st.sos_groups:
             free += sos2_bits(len(merged[g][0]) - 1)
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
-        return cls(fixed, box, pinned, local, merged, curves_pinned, local_boxes, disturbances, warnings, free, duct_on,
-                   curve_ends, {g: grp.members for g, grp in groups.items()}, curves)
+        return cls(fixed, box, pinned, local, merged, later, local_boxes, disturbances, warnings, free, duct_on,
+                   {g: grp.members for g, grp in groups.items()}, curves)
 
 
 def _group_ends(ends: dict, curves: dict, members: tuple[str, ...]) -> tuple[float, dict[str, float], float, dict[str, float]]:
