@@ -83,7 +83,7 @@ class CycleData:
     def local_curves(self, sup: Supervisor) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
         """Group breakpoints over the fallback's small boxes (computed only when the fallback runs)."""
         per_curve = {name: sup.curves.breakpoints(name, lo, hi, self.disturbances) for name, (lo, hi) in self.local_boxes.items()}
-        return {g: merge_breakpoints(per_curve, grp.members) for g, grp in sup.model.st.groups.items()}
+        return {g: merge_breakpoints(per_curve, grp.members) for g, grp in sup._model.st.groups.items()}
 
     @classmethod
     def build(cls, sup: Supervisor, snap: ValidatedSnapshot) -> "CycleData":
@@ -170,7 +170,7 @@ class CycleData:
             for kind in ("gt_fuel", "hrsg_steam"):
                 unit_box[(kind, g)] = (lo, hi, pl, ph)
                 local_box[(kind, g)] = (ll, lh)
-            if g in sup.model.GD:
+            if g in sup._model.GD:
                 h = gt.hrsg
                 dcur = v.get(tags.duct_steam(g), 0.0)
                 d_ok = ok and g not in snap.held_units
@@ -278,7 +278,7 @@ class CycleData:
 
         for name, slot in sup.curves.slots.items():
             curve(name, *unit_box[(slot.kind, slot.unit)])
-        groups = sup.model.st.groups
+        groups = sup._model.st.groups
         merged = {g: merge_breakpoints(curves, grp.members) for g, grp in groups.items()}
         # a group with more kinks in its box than the model reserves points for: the unit's box
         # shrinks, this cycle, to the stretch of breakpoints around its current point that fits
@@ -303,7 +303,7 @@ class CycleData:
             local[(hi_p, grp.unit)] = max(min(local[(hi_p, grp.unit)], nhi), nlo)
             warnings.append(f"{grp.unit}: box narrowed to [{nlo:.4g}, {nhi:.4g}] this cycle: its learned curves have more kinks in its "
                             f"move box than the model reserves breakpoints for (SupervisorConfig.max_curve_points)")
-        for g in sup.model.st.sos_groups:
+        for g in sup._model.st.sos_groups:
             free += sos2_bits(len(merged[g][0]) - 1)
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
         return cls(fixed, box, pinned, local, merged, later, local_boxes, disturbances, warnings, free, duct_on,

@@ -217,9 +217,9 @@ class HighsDirect:
             g.run()
 
     def solve(self, model: LpArrays, time_limit: float, mip_rel_gap: float, options: dict | None = None,
-              warm: np.ndarray | None = None, fix: dict[int, float] | None = None, load: bool = True) -> DirectResult:
+              warm: np.ndarray | None = None, fix: dict[int, float] | None = None, load: bool = True, pyomo: bool = True) -> DirectResult:
         """Prepare and run in this thread."""
-        return self.run(self.prepare(model, time_limit, mip_rel_gap, options, warm, fix), load=load)
+        return self.run(self.prepare(model, time_limit, mip_rel_gap, options, warm, fix), load=load, pyomo=pyomo)
 
     def column(self, var) -> int:
         return self._col[id(var)]

@@ -105,7 +105,8 @@ class Supervisor:
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
-        self.model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points)
+        self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points)
+        self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
         self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf,
                                            future_tolerance_s=self.config.future_tolerance_s)
         self._lock = threading.Lock()
@@ -136,13 +137,13 @@ class Supervisor:
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
         self._set_static_params()
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
-        self._solver = HighsDirect(self.model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
+        self._solver = HighsDirect(self._model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
         # parameter values (HighsDirect.params order): the static and the cycle's fixed data; and
         # what the Pyomo Params hold (the last optimisation's data)
         self._base = self._solver.template.values()
         self._synced = self._base.copy()
-        self._unserved_cols = [self._solver.column(self.model.unserved[h]) for h in self.model.H]
+        self._unserved_cols = [self._solver.column(self._model.unserved[h]) for h in self._model.H]
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
         plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
         self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
@@ -157,6 +158,17 @@ class Supervisor:
             self.drift_monitor = DriftMonitor(onnx_models)
 
     # ------------------------------------------------------------------ public
+    @property
+    def model(self) -> pyo.ConcreteModel:
+        """The Pyomo model. After a cycle its Params hold the optimisation's data and its
+        variables the proposal's solution: the solution is written into them when the model is
+        first asked for (the cycle itself reads the solution from HiGHS's arrays, and writing
+        160 variables cost the cycle about 0.1 ms)."""
+        x, self._unloaded = self._unloaded, None
+        if x is not None:
+            self._solver.load_pyomo(x)
+        return self._model
+
     def step(self, snapshot: object) -> Proposal:
         """One supervisory cycle. Never raises for bad plant data (or anything else)."""
         with self._lock:
@@ -358,11 +370,9 @@ class Supervisor:
             self._remember_hot(self._solver.solution())
         if not result.ok:
             warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
-            if opt_future is not None:
-                handoff.loaded.wait()  # the worker is done with the Pyomo variables
             local_values = self._write(cycle, pinned=False, local=True)
             self._sync(local_values)
-            result = self._solve(max(self._remaining(t0), 0.05), model=self._solver.arrays(local_values))
+            result = self._solve(max(self._remaining(t0), 0.05), model=self._solver.arrays(local_values), pyomo=False)
             status = "fallback_local" if result.ok else "fallback_hold"
             t_solve = time.perf_counter()
         stats.update({"highs_ms": 1e3 * result.solve_s, "current_ms": 1e3 * current.solve_s,
@@ -404,8 +414,7 @@ class Supervisor:
             candidates = handoff.speculated_binding if handoff.hit else self._binding_candidates(self._solver.duals(duals_job))
             binding = self._binding_at(candidates, x_opt, upper)
         t_end = time.perf_counter()
-        if opt_future is not None:
-            handoff.loaded.wait()  # the model holds the proposal when the cycle answers (done long since)
+        self._unloaded = self._solver.solution()  # the Pyomo variables take the proposal when asked (Supervisor.model)
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         return Proposal(
             timestamp=_iso(snap.timestamp), status=status, setpoints=setpoints, current_kpis=current_kpis,
@@ -428,7 +437,7 @@ class Supervisor:
 
     # ------------------------------------------------------------------ cycle data
     def _set_static_params(self) -> None:
-        m, site = self.model, self.site
+        m, site = self._model, self.site
         m.carbon_price.set_value(site.emissions.carbon_price_per_t)
         e = site.electricity
         m.import_hi.set_value(e.max_import_mw if e else 0.0)
@@ -476,13 +485,13 @@ class Supervisor:
 
     def _position(self, key: tuple) -> int:
         """Position of the Param ``key = (component, index)`` in a value vector (cached)."""
-        j = self._key_pos[key] = self._solver.param_position(getattr(self.model, key[0])[key[1]])
+        j = self._key_pos[key] = self._solver.param_position(getattr(self._model, key[0])[key[1]])
         return j
 
     def _curve_positions(self) -> dict:
         """Per curve group: positions of its breakpoints cx, each member's values cy, the weights'
         bounds lam_hi and the segment bits' bounds z_hi (None without bits), with the indices."""
-        st = self.model.st
+        st = self._model.st
         out = {}
         for g, grp in st.groups.items():
             k = np.arange(grp.max_points)
@@ -512,19 +521,11 @@ class Supervisor:
         raises."""
         result = None
         try:
-            x = None
             try:
-                result = self._solve(time_limit, job=job, pyomo=False)
-                x = self._solver.solution() if result.ok else None
+                result = self._solve(time_limit, job=job, pyomo=False)  # the Pyomo variables take it when asked (Supervisor.model)
             finally:
                 handoff.result = result if result is not None else SolveResult(False, "fallback_hold", "solver error", 0.0)
                 handoff.solved.set()
-            # while the caller checks the proposal (onnxruntime releases the interpreter): the
-            # Pyomo variables take the solution, then the duals LP
-            try:
-                self._solver.load_pyomo(x)
-            finally:
-                handoff.loaded.set()
             if result.status not in ("optimal", "time_limited") or not handoff.pricing_ready.wait(1.0):
                 return None
             fixed = self._fix_pricing(handoff, cycle)
@@ -538,8 +539,7 @@ class Supervisor:
             except Exception as exc:  # binding limits are a report: the cycle goes on without them
                 log.warning("duals LP failed: %s", exc)
                 return None
-        finally:  # whatever happened, the caller waits for neither any more
-            handoff.loaded.set()
+        finally:  # whatever happened, the caller waits no more
             handoff.priced.set()
 
     def _fix_pricing(self, handoff: "_Handoff", cycle: "CycleData") -> str | None:
@@ -571,7 +571,7 @@ class Supervisor:
             if job is not None:
                 r = self._solver.run(job, pyomo=pyomo)
             else:
-                r = self._solver.solve(model, time_limit, self.config.mip_rel_gap, warm=warm)
+                r = self._solver.solve(model, time_limit, self.config.mip_rel_gap, warm=warm, pyomo=pyomo)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
             return SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", time.perf_counter() - t)
@@ -655,7 +655,7 @@ class Supervisor:
         """In the duals LP (a copy), move each curve group's end breakpoints just beyond the box
         (:attr:`CycleData.curve_ends`), so that the unit limit rows alone hold the box and their
         duals are what relaxing each limit saves."""
-        m = self.model
+        m = self._model
         if self._curve_rows is None:
             self._curve_rows = {}
 
@@ -690,7 +690,7 @@ class Supervisor:
         Plain Python on a few dozen numbers: right after the optimisation, with the caches cold,
         it took a quarter of the time of the same in numpy."""
         if self._code_cols is None:
-            m = self.model
+            m = self._model
             where = {int(col): k for k, col in enumerate(self._solver._int_idx.tolist())}  # noqa: SLF001
             groups = [(g, [where[self._solver.column(m.z[g, b])] for b in range(m.st.bits[g])]) for g in m.st.sos_groups]
             width = max((len(bits) for _, bits in groups), default=0)
@@ -715,7 +715,7 @@ class Supervisor:
     def _columns_of_results(self) -> tuple:
         """HiGHS columns of unserved[h], unplaced[h] and hot[i] (-1: a variable HiGHS does not hold)."""
         if self._result_cols is None:
-            m, col = self.model, self._solver._col  # noqa: SLF001
+            m, col = self._model, self._solver._col  # noqa: SLF001
             self._result_cols = ([(h, col.get(id(m.unserved[h]), -1)) for h in m.H], [(h, col.get(id(m.unplaced[h]), -1)) for h in m.H],
                                  [(i, col.get(id(m.hot[i]), -1)) for i in m.hot])
         return self._result_cols
@@ -730,7 +730,7 @@ class Supervisor:
         disturbance's message now, the decision's bounds for later), in the domain's order; and
         the provider's evaluator at the cycle's disturbances: every curve in one call where the
         provider offers it (:meth:`SurrogateCurves.line_evaluator`), else one per curve."""
-        m = self.model
+        m = self._model
         if self._verify_cols is None:
             col = self._solver.column
             self._verify_cols = {name: (col(on_var(m, s)), col(x_var(m, s)), col(y_var(m, s))) for name, s in self.curves.slots.items()}
@@ -847,7 +847,7 @@ class Supervisor:
         return dict(zip(self._kpi_exprs, values.tolist()))
 
     def _kpi_expressions(self) -> dict:
-        m = self.model
+        m = self._model
         k = {f"fuel_{f}_gj_h": m.fuel[f] for f in m.F}
         k.update({
             "fuel_gj_h": sum(m.fuel[f] for f in m.F),
@@ -885,7 +885,7 @@ class Supervisor:
         return sp
 
     def _make_setpoint_plan(self) -> list[tuple]:
-        m, site = self.model, self.site
+        m, site = self._model, self.site
         col = self._solver._col  # noqa: SLF001
 
         def c(var) -> int:
@@ -917,8 +917,8 @@ class Supervisor:
     def _hold_setpoints(self, values: Mapping[str, float]) -> dict[str, float]:
         """The current setpoints as read (what holding means)."""
         keys = [tags.boiler_steam(b) for b in self.site.boilers] + [tags.gt_power(g) for g in self.site.gas_turbines]
-        keys += [tags.duct_steam(g) for g in self.model.GD] + [tags.turbine_power(t) for t in self.model.TG]
-        keys += [tags.extraction(t, k) for t, k in self.model.TX] + [tags.on_motor(t) for t in self.model.TMOT]
+        keys += [tags.duct_steam(g) for g in self._model.GD] + [tags.turbine_power(t) for t in self._model.TG]
+        keys += [tags.extraction(t, k) for t, k in self._model.TX] + [tags.on_motor(t) for t in self._model.TMOT]
         return {k: float(values[k]) for k in keys if k in values}
 
 
@@ -933,7 +933,6 @@ class _Handoff:
     pricing: object = None
     deadline: float = math.inf  # perf_counter() time by which the cycle must have answered
     priced: threading.Event = field(default_factory=threading.Event)  # the worker is done with the duals LP
-    loaded: threading.Event = field(default_factory=threading.Event)  # the Pyomo variables hold the optimisation's solution
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran
     speculated_binding: object = None  # ... and its binding-limit candidates (Supervisor._binding_candidates)
     hit: bool = False  # the optimisation's pattern was the speculated one

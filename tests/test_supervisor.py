@@ -479,3 +479,19 @@ def test_a_box_with_more_kinks_than_reserved_points_narrows_and_stays_exact():
     assert narrowed > 0
     with pytest.raises(ValueError, match="max_points = 2"):
         Supervisor(SITE, MODELS, SupervisorConfig(max_curve_points=2))
+
+
+def test_model_variables_hold_the_proposal_when_asked():
+    """The cycle reads its solution from HiGHS's arrays; the Pyomo variables take it when the
+    model is asked for (Supervisor.model), the optimisation's and the fallback's alike."""
+    sup = Supervisor(SITE, MODELS)
+    for _ in range(2):
+        p = sup.step(fresh())
+        assert p.status == "optimal"
+        m = sup.model
+        for b in m.B:
+            on = round(m.b_on[b].value)
+            assert p.setpoints[tags.boiler_steam(b)] == (m.b_steam[b].value if on else 0.0)
+        for t, k in m.TX:
+            assert p.setpoints[tags.extraction(t, k)] == m.extr[t, k].value
+        assert_model_solution_valid(sup)
