@@ -463,24 +463,34 @@ class Supervisor:
                 j = pos.get(key)
                 base[self._position(key) if j is None else j] = value
             self._fixed_written = c
-        values = self._base.copy()
+        # every position and value collected in plain lists, then one scatter: a handful of numpy
+        # calls instead of several per curve group (each costs microseconds with cold caches)
+        idx, val = [], []
         for key, value in (c.pinned if pinned else (c.local if local else c.box)).items():
             j = pos.get(key)
-            values[self._position(key) if j is None else j] = value
+            idx.append(self._position(key) if j is None else j)
+            val.append(value)
         groups = c.curves_pinned if pinned else (c.local_curves(self) if local else c.curves)
         if self._curve_pos is None:
             self._curve_pos = self._curve_positions()
         for g, (xs, ys) in groups.items():
             n = len(xs)
-            cx, cy, lam, lam_k, z, z_k = self._curve_pos[g]
+            cx, cy, lam, z = self._curve_pos[g]
             # breakpoints only for the weights in use: a weight bounded to 0 contributes nothing
             # whatever its coefficients
-            values[cx[:n]] = xs
+            idx += cx[:n]
+            val += xs.tolist()
             for name, y in ys.items():
-                values[cy[name][:n]] = y
-            values[lam] = lam_k < n
-            if z is not None:  # the binaries this cycle's segments need; the rest held at 0
-                values[z] = z_k < sos2_bits(n - 1)
+                idx += cy[name][:n]
+                val += y.tolist()
+            idx += lam
+            val += [1.0] * n + [0.0] * (len(lam) - n)
+            if z:  # the binaries this cycle's segments need; the rest held at 0
+                need = sos2_bits(n - 1)
+                idx += z
+                val += [1.0] * need + [0.0] * (len(z) - need)
+        values = self._base.copy()
+        values[idx] = val
         return values
 
     def _position(self, key: tuple) -> int:
@@ -489,20 +499,17 @@ class Supervisor:
         return j
 
     def _curve_positions(self) -> dict:
-        """Per curve group: positions of its breakpoints cx, each member's values cy, the weights'
-        bounds lam_hi and the segment bits' bounds z_hi (None without bits), with the indices."""
+        """Per curve group: positions (lists) of its breakpoints cx, each member's values cy, the
+        weights' bounds lam_hi and the segment bits' bounds z_hi (empty without bits)."""
         st = self._model.st
         out = {}
         for g, grp in st.groups.items():
-            k = np.arange(grp.max_points)
-            cx = np.array([self._position(("cx", (g, i))) for i in k], dtype=np.int64)
-            cy = {n: np.array([self._position(("cy", (n, i))) for i in k], dtype=np.int64) for n in grp.members}
-            lam = np.array([self._position(("lam_hi", (g, i))) for i in k], dtype=np.int64)
-            z = z_k = None
-            if g in st.bits:
-                z_k = np.arange(st.bits[g])
-                z = np.array([self._position(("z_hi", (g, b))) for b in z_k], dtype=np.int64)
-            out[g] = (cx, cy, lam, k, z, z_k)
+            k = range(grp.max_points)
+            cx = [self._position(("cx", (g, i))) for i in k]
+            cy = {n: [self._position(("cy", (n, i))) for i in k] for n in grp.members}
+            lam = [self._position(("lam_hi", (g, i))) for i in k]
+            z = [self._position(("z_hi", (g, b))) for b in range(st.bits[g])] if g in st.bits else []
+            out[g] = (cx, cy, lam, z)
         return out
 
     def _sync(self, values: np.ndarray) -> None:

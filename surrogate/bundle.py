@@ -58,6 +58,7 @@ class SurrogateBundle:
         self._outputs = [f"s{i}_{s._output_tensor}" for i, s in enumerate(surrogates)]  # noqa: SLF001
         self._session = ort.InferenceSession(model.SerializeToString(), sess_options=_session_options(),
                                              providers=["CPUExecutionProvider"])
+        self.bound = False  # line evaluators use onnxruntime's I/O binding (set by build once checked)
 
     @classmethod
     def build(cls, surrogates: Sequence[OnnxSurrogate]) -> SurrogateBundle | None:
@@ -74,10 +75,35 @@ class SurrogateBundle:
                 alone = s.evaluate(c)
                 if not np.allclose(y[0], alone, rtol=1e-12, atol=1e-12):
                     raise ValueError(f"surrogate {s.name!r}: bundled {y[0]} against {alone} alone")
+            bundle.bound = bundle._binding_follows(centres)
             return bundle
         except Exception as exc:  # one call per surrogate still works: say why and go on without
             log.info("surrogates not bundled into one onnxruntime session: %s", exc)
             return None
+
+    def _binding_follows(self, centres: Sequence[np.ndarray]) -> bool:
+        """Whether a line evaluator through onnxruntime's I/O binding serves what plain runs
+        serve as its inputs change in place (it relies on the binding reading the rows' memory
+        at each run); checked at the domain centres and two other points of every surrogate."""
+        free = [0] * len(self.surrogates)
+        self.bound = True
+        try:
+            f = self.line_evaluator(centres, free)
+            for shift in (0.0, 0.25, -0.25):
+                values = []
+                for s, c in zip(self.surrogates, centres):
+                    lo, hi = s.domain[0][0], s.domain[1][0]
+                    span = hi - lo if math.isfinite(hi - lo) else 1.0
+                    values.append(float(c[0] + shift * span))
+                plain = [y[0, 0] for y in self._run([np.concatenate(([v], c[1:]))[None, :] for v, c in zip(values, centres)])]
+                if f(values).tolist() != plain:
+                    raise ValueError("bound run differs from a plain run")
+            return True
+        except Exception as exc:  # plain runs serve: say why and go on with them
+            log.info("onnxruntime I/O binding not used for the surrogate bundle: %s", exc)
+            return False
+        finally:
+            self.bound = False
 
     def _run(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
         return self._session.run(self._outputs, dict(zip(self._inputs, rows)))
@@ -95,15 +121,31 @@ class SurrogateBundle:
             if row.shape[1] != s.n_inputs or not np.isfinite(row).all():
                 raise ValueError(f"surrogate {s.name!r}: point {x!r} is not {s.n_inputs} finite numbers")
             rows.append(row)
-        feed = dict(zip(self._inputs, rows))
         targets = list(zip(rows, free))
-        outputs, run = self._outputs, self._session.run
+        if self.bound:
+            # onnxruntime reads the rows and writes the outputs in place: half the cost of a
+            # call that converts 9 inputs and 9 outputs (measured 21 against 47 us)
+            binding, outs = self._session.io_binding(), [np.zeros((1, 1)) for _ in self._outputs]
+            for name, row in zip(self._inputs, rows):
+                binding.bind_cpu_input(name, row)
+            for name, out in zip(self._outputs, outs):
+                binding.bind_output(name, "cpu", 0, np.float64, [1, 1], out.ctypes.data)
+            run_bound = self._session.run_with_iobinding
+
+            def serve() -> np.ndarray:
+                run_bound(binding)
+                return np.array([out[0, 0] for out in outs], dtype=np.float64)
+        else:
+            feed, outputs, run = dict(zip(self._inputs, rows)), self._outputs, self._session.run
+
+            def serve() -> np.ndarray:
+                return np.array([y[0, 0] for y in run(outputs, feed)], dtype=np.float64)
 
         def f(values: Sequence[float]) -> np.ndarray:
             for (row, k), v, s in zip(targets, values, self.surrogates):
                 if not math.isfinite(v):
                     raise ValueError(f"model {s.name}: input {s.input_names[k]} = {v!r} is not finite")
                 row[0, k] = v
-            return np.array([y[0, 0] for y in run(outputs, feed)], dtype=np.float64)
+            return serve()
 
         return f

@@ -30,6 +30,7 @@ SNAPSHOT = json.loads((ROOT / "scenarios" / "snapshots" / "reference_olefins.jso
 def test_reference_surrogates_bundle():
     assert BUNDLE is not None
     assert len(BUNDLE.surrogates) == len(SURROGATES) == 9
+    assert BUNDLE.bound  # onnxruntime's I/O binding checked and used
 
 
 @settings(max_examples=40, deadline=None)
@@ -98,8 +99,25 @@ def test_check_reports_a_surrogate_that_disagrees_with_the_embedded_curve(monkey
             return [y * 1.01 if name == target else y for name, y in zip(outputs, ys)]
 
     monkeypatch.setattr(sup.curves._bundle, "_session", Skewed())
+    monkeypatch.setattr(sup.curves._bundle, "bound", False)  # plain runs, through the skewed session
     p = sup.step(SNAPSHOT)
     name = list(sup.curves.slots)[2]
     assert p.surrogate_agreement[name] == pytest.approx(0.01 / 1.01, rel=1e-3)
     assert all(v <= 1e-6 for k, v in p.surrogate_agreement.items() if k != name)
     assert any("surrogate mismatch" in w and name in w for w in p.warnings)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=9, max_size=9))
+def test_bound_and_plain_runs_serve_the_same(fractions):
+    """The I/O-bound evaluator (inputs updated in place) against plain runs, call after call."""
+    points = [0.5 * (s.domain[0] + s.domain[1]) for s in SURROGATES]
+    bound = BUNDLE.line_evaluator(points, [0] * 9)
+    BUNDLE.bound = False
+    try:
+        plain = BUNDLE.line_evaluator(points, [0] * 9)
+    finally:
+        BUNDLE.bound = True
+    for shift in (0.0, 0.3):
+        values = [float(s.domain[0][0] + ((u + shift) % 1.0) * (s.domain[1][0] - s.domain[0][0])) for s, u in zip(SURROGATES, fractions)]
+        assert bound(values).tolist() == plain(values).tolist()

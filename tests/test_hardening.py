@@ -276,6 +276,11 @@ def test_onnxruntime_failing_holds_and_recovers(monkeypatch):
         def run(self, *args, **kwargs):
             raise RuntimeError("onnxruntime session lost")
 
+        run_with_iobinding = run
+
+        def io_binding(self):
+            raise RuntimeError("onnxruntime session lost")
+
     monkeypatch.setattr(model, "_session", LostSession())
     assert sup.curves._bundle is not None  # the check's one-call session: lost too
     monkeypatch.setattr(sup.curves._bundle, "_session", LostSession())
