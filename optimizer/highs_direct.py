@@ -26,48 +26,10 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
-from pyomo.core.expr.numeric_expr import NPV_MaxExpression, NPV_MinExpression
-from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from optimizer.lp_arrays import LpArrays, LpTemplate
 
 log = logging.getLogger(__name__)
-
-
-def _compile(expr):
-    """A fast evaluator for ``expr``: a constant, or ``b + sum_i a_i p_i`` when the expression is
-    affine in its mutable parameters (checked by perturbation), else Pyomo's own evaluation."""
-    if expr is None:
-        return lambda: None
-    if isinstance(expr, (NPV_MaxExpression, NPV_MinExpression)):  # variable bounds: max/min with the domain's
-        fa, fb = (_compile(a) for a in expr.args)
-        pick = max if isinstance(expr, NPV_MaxExpression) else min
-        return lambda: pick(fa(), fb())
-    params = list(identify_mutable_parameters(expr))
-    if not params:
-        c = pyo.value(expr)
-        return lambda: c
-    p0 = [p.value for p in params]
-    f0 = pyo.value(expr)
-    slopes = []
-    for p, v in zip(params, p0):
-        p.set_value(v + 1.0)
-        slopes.append(pyo.value(expr) - f0)
-        p.set_value(v)
-    for p, v in zip(params, p0):  # all moved at once: an affine function adds up
-        p.set_value(v + 2.0)
-    f2 = pyo.value(expr)
-    for p, v in zip(params, p0):
-        p.set_value(v)
-    affine = abs(f2 - f0 - 2.0 * sum(slopes)) <= 1e-9 * (1.0 + abs(f0) + abs(f2))
-    if not affine:
-        return lambda: pyo.value(expr)
-    b = f0 - sum(a * v for a, v in zip(slopes, p0))
-    if len(params) == 1:
-        a, p = slopes[0], params[0]
-        return lambda: a * p._value + b  # noqa: SLF001 - ParamData keeps its value here
-    pairs = list(zip(slopes, params))
-    return lambda: b + sum(a * p._value for a, p in pairs)  # noqa: SLF001
 
 
 @dataclass

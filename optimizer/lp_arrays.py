@@ -82,9 +82,12 @@ class LpArrays:
         return g.getModel()
 
 
-def _affine(expr, index: dict[int, int]) -> tuple[float, dict[int, float]]:
-    """``expr`` as ``c + sum_j a_j p_j`` over the parameters' positions ``j``; ValueError if it is
-    not affine (checked by moving each parameter by 1 and then all by 2)."""
+def affine_terms(expr, index: dict[int, int]) -> tuple[float, dict[int, float]]:
+    """``expr`` (a Pyomo expression or a number) as ``c + sum_j a_j p_j`` over the mutable
+    parameters' positions ``j`` (``index``: id of a parameter data object -> position); ValueError
+    if it is not affine (checked by moving each parameter by 1 and then all by 2)."""
+    if isinstance(expr, (int, float)):
+        return float(expr), {}
     params = list(identify_mutable_parameters(expr))
     f0 = float(pyo.value(expr))
     if not params:
@@ -122,10 +125,10 @@ def _clipped(expr, index: dict[int, int], empty: float) -> tuple[float, dict[int
         if len(const) != 1:
             raise ValueError(f"bound {expr}: only max/min of one parameter expression and a constant can be computed as arrays")
         inner = b if const[0] is a else a
-        c, terms = _affine(inner, index)
+        c, terms = affine_terms(inner, index)
         clip = float(pyo.value(const[0]))
         return (c, terms, clip, np.inf) if isinstance(expr, NPV_MaxExpression) else (c, terms, -np.inf, clip)
-    c, terms = _affine(expr, index)
+    c, terms = affine_terms(expr, index)
     return c, terms, -np.inf, np.inf
 
 
@@ -166,7 +169,7 @@ class LpTemplate:
                     where = (con_map[hp.pyomo_con], hp.var_map[hp.pyomo_var_id])
                     entries.setdefault(where, 0.0)
                     coef_at.append(where)
-                    add(*_affine(hp.expr, self.index))
+                    add(*affine_terms(hp.expr, self.index))
                 else:
                     row_at.append(con_map[hp.con])
         for helpers in persistent._mutable_helpers.values():  # noqa: SLF001 - row bounds after all coefficients
@@ -184,8 +187,8 @@ class LpTemplate:
             add(*_clipped(hp.upper_expr, self.index, np.inf))
         obj = persistent._mutable_objective  # noqa: SLF001
         for c in obj.linear_coefs:
-            add(*_affine(c.expr, self.index))
-        add(*_affine(obj.constant.expr, self.index))
+            add(*affine_terms(c.expr, self.index))
+        add(*affine_terms(obj.constant.expr, self.index))
 
         data, ri, ci = [], [], []
         for i, terms in enumerate(rows):

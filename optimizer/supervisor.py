@@ -39,7 +39,8 @@ from optimizer import __version__, tags
 from optimizer.audit import append_line, sha256_of
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
-from optimizer.highs_direct import HighsDirect, _compile
+from optimizer.highs_direct import HighsDirect
+from optimizer.lp_arrays import affine_terms
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
@@ -825,7 +826,8 @@ class Supervisor:
         """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI
         expressions compiled once into affine functions of the HiGHS columns."""
         if self._kpi_exprs is None:
-            self._kpi_exprs = {k: _compile_affine(e, self._solver.column) for k, e in self._kpi_expressions().items()}
+            self._kpi_exprs = {k: _compile_affine(e, self._solver.column, self._solver.template.index)
+                               for k, e in self._kpi_expressions().items()}
         if x is None:
             x = self._solver.solution()
         if self._kpi_coefs is None or self._kpi_coefs[0] != self._cycle_count:
@@ -835,19 +837,20 @@ class Supervisor:
                 used = np.unique(np.concatenate([cols for _, cols, _ in self._kpi_exprs.values()]))
                 where = {int(c): i for i, c in enumerate(used)}
                 base = np.zeros((len(self._kpi_exprs), used.size))
-                mutable = []  # (kpi row, position, coefficient function) of the coefficients holding Params
+                mutable = []  # (kpi row, position, constant, Param terms) of the coefficients holding Params
                 for i, (coefs, cols, _c0) in enumerate(self._kpi_exprs.values()):
-                    for f, col in zip(coefs, cols):
-                        if getattr(f, "constant", None) is not None:
-                            base[i, where[int(col)]] += f.constant
+                    for (c0, terms), col in zip(coefs, cols):
+                        if terms:
+                            mutable.append((i, where[int(col)], c0, list(terms.items())))
                         else:
-                            mutable.append((i, where[int(col)], f))
+                            base[i, where[int(col)]] += c0
                 self._kpi_layout = (used, base, mutable)
             used, base, mutable = self._kpi_layout
+            p = self._synced  # what the Params hold
             k_mat = base.copy()
-            for i, j, f in mutable:
-                k_mat[i, j] += f()
-            const = np.array([c0() for _, _, c0 in self._kpi_exprs.values()])
+            for i, j, c0, terms in mutable:
+                k_mat[i, j] += c0 + sum(a * p[k] for k, a in terms)
+            const = np.array([c0 + sum(a * p[k] for k, a in terms.items()) for _, _, (c0, terms) in self._kpi_exprs.values()])
             self._kpi_coefs = (self._cycle_count, k_mat, const)
         _, k_mat, const = self._kpi_coefs
         values = k_mat @ x[self._kpi_layout[0]] + const
@@ -977,30 +980,16 @@ _LIMITS = {
 }
 
 
-def _compile_affine(expr, column):
-    """An expression linear in the variables as (coefficient functions, HiGHS columns, constant
-    function); coefficients holding mutable parameters are re-read when called."""
+def _compile_affine(expr, column, index: dict[int, int]):
+    """An expression linear in the variables as (coefficients, HiGHS columns, constant), each
+    coefficient and the constant ``(c, {parameter position: slope})`` (affine in the Params:
+    :func:`optimizer.lp_arrays.affine_terms`), evaluated against a parameter value vector."""
     repn = generate_standard_repn(expr, compute_values=False)
     if not repn.is_linear():
         raise ValueError(f"KPI expression is not linear: {expr}")
-    coefs = [_coef(c) for c in repn.linear_coefs]
+    coefs = [affine_terms(c, index) for c in repn.linear_coefs]
     cols = np.array([column(v) for v in repn.linear_vars], dtype=np.int64)
-    return coefs, cols, _coef(repn.constant)
-
-
-def _coef(c):
-    """A coefficient as a function; a plain number's function carries it as ``.constant``."""
-    if isinstance(c, (int, float)):
-        value = float(c)
-        f = lambda: value  # noqa: E731
-        f.constant = value
-        return f
-    return _compile(c)  # affine in the Params: a few multiplications instead of Pyomo's evaluation
-
-
-def _val(v) -> float:
-    x = pyo.value(v, exception=False)
-    return 0.0 if x is None else float(x)
+    return coefs, cols, affine_terms(repn.constant, index)
 
 
 def _iso(ts) -> str:
