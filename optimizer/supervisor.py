@@ -279,89 +279,26 @@ class Supervisor:
             warnings.append(f"ignored {len(snap.unknown_tags)} unknown tag(s): {', '.join(snap.unknown_tags[:8])}")
         stats["binaries_free"] = cycle.free_binaries
 
-        # the optimisation is prepared (its own copy of the HiGHS model) and solved on the worker
-        # thread; meanwhile this thread pins the boxes to the current operating point and solves
-        # that LP (the predicted current KPIs). HiGHS releases the GIL and the machine has two
-        # cores, so the current point's Python work and solve hide behind the optimisation.
+        # the optimisation runs in this thread (HiGHS releases the GIL); the worker meanwhile
+        # does what the cycle needs beside it (the current point's LP and KPIs, the duals LP, the
+        # check's evaluators, the audit hash: _beside). The machine has two cores, so that work
+        # hides behind the optimisation, and the optimisation starts and answers without waiting
+        # for another thread to wake.
         opt_values = self._write(cycle, pinned=False)
         opt_model = self._solver.arrays(opt_values)
         t_upd2 = time.perf_counter()
-        # the worker runs the optimisation, then (while this thread verifies the proposal) the
-        # duals LP this thread prepares meanwhile
         handoff = _Handoff(deadline=t0 + self.config.time_budget_s)
         try:
             opt_job = self._solver.prepare(opt_model, self._opt_time_limit(t0), self.config.mip_rel_gap, slot="opt")
-            opt_job.started = threading.Event()
-            opt_future = self._inflight = self._pool.submit(self._optimise_then_price, self._remaining(t0), opt_job, cycle, handoff)
-            # wait (GIL released) until the worker is inside HiGHS: otherwise this thread's Python
-            # keeps the GIL and the optimisation starts only at the interpreter's next switch
-            opt_job.started.wait(0.05)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
-            opt_future = None
+            opt_job = None
             result = SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", 0.0)
-        # the Params hold the optimisation's data (the KPIs' prices; the model reads consistently
-        # with the proposal it will hold)
-        self._sync(opt_values)
-        pinned_values = self._write(cycle, pinned=True)
-        pinned_model = self._solver.arrays(pinned_values)
-        fix = self._current_fix(cycle, pinned_values)
-        try:
-            # started from the last cycle's current-point basis when it has one (a like LP)
-            basis = self._solver.optimal_basis(self._last_current) if fix else None
-            cur_job = self._last_current = self._solver.prepare(pinned_model, self._remaining(t0), 0.0 if fix else self.config.mip_rel_gap,
-                                                                fix=fix, slot="current", basis=basis)
-            cur_run = self._solver.run(cur_job, False)
-        except Exception as exc:  # the proposal does not depend on it: report and go on
-            log.warning("HiGHS failed on the current point: %s", exc)
-            cur_job = cur_run = None
-        # the duals LP, all but its on/off pattern: a copy of the optimisation's model, integers
-        # continuous, each curve continued just beyond its box (see _extend_curves), started from
-        # the last cycle's duals LP's optimal basis (same rows and columns; the optimum moves
-        # little between cycles: measured on the reference site, 0 simplex iterations in the
-        # median and 0.22 ms, against 10 iterations and 0.75 ms from the current point's basis),
-        # else from the current point's. tests/test_supervisor.py prices every limit by finite
-        # differences.
-        pricing = None
-        if self.config.duals and opt_future is not None:
-            try:
-                basis = self._solver.optimal_basis(self._last_pricing)  # before its instance is reused
-                pricing = self._solver.prepare_pricing(0.2, opt_job.model, slot="duals", options=_PRICING_OPTIONS)
-                self._extend_curves(pricing.g, cycle)
-                if basis is None and cur_job is not None and fix is not None and cur_run.status == "optimal":
-                    basis = cur_job.g.getBasis()
-                if basis is not None and basis.valid:
-                    pricing.g.setBasis(basis)
-                # solved now, while the optimisation runs, at the last cycle's on/off pattern and
-                # segments: the optimum usually keeps them (156 of 199 reference cycles), and then
-                # the duals are ready when it answers (see _fix_pricing)
-                if self._last_pattern is not None:
-                    self._solver.fix_integers(pricing, np.array(self._last_pattern, dtype=float))
-                    pricing.g.setOptionValue("time_limit", self._remaining(t0))
-                    self._solver.run_only(pricing)
-                    if pricing.g.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                        handoff.speculated = self._last_pattern
-                        handoff.speculated_binding = self._binding_candidates(self._solver.duals(pricing))
-            except Exception as exc:  # binding limits are a report: the cycle goes on without them
-                log.warning("duals LP could not be prepared: %s", exc)
-                pricing = None
-        handoff.pricing = pricing
-        handoff.pricing_ready.set()
-        # the current point's KPIs while the optimisation runs
-        if cur_run is not None:
-            current = self._current_result(cur_run, fix, cycle, t0)
-        else:
-            current = SolveResult(False, "fallback_hold", "solver error on the current point", 0.0)
-        current_kpis = self._kpis(current.x) if current.ok else {}
-        verify_prep = self._prepare_verify(cycle)
-        # still waiting: the snapshot's audit hash
-        try:
-            self._snapshot_hash = sha256_of(snapshot)
-        except Exception:  # the audit trail never costs the plant its answer: step() tries again and reports
-            self._snapshot_hash = None
-        if opt_future is not None:
-            handoff.solved.wait()
-            result = handoff.result
+        self._inflight = self._pool.submit(self._beside, snapshot, cycle, opt_values, opt_job, t0, handoff)
+        if opt_job is not None:
+            result = self._solve(self._remaining(t0), job=opt_job, pyomo=False)  # the Pyomo variables take it when asked (Supervisor.model)
+        handoff.beside_done.wait()
+        current, current_kpis, verify_prep, pricing = handoff.current, handoff.current_kpis, handoff.verify_prep, handoff.pricing
         if not current.ok:
             warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
         t_solve = time.perf_counter()
@@ -384,11 +321,18 @@ class Supervisor:
                             current_kpis=current_kpis, warnings=warnings + ["holding the current setpoints"], substitutions=_subs(snap),
                             held_units=sorted(snap.held_units), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
 
-        # the duals LP at the chosen on/off pattern prices the binding limits
+        # the duals LP at the chosen on/off pattern prices the binding limits: solved already if
+        # the pattern is the one the worker solved it at, else the worker runs it now
         want_duals = pricing is not None and status in ("optimal", "time_limited")
-        if want_duals:  # the worker runs it now
+        if want_duals:
             x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
             self._last_pricing = duals_job = pricing
+            fixed = self._fix_pricing(handoff, cycle)
+            if fixed == "run":
+                self._inflight = self._pool.submit(self._run_pricing, handoff)
+            else:
+                handoff.priced_ok = fixed == "priced"
+                handoff.priced.set()
         # verify against the providers (onnxruntime) and the model's own balances
         agreement, domain = self._verify_curves(cycle, verify_prep)
         proposed_kpis = self._kpis()
@@ -522,32 +466,79 @@ class Supervisor:
             params[j]._value = float(values[j])  # noqa: SLF001
         self._synced = values
 
-    def _optimise_then_price(self, time_limit: float, job, cycle: "CycleData", handoff: "_Handoff"):
-        """On the worker: the optimisation (its result handed over as soon as it is loaded), then
-        the duals LP at its on/off pattern once the caller has prepared it (unless the caller
-        already solved it at that pattern). Returns the duals LP if it ran, else None; never
-        raises."""
-        result = None
+    def _beside(self, snapshot: object, cycle: "CycleData", opt_values: np.ndarray, opt_job, t0: float, handoff: "_Handoff") -> None:
+        """On the worker, while the caller's thread runs the optimisation: the Params set to the
+        optimisation's data, the current point's LP and KPIs, the duals LP prepared (and solved at
+        the last cycle's pattern), the check's evaluators and the snapshot's audit hash, all
+        handed over in ``handoff``. Never raises; ``handoff.beside_done`` is set whatever happens."""
         try:
+            # the Params hold the optimisation's data (the KPIs' prices; the model reads
+            # consistently with the proposal it will hold)
+            self._sync(opt_values)
+            pinned_values = self._write(cycle, pinned=True)
+            fix = self._current_fix(cycle, pinned_values)
             try:
-                result = self._solve(time_limit, job=job, pyomo=False)  # the Pyomo variables take it when asked (Supervisor.model)
-            finally:
-                handoff.result = result if result is not None else SolveResult(False, "fallback_hold", "solver error", 0.0)
-                handoff.solved.set()
-            if result.status not in ("optimal", "time_limited") or not handoff.pricing_ready.wait(1.0):
-                return None
-            fixed = self._fix_pricing(handoff, cycle)
-            if fixed is None:
-                return None
+                # started from the last cycle's current-point basis when it has one (a like LP)
+                basis = self._solver.optimal_basis(self._last_current) if fix else None
+                cur_job = self._last_current = self._solver.prepare(self._solver.arrays(pinned_values), self._remaining(t0),
+                                                                    0.0 if fix else self.config.mip_rel_gap, fix=fix, slot="current", basis=basis)
+                cur_run = self._solver.run(cur_job, False)
+            except Exception as exc:  # the proposal does not depend on it: report and go on
+                log.warning("HiGHS failed on the current point: %s", exc)
+                cur_job = cur_run = None
+            if self.config.duals and opt_job is not None:
+                handoff.pricing = self._prepare_pricing(opt_job, cycle, cur_job, cur_run, fix, t0, handoff)
+            if cur_run is not None:
+                handoff.current = self._current_result(cur_run, fix, cycle, t0)
+            handoff.current_kpis = self._kpis(handoff.current.x) if handoff.current.ok else {}
+            handoff.verify_prep = self._prepare_verify(cycle)
             try:
-                if fixed == "run":
-                    self._solver.run_only(handoff.pricing)
-                handoff.priced_ok = True
-                return handoff.pricing
-            except Exception as exc:  # binding limits are a report: the cycle goes on without them
-                log.warning("duals LP failed: %s", exc)
-                return None
-        finally:  # whatever happened, the caller waits no more
+                self._snapshot_hash = sha256_of(snapshot)
+            except Exception:  # the audit trail never costs the plant its answer: step() tries again and reports
+                self._snapshot_hash = None
+        except Exception:  # the cycle goes on with what is there
+            log.exception("the work beside the optimisation failed")
+        finally:
+            handoff.beside_done.set()
+
+    def _prepare_pricing(self, opt_job, cycle: "CycleData", cur_job, cur_run, fix, t0: float, handoff: "_Handoff"):
+        """The duals LP, all but its on/off pattern: a copy of the optimisation's model, integers
+        continuous, each curve continued just beyond its box (see _extend_curves), started from
+        the last cycle's duals LP's optimal basis (same rows and columns; the optimum moves little
+        between cycles: measured on the reference site, 0 simplex iterations in the median and
+        0.22 ms, against 10 iterations and 0.75 ms from the current point's basis), else from the
+        current point's. Solved at once at the last cycle's on/off pattern and segments: the
+        optimum usually keeps them (156 of 199 reference cycles), and then the duals are ready
+        when it answers (see _fix_pricing). None if it cannot be prepared.
+        tests/test_supervisor.py prices every limit by finite differences."""
+        try:
+            basis = self._solver.optimal_basis(self._last_pricing)  # before its instance is reused
+            pricing = self._solver.prepare_pricing(0.2, opt_job.model, slot="duals", options=_PRICING_OPTIONS)
+            self._extend_curves(pricing.g, cycle)
+            if basis is None and cur_job is not None and fix is not None and cur_run.status == "optimal":
+                basis = cur_job.g.getBasis()
+            if basis is not None and basis.valid:
+                pricing.g.setBasis(basis)
+            if self._last_pattern is not None:
+                self._solver.fix_integers(pricing, np.array(self._last_pattern, dtype=float))
+                pricing.g.setOptionValue("time_limit", self._remaining(t0))
+                self._solver.run_only(pricing)
+                if pricing.g.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                    handoff.speculated = self._last_pattern
+                    handoff.speculated_binding = self._binding_candidates(self._solver.duals(pricing))
+            return pricing
+        except Exception as exc:  # binding limits are a report: the cycle goes on without them
+            log.warning("duals LP could not be prepared: %s", exc)
+            return None
+
+    def _run_pricing(self, handoff: "_Handoff") -> None:
+        """On the worker: the duals LP, held at the optimisation's pattern by :meth:`_fix_pricing`."""
+        try:
+            self._solver.run_only(handoff.pricing)
+            handoff.priced_ok = True
+        except Exception as exc:  # binding limits are a report: the cycle goes on without them
+            log.warning("duals LP failed: %s", exc)
+        finally:
             handoff.priced.set()
 
     def _fix_pricing(self, handoff: "_Handoff", cycle: "CycleData") -> str | None:
@@ -934,19 +925,20 @@ class Supervisor:
 
 @dataclass
 class _Handoff:
-    """Between the caller's thread and the worker within one cycle: the optimisation's result
-    (set, then ``solved``), the duals LP the caller prepared (set, then ``pricing_ready``)."""
+    """Between the caller's thread and the worker within one cycle: what the worker did beside
+    the optimisation (set, then ``beside_done``), and the duals LP (``priced``)."""
 
-    solved: threading.Event = field(default_factory=threading.Event)
-    result: "SolveResult | None" = None
-    pricing_ready: threading.Event = field(default_factory=threading.Event)
-    pricing: object = None
     deadline: float = math.inf  # perf_counter() time by which the cycle must have answered
-    priced: threading.Event = field(default_factory=threading.Event)  # the worker is done with the duals LP
+    beside_done: threading.Event = field(default_factory=threading.Event)
+    current: "SolveResult" = field(default_factory=lambda: SolveResult(False, "fallback_hold", "solver error on the current point", 0.0))
+    current_kpis: dict = field(default_factory=dict)
+    verify_prep: object = None
+    pricing: object = None
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran
     speculated_binding: object = None  # ... and its binding-limit candidates (Supervisor._binding_candidates)
     hit: bool = False  # the optimisation's pattern was the speculated one
-    priced_ok: bool = False  # ... and it ran
+    priced: threading.Event = field(default_factory=threading.Event)  # the duals LP is done with
+    priced_ok: bool = False  # ... and it ran (or was solved at the optimisation's pattern already)
 
 
 @dataclass
