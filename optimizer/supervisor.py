@@ -3,15 +3,18 @@
 One cycle (DESIGN.md, "One supervisory cycle"):
 
 1. validate the snapshot (:mod:`optimizer.snapshot`); nothing raises;
-2. write the cycle's data into the persistent model's mutable Params: boxes (equipment limits
+2. the cycle's data as a vector of the model's mutable parameters: boxes (equipment limits
    intersected with move limits, on/off allowed by minimum up/down times), demands, prices, and
-   each learned curve's exact breakpoints over its box (:mod:`optimizer.curves`);
-3. solve with HiGHS (Pyomo's persistent interface, one instance per Supervisor) under what is
-   left of the time budget; first the current operating point (boxes pinned: the predicted
-   current KPIs), then the optimisation;
+   each learned curve's exact breakpoints over its box (:mod:`optimizer.curves`); the HiGHS model
+   computed from it as arrays (:mod:`optimizer.lp_arrays`);
+3. solve with HiGHS (highspy, :mod:`optimizer.highs_direct`) under what is left of the time
+   budget: the optimisation in the caller's thread; beside it, on a worker thread, the current
+   operating point (boxes pinned: the predicted current KPIs), the duals LP and what the check
+   needs;
 4. verify: every learned curve evaluated by its provider (onnxruntime for surrogates) at the
    proposed point must match the embedded value to 1e-6 relative; balances and bounds re-checked;
-5. return the Proposal: setpoints, KPIs current and proposed, savings, status, statistics.
+5. return the Proposal: setpoints, KPIs current and proposed, savings, binding limits, status,
+   statistics.
 
 If the optimisation gives no answer in time, a local LP around the current point (on/off pattern
 held, boxes shrunk) answers; if that fails too, the current setpoints are held.
