@@ -149,6 +149,10 @@ def test_the_optimisation_leaves_the_rest_of_the_cycle_its_time():
     assert sup.step(snaps[3]).ok
     _, given = sup._solver._instances["opt"].getOptionValue("time_limit")
     assert budget - 1.5 * 0.08 - (time.perf_counter() - t_before) <= given <= budget - 1.5 * 0.08
+    sup._post_solve_s.clear()
+    sup._post_solve_s.append(0.05)
+    sup._overshoot_s.append(0.02)  # HiGHS ran 20 ms past its limit in a time-limited cycle
+    assert sup._opt_time_limit(time.perf_counter()) == pytest.approx(budget - 1.5 * (0.05 + 0.02), abs=0.005)
     sup._post_solve_s.append(0.4)  # never more than a quarter of the budget
     assert sup._opt_time_limit(time.perf_counter()) == pytest.approx(budget - 0.25 * budget, abs=0.005)
 
@@ -324,3 +328,28 @@ def test_scenario_paths_outside_need_explicit_permission(tmp_path, monkeypatch):
         load_scenario(studies / "s.toml")
     monkeypatch.setenv(ALLOWED_ROOTS_ENV, str(elsewhere))
     assert load_scenario(studies / "s.toml").site_path == (elsewhere / "site.toml").resolve()
+
+
+def test_time_limited_optimisation_overshoot_is_reserved(monkeypatch):
+    """A time-limited optimisation that ran past HiGHS's limit (it checks the clock between
+    nodes) is remembered, and the next cycles reserve it too."""
+    import dataclasses
+    import time
+
+    sup = Supervisor(SITE, MODELS)
+    real = sup._solve
+
+    def late(limit, **kwargs):
+        r = real(limit, **kwargs)
+        job = kwargs.get("job")
+        if job is None:
+            return r
+        return dataclasses.replace(r, status="time_limited", solve_s=job.g.getOptionValue("time_limit")[1] + 0.03)
+
+    monkeypatch.setattr(sup, "_solve", late)
+    snaps = snapshots(2)
+    assert sup.step(snaps[0]).status == "time_limited"
+    assert list(sup._overshoot_s) == [pytest.approx(0.03)]
+    post = max(sup._post_solve_s)
+    budget = sup.config.time_budget_s
+    assert sup._opt_time_limit(time.perf_counter()) == pytest.approx(budget - 1.5 * max(post + 0.03, 0.01 / 1.5), abs=0.005)
