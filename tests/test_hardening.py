@@ -353,3 +353,27 @@ def test_time_limited_optimisation_overshoot_is_reserved(monkeypatch):
     post = max(sup._post_solve_s)
     budget = sup.config.time_budget_s
     assert sup._opt_time_limit(time.perf_counter()) == pytest.approx(budget - 1.5 * max(post + 0.03, 0.01 / 1.5), abs=0.005)
+
+
+def test_a_duals_lp_running_past_the_budget_leaves_the_binding_limits_out(monkeypatch):
+    """The cycle answers inside its budget without binding limits when the duals LP has not
+    finished by then (here held up by 0.4 s on a 0.3 s budget); the next cycle waits for it."""
+    import time
+
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(time_budget_s=0.3))
+    real = sup._run_pricing
+
+    def slow(handoff):
+        time.sleep(0.4)
+        real(handoff)
+
+    monkeypatch.setattr(sup, "_run_pricing", slow)
+    snaps = snapshots(2)
+    t = time.perf_counter()
+    p = sup.step(snaps[0])  # the first cycle has no pattern to have solved the duals LP at
+    assert time.perf_counter() - t < 0.3 + 0.05
+    assert p.status == "optimal" and p.binding == []
+    assert any("binding limits not reported" in w for w in p.warnings)
+    monkeypatch.undo()
+    p = sup.step(snaps[1])
+    assert p.status == "optimal" and p.binding  # priced again
