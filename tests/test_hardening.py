@@ -143,12 +143,13 @@ def test_the_optimisation_leaves_the_rest_of_the_cycle_its_time():
     for s in snaps[:3]:
         assert sup.step(s).ok
     assert len(sup._post_solve_s) == 3 and all(0.0 < x < budget for x in sup._post_solve_s)
-    sup._post_solve_s.append(0.08)  # a slow rest of the cycle, as on a site with 30 plants
-    assert sup._opt_time_limit(time.perf_counter()) == pytest.approx(budget - 1.5 * 0.08, abs=0.005)
+    sup._post_solve_s.append(0.07)  # a slow rest of the cycle, as on a site with 30 plants
+    late = 0.07 + 0.01 * budget  # HiGHS's overshoot of its limit: 1 % of the budget until measured
+    assert sup._opt_time_limit(time.perf_counter()) == pytest.approx(budget - 1.5 * late, abs=0.005)
     t_before = time.perf_counter()
     assert sup.step(snaps[3]).ok
     _, given = sup._solver._instances["opt"].getOptionValue("time_limit")
-    assert budget - 1.5 * 0.08 - (time.perf_counter() - t_before) <= given <= budget - 1.5 * 0.08
+    assert budget - 1.5 * late - (time.perf_counter() - t_before) <= given <= budget - 1.5 * late
     sup._post_solve_s.clear()
     sup._post_solve_s.append(0.05)
     sup._overshoot_s.append(0.02)  # HiGHS ran 20 ms past its limit in a time-limited cycle
