@@ -203,26 +203,16 @@ class SurrogateCurves:
                                     net.biases[0].tolist(), net.weights[1][0].tolist(), float(net.biases[1][0]))
         return self._line[name]
 
-    def box_curve(self, name: str, lo: float, hi: float, margin: float, pin_lo: float, pin_hi: float,
-                  disturbances: Mapping[str, float]):
-        """One cycle's curve data in one evaluation, for networks of one hidden layer (None for
-        others): the exact breakpoints over ``[lo, hi]``, the ends just beyond it (halfway to the
-        nearest kink outside, at most ``margin`` away; see :class:`optimizer.cycle.CycleData`) and
-        the secant over ``[pin_lo, pin_hi]``. See :meth:`box_curve_deferred`."""
-        fast = self.box_curve_deferred(name, lo, hi, margin, pin_lo, pin_hi, disturbances)
-        if fast is None:
-            return None
-        box, later = fast
-        return (box, *later())
-
     def box_curve_deferred(self, name: str, lo: float, hi: float, margin: float, pin_lo: float, pin_hi: float,
                            disturbances: Mapping[str, float]):
-        """:meth:`box_curve` in two parts: the breakpoints over the box now (what the
-        optimisation needs), and a function giving (ends, secant) later (what the current point
-        and the duals LP need, once the optimisation runs). None for networks of more than one
-        hidden layer. Kinks are where a neuron's pre-activation ``a_j x + c_j`` changes sign
-        (``x = -c_j / a_j``), for neurons feeding the output; kinks closer than 1e-9 of the
-        range merge (as :func:`surrogate.curve.restrict_to_line`)."""
+        """One cycle's curve data for networks of one hidden layer (None for others), in two
+        parts: the exact breakpoints over ``[lo, hi]`` now (what the optimisation needs), and a
+        function giving, later, the ends just beyond the box (halfway to the nearest kink
+        outside, at most ``margin`` away; see :class:`optimizer.cycle.CycleData`) and the secant
+        over ``[pin_lo, pin_hi]`` (what the current point and the duals LP need). Kinks are
+        where a neuron's pre-activation ``a_j x + c_j`` changes sign (``x = -c_j / a_j``), for
+        neurons feeding the output; kinks closer than 1e-9 of the range merge (as
+        :func:`surrogate.curve.restrict_to_line`)."""
         line = self._one_layer(name)
         if line is None:
             return None

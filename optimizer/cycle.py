@@ -259,7 +259,7 @@ class CycleData:
         disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}
         disturbances.update({k: val for k, val in v.items() if k not in disturbances})
         curves, later = {}, {}
-        box_curve = getattr(sup.curves, "box_curve_deferred", None)  # a provider's one-pass fast path, if it has one
+        deferred = getattr(sup.curves, "box_curve_deferred", None)  # a provider's one-pass fast path, if it has one
 
         def curve(name: str, lo: float, hi: float, pl: float, ph: float) -> None:
             # exact breakpoints a little beyond the box: the optimisation takes them cut to the
@@ -267,7 +267,7 @@ class CycleData:
             # point's narrow band: its secant is enough for a prediction and keeps that
             # evaluation free of curve binaries
             margin = CURVE_MARGIN_FRACTION * max(abs(hi), abs(lo), 1.0)
-            fast = box_curve(name, lo, hi, margin, pl, ph, disturbances) if box_curve else None
+            fast = deferred(name, lo, hi, margin, pl, ph, disturbances) if deferred else None
             if fast is not None:
                 curves[name], later[name] = fast
             else:

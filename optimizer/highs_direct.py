@@ -18,7 +18,6 @@ series in pyproject.toml, and tests cover it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -48,7 +47,6 @@ class DirectResult:
 class Prepared:
     g: highspy.Highs
     model: object
-    started: threading.Event | None = None  # set when the solve enters HiGHS (which releases the GIL)
 
 
 class HighsDirect:
@@ -63,7 +61,6 @@ class HighsDirect:
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("log_to_console", False)
         self._options = dict(options or {})
-        self._last: highspy.Highs | None = None
         self._last_model = None
         self._last_x: np.ndarray | None = None
         self._instances: dict[str, highspy.Highs] = {}
@@ -110,22 +107,17 @@ class HighsDirect:
         return g
 
     def prepare(self, model: LpArrays, time_limit: float, mip_rel_gap: float, options: dict | None = None,
-                warm: np.ndarray | None = None, fix: dict[int, float] | None = None,
-                slot: str | None = None, basis: "highspy.HighsBasis | None" = None) -> "Prepared":
+                fix: dict[int, float] | None = None, slot: str | None = None,
+                basis: "highspy.HighsBasis | None" = None) -> "Prepared":
         """A solve of ``model``, ready to run (possibly in another thread). ``fix``: integer
-        columns fixed at these values and made continuous (an LP); ``warm``: a MIP start;
-        ``basis``: with ``fix``, the LP's starting basis (e.g. a like LP's optimal one)."""
+        columns fixed at these values and made continuous (an LP); ``basis``: with ``fix``, the
+        LP's starting basis (e.g. a like LP's optimal one)."""
         if fix:
             idx = np.array(sorted(fix), dtype=np.int32)
             model = model.with_fixed(idx, np.array([fix[i] for i in idx], dtype=float))
         g = self._fresh(time_limit, mip_rel_gap, options, model, slot)
         if fix and basis is not None and basis.valid:
             g.setBasis(basis)
-        if warm is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = list(warm)
-            sol.value_valid = True
-            g.setSolution(sol)
         return Prepared(g, model)
 
     def run(self, job: "Prepared", load: bool = True, pyomo: bool = True) -> DirectResult:
@@ -133,8 +125,6 @@ class HighsDirect:
         solve that :meth:`solution`, duals and bounds refer to and (``pyomo``, else later by
         :meth:`load_pyomo`) write the primal values into the Pyomo variables."""
         g = job.g
-        if job.started is not None:
-            job.started.set()
         t0 = time.perf_counter()
         self.run_only(job)
         run_s = time.perf_counter() - t0
@@ -154,7 +144,7 @@ class HighsDirect:
         bound = info.mip_dual_bound if info.mip_node_count >= 0 else (info.objective_function_value if kind == "optimal" else None)
         x = np.asarray(g.getSolution().col_value) if has_sol else None
         if load:
-            self._last, self._last_model, self._last_x = g, job.model, x
+            self._last_model, self._last_x = job.model, x
             if pyomo:
                 self.load_pyomo(x)
         return DirectResult(kind, name, info.objective_function_value if has_sol else None, bound, nodes, has_sol, run_s, x)
@@ -179,9 +169,9 @@ class HighsDirect:
             g.run()
 
     def solve(self, model: LpArrays, time_limit: float, mip_rel_gap: float, options: dict | None = None,
-              warm: np.ndarray | None = None, fix: dict[int, float] | None = None, load: bool = True, pyomo: bool = True) -> DirectResult:
+              fix: dict[int, float] | None = None, load: bool = True, pyomo: bool = True) -> DirectResult:
         """Prepare and run in this thread."""
-        return self.run(self.prepare(model, time_limit, mip_rel_gap, options, warm, fix), load=load, pyomo=pyomo)
+        return self.run(self.prepare(model, time_limit, mip_rel_gap, options, fix), load=load, pyomo=pyomo)
 
     def column(self, var) -> int:
         return self._col[id(var)]
@@ -231,10 +221,6 @@ class HighsDirect:
         """The HiGHS model (``highspy.HighsModel``) of the last loaded solve, as it was solved:
         the cycle's optimisation."""
         return self._last_model.highs_model()
-
-    def last_arrays(self) -> LpArrays:
-        """The arrays of the last loaded solve (:meth:`last_model` without the conversion)."""
-        return self._last_model
 
     def last_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Column bounds of the model last handed to HiGHS."""

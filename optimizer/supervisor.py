@@ -242,12 +242,10 @@ class Supervisor:
                 if not snap.valid:
                     return {}
                 cycle = self._cycle_data(snap)
-                values = self._write(cycle, pinned=True)
+                t0 = time.perf_counter()
+                values, model, fix, _job, r = self._solve_current(cycle, self.config.time_budget_s)
                 self._sync(values)  # the KPIs' prices
-                fix = self._current_fix(cycle, values)
-                r = self._solver.run(self._solver.prepare(self._solver.arrays(values), self.config.time_budget_s,
-                                                          0.0 if fix else self.config.mip_rel_gap, fix=fix), load=False)
-                res = self._current_result(r, fix, cycle, time.perf_counter())
+                res = self._current_result(r, fix, model, t0)
                 return self._kpis(res.x) if res.ok else {}
             except Exception:  # an evaluation for a study must not end it
                 log.exception("evaluation failed")
@@ -255,7 +253,7 @@ class Supervisor:
 
     # ------------------------------------------------------------------ the cycle
     def _step(self, snapshot: object, t0: float) -> Proposal:
-        if self._inflight is not None:  # the last cycle's worker job (its duals LP) is over before its instances are reused
+        if self._inflight is not None:  # the last cycle's worker jobs are over before their instances are reused
             wait([self._inflight])
             self._inflight = None
         now = None
@@ -489,21 +487,15 @@ class Supervisor:
             # the Params hold the optimisation's data (the KPIs' prices; the model reads
             # consistently with the proposal it will hold)
             self._sync(opt_values)
-            pinned_values = self._write(cycle, pinned=True)
-            fix = self._current_fix(cycle, pinned_values)
             try:
-                # started from the last cycle's current-point basis when it has one (a like LP)
-                basis = self._solver.optimal_basis(self._last_current) if fix else None
-                cur_job = self._last_current = self._solver.prepare(self._solver.arrays(pinned_values), self._remaining(t0),
-                                                                    0.0 if fix else self.config.mip_rel_gap, fix=fix, slot="current", basis=basis)
-                cur_run = self._solver.run(cur_job, False)
+                _values, pinned_model, fix, cur_job, cur_run = self._solve_current(cycle, self._remaining(t0), slot="current")
             except Exception as exc:  # the proposal does not depend on it: report and go on
                 log.warning("HiGHS failed on the current point: %s", exc)
-                cur_job = cur_run = None
+                pinned_model = fix = cur_job = cur_run = None
             if self.config.duals and opt_job is not None:
                 handoff.pricing = self._prepare_pricing(opt_job, cycle, cur_job, cur_run, fix, t0, handoff)
             if cur_run is not None:
-                handoff.current = self._current_result(cur_run, fix, cycle, t0)
+                handoff.current = self._current_result(cur_run, fix, pinned_model, t0)
             handoff.current_kpis = self._kpis(handoff.current.x) if handoff.current.ok else {}
             handoff.verify_prep = self._prepare_verify(cycle)
             try:
@@ -575,7 +567,7 @@ class Supervisor:
             log.warning("duals LP could not be fixed at the optimisation's pattern: %s", exc)
             return None
 
-    def _solve(self, time_limit: float, warm: np.ndarray | None = None, job=None, model=None, pyomo: bool = True) -> "SolveResult":
+    def _solve(self, time_limit: float, job=None, model=None, pyomo: bool = True) -> "SolveResult":
         """Solve ``model`` (:class:`~optimizer.lp_arrays.LpArrays`), or run ``job``, a solve
         already prepared (e.g. to be run on the worker thread); ``pyomo``: load the solution into
         the Pyomo variables now (else the caller does, :meth:`HighsDirect.load_pyomo`)."""
@@ -584,7 +576,7 @@ class Supervisor:
             if job is not None:
                 r = self._solver.run(job, pyomo=pyomo)
             else:
-                r = self._solver.solve(model, time_limit, self.config.mip_rel_gap, warm=warm, pyomo=pyomo)
+                r = self._solver.solve(model, time_limit, self.config.mip_rel_gap, pyomo=pyomo)
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
             return SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", time.perf_counter() - t)
@@ -618,13 +610,26 @@ class Supervisor:
                 values[col] = float(self._last_hot.get(idx, 1.0))
         return values
 
-    def _current_result(self, r, fix, c: "CycleData", t0: float) -> "SolveResult":
-        """Check the concurrent current-point solve; if its LP failed (the mixing states changed),
-        solve the current point again as a MIP (without touching the loaded optimisation)."""
+    def _solve_current(self, cycle: "CycleData", time_limit: float, slot: str | None = None) -> tuple:
+        """The current operating point solved: the boxes pinned, the integer columns fixed where
+        they are known (an LP; with ``slot``, started from that slot's last optimal basis, a like
+        LP's). Returns (pinned parameter values, pinned model, fix, job, result)."""
+        values = self._write(cycle, pinned=True)
+        model = self._solver.arrays(values)
+        fix = self._current_fix(cycle, values)
+        basis = self._solver.optimal_basis(self._last_current) if (fix and slot is not None) else None
+        job = self._solver.prepare(model, time_limit, 0.0 if fix else self.config.mip_rel_gap, fix=fix, slot=slot, basis=basis)
+        if slot is not None:
+            self._last_current = job
+        return values, model, fix, job, self._solver.run(job, False)
+
+    def _current_result(self, r, fix, model, t0: float) -> "SolveResult":
+        """Check a current-point solve; if its LP failed (the mixing states changed), solve the
+        current point (``model``, the pinned one) again as a MIP, without touching the loaded
+        optimisation."""
         ok = r.status == "optimal" and r.x is not None and all(r.x[col] < 1e-6 for col in self._unserved_cols)
         if ok or fix is None:
             return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)
-        model = self._solver.arrays(self._write(c, pinned=True))
         r = self._solver.run(self._solver.prepare(model, self._remaining(t0), self.config.mip_rel_gap), load=False)
         ok = r.status in ("optimal", "feasible_limit") and r.x is not None
         return SolveResult(ok, "optimal" if ok else "fallback_hold", r.model_status, r.run_s, r.nodes, 0.0, r.objective, r.x)

@@ -85,10 +85,8 @@ class SurrogateBundle:
         """Whether a line evaluator through onnxruntime's I/O binding serves what plain runs
         serve as its inputs change in place (it relies on the binding reading the rows' memory
         at each run); checked at the domain centres and two other points of every surrogate."""
-        free = [0] * len(self.surrogates)
-        self.bound = True
         try:
-            f = self.line_evaluator(centres, free)
+            f = self.line_evaluator(centres, [0] * len(self.surrogates), bound=True)
             for shift in (0.0, 0.25, -0.25):
                 values = []
                 for s, c in zip(self.surrogates, centres):
@@ -102,17 +100,17 @@ class SurrogateBundle:
         except Exception as exc:  # plain runs serve: say why and go on with them
             log.info("onnxruntime I/O binding not used for the surrogate bundle: %s", exc)
             return False
-        finally:
-            self.bound = False
 
     def _run(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
         return self._session.run(self._outputs, dict(zip(self._inputs, rows)))
 
-    def line_evaluator(self, points: Sequence[np.ndarray], free: Sequence[int]) -> Callable[[Sequence[float]], np.ndarray]:
+    def line_evaluator(self, points: Sequence[np.ndarray], free: Sequence[int],
+                       bound: bool | None = None) -> Callable[[Sequence[float]], np.ndarray]:
         """A function ``f(values)`` giving every surrogate's first output (one array, in the
         bundle's order) at ``points[i]`` (a full input vector of surrogate ``i``, in its input
-        order) with input ``free[i]`` set to ``values[i]``, in one onnxruntime call. A
-        non-finite value raises ValueError naming the surrogate and input."""
+        order) with input ``free[i]`` set to ``values[i]``, in one onnxruntime call (through
+        onnxruntime's I/O binding if ``bound``, default :attr:`bound`). A non-finite value
+        raises ValueError naming the surrogate and input."""
         if len(points) != len(self.surrogates) or len(free) != len(self.surrogates):
             raise ValueError(f"line_evaluator: {len(points)} points and {len(free)} free inputs for {len(self.surrogates)} surrogates")
         rows = []
@@ -122,7 +120,7 @@ class SurrogateBundle:
                 raise ValueError(f"surrogate {s.name!r}: point {x!r} is not {s.n_inputs} finite numbers")
             rows.append(row)
         targets = list(zip(rows, free))
-        if self.bound:
+        if self.bound if bound is None else bound:
             # onnxruntime reads the rows and writes the outputs in place: half the cost of a
             # call that converts 9 inputs and 9 outputs (measured 21 against 47 us)
             binding, outs = self._session.io_binding(), [np.zeros((1, 1)) for _ in self._outputs]

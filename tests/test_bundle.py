@@ -113,11 +113,7 @@ def test_bound_and_plain_runs_serve_the_same(fractions):
     """The I/O-bound evaluator (inputs updated in place) against plain runs, call after call."""
     points = [0.5 * (s.domain[0] + s.domain[1]) for s in SURROGATES]
     bound = BUNDLE.line_evaluator(points, [0] * 9)
-    BUNDLE.bound = False
-    try:
-        plain = BUNDLE.line_evaluator(points, [0] * 9)
-    finally:
-        BUNDLE.bound = True
+    plain = BUNDLE.line_evaluator(points, [0] * 9, bound=False)
     for shift in (0.0, 0.3):
         values = [float(s.domain[0][0] + ((u + shift) % 1.0) * (s.domain[1][0] - s.domain[0][0])) for s, u in zip(SURROGATES, fractions)]
         assert bound(values).tolist() == plain(values).tolist()
