@@ -120,7 +120,11 @@ def replay(site, models, record: dict):
     if validated is None:  # an invalid snapshot: the raw one reproduces the same refusal
         snapshot = record.get("snapshot")
     else:
-        snapshot = {"timestamp": validated["timestamp"], **validated["values"]}
+        # the substituted tags left out, their values as the last good ones: the validator
+        # substitutes them again, so the replayed cycle knows what was substituted (its status)
+        substituted = set(validated.get("substituted", ()))
+        snapshot = {"timestamp": validated["timestamp"], **{k: x for k, x in validated["values"].items() if k not in substituted}}
+        sup.validator.last_good.update({k: x for k, x in validated["values"].items() if k in substituted})
     sup.config.stale_after_s = None  # a replay runs later by definition: the logged cycle was judged fresh then
     hot = (record.get("state") or {}).get("last_hot")
     sup._last_hot = dict(hot) if hot is not None else None  # noqa: SLF001 - the carried state of that cycle

@@ -135,7 +135,7 @@ class CycleData:
 
         # boilers
         for b, bo in site.boilers.items():
-            cur = v.get(tags.boiler_steam(b), 0.0)
+            cur = v[tags.boiler_steam(b)]  # every unit's operating point is known here (Supervisor: unknown_units)
             on_now = cur > 0.5 * bo.min_steam_tph and cur > 0.0
             ok = bo.available and avail(b)
             mins = minutes(b)
@@ -154,7 +154,9 @@ class CycleData:
         # gas turbines
         amb = v.get(tags.AMBIENT, site.design_ambient_c)
         for g, gt in site.gas_turbines.items():
-            cur = v.get(tags.gt_power(g), 0.0)
+            cur = v[tags.gt_power(g)]
+            # no fouling reading ever: the GT is held (snapshot), so its maximum at no fouling
+            # bounds nothing; the curves take it as the disturbance
             fouling = v.get(tags.gt_fouling(g), 0.0)
             base = gt.base_power_mw(amb, fouling)
             on_now = cur > 0.5 * gt.min_power_mw
@@ -172,13 +174,22 @@ class CycleData:
                 local_box[(kind, g)] = (ll, lh)
             if g in sup._model.GD:
                 h = gt.hrsg
-                dcur = v.get(tags.duct_steam(g), 0.0)
-                d_ok = ok and g not in snap.held_units
-                set3("d_on_hi", g, 1.0 if d_ok else 0.0, 1.0 if dcur > 0 and ok else 0.0, 1.0 if dcur > 0 and ok else 0.0)
-                duct_on[g] = dcur > 0 and ok
-                set3("d_lo", g, h.duct_min_steam_tph, max(h.duct_min_steam_tph, dcur), max(h.duct_min_steam_tph, dcur))
-                set3("d_hi", g, h.duct_max_steam_tph, max(h.duct_min_steam_tph, dcur), max(h.duct_min_steam_tph, dcur))
-                free += int(d_ok)
+                dcur = v[tags.duct_steam(g)]
+                d_now = dcur > 0 and ok
+                d_at = min(max(h.duct_min_steam_tph, dcur), h.duct_max_steam_tph)  # the reading inside the burner's range
+                on_pin = 1.0 if d_now else 0.0
+                if g in snap.held_units:  # a held GT's duct burner stays as it is, on or off, at its load
+                    set3("d_on_lo", g, on_pin, on_pin, on_pin)
+                    set3("d_on_hi", g, on_pin, on_pin, on_pin)
+                    set3("d_lo", g, d_at, d_at, d_at)
+                    set3("d_hi", g, d_at, d_at, d_at)
+                else:
+                    set3("d_on_lo", g, 0.0, on_pin, on_pin)
+                    set3("d_on_hi", g, 1.0 if ok else 0.0, on_pin, on_pin)
+                    set3("d_lo", g, h.duct_min_steam_tph, d_at, d_at)
+                    set3("d_hi", g, h.duct_max_steam_tph, d_at, d_at)
+                    free += int(ok)
+                duct_on[g] = d_now
         # steam turbines
         for t, tur in site.turbines.items():
             ok = tur.available and avail(t)
@@ -202,7 +213,7 @@ class CycleData:
                 set3("t_lo", t, 0.0, 0.0)
                 set3("t_hi", t, 0.0, 0.0)
             else:
-                cur = v.get(tags.turbine_power(t), 0.0)
+                cur = v[tags.turbine_power(t)]
                 on_now = cur > 0.0
                 (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
                     t, cur, tur.min_power_mw, tur.max_power_mw, tur.ramp_mw_per_min, on_now and ok,
@@ -220,11 +231,16 @@ class CycleData:
                 fixed[("m_lo", (t, k))] = sec.min_flow_tph
                 fixed[("m_hi", (t, k))] = sec.max_flow_tph
                 if k < len(tur.sections) - 1:  # extraction flows move at most extraction_ramp per minute
-                    xcur = v.get(tags.extraction(t, k))
                     x_max = sec.max_flow_tph
-                    if xcur is None:
-                        set3("x_lo", (t, k), 0.0, 0.0, 0.0)
-                        set3("x_hi", (t, k), x_max, x_max, x_max)
+                    # a reading above the section's maximum (inside the accepted range) is taken
+                    # at the maximum: the box must not invert
+                    xcur = min(max(v[tags.extraction(t, k)], 0.0), x_max)
+                    if v[tags.extraction(t, k)] > x_max:
+                        warnings.append(f"{tags.extraction(t, k)} = {v[tags.extraction(t, k)]:.4g} t/h: above the section's maximum "
+                                        f"{x_max:.4g} t/h; taken at the maximum")
+                    if t in snap.held_units:  # a held turbine's extractions stay where they are
+                        set3("x_lo", (t, k), xcur, xcur, xcur)
+                        set3("x_hi", (t, k), xcur, xcur, xcur)
                     else:
                         step = cfg.extraction_ramp_tph_per_min * dt_min
                         frac = cfg.local_box_fraction

@@ -40,6 +40,9 @@ and energy (exhausts enter at their enthalpy, the header is desuperheated to its
 Deaerator: ``S (h_s - h_m) - e_{DA} = F (h_{fw} - h_m) - R (h_r - h_m) - C (h_c - h_m)`` with
 feedwater ``F`` (all steam raised plus injected water), returned condensate ``R``, condenser
 condensate ``C``; make-up ``F - R - C - S >= 0``.
+
+Electricity: ``I - X + \\pi = L + \\sum_{motors} + ... - \\sum P`` with ``\\pi >= 0`` the power the site
+cannot get (priced like unserved steam: it answers a cycle with every GT out at the import limit).
 """
 
 from __future__ import annotations
@@ -238,7 +241,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ per-cycle parameters
     for name, idx in [("b_lo", m.B), ("b_hi", m.B), ("b_on_lo", m.B), ("b_on_hi", m.B), ("b_fuel_per_tph", m.B),
                       ("g_lo", m.G), ("g_hi", m.G), ("g_on_lo", m.G), ("g_on_hi", m.G),
-                      ("d_lo", m.GD), ("d_hi", m.GD), ("d_on_hi", m.GD),
+                      ("d_lo", m.GD), ("d_hi", m.GD), ("d_on_lo", m.GD), ("d_on_hi", m.GD),
                       ("t_lo", m.T), ("t_hi", m.T), ("t_on_lo", m.T), ("t_on_hi", m.T), ("demand_mw", m.T),
                       ("m_lo", m.TS), ("m_hi", m.TS), ("x_lo", m.TX), ("x_hi", m.TX),
                       ("ld_hi", m.L), ("vent_lo", m.V), ("vent_hi", m.V), ("draw", m.C), ("draw_lo", m.CF), ("draw_hi", m.CF),
@@ -265,7 +268,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.g_unfired = pyo.Var(m.G, domain=pyo.NonNegativeReals)
     m.g_min = pyo.Constraint(m.G, rule=lambda m, g: m.g_power[g] >= m.g_lo[g] * m.g_on[g])
     m.g_max = pyo.Constraint(m.G, rule=lambda m, g: m.g_power[g] <= m.g_hi[g] * m.g_on[g])
-    m.d_on = pyo.Var(m.GD, domain=pyo.Binary, bounds=lambda m, g: (0, m.d_on_hi[g]))
+    m.d_on = pyo.Var(m.GD, domain=pyo.Binary, bounds=lambda m, g: (m.d_on_lo[g], m.d_on_hi[g]))
     m.d_steam = pyo.Var(m.GD, domain=pyo.NonNegativeReals)
     m.d_min = pyo.Constraint(m.GD, rule=lambda m, g: m.d_steam[g] >= m.d_lo[g] * m.d_on[g])
     m.d_max = pyo.Constraint(m.GD, rule=lambda m, g: m.d_steam[g] <= m.d_hi[g] * m.d_on[g])
@@ -405,7 +408,11 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     motor_eff = {t: site.turbines[t].motor.efficiency for t in st.motors}
     m.motor_mw = pyo.Expression(expr=sum(m.demand_mw[t] * (1 - m.t_on[t]) / motor_eff[t] for t in st.motors))
     m.generation = pyo.Expression(expr=sum(m.g_power[g] for g in m.G) + sum(m.t_out[t] for t in m.TG))
-    m.grid = pyo.Constraint(expr=m.imp - m.exp == m.site_load + m.motor_mw - m.generation)
+    # power the site cannot get (every GT out and the import limit reached): priced like unserved
+    # steam, so that such a cycle answers with the shortfall (status infeasible_demand), not an
+    # infeasible model
+    m.power_short = pyo.Var(domain=pyo.NonNegativeReals)
+    m.grid = pyo.Constraint(expr=m.imp - m.exp + m.power_short == m.site_load + m.motor_mw - m.generation)
     m.contract_short = pyo.Var(domain=pyo.NonNegativeReals)
     cmin = e.contract_min_import_mw if e else 0.0
     m.contract = pyo.Constraint(expr=m.contract_short >= cmin - m.imp)
@@ -428,7 +435,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.cost = pyo.Expression(expr=m.fuel_cost + m.electricity_cost + m.carbon_cost + m.penalty_cost)
     # the deaerator's excess heat is only physical when returned condensate alone overheats it;
     # priced like unplaced steam so it is never a cheap way to dump steam
-    m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess)
+    m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess + m.power_short)
                                   + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H))
     w_cost, w_co2, w_steam = weights
     m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)

@@ -13,6 +13,11 @@ STATUSES = {
     "fallback_hold": "no solve answered; hold the current setpoints",
     "infeasible_demand": "demand cannot be met (or surplus steam cannot be used or vented) with the available units; the proposal minimises the shortfall (see shortfall_tph, surplus_tph)",
     "invalid_input": "the snapshot cannot be used (see warnings); hold the current setpoints",
+    "unknown_state": "a unit's own operating point has never been read (no last good value): its state, and so the header "
+                     "balances, are unknown; nothing is moved (hold the current setpoints) until it is read",
+    "substituted": "solved on substitutes for bad readings of what the balances depend on (a demand, a by-product source, "
+                   "a unit's operating point; see substitutions): the plant may differ from what was assumed, so it is advisory "
+                   "(the plant link does not write it)",
 }
 
 
@@ -28,6 +33,7 @@ class Proposal:
     savings: dict[str, float] = field(default_factory=dict)
     shortfall_tph: dict[str, float] = field(default_factory=dict)
     surplus_tph: dict[str, float] = field(default_factory=dict)
+    power_shortfall_mw: float = 0.0  # electricity the site can neither generate nor import
     binding: list[dict] = field(default_factory=list)
     surrogate_agreement: dict[str, float] = field(default_factory=dict)
     domain_warnings: list[str] = field(default_factory=list)
@@ -46,7 +52,7 @@ class Proposal:
     @property
     def ok(self) -> bool:
         """True when the setpoints came from a solve (not a hold)."""
-        return self.status in ("optimal", "time_limited", "fallback_local", "infeasible_demand")
+        return self.status in ("optimal", "time_limited", "fallback_local", "infeasible_demand", "substituted")
 
     def to_dict(self) -> dict:
         return _finite(asdict(self))

@@ -73,7 +73,9 @@ class SupervisorConfig:
     agreement_rtol: float = 1e-6
     stale_after_s: float | None = None             # None: no staleness check against the clock
     future_tolerance_s: float = 120.0              # with stale_after_s: how far ahead a timestamp may be
-    clock: object = None                           # () -> pd.Timestamp of "now" (naive, the snapshots' zone); default: local wall clock
+    clock: object = None                           # () -> datetime of "now" (naive: site local time; aware: converted); default: local wall clock
+    max_timestamp_gap_s: float = 86400.0           # a timestamp further ahead of the last accepted one is a clock fault ...
+    timestamp_resync_after: int = 3                # ... unless this many snapshots in a row agree on the new time line
     min_switch_interval_min: float = 60.0          # drive motor/turbine changes, generator starts and stops
     measurement_band: float = 0.02                 # current-point evaluation: boilers may trim +-2 % to close the balance
     local_box_fraction: float = 0.25               # fallback LP: share of the move box kept around the current point
@@ -111,8 +113,7 @@ class Supervisor:
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
         self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points)
         self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
-        self.validator = SnapshotValidator(site, stale_after_s=self.config.stale_after_s or math.inf,
-                                           future_tolerance_s=self.config.future_tolerance_s)
+        self.validator = self._new_validator()
         self._lock = threading.Lock()
         self._key_pos: dict = {}  # (Param component, index) -> position in a parameter value vector
         self._fixed_written = None  # the CycleData whose fixed part the base vector holds
@@ -149,6 +150,7 @@ class Supervisor:
         self._base = self._solver.template.values()
         self._synced = self._base.copy()
         self._unserved_cols = [self._solver.column(self._model.unserved[h]) for h in self._model.H]
+        self._power_short_col = self._solver._col.get(id(self._model.power_short), -1)  # noqa: SLF001
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
         plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
         self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
@@ -161,6 +163,11 @@ class Supervisor:
             from surrogate.drift import DriftMonitor
 
             self.drift_monitor = DriftMonitor(onnx_models)
+
+    def _new_validator(self) -> SnapshotValidator:
+        cfg = self.config
+        return SnapshotValidator(self.site, stale_after_s=cfg.stale_after_s or math.inf, future_tolerance_s=cfg.future_tolerance_s,
+                                 max_gap_s=cfg.max_timestamp_gap_s, resync_after=cfg.timestamp_resync_after)
 
     # ------------------------------------------------------------------ public
     @property
@@ -186,8 +193,11 @@ class Supervisor:
                 proposal = self._step(snapshot, t0)
             except Exception as exc:  # the cycle must answer whatever happens
                 log.exception("supervisory cycle failed")
+                # hold what this cycle read (its validated values; the last good ones only if
+                # validation itself did not finish)
+                read = self._last_validated.values if self._last_validated is not None else self.validator.last_good
                 proposal = Proposal(timestamp=_iso(getattr(self.validator, "last_timestamp", None)), status="fallback_hold",
-                                    setpoints=self._hold_setpoints(self.validator.last_good),
+                                    setpoints=self._hold_setpoints(read),
                                     warnings=[f"internal error, holding: {type(exc).__name__}: {exc}"],
                                     stats={"total_ms": 1e3 * (time.perf_counter() - t0)})
             try:
@@ -197,7 +207,9 @@ class Supervisor:
                     v = self._last_validated
                     append_line(self.config.audit_log, {
                         "audit": proposal.audit, "config": self._plain_config, "snapshot": snapshot,
-                        "validated": None if v is None else {"timestamp": v.timestamp.isoformat(), "values": v.values},
+                        "validated": None if v is None or not v.valid else {
+                            "timestamp": v.timestamp.isoformat(), "values": v.values,
+                            "substituted": [sub.tag for sub in v.substitutions]},
                         "state": state_before, "proposal": proposal.to_dict()})
             except Exception:  # the audit trail never costs the plant its answer
                 log.exception("audit record failed")
@@ -239,7 +251,7 @@ class Supervisor:
         with self._lock:
             try:
                 snap = SnapshotValidator(self.site).validate(snapshot)
-                if not snap.valid:
+                if not snap.valid or snap.unknown_units:
                     return {}
                 cycle = self._cycle_data(snap)
                 t0 = time.perf_counter()
@@ -260,16 +272,27 @@ class Supervisor:
         if self.config.stale_after_s is not None:
             now = self.config.clock() if self.config.clock is not None else pd.Timestamp.now()
         snap = self.validator.validate(snapshot, now=now)
-        self._last_validated = snap if snap.valid else None
+        self._last_validated = snap
         t_valid = time.perf_counter()
         stats: dict = {"validate_ms": 1e3 * (t_valid - t0), "binaries": self.n_binaries}
         if not snap.valid:
-            return Proposal(timestamp=_iso(snap.timestamp) if snap.timestamp.value else "", status="invalid_input", setpoints=self._hold_setpoints(snap.values or self.validator.last_good),
-                            warnings=snap.errors, substitutions=_subs(snap), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
+            # a refused snapshot's values are not taken (they may be stale or replayed): the hold
+            # is the last accepted state
+            return Proposal(timestamp=_iso(snap.timestamp) if snap.timestamp.value else "", status="invalid_input",
+                            setpoints=self._hold_setpoints(self.validator.last_good), warnings=snap.errors, substitutions=_subs(snap),
+                            stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
+        if snap.unknown_units:
+            # a unit whose operating point has never been read: on or off, at what load, is not
+            # known, and neither are the header balances; moving anything else could only guess
+            units = sorted(snap.unknown_units)
+            return Proposal(timestamp=_iso(snap.timestamp), status="unknown_state", setpoints=self._hold_setpoints(snap.values, snap),
+                            warnings=[f"operating point of {', '.join(units)} never read (no last good value): holding every setpoint "
+                                      "until it is read"] + snap.warnings, substitutions=_subs(snap), held_units=sorted(snap.held_units),
+                            stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
         reconciliation = self._reconcile(snap) if self.config.reconcile else {}
         drift = self._observe_drift(snapshot, snap)
         cycle = self._cycle_data(snap)
-        warnings = list(cycle.warnings)
+        warnings = snap.warnings + list(cycle.warnings)
         if reconciliation.get("gross_errors"):
             warnings.append("suspected gross measurement errors: " + ", ".join(
                 f"{g['tag']} ({g['bias_tph']:+.1f} t/h)" for g in reconciliation["gross_errors"]))
@@ -321,7 +344,7 @@ class Supervisor:
                       "update_ms": 1e3 * (t_upd2 - t_valid), "solve_ms": 1e3 * (t_solve - t_upd2), "nodes": result.nodes, "gap": result.gap,
                       "solver_status": result.reason, "objective": result.objective})
         if not result.ok:
-            return Proposal(timestamp=_iso(snap.timestamp), status="fallback_hold", setpoints=self._hold_setpoints(snap.values),
+            return Proposal(timestamp=_iso(snap.timestamp), status="fallback_hold", setpoints=self._hold_setpoints(snap.values, snap),
                             current_kpis=current_kpis, warnings=warnings + ["holding the current setpoints"], substitutions=_subs(snap),
                             held_units=sorted(snap.held_units), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
 
@@ -351,6 +374,20 @@ class Supervisor:
             status = "infeasible_demand"
         if unplaced:
             warnings.append("steam the site cannot use or vent: " + ", ".join(f"{h} surplus {v:.2f} t/h" for h, v in unplaced.items()))
+        power_short = float(x_loaded[self._power_short_col]) if self._power_short_col >= 0 else 0.0
+        if power_short > 1e-6:
+            if status in ("optimal", "time_limited"):
+                status = "infeasible_demand"
+            warnings.append(f"electricity beyond what the site can generate and import: short {power_short:.2f} MW")
+        else:
+            power_short = 0.0
+        substituted = snap.substituted
+        if substituted and status in ("optimal", "time_limited"):
+            # solved, but on values the plant did not give this cycle: the plant may differ
+            status = "substituted"
+            warnings.append(f"solved on substitutes for {len(substituted)} bad reading(s) ("
+                            + ", ".join(f"{s.tag}: {s.reason}" for s in substituted[:4]) + (", ..." if len(substituted) > 4 else "")
+                            + "): advisory, the plant link does not write it")
         bad = {k: v for k, v in agreement.items() if v > self.config.agreement_rtol}
         if bad:
             warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
@@ -372,7 +409,8 @@ class Supervisor:
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         return Proposal(
             timestamp=_iso(snap.timestamp), status=status, setpoints=setpoints, current_kpis=current_kpis,
-            proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surplus_tph=unplaced, binding=binding, surrogate_agreement=agreement,
+            proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surplus_tph=unplaced, power_shortfall_mw=power_short,
+            binding=binding, surrogate_agreement=agreement,
             domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
             reconciliation=reconciliation, drift=drift,
         )
@@ -934,12 +972,22 @@ class Supervisor:
         plan += [(tags.steam(vid), "value", c(m.vent[vid]), None) for vid in m.V]
         return plan
 
-    def _hold_setpoints(self, values: Mapping[str, float]) -> dict[str, float]:
-        """The current setpoints as read (what holding means)."""
-        keys = [tags.boiler_steam(b) for b in self.site.boilers] + [tags.gt_power(g) for g in self.site.gas_turbines]
-        keys += [tags.duct_steam(g) for g in self._model.GD] + [tags.turbine_power(t) for t in self._model.TG]
-        keys += [tags.extraction(t, k) for t, k in self._model.TX] + [tags.on_motor(t) for t in self._model.TMOT]
-        return {k: float(values[k]) for k in keys if k in values}
+    def _hold_setpoints(self, values: Mapping[str, float], snap: ValidatedSnapshot | None = None) -> dict[str, float]:
+        """The current setpoints as read (what holding means): this cycle's good readings (or their
+        last good values). A unit reported unavailable gets none (a tripped unit's last reading is
+        not a setpoint); a unit whose reading is unknown gets none."""
+        m = self._model
+        units = [(b, [tags.boiler_steam(b)]) for b in self.site.boilers]
+        units += [(g, [tags.gt_power(g)] + ([tags.duct_steam(g)] if g in m.GD else [])) for g in self.site.gas_turbines]
+        units += [(t, [tags.turbine_power(t)] if t in m.TG else []) for t in self.site.turbines]
+        units += [(t, [tags.extraction(t, k)]) for t, k in m.TX]
+        units += [(t, [tags.on_motor(t)]) for t in m.TMOT]
+        out: dict[str, float] = {}
+        for unit, keys in units:
+            if values.get(tags.available(unit), 1.0) < 0.5 or (snap is not None and unit in snap.unknown_units):
+                continue
+            out.update({k: float(values[k]) for k in keys if k in values})
+        return out
 
 
 @dataclass

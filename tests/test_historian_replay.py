@@ -233,9 +233,12 @@ def test_missing_column_and_nan_cells(ignored, models):
     frame.iloc[2, frame.columns.get_loc("B1.steam_tph")] = np.nan
     result = replay_historian(SITE, models, frame)
     assert any("GT2.fouling_hours" in w for w in result.warnings)
-    assert [p.status for p in result.proposals] == ["optimal"] * 4
+    # the empty cell of an operating point: solved on a substitute (advisory) in that row
+    assert [p.status for p in result.proposals] == ["optimal", "optimal", "substituted", "optimal"]
     subs = [{s["tag"]: s for s in p.substitutions} for p in result.proposals]
-    assert all(s["GT2.fouling_hours"]["source"] == "nominal" for s in subs)
+    # fouling never read: GT2's maximum is unknown, so GT2 is held (never a fouling of 0 h)
+    assert all(s["GT2.fouling_hours"]["source"] == "held" for s in subs)
+    assert all("GT2" in p.held_units for p in result.proposals)
     # the empty cell: B1 held at its last good reading, in that row only
     assert subs[2]["B1.steam_tph"]["source"] == "last good"
     assert subs[2]["B1.steam_tph"]["used"] == pytest.approx(frame["B1.steam_tph"].iloc[1])

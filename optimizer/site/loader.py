@@ -7,11 +7,12 @@ Files are data only: TOML parsed with :mod:`tomllib`, size-limited, nothing exec
 from __future__ import annotations
 
 import dataclasses
-import re
 import logging
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from optimizer import steam
 from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site
@@ -318,6 +319,14 @@ class SiteRules:
         for i, tid in enumerate(pr.drivers_on_motor):
             if self._ref(f"practice.drivers_on_motor[{i}]", tid, "turbines") and site.turbines[tid].motor is None:
                 self.b.error(f"practice.drivers_on_motor[{i}]", tid, "this drive has no motor alternative")
+
+    def _check_timezone(self) -> None:
+        zone = self.site.timezone
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.b.error("timezone", zone, "must be an IANA time zone name (e.g. Asia/Bangkok)")
 
     def _check_surrogates(self) -> None:
         site = self.site

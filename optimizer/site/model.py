@@ -406,6 +406,8 @@ class Site:
     name: str = attr("-", "site name")
     currency: str = attr("-", "currency of all prices", default="THB")
     design_ambient_c: float = attr("C", "typical ambient temperature", default=30.0, ge=-40.0, le=60.0)
+    timezone: str = attr("-", "IANA time zone of the site's local time (tariff periods; snapshot timestamps with a UTC offset "
+                         "are converted to it); empty: timestamps must come without offset", default="")
     steam: SteamSystem = attr("-", "water side", default_factory=SteamSystem)
     headers: dict[str, Header] = attr("-", "steam headers", default_factory=dict)
     fuels: dict[str, Fuel] = attr("-", "fuels", default_factory=dict)
