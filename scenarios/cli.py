@@ -221,6 +221,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         n, size = audit_log.torn_tail
         print(f"{args.log}: torn last line {n} ({size} bytes, no newline) skipped; replaying the {len(audit_log.records)} complete record(s)")
     records, numbers = audit_log.records, audit_log.line_numbers
+    if not records:
+        raise ValueError(f"{args.log}: no complete record to replay ({len(audit_log.skipped)} line(s) skipped)")
     if args.line is None:
         chosen = range(len(records))
     elif args.line in numbers:
