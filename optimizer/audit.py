@@ -15,8 +15,11 @@ import hashlib
 import json
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
+
+from surrogate.atomic import fsync_directory
 
 log = logging.getLogger(__name__)
 
@@ -62,27 +65,96 @@ def sha256_of(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
-def append_line(path: str | Path, record: dict) -> bool:
-    """Append one JSON line; False (and a log message) if the file cannot be written."""
+def append_line(path: str | Path, record: dict, *, fsync: bool = True) -> bool:
+    """Append one JSON line; False (and a log message) if the file cannot be written.
+
+    The line goes out in one ``write`` on a file opened for appending and is flushed to disk
+    (``os.fsync``; a new file's directory entry too) before this returns, so a logged record
+    survives a power loss. If the file does not end with a newline (a record torn by a crash or a
+    power loss), the new record starts on a new line: the torn one stays as it was (evidence)
+    and :func:`read_log` skips and reports it."""
     try:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(canonical_json(record) + "\n")
+        data = (canonical_json(record) + "\n").encode("utf-8")
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                log.warning("audit log %s: the last line is incomplete (%d bytes without a newline, torn by a crash?): "
+                            "it is left as it is and the next record starts on a new line", path, size)
+                data = b"\n" + data
+            view = memoryview(data)
+            while view:  # one write for a regular file; a short write (disk full) goes on where it stopped
+                view = view[os.write(fd, view):]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if fsync and size == 0:
+            fsync_directory(Path(path).resolve().parent)
         return True
     except OSError as exc:
         log.error("audit log %s cannot be written: %s", path, exc)
         return False
 
 
+@dataclasses.dataclass
+class AuditLog:
+    """The complete records of an audit log, the file line of each, and the lines that were
+    skipped: ``skipped`` holds (line number, bytes, reason). ``torn_tail`` is set when the last
+    line is incomplete (no newline and not a whole JSON object: a record torn by a crash)."""
+
+    records: list[dict]
+    line_numbers: list[int]
+    skipped: list[tuple[int, int, str]]
+    torn_tail: tuple[int, int] | None = None
+
+
+def read_log_checked(path: str | Path) -> AuditLog:
+    """Every complete record of an audit log, with the lines that are not one (skipped and logged).
+
+    A record is a line holding one JSON object. A line that is not (torn by a crash: the last
+    line without its newline, or an earlier torn line the next append started after) is skipped
+    and reported with its line number; the log is never refused as a whole for it. Raises
+    ValueError if the file cannot be read."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: audit log cannot be read: {exc}") from None
+    lines = raw.split(b"\n")
+    ends_with_newline = raw.endswith(b"\n")
+    if ends_with_newline:
+        lines = lines[:-1]
+    records, numbers, skipped = [], [], []
+    torn_tail = None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        reason = None
+        try:
+            obj = json.loads(line.decode("utf-8"))
+            if not isinstance(obj, dict):
+                reason = f"a JSON {type(obj).__name__}, not a record (object)"
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text: {exc}"
+        except json.JSONDecodeError as exc:
+            reason = f"not a whole JSON line: {exc}"
+        if reason is None:
+            records.append(obj)
+            numbers.append(n)
+            continue
+        last = n == len(lines)
+        if last and not ends_with_newline:
+            torn_tail = (n, len(line))
+            reason = f"incomplete last line (no newline; torn by a crash?): {reason}"
+        skipped.append((n, len(line), reason))
+        log.warning("audit log %s:%d (%d bytes) skipped: %s", path, n, len(line), reason)
+    return AuditLog(records, numbers, skipped, torn_tail)
+
+
 def read_log(path: str | Path) -> list[dict]:
-    """The records of an audit log (one JSON object per line)."""
-    records = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not a JSON line: {exc}") from None
-    return records
+    """The complete records of an audit log (one JSON object per line); lines that are not one
+    (a record torn by a crash) are skipped with a warning: see :func:`read_log_checked`."""
+    return read_log_checked(path).records
 
 
 def compare_proposals(logged: dict, replayed: dict, rtol: float = 1e-9) -> list[str]:

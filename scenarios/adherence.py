@@ -67,6 +67,7 @@ from optimizer.site.model import Site
 from optimizer.snapshot import tag_rules
 from optimizer.supervisor import Supervisor
 from scenarios.historian_replay import ReplayResult, prepare_historian
+from surrogate.atomic import atomic_output, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -495,8 +496,11 @@ def plot_adherence(report: AdherenceReport, path: str | Path) -> Path:
     fig.autofmt_xdate()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -508,11 +512,13 @@ def write_adherence(report: AdherenceReport, out_dir: str | Path, replay: Replay
     for name, df, index in (("adherence_steps", report.steps, True), ("adherence_setpoints", report.setpoints, False),
                             ("adherence_units", report.units, True), ("adherence_constraints", report.constraints, True)):
         paths[f"{name}_csv"] = out / f"{name}.csv"
-        df.to_csv(paths[f"{name}_csv"], index=index)
+        with atomic_output(paths[f"{name}_csv"]) as tmp:
+            df.to_csv(tmp, index=index)
         paths[f"{name}_parquet"] = out / f"{name}.parquet"
-        _parquet_safe(df).to_parquet(paths[f"{name}_parquet"], index=index)
+        with atomic_output(paths[f"{name}_parquet"]) as tmp:
+            _parquet_safe(df).to_parquet(tmp, index=index)
     paths["summary"] = out / "summary.md"
-    paths["summary"].write_text(summary_markdown(report, replay), encoding="utf-8")
+    atomic_write_text(paths["summary"], summary_markdown(report, replay))
     paths["plot"] = plot_adherence(report, out / "adherence.png")
     return paths
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.site import SiteError, load_site
+from surrogate.atomic import atomic_output
 
 log = logging.getLogger("steamopt")
 
@@ -51,7 +52,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = write_historian(historian, out)
     summary = kpi_summary(truth, args.step_min / 60.0, site.currency)
-    summary.to_csv(out / "kpi_summary.csv")
+    with atomic_output(out / "kpi_summary.csv") as tmp:
+        summary.to_csv(tmp)
     n_notes = sum(len(s.notes) for s in states)
     what = "today's practice" if args.policy == "practice" else "an identification campaign"
     print(f"site {site.name}: {len(disturbances)} steps of {args.step_min:g} min under {what} "
@@ -192,7 +194,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     table = run_sweep(args.scenario, sets, hours=args.hours, scheduler=args.scheduler, workers=args.workers,
                       on_done=lambda i, n: bar.update(1))
     bar.close()
-    table.to_csv(out / "sweep.csv", index=False)
+    with atomic_output(out / "sweep.csv") as tmp:
+        table.to_csv(tmp, index=False)
     print(f"{len(table)} rows ({len(variants(sets))} variants) in {out / 'sweep.csv'}")
     if len(sets) == 1:
         parameter = next(iter(sets))
@@ -204,19 +207,35 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from optimizer.audit import read_log, replay
+    """Exit 0: every complete record replayed exactly; 1: some differ. Lines that are not a whole
+    record (torn by a crash) are reported and skipped; they do not stop the others."""
+    from optimizer.audit import read_log_checked, replay
     from surrogate.manifest import load_model_dir
 
     site = load_site(args.site)
     models = load_model_dir(args.models)
-    records = read_log(args.log)
-    chosen = range(len(records)) if args.line is None else [args.line - 1]
+    audit_log = read_log_checked(args.log)
+    for n, size, reason in audit_log.skipped:
+        print(f"warning: {args.log}:{n}: skipped ({size} bytes): {reason}", file=sys.stderr)
+    if audit_log.torn_tail is not None:
+        n, size = audit_log.torn_tail
+        print(f"{args.log}: torn last line {n} ({size} bytes, no newline) skipped; replaying the {len(audit_log.records)} complete record(s)")
+    records, numbers = audit_log.records, audit_log.line_numbers
+    if not records:
+        raise ValueError(f"{args.log}: no complete record to replay ({len(audit_log.skipped)} line(s) skipped)")
+    if args.line is None:
+        chosen = range(len(records))
+    elif args.line in numbers:
+        chosen = [numbers.index(args.line)]
+    else:
+        skipped = {n for n, _, _ in audit_log.skipped}
+        why = "is not a complete record (see the warning above)" if args.line in skipped else "holds no record"
+        raise ValueError(f"--line {args.line}: line {args.line} of {args.log} {why}; "
+                         f"the log has {len(records)} record(s) on lines {numbers[0] if numbers else '-'}..{numbers[-1] if numbers else '-'}")
     failures = 0
     for i in chosen:
-        if not 0 <= i < len(records):
-            raise ValueError(f"--line {i + 1}: the log has {len(records)} record(s)")
         proposal, diffs = replay(site, models, records[i])
-        print(f"line {i + 1}: {records[i]['proposal'].get('timestamp')} {proposal.status}: "
+        print(f"line {numbers[i]}: {(records[i].get('proposal') or {}).get('timestamp')} {proposal.status}: "
               f"{'reproduced exactly' if not diffs else f'{len(diffs)} difference(s)'}")
         for d in diffs[:10]:
             print(f"  {d}")
@@ -327,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--site", required=True, help="site TOML file (must be the logged one)")
     rp.add_argument("--models", required=True, help="model directory (must be the logged one)")
     rp.add_argument("--log", required=True, help="audit log: one JSON line per cycle")
-    rp.add_argument("--line", type=int, help="replay only this line (1-based)")
+    rp.add_argument("--line", type=int, help="replay only the record on this line of the file (1-based)")
     rp.set_defaults(func=_cmd_replay)
 
     sd = sub.add_parser("study", help="run a scenario study (practice, steamopt, oracle) against the plant simulator")

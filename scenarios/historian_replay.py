@@ -30,6 +30,7 @@ import logging
 import math
 import time
 import warnings as warnings_module
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties
 from optimizer.snapshot import tag_rules
 from optimizer.supervisor import Supervisor, SupervisorConfig
+from surrogate.atomic import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,9 @@ def replay_historian(site: Site, models, frame: pd.DataFrame, config: Supervisor
     ``log_path`` (the advisory log; an existing file is replaced, not appended to) and, when
     ``stale_after_s`` is set, its ``clock`` by the row's timestamp. ``limit``: the first N rows
     only. Returns the per-step table, the proposals, the snapshots and the period totals.
+
+    The advisory log is written to a temporary file beside ``log_path`` and renamed to it when
+    the replay is complete: until then (and if the replay fails) ``log_path`` keeps what it held.
     """
     frame, warnings = prepare_historian(frame)
     if limit is not None:
@@ -187,11 +192,22 @@ def replay_historian(site: Site, models, frame: pd.DataFrame, config: Supervisor
         config = SupervisorConfig(cycle_s=3600.0 * step_h if step_h > 0 else 60.0)
     clock_now = [pd.Timestamp(0)]
     path = Path(log_path) if log_path is not None else None
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-    cfg = dataclasses.replace(config, audit_log=str(path) if path is not None else None,
-                              clock=(lambda: clock_now[0]) if config.stale_after_s is not None else config.clock)
+    with ExitStack() as publish:
+        tmp_log = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp_log = publish.enter_context(atomic_output(path))  # renamed to ``path`` when the loop below is done
+        cfg = dataclasses.replace(config, audit_log=str(tmp_log) if tmp_log is not None else None,
+                                  clock=(lambda: clock_now[0]) if config.stale_after_s is not None else config.clock)
+        steps, proposals, snapshots = _run_rows(site, models, frame, cfg, properties, clock_now, progress)
+    cfg = dataclasses.replace(cfg, audit_log=str(path) if path is not None else None)
+    totals = replay_totals(steps, step_h)
+    return ReplayResult(steps, proposals, snapshots, totals, step_h, cfg, site.currency, path, warnings)
+
+
+def _run_rows(site: Site, models, frame: pd.DataFrame, cfg: SupervisorConfig, properties: SiteProperties | None,
+              clock_now: list, progress: bool) -> tuple[pd.DataFrame, list[Proposal], list[dict]]:
+    """The replay loop: one Supervisor over the rows in time order; (per-step table, proposals, snapshots)."""
     supervisor = Supervisor(site, models, cfg, properties=properties)
     snapshots = snapshots_from_historian(site, frame)
     proposals: list[Proposal] = []
@@ -208,9 +224,7 @@ def replay_historian(site: Site, models, frame: pd.DataFrame, config: Supervisor
         if realised_cost is not None:
             row["historian_cost_per_h"] = float(realised_cost[i])
         rows.append(row)
-    steps = pd.DataFrame(rows).set_index("timestamp")
-    totals = replay_totals(steps, step_h)
-    return ReplayResult(steps, proposals, snapshots, totals, step_h, cfg, site.currency, path, warnings)
+    return pd.DataFrame(rows).set_index("timestamp"), proposals, snapshots
 
 
 def step_row(p: Proposal, step_ms: float = math.nan) -> dict:
@@ -260,14 +274,17 @@ def replay_totals(steps: pd.DataFrame, step_hours: float) -> dict[str, float]:
 
 
 def write_replay(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the per-step table (CSV and Parquet) and the totals (CSV); the advisory log is
-    written during the replay (``log_path``)."""
+    """Write the per-step table (CSV and Parquet) and the totals (CSV), each to a temporary file
+    renamed when complete; the advisory log is written during the replay (``log_path``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"steps_csv": out / "steps.csv", "steps_parquet": out / "steps.parquet", "totals": out / "totals.csv"}
-    result.steps.to_csv(paths["steps_csv"])
-    result.steps.to_parquet(paths["steps_parquet"])
-    pd.Series(result.totals, name="value").rename_axis("total").to_csv(paths["totals"])
+    with atomic_output(paths["steps_csv"]) as tmp:
+        result.steps.to_csv(tmp)
+    with atomic_output(paths["steps_parquet"]) as tmp:
+        result.steps.to_parquet(tmp)
+    with atomic_output(paths["totals"]) as tmp:
+        pd.Series(result.totals, name="value").rename_axis("total").to_csv(tmp)
     if result.log_path is not None:
         paths["advisory"] = result.log_path
     return paths

@@ -37,6 +37,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from surrogate.atomic import atomic_output, atomic_write_text  # noqa: E402
+
 PRACTICE = "practice"
 ORACLE = "oracle"
 DPI = 110
@@ -226,8 +228,12 @@ def _no_data(ax, text: str, clear_x: bool = False) -> None:
 
 
 def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    """Write the figure as ``path`` (a temporary file renamed when complete) and close it."""
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=DPI)
+    finally:
+        plt.close(fig)
 
 
 def _placeholder(path: Path, title: str, text: str) -> None:
@@ -708,7 +714,7 @@ def write_report(steps: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, *, t
     if issues:
         lines += ["## Data notes", ""] + [f"- {i}" for i in issues] + [""]
     path = out_dir / "report.md"
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
     return path
 
 
@@ -898,5 +904,5 @@ def write_sweep_report(table: pd.DataFrame, out_dir: Path, *, parameter: str, cu
     if issues:
         lines += ["## Data notes", ""] + [f"- {i}" for i in issues] + [""]
     path = out_dir / "sweep.md"
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
     return path

@@ -50,6 +50,7 @@ import pandas as pd
 
 from optimizer.site.model import Site
 from scenarios.learning import learned_quantities
+from surrogate.atomic import atomic_directory
 from surrogate.data import DataError, DropReport, PreparedData, QuantitySpec, prepare
 from surrogate.drift import ACCURACY_NAME
 from surrogate.manifest import load_model_dir, read_manifest, write_manifest
@@ -311,11 +312,8 @@ def retrain(
         log.info("retrain: %s", reason)
         return table
 
-    tmp = out_dir.parent / f".{out_dir.name}.retrain-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
+    # built beside out_dir, loaded as a whole, flushed and only then swapped in (surrogate.atomic)
+    with atomic_directory(out_dir, check=load_model_dir) as tmp:
         old_rows = _old_rows(models_dir)
         entries, acc_rows = {}, []
         new_rows = report_rows(candidates)
@@ -352,13 +350,6 @@ def retrain(
                                                      indent=2, default=str))
         (tmp / "retrain.md").write_text(f"# Retraining of {models_dir}\n\nReplaced: {', '.join(replaced)}. Kept (copied unchanged): "
                                         f"{', '.join(kept) or 'none'}.\n\n{comparison_markdown(table)}\n")
-        load_model_dir(tmp)  # the directory must load as a whole before it takes the new name
-        if out_dir.exists():
-            out_dir.rmdir()  # empty (checked above)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     reason = f"replaced {', '.join(replaced)}; copied {len(kept)} unchanged"
     table.attrs.update(written=True, out_dir=str(out_dir), reason=reason)
     log.info("retrain: wrote %s: %s", out_dir, reason)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scenarios.scenario import Scenario, build_site, load_scenario, scenario_disturbances, with_overrides
 from scenarios.study import StudyResult, StudySpec
+from surrogate.atomic import atomic_output
 
 
 def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies: list[str] | None = None) -> StudySpec:
@@ -30,16 +31,19 @@ def spec_from_scenario_file(path: str | Path, overrides: dict | None = None, hou
 
 
 def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path) -> dict[str, Path]:
-    """steps.parquet/.csv, summary.csv, report.md and its plots."""
+    """steps.parquet/.csv, summary.csv, report.md and its plots, each written to a temporary file and renamed."""
     from scenarios.report import ReportUnits, write_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     steps = result.steps.copy()
     paths = {"steps_parquet": out / "steps.parquet", "steps_csv": out / "steps.csv", "summary": out / "summary.csv"}
-    steps.to_parquet(paths["steps_parquet"])
-    steps.to_csv(paths["steps_csv"], index=False)
-    result.summary.to_csv(paths["summary"])
+    with atomic_output(paths["steps_parquet"]) as tmp:
+        steps.to_parquet(tmp)
+    with atomic_output(paths["steps_csv"]) as tmp:
+        steps.to_csv(tmp, index=False)
+    with atomic_output(paths["summary"]) as tmp:
+        result.summary.to_csv(tmp)
     site = spec.site
     units = ReportUnits(boilers=list(site.boilers), gas_turbines=list(site.gas_turbines),
                         byproduct_sources=list(site.byproduct_sources), vents=list(site.vents))

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from optimizer.site.model import Site
 from scenarios.learning import learned_quantities
 from surrogate.data import PreparedData, prepare
-from surrogate.manifest import write_manifest
+from surrogate.atomic import atomic_directory
+from surrogate.manifest import MANIFEST_NAME, load_model_dir, write_manifest
 from surrogate.onnx_io import save_network
 from surrogate.report import report_rows, write_report
 from surrogate.train import TrainedModel, TrainingConfig, train_quantity
@@ -39,21 +40,44 @@ def read_historian(path: str | Path) -> pd.DataFrame:
     raise ValueError(f"{path}: historian must be .parquet or .csv, got '{path.suffix}'")
 
 
+def _check_replaceable(out_dir: Path) -> None:
+    """``out_dir`` may be replaced as a whole: it does not exist, is empty, or is a model directory
+    (holds manifest.toml and no sub-directories). Anything else is refused: replacing it would
+    delete files that are not models."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir}: exists and is not a directory; expected a model directory to write")
+    entries = list(out_dir.iterdir())
+    if not entries:
+        return
+    if not (out_dir / MANIFEST_NAME).is_file() or any(e.is_dir() for e in entries):
+        raise ValueError(f"--out {out_dir}: exists and is not a model directory (no {MANIFEST_NAME}, or it holds folders); "
+                         "training replaces the whole directory: give a new or empty folder, or an existing model directory")
+
+
 def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, config: TrainingConfig | None = None,
                       progress: bool = False) -> list[dict]:
-    """Train, export and report every learned quantity of ``site``; returns the report rows."""
+    """Train, export and report every learned quantity of ``site``; returns the report rows.
+
+    The model directory is built beside ``out_dir`` under a temporary name, loaded as a whole
+    (every check of :func:`~surrogate.manifest.load_model_dir`) and only then swapped in for
+    ``out_dir`` (see :func:`surrogate.atomic.atomic_directory`): an existing model directory is
+    never overwritten in place, and a run that fails or is killed part-way leaves it as it was."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_replaceable(out_dir)
     trained: dict[str, tuple[PreparedData, TrainedModel]] = {}
     entries = {}
-    for spec in tqdm(learned_quantities(site), desc="train", unit="model", disable=not progress):
-        data = prepare(frame, spec)
-        model = train_quantity(data, config)
-        file = f"{spec.name}.onnx"
-        save_network(model.network, out_dir / file, spec.name)
-        trained[spec.name] = (data, model)
-        entries[spec.name] = (file, spec.inputs, spec.outputs)
-    write_manifest(out_dir, entries, site=site.name)
-    rows = report_rows(trained)
-    write_report(rows, out_dir, title=f"Surrogate accuracy: {site.name}")
+    with atomic_directory(out_dir, check=load_model_dir) as tmp:
+        for spec in tqdm(learned_quantities(site), desc="train", unit="model", disable=not progress):
+            data = prepare(frame, spec)
+            model = train_quantity(data, config)
+            file = f"{spec.name}.onnx"
+            save_network(model.network, tmp / file, spec.name)
+            trained[spec.name] = (data, model)
+            entries[spec.name] = (file, spec.inputs, spec.outputs)
+        write_manifest(tmp, entries, site=site.name)
+        rows = report_rows(trained)
+        write_report(rows, tmp, title=f"Surrogate accuracy: {site.name}")
+    log.info("wrote the model directory %s (%d models)", out_dir, len(entries))
     return rows

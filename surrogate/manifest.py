@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from surrogate.atomic import atomic_write_text
 from surrogate.onnx_io import (
     DEFAULT_MAX_BYTES,
     SurrogateFileError,
@@ -247,9 +248,7 @@ def write_manifest(
         text += "\n[models]\n"
     _validate(tomllib.loads(text), directory / MANIFEST_NAME)  # the writer's own output must read back
     path = directory / MANIFEST_NAME
-    tmp = directory / f".{MANIFEST_NAME}.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
     log.info("wrote %s listing %d models", path, len(records))
     return path
 

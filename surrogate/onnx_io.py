@@ -47,6 +47,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import TensorProto, helper, numpy_helper
 
+from surrogate.atomic import atomic_write_bytes
 from surrogate.network import ReluNetwork, Variable
 
 __all__ = [
@@ -217,7 +218,7 @@ def save_network(net: ReluNetwork, path: str | os.PathLike[str], name: str) -> P
     """
     path = Path(path)
     data = network_to_onnx(net, name).SerializeToString()
-    path.write_bytes(data)
+    atomic_write_bytes(path, data)
     log.info("wrote surrogate %r to %s (%d bytes, sha256 %s)", name, path, len(data), sha256_hex(data)[:12])
     return path
 

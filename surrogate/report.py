@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from surrogate.atomic import atomic_write_text
 from surrogate.data import PreparedData
 from surrogate.train import TrainedModel
 
@@ -47,6 +48,6 @@ def write_report(rows: list[dict], out_dir: Path, title: str = "Surrogate accura
     """Write ``accuracy.json`` and ``accuracy.md`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     j, m = out_dir / "accuracy.json", out_dir / "accuracy.md"
-    j.write_text(json.dumps(rows, indent=2, sort_keys=True))
-    m.write_text(f"# {title}\n\nHeld-out test split (the last part of the data in time).\n\n{markdown_table(rows)}\n")
+    atomic_write_text(j, json.dumps(rows, indent=2, sort_keys=True))
+    atomic_write_text(m, f"# {title}\n\nHeld-out test split (the last part of the data in time).\n\n{markdown_table(rows)}\n")
     return j, m

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from optimizer.site.model import Site
 from scenarios.plant.inputs import Disturbances, Setpoints
 from scenarios.plant.simulator import PlantSimulator, PlantState
+from surrogate.atomic import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +109,15 @@ def kpi_summary(frame: pd.DataFrame, step_hours: float, currency: str = "THB") -
 
 
 def write_historian(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
-    """Write the historian table as Parquet and CSV, and the units sidecar."""
+    """Write the historian table as Parquet and CSV, and the units sidecar (each to a temporary
+    file renamed when complete)."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"parquet": out_dir / "historian.parquet", "csv": out_dir / "historian.csv", "units": out_dir / "historian_units.csv"}
-    frame.to_parquet(paths["parquet"])
-    frame.to_csv(paths["csv"])
-    units_table(frame.columns).to_csv(paths["units"], index=False)
+    with atomic_output(paths["parquet"]) as tmp:
+        frame.to_parquet(tmp)
+    with atomic_output(paths["csv"]) as tmp:
+        frame.to_csv(tmp)
+    with atomic_output(paths["units"]) as tmp:
+        units_table(frame.columns).to_csv(tmp, index=False)
     return paths
