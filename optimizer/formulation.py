@@ -40,6 +40,9 @@ and energy (exhausts enter at their enthalpy, the header is desuperheated to its
 Deaerator: ``S (h_s - h_m) - e_{DA} = F (h_{fw} - h_m) - R (h_r - h_m) - C (h_c - h_m)`` with
 feedwater ``F`` (all steam raised plus injected water), returned condensate ``R``, condenser
 condensate ``C``; make-up ``F - R - C - S >= 0``.
+
+N-1 steam cover, only when the site file enables it: the rows of :mod:`optimizer.n1_cover`, their
+shortfall priced in the slack cost.
 """
 
 from __future__ import annotations
