@@ -577,6 +577,8 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
         data["electricity"]["grid_ef_t_mwh"] = changes.grid_ef_t_mwh
     if changes.n1_cover is not None or changes.n1_cover_time_min is not None:
         cover = data.setdefault("n1_cover", {})
+        if not isinstance(cover, dict):  # a malformed [n1_cover]: left for the site's validation to report
+            return data
         if changes.n1_cover is not None:
             cover["enabled"] = changes.n1_cover
         if changes.n1_cover_time_min is not None:
