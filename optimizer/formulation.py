@@ -43,6 +43,9 @@ condensate ``C``; make-up ``F - R - C - S >= 0``.
 
 Electricity: ``I - X + \\pi = L + \\sum_{motors} + ... - \\sum P`` with ``\\pi >= 0`` the power the site
 cannot get (priced like unserved steam: it answers a cycle with every GT out at the import limit).
+
+N-1 steam cover, only when the site file enables it: the rows of :mod:`optimizer.n1_cover`, their
+shortfall priced in the slack cost.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ import pyomo.environ as pyo
 
 from optimizer.curves import CurveGroup, CurveSlot, group_curves
 from optimizer.emissions import fuel_factor
+from optimizer.n1_cover import add_n1_cover
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties
 
@@ -433,10 +437,12 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.penalty_cost = pyo.Expression(expr=sum(vent_pen[v] * m.vent[v] for v in m.V) + sum(off_pen[c] * m.offspec[c] for c in m.CF)
                                     + (e.shortfall_penalty_per_mwh if e else 0.0) * m.contract_short)
     m.cost = pyo.Expression(expr=m.fuel_cost + m.electricity_cost + m.carbon_cost + m.penalty_cost)
+    # N-1 cover (optimizer/n1_cover.py), only when the site file asks for it: its shortfall is priced in the slack cost
+    n1_penalty = add_n1_cover(m, site) if site.n1_cover.enabled else 0.0
     # the deaerator's excess heat is only physical when returned condensate alone overheats it;
     # priced like unplaced steam so it is never a cheap way to dump steam
     m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess + m.power_short)
-                                  + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H))
+                                  + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H) + n1_penalty)
     w_cost, w_co2, w_steam = weights
     m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
     return m

@@ -121,7 +121,8 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
 
     add(tags.AMBIENT, -30.0, 60.0, site.design_ambient_c)
     e = site.electricity
-    add(tags.SITE_LOAD, 0.0, 10.0 * (e.site_load_mw if e else 1.0) + 1.0, e.site_load_mw if e else 0.0)
+    add(tags.SITE_LOAD, 0.0, 10.0 * (e.site_load_mw if e else 1.0) + 1.0, e.site_load_mw if e else 0.0,
+        required=e is not None)  # a site with no grid connection balances no power
     for c in site.consumers.values():
         add(tags.steam(c.id), 0.0, 5.0 * max(c.demand_tph, c.max_tph or 0.0) + 10.0, c.demand_tph)
     for s in site.byproduct_sources.values():

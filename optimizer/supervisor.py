@@ -44,6 +44,7 @@ from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
 from optimizer.highs_direct import HighsDirect
 from optimizer.lp_arrays import affine_terms
+from optimizer.n1_cover import cover_shortfall
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
@@ -388,6 +389,10 @@ class Supervisor:
             warnings.append(f"solved on substitutes for {len(substituted)} bad reading(s) ("
                             + ", ".join(f"{s.tag}: {s.reason}" for s in substituted[:4]) + (", ..." if len(substituted) > 4 else "")
                             + "): advisory, the plant link does not write it")
+        uncovered = cover_shortfall(self._model, lambda v: self._solver._col.get(id(v), -1), x_loaded)  # noqa: SLF001
+        if uncovered:  # N-1 cover (optimizer/n1_cover.py) not reachable inside this cycle's boxes
+            warnings.append(f"N-1 cover short (within {self.site.n1_cover.cover_time_min:g} min): "
+                            + ", ".join(f"losing {s} leaves {v:.2f} t/h uncovered" for s, v in uncovered.items()))
         bad = {k: v for k, v in agreement.items() if v > self.config.agreement_rtol}
         if bad:
             warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
@@ -1036,6 +1041,7 @@ _LIMITS = {
     "cdraw": "flexible consumer band (per t/h)", "fuel_limit": "fuel availability (per GJ/h)", "imp": "grid import limit (per MW)",
     "exp": "grid export limit (per MW)", "cond_duty": "condenser cooling capacity (per MW)", "grid": "marginal value of electricity (per MW)",
     "contract": "contract minimum import (per MW)", "makeup_nonneg": "make-up water (per t/h)",
+    "n1_cover": "N-1 cover: spare steam reachable within the cover time on losing the source (per t/h)",
 }
 
 

@@ -111,6 +111,8 @@ ALIASES: dict[str, str] = {
     "fuel_price_scale": "changes.fuel_price_scale",
     "import_price_scale": "changes.import_price_scale",
     "column_steam_reduction": "changes.column_steam_reduction",
+    "n1_cover": "changes.n1_cover",
+    "n1_cover_time_min": "changes.n1_cover_time_min",
     "ambient_min_c": "profile.ambient_min_c",
     "ambient_max_c": "profile.ambient_max_c",
 }
@@ -168,6 +170,8 @@ class Changes:
     gwp_set: Literal["AR5", "AR6"] | None = attr("-", "global-warming potentials (default: the site's)", default=None)
     import_price_scale: float = attr("-", "multiplier on the import tariff: default price, tariff periods and Ft", default=1.0, ge=0.0, le=10.0)
     fuel_price_scale: float = attr("-", "multiplier on every fuel price of the site (not on h2_price_per_gj)", default=1.0, ge=0.0, le=10.0)
+    n1_cover: bool | None = attr("-", "require the N-1 steam cover (default: the site's [n1_cover] enabled)", default=None)
+    n1_cover_time_min: float | None = attr("min", "N-1 cover time (default: the site's)", default=None, gt=0.0, le=1440.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -514,6 +518,8 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
        boiler's ``fuels`` become ``[blend]``, or the HRSG's ``duct_fuel`` the blend;
     5. ``carbon_price_per_t``, ``gwp_set`` (``[emissions]``) and ``grid_ef_t_mwh`` (``[electricity]``)
        replace the site's values when given.
+    6. ``n1_cover`` and ``n1_cover_time_min`` replace ``[n1_cover]`` ``enabled`` and ``cover_time_min``
+       when given.
 
     Unknown ids or missing equipment raise :class:`~optimizer.site.schema.DataFileError` (a
     ValueError) naming the field, e.g. ``changes.hydrogen[0].unit``.
@@ -569,6 +575,14 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
             em["gwp_set"] = changes.gwp_set
     if changes.grid_ef_t_mwh is not None:
         data["electricity"]["grid_ef_t_mwh"] = changes.grid_ef_t_mwh
+    if changes.n1_cover is not None or changes.n1_cover_time_min is not None:
+        cover = data.setdefault("n1_cover", {})
+        if not isinstance(cover, dict):  # a malformed [n1_cover]: left for the site's validation to report
+            return data
+        if changes.n1_cover is not None:
+            cover["enabled"] = changes.n1_cover
+        if changes.n1_cover_time_min is not None:
+            cover["cover_time_min"] = changes.n1_cover_time_min
     return data
 
 

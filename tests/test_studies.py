@@ -31,7 +31,7 @@ def summary(name: str, policies: tuple[str, ...] = ("practice", "steamopt"), hou
 
 def test_every_bundled_scenario_is_tested():
     tested = {"base_week", "hot_season", "boiler_outage", "gt_filter_e12", "column_steam_reduction", "hydrogen_10", "hydrogen_30",
-              "grid_factor_2025", "carbon_price_sweep"}
+              "grid_factor_2025", "carbon_price_sweep", "n1_cover"}
     assert {p.stem for p in STUDIES.glob("*.toml")} == tested
 
 

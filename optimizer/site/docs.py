@@ -30,6 +30,8 @@ SECTIONS: list[tuple[str, type]] = [
     ("[emissions]", model.Emissions),
     ("[practice]", model.Practice),
     ("[surrogates]", model.Surrogates),
+    ("[n1_cover]", model.N1Cover),
+    ("[n1_cover.options.ID]", model.CoverOption),
 ]
 
 

@@ -335,6 +335,43 @@ class SiteRules:
             if uid not in units:
                 self.b.error(f"surrogates.exclude[{i}]", uid, f"unknown unit (known: {', '.join(units)})")
 
+    def _check_n1_cover(self) -> None:
+        from optimizer.n1_cover import cover_plan, default_sources, source_header  # the cover builds on the site model
+
+        site, cov = self.site, self.site.n1_cover
+        bad = False
+        for i, sid in enumerate(cov.sources):
+            path = f"n1_cover.sources[{i}]"
+            if not self._ref(path, sid, "boilers|gas_turbines|byproduct_sources"):
+                bad = True
+            elif source_header(site, sid) is None:
+                self.b.error(path, sid, "a gas turbine without an HRSG raises no steam: it is not a steam source to cover")
+                bad = True
+            if sid in cov.sources[:i]:
+                self.b.error(path, sid, "must not repeat a source")
+                bad = True
+        for oid, opt in cov.options.items():
+            if not self._ref(f"n1_cover.options.{oid}.header", opt.header, "headers"):
+                bad = True
+        if not cov.enabled or bad or self.b.issues:
+            return
+        if not cov.sources and not default_sources(site):
+            self.b.error("n1_cover.sources", [], "names no source and the site has no boiler or gas turbine with an HRSG: nothing to cover")
+            return
+        # a by-product source always raises at least its minimum: a cover that can never reach that is a data error
+        plan = cover_plan(site)
+        for i, sid in enumerate(cov.sources):
+            if plan.sources[sid] != "byproduct":
+                continue
+            best = sum(min(plan.reserve_max_tph[j], site.boilers[j].max_steam_tph - site.boilers[j].min_steam_tph)
+                       for j in plan.reserves[sid]) + plan.options_tph[sid]
+            need = site.byproduct_sources[sid].min_steam_tph
+            if need > best:
+                self.b.error(f"n1_cover.sources[{i}]", sid,
+                             f"its loss (at least min_steam_tph = {need:g} t/h) exceeds the most the cover can reach within "
+                             f"cover_time_min = {cov.cover_time_min:g} min: {best:.4g} t/h (every boiler that can reach its header "
+                             f"running at its minimum, plus the options)")
+
     def _tags_measurements(self) -> None:
         from optimizer.snapshot import tag_rules  # the snapshot module builds on the site model
 

@@ -400,6 +400,35 @@ class PlantConnection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CoverOption:
+    """A declared way to make good lost steam within the N-1 cover time, besides spare boiler capacity."""
+
+    id: str
+    kind: Literal["letdown", "load_shed"] = attr(
+        "-", "letdown (steam brought in from outside the modelled network, e.g. a neighbour's header or a standby letdown) "
+             "or load_shed (process steam users tripped or cut)")
+    header: str = attr("-", "header the option makes steam available at (a load shed: the header the shed users draw from)", ref="headers")
+    steam_tph: float = attr("t/h", "steam the option makes available within the cover time", gt=0.0, le=5000.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class N1Cover:
+    """N-1 steam cover: the running units must make good the loss of any one listed source within ``cover_time_min``.
+
+    For each source ``s``: the spare capacity of the other running boilers that can reach its
+    header (``min(ramp x cover time, maximum - steam)`` each), plus the declared options that can
+    reach it, must be at least the steam ``s`` raises (:mod:`optimizer.n1_cover`).
+    """
+
+    enabled: bool = attr("-", "require the cover (false: the section is kept but not enforced)", default=False)
+    cover_time_min: float = attr("min", "time within which the lost steam must be made good", default=10.0, gt=0.0, le=1440.0)
+    sources: list[str] = attr("-", "boilers, gas turbines (their HRSG's unfired and duct steam) and by-product sources whose loss "
+                                   "must be covered (empty: every boiler and every gas turbine with an HRSG)",
+                              default_factory=list, ref="boilers|gas_turbines|byproduct_sources")
+    options: dict[str, CoverOption] = attr("-", "letdown and load-shedding options", default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Site:
     """A whole site. Collections are dicts keyed by component id, in file order."""
 
@@ -425,6 +454,7 @@ class Site:
     surrogates: Surrogates = attr("-", "learned quantities", default_factory=Surrogates)
     measurements: Measurements = attr("-", "flow-meter uncertainty for data reconciliation", default_factory=Measurements)
     plant_connection: PlantConnection = attr("-", "OPC UA tag map", default_factory=PlantConnection)
+    n1_cover: N1Cover = attr("-", "N-1 steam cover (loss of the largest running source)", default_factory=N1Cover)
     source: str = field(default="<memory>", compare=False, metadata={"internal": True})
 
     def headers_by_pressure(self) -> list[Header]:
