@@ -145,9 +145,14 @@ class PlantAdapter:
         self._missing_nodes: dict[str, str] = {}
         self._heartbeat: int = 0
         self._stuck = 0                      # cycles in a row without a fresh answer
-        self._last_fresh: str | None = None  # the time of the last fresh proposal
+        self._last_fresh: pd.Timestamp | None = None  # the time of the last fresh proposal
         self._pending: asyncio.Future | None = None  # a step still running after its cycle gave up on it
         self._rules = tag_rules(site)
+        self._unit_tags: dict[str, tuple[str, ...]] = {}  # unit -> its operating point's tags
+        for tag, rule in self._rules.items():
+            if rule.unit is not None and rule.required:
+                self._unit_tags[rule.unit] = (*self._unit_tags.get(rule.unit, ()), tag)
+        self._last_good: dict[str, float] = {}  # tag -> its last Good reading (this adapter's own memory)
         self._read_tags = frozenset(self.pc.read_nodes)
         self._cycle = 0
         self._backoff_s = config.reconnect_initial_s
@@ -226,6 +231,7 @@ class PlantAdapter:
         client = self._client
         try:
             snapshot, numeric, problems = await self._read(client)
+            self._last_good.update(numeric)
             report.snapshot, report.read_problems = snapshot, problems
             t1 = time.perf_counter()
             proposal = await self._step(snapshot)
@@ -270,9 +276,10 @@ class PlantAdapter:
 
     def _judge_engine(self, proposal: Proposal, report: CycleReport) -> None:
         """Count the cycles in a row without a fresh answer (see the module's docstring)."""
-        fresh = proposal.status in FRESH_STATUSES and bool(proposal.timestamp) and proposal.timestamp != self._last_fresh
+        when = _time_of(proposal.timestamp)
+        fresh = proposal.status in FRESH_STATUSES and when is not None and (self._last_fresh is None or when > self._last_fresh)
         if fresh:
-            self._stuck, self._last_fresh = 0, proposal.timestamp
+            self._stuck, self._last_fresh = 0, when
         else:
             self._stuck += 1
         report.stuck_cycles = self._stuck
@@ -372,12 +379,15 @@ class PlantAdapter:
         if not self.config.closed_loop:
             return
         held = set(proposal.held_units)
+        wrong_picture = self._wrong_picture(proposal, numeric)
         batch = _Batch(self._missing_nodes, self._vtypes)
         for name in self.config.write_allow_list:
             nid = self.pc.control_nodes[name]
             value = proposal.setpoints.get(name)
             if not beat_ok:
                 reason = f"the watchdog was not written this cycle ({report.error or 'no watchdog'}): no setpoint is written"
+            elif wrong_picture and proposal.status in WRITE_STATUSES:
+                reason = wrong_picture
             else:
                 reason = self._refusal(name, value, proposal, numeric, held)
             if reason is None:
@@ -401,6 +411,32 @@ class PlantAdapter:
             return []
         results = await client.write_values([client.get_node(n) for n in batch.node_ids], batch.variants, raise_on_partial_error=False)
         return list(zip(batch.what, batch.node_ids, results))
+
+    def _wrong_picture(self, proposal: Proposal, numeric: dict[str, float]) -> str | None:
+        """Why no setpoint at all may be written from ``proposal`` this cycle, or None.
+
+        A unit whose operating point was not read Good this cycle must be proposed exactly where
+        it was last read Good (held): a proposal that moves or stops it was built on a wrong picture
+        of the plant (e.g. the unit taken as off), and its other setpoints compensate for a change
+        that will not happen. Without any Good reading of that unit yet (a first cycle), the
+        proposal cannot be checked: nothing is written."""
+        for unit, unit_tags in self._unit_tags.items():
+            unread = [t for t in unit_tags if t not in numeric]
+            if not unread:
+                continue
+            for tag in unit_tags:
+                proposed = proposal.setpoints.get(tag)
+                if proposed is None:
+                    continue
+                last = self._last_good.get(tag)
+                if last is None:
+                    return (f"{unit}: {', '.join(unread)} not read Good and never read Good before: the proposal cannot be"
+                            f" checked against {unit}'s state; nothing is written this cycle")
+                p = float(proposed) if isinstance(proposed, (int, float)) and not isinstance(proposed, bool) else math.nan
+                if not abs(p - last) <= 1e-6 * max(1.0, abs(last)):
+                    return (f"{unit}: {', '.join(unread)} not read Good, yet the proposal moves {tag} from its last Good {last:.6g}"
+                            f" to {p:.6g}: it is built on a wrong picture of the plant; nothing is written this cycle")
+        return None
 
     def _refusal(self, name: str, value: Any, proposal: Proposal, numeric: dict[str, float], held: set[str]) -> str | None:
         if proposal.status not in WRITE_STATUSES:
@@ -469,6 +505,17 @@ class _Batch:
         self.variants.append(variant)
         self.what.append((kind, key, variant.Value))
         return None
+
+
+def _time_of(text: object) -> pd.Timestamp | None:
+    """A proposal's time (naive, as the engine writes it), or None when it has none."""
+    try:
+        t = pd.Timestamp(text) if isinstance(text, str) and text else None
+    except (ValueError, TypeError):
+        return None
+    if t is None or pd.isna(t):
+        return None
+    return t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t
 
 
 def _hold(snapshot: dict[str, Any], why: str) -> Proposal:
