@@ -23,9 +23,12 @@ One cycle (:meth:`PlantAdapter.run_cycle`):
       alive and falls back to its own control; it beats again with the next fresh answer;
    b. in closed-loop mode, **only when the watchdog write of this cycle succeeded**, each
       allow-listed setpoint that has a control node, only when the status is ``optimal`` or
-      ``time_limited`` and the value passes :func:`~optimizer.opcua.limits.check_write` (which
-      never starts or stops a unit unless its setpoint is in ``start_stop_allow_list``). No
-      setpoint is ever written in a cycle whose watchdog write failed or was withheld.
+      ``time_limited``, the proposal holds every unit the adapter could not read where it was
+      last read Good (:func:`~optimizer.opcua.limits.proposal_mismatch`; none at all on a first
+      cycle with a bad reading), and the value passes :func:`~optimizer.opcua.limits.check_write`
+      (which never starts or stops a unit unless its setpoint is in ``start_stop_allow_list``,
+      and writes nothing of a unit with a bad reading). No setpoint is ever written in a cycle
+      whose watchdog write failed or was withheld.
 
 Every write decision (written, or refused with its reason) is logged and returned in the
 :class:`CycleReport`. A lost connection is reported, the session dropped, and the next cycle
@@ -42,7 +45,6 @@ import math
 import time
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -51,12 +53,13 @@ from asyncua import Client, ua
 from optimizer.opcua.advisory import advisory_value, unknown_items
 from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site, config_issues
 from optimizer.opcua.connection import (
+    WriteBatch,
     make_client,
     next_heartbeat,
-    to_variant,
     variant_type,
 )
-from optimizer.opcua.limits import check_write, setpoint_limit
+from optimizer.opcua.limits import check_write, operating_tags, proposal_mismatch, setpoint_limit
+from optimizer.opcua.report import CycleReport, WriteDecision
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.snapshot import setpoint_names, tag_rules
@@ -68,61 +71,6 @@ WRITE_STATUSES = ("optimal", "time_limited")
 # an engine answering one of these (with a new proposal time) is alive: the watchdog beats
 FRESH_STATUSES = ("optimal", "time_limited", "fallback_local", "infeasible_demand")
 MIN_STEP_WAIT_S = 5.0  # the longest wait for a step is the cycle time, but never shorter than this (a cold start)
-
-
-@dataclass
-class WriteDecision:
-    """One closed-loop setpoint in one cycle: written, or refused and why."""
-
-    setpoint: str
-    node: str
-    value: float | None
-    written: bool
-    reason: str = ""
-
-
-@dataclass
-class CycleReport:
-    """What one cycle did. ``status`` is the proposal's, or ``disconnected`` when nothing was read."""
-
-    cycle: int
-    time_utc: str
-    connected: bool
-    status: str
-    snapshot: dict[str, Any] = field(default_factory=dict)
-    read_problems: dict[str, str] = field(default_factory=dict)
-    proposal: Proposal | None = None
-    advisory: dict[str, Any] = field(default_factory=dict)          # item -> value written
-    advisory_failed: dict[str, str] = field(default_factory=dict)   # item -> reason
-    writes: list[WriteDecision] = field(default_factory=list)
-    watchdog: int | None = None                                     # the counter written this cycle (None: not written)
-    stuck_cycles: int = 0                                           # cycles in a row without a fresh answer from the engine
-    error: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def written(self) -> dict[str, float]:
-        return {w.setpoint: w.value for w in self.writes if w.written}
-
-    @property
-    def refused(self) -> dict[str, str]:
-        return {w.setpoint: w.reason for w in self.writes if not w.written}
-
-    def summary(self) -> str:
-        """One line for a console or a log."""
-        if not self.connected:
-            return f"cycle {self.cycle} {self.time_utc}: not connected: {self.error}"
-        p = self.proposal
-        saving = p.savings.get("cost_per_h") if p is not None else None
-        text = (f"cycle {self.cycle} {self.time_utc}: {self.status}; read {len(self.snapshot) - 1} tags"
-                f" ({len(self.read_problems)} bad); advisory {len(self.advisory)} items")
-        if saving is not None:
-            text += f"; saving {saving:.1f}/h"
-        if self.writes:
-            text += f"; wrote {len(self.written)}, refused {len(self.refused)}"
-        if self.watchdog is not None:
-            text += f"; watchdog {self.watchdog}"
-        return text + (f"; {self.error}" if self.error else "")
 
 
 class PlantAdapter:
@@ -148,10 +96,7 @@ class PlantAdapter:
         self._last_fresh: pd.Timestamp | None = None  # the time of the last fresh proposal
         self._pending: asyncio.Future | None = None  # a step still running after its cycle gave up on it
         self._rules = tag_rules(site)
-        self._unit_tags: dict[str, tuple[str, ...]] = {}  # unit -> its operating point's tags
-        for tag, rule in self._rules.items():
-            if rule.unit is not None and rule.required:
-                self._unit_tags[rule.unit] = (*self._unit_tags.get(rule.unit, ()), tag)
+        self._unit_tags = operating_tags(self._rules)  # unit -> its operating point's tags
         self._last_good: dict[str, float] = {}  # tag -> its last Good reading (this adapter's own memory)
         self._read_tags = frozenset(self.pc.read_nodes)
         self._cycle = 0
@@ -346,7 +291,7 @@ class PlantAdapter:
     async def _write(self, client: Client, proposal: Proposal, numeric: dict[str, float], report: CycleReport) -> None:
         """(a) advisory items and the watchdog in one batched Write; (b) in closed loop, only after
         this cycle's watchdog write succeeded, the guarded setpoints in a second one."""
-        batch = _Batch(self._missing_nodes, self._vtypes)
+        batch = WriteBatch(self._missing_nodes, self._vtypes)
         for item, nid in self.pc.advisory_nodes.items():
             reason = batch.queue("advisory", item, nid, advisory_value(item, proposal))
             if reason:
@@ -380,7 +325,7 @@ class PlantAdapter:
             return
         held = set(proposal.held_units)
         wrong_picture = self._wrong_picture(proposal, numeric)
-        batch = _Batch(self._missing_nodes, self._vtypes)
+        batch = WriteBatch(self._missing_nodes, self._vtypes)
         for name in self.config.write_allow_list:
             nid = self.pc.control_nodes[name]
             value = proposal.setpoints.get(name)
@@ -402,7 +347,7 @@ class PlantAdapter:
             (log.info if ok else log.warning)("closed loop: %s = %.6g %s %s%s", key, value, "written to" if ok else "NOT written to",
                                               nid, f": {reason}" if reason else "")
 
-    async def _send(self, client: Client, batch: _Batch) -> list[tuple[tuple[str, str, Any], str, ua.StatusCode]]:
+    async def _send(self, client: Client, batch: WriteBatch) -> list[tuple[tuple[str, str, Any], str, ua.StatusCode]]:
         """One batched Write of ``batch``: (what, node, status) per item."""
         outside = [n for n in batch.node_ids if n not in self._writable]
         if outside:  # cannot happen by construction; a guard against future edits
@@ -413,30 +358,9 @@ class PlantAdapter:
         return list(zip(batch.what, batch.node_ids, results))
 
     def _wrong_picture(self, proposal: Proposal, numeric: dict[str, float]) -> str | None:
-        """Why no setpoint at all may be written from ``proposal`` this cycle, or None.
-
-        A unit whose operating point was not read Good this cycle must be proposed exactly where
-        it was last read Good (held): a proposal that moves or stops it was built on a wrong picture
-        of the plant (e.g. the unit taken as off), and its other setpoints compensate for a change
-        that will not happen. Without any Good reading of that unit yet (a first cycle), the
-        proposal cannot be checked: nothing is written."""
-        for unit, unit_tags in self._unit_tags.items():
-            unread = [t for t in unit_tags if t not in numeric]
-            if not unread:
-                continue
-            for tag in unit_tags:
-                proposed = proposal.setpoints.get(tag)
-                if proposed is None:
-                    continue
-                last = self._last_good.get(tag)
-                if last is None:
-                    return (f"{unit}: {', '.join(unread)} not read Good and never read Good before: the proposal cannot be"
-                            f" checked against {unit}'s state; nothing is written this cycle")
-                p = float(proposed) if isinstance(proposed, (int, float)) and not isinstance(proposed, bool) else math.nan
-                if not abs(p - last) <= 1e-6 * max(1.0, abs(last)):
-                    return (f"{unit}: {', '.join(unread)} not read Good, yet the proposal moves {tag} from its last Good {last:.6g}"
-                            f" to {p:.6g}: it is built on a wrong picture of the plant; nothing is written this cycle")
-        return None
+        """Why no setpoint at all may be written from ``proposal`` (see
+        :func:`~optimizer.opcua.limits.proposal_mismatch`), or None."""
+        return proposal_mismatch(proposal.setpoints, self._unit_tags, numeric, self._last_good)
 
     def _refusal(self, name: str, value: Any, proposal: Proposal, numeric: dict[str, float], held: set[str]) -> str | None:
         if proposal.status not in WRITE_STATUSES:
@@ -482,29 +406,6 @@ class PlantAdapter:
         finally:
             await self.disconnect()
         return n
-
-
-class _Batch:
-    """Values queued for one batched Write, each converted to its node's type."""
-
-    def __init__(self, missing: dict[str, str], vtypes: dict[str, ua.VariantType | None]):
-        self._missing, self._vtypes = missing, vtypes
-        self.node_ids: list[str] = []
-        self.variants: list[ua.Variant] = []
-        self.what: list[tuple[str, str, Any]] = []  # (kind, key, value)
-
-    def queue(self, kind: str, key: str, nid: str, value: Any) -> str | None:
-        """Queue ``value`` for node ``nid``; the reason when it cannot be written."""
-        if nid in self._missing:
-            return self._missing[nid]
-        try:
-            variant = to_variant(value, self._vtypes.get(nid))
-        except ValueError as exc:
-            return str(exc)
-        self.node_ids.append(nid)
-        self.variants.append(variant)
-        self.what.append((kind, key, variant.Value))
-        return None
 
 
 def _time_of(text: object) -> pd.Timestamp | None:

@@ -58,6 +58,44 @@ class SetpointLimit:
     in_service: bool = True            # the site file's ``available``
 
 
+def operating_tags(rules: Mapping[str, TagRule]) -> dict[str, tuple[str, ...]]:
+    """unit -> the tags of its operating point, from the site's :func:`~optimizer.snapshot.tag_rules`
+    (a bad one makes the Supervisor hold the unit)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for tag, rule in rules.items():
+        if rule.unit is not None and rule.required:
+            out[rule.unit] = (*out.get(rule.unit, ()), tag)
+    return out
+
+
+def proposal_mismatch(setpoints: Mapping[str, object], unit_tags: Mapping[str, tuple[str, ...]],
+                      current: Mapping[str, float], last_good: Mapping[str, float]) -> str | None:
+    """Why no setpoint at all may be written from a proposal with these ``setpoints``, or None.
+
+    A unit whose operating point was not read Good this cycle (not in ``current``) must be
+    proposed exactly where it was last read Good (``last_good``: held): a proposal that moves or
+    stops it was built on a wrong picture of the plant (e.g. the unit taken as off), and its other
+    setpoints compensate for a change that will not happen. Without any Good reading of that unit
+    yet (a first cycle), the proposal cannot be checked: nothing is written."""
+    for unit, own in unit_tags.items():
+        unread = [t for t in own if t not in current]
+        if not unread:
+            continue
+        for tag in own:
+            proposed = setpoints.get(tag)
+            if proposed is None:
+                continue
+            last = last_good.get(tag)
+            if last is None:
+                return (f"{unit}: {', '.join(unread)} not read Good and never read Good before: the proposal cannot be"
+                        f" checked against {unit}'s state; nothing is written this cycle")
+            p = float(proposed) if _good(proposed) else math.nan
+            if not abs(p - last) <= 1e-6 * max(1.0, abs(last)):
+                return (f"{unit}: {', '.join(unread)} not read Good, yet the proposal moves {tag} from its last Good {last:.6g}"
+                        f" to {p:.6g}: it is built on a wrong picture of the plant; nothing is written this cycle")
+    return None
+
+
 def setpoint_limit(site: Site, name: str, current: Mapping[str, float], extraction_ramp_tph_per_min: float = 5.0,
                    read_tags: Collection[str] | None = None, rules: Mapping[str, TagRule] | None = None) -> SetpointLimit | None:
     """The limits of setpoint ``name`` of ``site`` (None for a name it does not know).
@@ -72,7 +110,7 @@ def setpoint_limit(site: Site, name: str, current: Mapping[str, float], extracti
         return None
     rules = tag_rules(site) if rules is None else rules
     # the unit's operating point (a bad one holds the unit, as the Supervisor's validation has it)
-    need = [t for t, r in rules.items() if r.unit == unit and r.required]
+    need = list(operating_tags(rules).get(unit, ()))
     if name not in need and name in rules:  # its own reading (fuel shares are not measured)
         need.append(name)
     avail = tags.available(unit)
