@@ -772,6 +772,28 @@ def test_closed_loop_bad_first_cycle_starts_stops_nothing(plant, site, models, s
     plant.set_snapshot(snapshots[0])
 
 
+def test_closed_loop_reading_outside_its_range_on_the_first_cycle_writes_nothing(plant, site, models, snapshots, pki, password):
+    """A Good-quality reading outside the tag's physical range (B1 at 1000 t/h, range [0, 240])
+    is a bad reading for the write guard as for the Supervisor: on a first cycle nothing is written."""
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=ALL_CONTROLS)
+    reset_nodes(plant, snapshots[0])
+    plant.set_snapshot({**snapshots[0], "B1.steam_tph": 1000.0})
+    adapter = make_adapter(site, models, data, pki)
+    before = _controls(plant)
+
+    async def one():
+        rep = await adapter.run_cycle()
+        await adapter.disconnect()
+        return rep
+
+    rep = asyncio.run(one())
+    after = _controls(plant)
+    plant.set_snapshot(snapshots[0])
+    assert rep.connected and rep.read_problems == {} and rep.snapshot["B1.steam_tph"] == 1000.0
+    assert after == before and rep.written == {}
+    assert "B1: B1.steam_tph not read Good and never read Good before" in rep.refused["B2.steam_tph"] or rep.status not in ("optimal", "time_limited")
+
+
 def test_stuck_engine_stops_the_watchdog(plant, site, models, snapshots, pki, password):
     """An engine answering invalid_input (a frozen plant time), or the same proposal again, for
     watchdog_stuck_cycles cycles in a row: the watchdog stops, and no setpoint is written; it beats

@@ -236,7 +236,8 @@ class PlantAdapter:
         return report
 
     async def _read(self, client: Client) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
-        """The snapshot (tag -> value, and timestamp), the good numeric readings, and the problems."""
+        """The snapshot (tag -> value, and timestamp), the good numeric readings (Good status,
+        finite, inside the tag's physical range), and the problems."""
         tags = list(self.pc.read_nodes)
         ids = [self.pc.read_nodes[t] for t in tags]
         if self.pc.timestamp_node:
@@ -282,7 +283,10 @@ class PlantAdapter:
                 value = float(value)
             if isinstance(value, (int, float)):
                 snapshot[tag] = float(value)
-                if math.isfinite(value):
+                rule = self._rules.get(tag)
+                # the write guard's readings: finite and inside the tag's physical range (as the
+                # Supervisor's validation has it: outside, it substitutes the value or holds the unit)
+                if math.isfinite(value) and (rule is None or rule.lower <= value <= rule.upper):
                     numeric[tag] = float(value)
             else:  # passed on as text: the Supervisor substitutes it and reports the wrong type
                 snapshot[tag] = None if value is None else str(value)
