@@ -30,6 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from optimizer.opcua.adapter import PlantAdapter, build_supervisor
 from optimizer.opcua.config import (
+    AdapterConfig,
     ConfigError,
     check_against_site,
     config_from_dict,
@@ -304,8 +305,38 @@ def test_bundled_example_configuration(tmp_path, pki, site):
 # --------------------------------------------------------------------------- write guard
 def test_write_guard_limits(site, snapshots):
     cur = {k: v for k, v in snapshots[0].items() if k != "timestamp"}
-    b1 = site.boilers["B1"]
-    lim = setpoint_limit(site, "B1.steam_tph", cur)
+    read = set(site.plant_connection.read_nodes)   # the reference site maps no availability flag
+    b1, b4 = site.boilers["B1"], site.boilers["B4"]
+
+    def limit(name, readings=cur, read_tags=read):
+        return setpoint_limit(site, name, readings, read_tags=read_tags)
+
+    # starts: a unit that is off is never started (the old guard clamped its reading up to the
+    # minimum and wrote B4 0 -> 42 t/h, a duct burner 0 -> 30 t/h, TG2 0 -> 3.5 MW)
+    off = {**cur, "B4.steam_tph": 0.0, "GT1.duct_steam_tph": 0.0, "TG2.power_mw": 0.0}
+    assert "would start B4, which is off (reading 0)" in check_write(limit("B4.steam_tph", off), 42.0, off, 60.0)
+    assert "would start GT1, which is off (reading 0)" in check_write(limit("GT1.duct_steam_tph", off), 30.0, off, 60.0)
+    assert "would start TG2, which is off (reading 0)" in check_write(limit("TG2.power_mw", off), 3.5, off, 60.0)
+    assert "B4 is off (reading 0) and stays off: not written" == check_write(limit("B4.steam_tph", off), 0.0, off, 60.0)
+    # stops: a running unit is never written to 0 (the old guard wrote a duct burner 20 -> 0) nor below its minimum
+    ducting = {**cur, "GT1.duct_steam_tph": 20.0}
+    assert "0 would stop GT1, which is running (reading 20)" in check_write(limit("GT1.duct_steam_tph", ducting), 0.0, ducting, 60.0)
+    assert "0 would stop B1, which is running" in check_write(limit("B1.steam_tph"), 0.0, cur, 60.0)
+    low = {**cur, "B1.steam_tph": b1.min_steam_tph + 0.5}
+    assert f"below the equipment minimum {b1.min_steam_tph:g}" in check_write(limit("B1.steam_tph", low), b1.min_steam_tph - 0.5, low, 60.0)
+    # ... unless starts and stops are enabled for that setpoint: a start to [min, min + one move],
+    # a stop only from within one move of the minimum
+    step4 = b4.ramp_tph_per_min * 60.0 / 60.0
+    assert check_write(limit("B4.steam_tph", off), b4.min_steam_tph + step4, off, 60.0, start_stop=True) is None
+    assert "a start of B4 goes to [40, 42]" in check_write(limit("B4.steam_tph", off), 43.0, off, 60.0, start_stop=True)
+    assert check_write(limit("GT1.duct_steam_tph", off), 30.0, off, 60.0, start_stop=True) is None   # no ramp: its range
+    assert check_write(limit("TG2.power_mw", off), 3.5, off, 60.0, start_stop=True) is None            # 2 MW + 1.5 MW/min
+    assert "a stop of B1 only from within one move limit (3) of its minimum 40" in \
+        check_write(limit("B1.steam_tph"), 0.0, cur, 60.0, start_stop=True)                           # B1 at 47.6 t/h
+    assert check_write(limit("B1.steam_tph", low), 0.0, low, 60.0, start_stop=True) is None
+
+    # moves of a running unit, from this cycle's reading
+    lim = limit("B1.steam_tph")
     assert (lim.lower, lim.upper, lim.ramp_per_min) == (b1.min_steam_tph, b1.max_steam_tph, b1.ramp_tph_per_min)
     step = b1.ramp_tph_per_min * 60.0 / 60.0
     c = cur["B1.steam_tph"]
@@ -313,18 +344,34 @@ def test_write_guard_limits(site, snapshots):
     assert check_write(lim, c - step, cur, 60.0) is None
     assert "exceeds the move limit" in check_write(lim, c + 1.01 * step, cur, 60.0)
     assert "exceeds the move limit" in check_write(lim, c + 0.5 * step, cur, 15.0)  # a shorter cycle moves less
-    assert "below the equipment minimum" in check_write(lim, 0.0, cur, 60.0)        # stops are not written
+    starting = {**cur, "B1.steam_tph": 35.0}   # running below its minimum: back at its ramp rate, not in one jump
+    assert "move +5 from the current 35 exceeds the move limit 3" in check_write(limit("B1.steam_tph", starting), 40.0, starting, 60.0)
     assert "above the equipment maximum" in check_write(lim, b1.max_steam_tph + 1.0, {**cur, "B1.steam_tph": b1.max_steam_tph}, 60.0)
     assert "not a finite number" in check_write(lim, math.nan, cur, 60.0)
-    assert "not read this cycle" in check_write(lim, c, {k: v for k, v in cur.items() if k != "B1.steam_tph"}, 60.0)
     assert "held by the supervisor" in check_write(lim, c, cur, 60.0, {"B1"})
-    assert "unavailable" in check_write(lim, c, {**cur, "B1.available": 0.0}, 60.0)
+
+    # a reading not read Good this cycle: nothing of the unit is written, and nothing is assumed
+    no_b1 = {k: v for k, v in cur.items() if k != "B1.steam_tph"}
+    assert "B1 held: B1.steam_tph not read Good this cycle" in check_write(limit("B1.steam_tph", no_b1), c, no_b1, 60.0)
+    no_gt1 = {k: v for k, v in cur.items() if k != "GT1.power_mw"}   # the duct burner has no ramp, still held
+    assert "GT1 held: GT1.power_mw not read Good" in check_write(limit("GT1.duct_steam_tph", no_gt1), cur["GT1.duct_steam_tph"], no_gt1, 60.0)
+    # availability: required when the plant maps the flag (and when the mapping is not known)
+    with_flag = read | {"B1.available"}
+    assert "B1.available not read Good" in check_write(limit("B1.steam_tph", cur, with_flag), c, cur, 60.0)
+    assert "B1.available not read Good" in check_write(limit("B1.steam_tph", cur, None), c, cur, 60.0)
+    assert "B1 is reported unavailable" == check_write(limit("B1.steam_tph", cur, with_flag), c, {**cur, "B1.available": 0.0}, 60.0)
+    assert check_write(limit("B1.steam_tph", cur, with_flag), c, {**cur, "B1.available": 1.0}, 60.0) is None
+    # a gas turbine's maximum from this cycle's ambient and fouling; without fouling no room is assumed
     g = site.gas_turbines["GT1"]
-    gl = setpoint_limit(site, "GT1.power_mw", cur)
+    gl = limit("GT1.power_mw")
     assert gl.upper == pytest.approx(g.base_power_mw(cur["ambient_temp_c"], cur["GT1.fouling_hours"]), rel=1e-12)
-    duct = setpoint_limit(site, "GT1.duct_steam_tph", cur)
-    assert check_write(duct, 0.0, cur, 60.0) is None and duct.ramp_per_min is None
+    assert check_write(gl, cur["GT1.power_mw"], cur, 60.0) is None
+    unfouled = {k: v for k, v in cur.items() if k != "GT1.fouling_hours"}
+    gl0 = limit("GT1.power_mw", unfouled)
+    assert gl0.upper == g.min_power_mw
+    assert "GT1 held: GT1.fouling_hours not read Good" in check_write(gl0, cur["GT1.power_mw"], unfouled, 60.0)
     assert setpoint_limit(site, "B1.on", cur) is None
+    assert limit("LD_HP_MP.steam_tph").switches is False and limit("GT1.duct_steam_tph").switches is True
 
 
 def test_values_in_the_nodes_types():
@@ -584,3 +631,315 @@ def test_cli_opcua_run(plant, site, snapshots, pki, password, tmp_path, capsys):
     rc = main(["opcua", "run", "--site", str(SITE_PATH), "--models", str(MODELS), "--config", str(tmp_path / "bad.toml")])
     err = capsys.readouterr().err
     assert rc == 2 and "closed_loop.write_allow_list = []: mode closed_loop needs a non-empty list" in err
+
+
+# --------------------------------------------------------------------------- issue 14: closed loop safety
+ALL_CONTROLS = ["B1.steam_tph", "B2.steam_tph", "B3.steam_tph", "B4.steam_tph", "GT1.duct_steam_tph", "GT2.duct_steam_tph",
+                "TG1.power_mw", "TG2.power_mw"]
+
+
+def _controls(plant: PlantServer) -> dict[str, float]:
+    return {n: plant.read(nid) for n, nid in plant.site.plant_connection.control_nodes.items()}
+
+
+def _equipment(site, name: str) -> tuple[str, float, float, float | None]:
+    """(unit, minimum when on, maximum, ramp per minute or None) of a control node of the reference site, from the site file."""
+    unit, _, quantity = name.partition(".")
+    if unit in site.boilers:
+        b = site.boilers[unit]
+        return unit, b.min_steam_tph, b.max_steam_tph, b.ramp_tph_per_min
+    if quantity == "duct_steam_tph":
+        h = site.gas_turbines[unit].hrsg
+        return unit, h.duct_min_steam_tph, h.duct_max_steam_tph, None
+    t = site.turbines[unit]
+    return unit, t.min_power_mw, t.max_power_mw, t.ramp_mw_per_min
+
+
+def _assert_nothing_unsafe(site, readings: dict, bad: set[str], before: dict, after: dict, cycle_s: float) -> None:
+    """Every control node: unchanged; or, for a unit none of whose readings was bad, moved within its
+    equipment and move limits from the reading, and on/off as it was (no start, no stop)."""
+    bad_units = {tag.split(".")[0] for tag in bad}
+    for name, value in after.items():
+        if value == before[name]:
+            continue
+        unit, lo, hi, ramp = _equipment(site, name)
+        assert unit not in bad_units, f"{name} written ({before[name]} -> {value}) though a reading of {unit} was bad"
+        cur = readings[name]
+        assert cur > 0.5 * lo, f"{name}: {unit} was off (reading {cur}) and was written {value}: a start"
+        assert lo <= value <= hi, f"{name} = {value} outside [{lo}, {hi}]: a stop or beyond the equipment"
+        if ramp is not None:
+            assert abs(value - cur) <= ramp * cycle_s / 60.0 + 1e-9, f"{name}: {cur} -> {value} beyond the move limit"
+
+
+def test_closed_loop_bad_first_cycle_starts_stops_nothing(plant, site, models, snapshots, pki, password):
+    """Bad-quality readings on the first cycle (no last good value): whatever the engine proposes,
+    nothing is started, stopped, written for the units with bad readings, or moved beyond a move limit."""
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=ALL_CONTROLS)
+    # 1. the engine's own proposal for the bundled plant state (all units running), B1 unreadable
+    # (the engine of issue 14 proposed B1 off here, and the adapter moved B2-B4 and the duct burners)
+    bad = {"B1.steam_tph": ua.StatusCodes.BadSensorFailure}
+    reset_nodes(plant, snapshots[0])
+    plant.set_snapshot(snapshots[0], bad=bad)
+    adapter = make_adapter(site, models, data, pki)
+    before = _controls(plant)
+
+    async def one(adapter):
+        rep = await adapter.run_cycle()
+        await adapter.disconnect()
+        return rep
+
+    rep = asyncio.run(one(adapter))
+    after = _controls(plant)
+    assert rep.connected and set(rep.read_problems) == set(bad)
+    _assert_nothing_unsafe(site, snapshots[0], set(bad), before, after, 60.0)
+    assert after == before and rep.written == {} and "B1.steam_tph" in rep.refused  # B1 never read Good: nothing can be checked
+
+    # 2. a proposal that would start and stop things and jump, with the bad units not even reported held
+    bad = {"B1.steam_tph": ua.StatusCodes.BadSensorFailure, "GT2.power_mw": ua.StatusCodes.BadCommunicationError}
+    state = {**snapshots[0], "B4.steam_tph": 0.0, "GT1.duct_steam_tph": 0.0, "TG2.power_mw": 0.0}
+    times = [s["timestamp"] for s in snapshots]
+
+    def forged(b1: float) -> dict[str, float]:
+        return {"B1.steam_tph": b1,                                  # bad reading: no write at all
+                "GT2.power_mw": state["GT2.power_mw"],               # bad reading, proposed where it was
+                "B2.steam_tph": state["B2.steam_tph"] + 2.0,         # inside every limit: written
+                "B3.steam_tph": state["B3.steam_tph"] + 10.0,        # beyond the move limit (3 t/h)
+                "B4.steam_tph": 42.0,                                # B4 off: a start
+                "GT1.duct_steam_tph": 30.0,                          # duct off: a start
+                "GT2.duct_steam_tph": state["GT2.duct_steam_tph"],   # GT2's power unread: its duct held too
+                "TG1.power_mw": 0.0,                                 # a stop
+                "TG2.power_mw": 3.5}                                 # TG2 off: a start
+
+    def run(data, plan):
+        """One session; plan: (time, bad statuses, setpoints forced into an 'optimal' proposal or None: a hold)."""
+        reset_nodes(plant, state)
+        adapter = make_adapter(site, models, data, pki)
+        real_step = adapter.supervisor.step
+        force: list = [None]
+
+        def step(snapshot):
+            p = real_step(snapshot)
+            if force[0] is None:
+                p.status = "fallback_hold"
+            else:
+                p.status, p.held_units, p.setpoints = "optimal", [], {**p.setpoints, **force[0]}
+            return p
+
+        adapter.supervisor.step = step
+
+        async def go():
+            out = []
+            for when, bad_now, setpoints in plan:
+                plant.set_snapshot({**state, "timestamp": when}, bad=bad_now)
+                force[0] = setpoints
+                before = _controls(plant)
+                out.append((before, await adapter.run_cycle(), _controls(plant)))
+            await adapter.disconnect()
+            return out
+        return asyncio.run(go())
+
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=ALL_CONTROLS)
+    (b0, first, a0), (_, good, _), (b2, rep, a2), (b3, moved, a3) = run(data, [
+        (times[0], bad, forged(state["B1.steam_tph"] + 1.0)),   # first cycle: B1 and GT2 never read Good
+        (times[1], None, None),                                # all read Good: a hold
+        (times[2], bad, forged(state["B1.steam_tph"])),        # B1 and GT2 bad again, proposed where last read
+        (times[3], bad, forged(state["B1.steam_tph"] + 1.0)),  # ... and B1 moved though unread
+    ])
+    # the first cycle: nothing written at all (the proposal cannot be checked against B1's state)
+    assert first.status == "optimal" and first.written == {} and a0 == b0
+    assert all("never read Good before" in why for why in first.refused.values()) and len(first.refused) == len(ALL_CONTROLS)
+    assert good.written == {}
+    # B1 and GT2 held where they were: each setpoint judged on its own
+    _assert_nothing_unsafe(site, state, set(bad), b2, a2, 60.0)
+    assert rep.written == {"B2.steam_tph": pytest.approx(state["B2.steam_tph"] + 2.0, rel=1e-12)}
+    assert a2["B2.steam_tph"] == pytest.approx(state["B2.steam_tph"] + 2.0, rel=1e-12)
+    assert {n: a2[n] for n in ALL_CONTROLS if n != "B2.steam_tph"} == {n: b2[n] for n in ALL_CONTROLS if n != "B2.steam_tph"}
+    r = rep.refused
+    assert "B1 held: B1.steam_tph not read Good" in r["B1.steam_tph"]
+    assert "exceeds the move limit 3 per cycle" in r["B3.steam_tph"]
+    assert "would start B4" in r["B4.steam_tph"] and "would start GT1" in r["GT1.duct_steam_tph"] and "would start TG2" in r["TG2.power_mw"]
+    assert "GT2 held" in r["GT2.duct_steam_tph"] and "0 would stop TG1" in r["TG1.power_mw"]
+    # a proposal moving a unit it could not read: built on a wrong picture, nothing written
+    assert moved.written == {} and a3 == b3
+    assert all("yet the proposal moves B1.steam_tph" in why for why in moved.refused.values())
+
+    # 3. starts and stops enabled for the duct burner only: that start is written, nothing else changes
+    data2 = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=ALL_CONTROLS,
+                          closed_loop__start_stop_allow_list=["GT1.duct_steam_tph"])
+    _, (b, rep, a) = run(data2, [(times[0], None, None), (times[1], bad, forged(state["B1.steam_tph"]))])
+    assert set(rep.written) == {"B2.steam_tph", "GT1.duct_steam_tph"} and a["GT1.duct_steam_tph"] == 30.0
+    assert "would start B4" in rep.refused["B4.steam_tph"] and "0 would stop TG1" in rep.refused["TG1.power_mw"]
+    plant.set_snapshot(snapshots[0])
+
+
+def test_closed_loop_reading_outside_its_range_on_the_first_cycle_writes_nothing(plant, site, models, snapshots, pki, password):
+    """A Good-quality reading outside the tag's physical range (B1 at 1000 t/h, range [0, 240])
+    is a bad reading for the write guard as for the Supervisor: on a first cycle nothing is written."""
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=ALL_CONTROLS)
+    reset_nodes(plant, snapshots[0])
+    plant.set_snapshot({**snapshots[0], "B1.steam_tph": 1000.0})
+    adapter = make_adapter(site, models, data, pki)
+    before = _controls(plant)
+
+    async def one():
+        rep = await adapter.run_cycle()
+        await adapter.disconnect()
+        return rep
+
+    rep = asyncio.run(one())
+    after = _controls(plant)
+    plant.set_snapshot(snapshots[0])
+    assert rep.connected and rep.read_problems == {} and rep.snapshot["B1.steam_tph"] == 1000.0
+    assert after == before and rep.written == {}
+    assert "B1: B1.steam_tph not read Good and never read Good before" in rep.refused["B2.steam_tph"] or rep.status not in ("optimal", "time_limited")
+
+
+def test_stuck_engine_stops_the_watchdog(plant, site, models, snapshots, pki, password):
+    """An engine answering invalid_input (a frozen plant time), or the same proposal again, for
+    watchdog_stuck_cycles cycles in a row: the watchdog stops, and no setpoint is written; it beats
+    again with the next fresh answer."""
+    reset_nodes(plant, snapshots[0])
+    wd = site.plant_connection.watchdog_node
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph", "B2.steam_tph"],
+                         watchdog__stuck_cycles=2)
+    adapter = make_adapter(site, models, data, pki)
+    real_step = adapter.supervisor.step
+    first: list[Proposal] = []
+
+    def replay_step(snapshot):  # the engine answers its first proposal again: optimal, but not fresh
+        return dataclasses.replace(first[0])
+
+    async def session():
+        out = []
+        out.append(await adapter.run_cycle())                 # fresh: beats 1
+        first.append(out[0].proposal)
+        for _ in range(3):                                    # the plant time frozen: invalid_input
+            out.append(await adapter.run_cycle())
+        plant.set_snapshot(snapshots[1])
+        out.append(await adapter.run_cycle())                 # fresh again: beats
+        adapter.supervisor.step = replay_step
+        plant.set_snapshot(snapshots[2])
+        for _ in range(3):
+            out.append(await adapter.run_cycle())
+        adapter.supervisor.step = real_step
+        await adapter.disconnect()
+        return out
+
+    reps = asyncio.run(session())
+    statuses = [r.status for r in reps]
+    assert statuses[:5] == ["optimal", "invalid_input", "invalid_input", "invalid_input", "optimal"]
+    assert [r.watchdog for r in reps] == [1, 2, None, None, 3, 4, None, None]
+    assert [r.stuck_cycles for r in reps] == [0, 1, 2, 3, 0, 1, 2, 3]
+    for r in (reps[2], reps[3], reps[6], reps[7]):
+        assert r.error.startswith("watchdog stopped: the engine has given no fresh answer for")
+    assert plant.read(wd) == 4
+    # the replayed proposal is 'optimal', but stale: nothing written once the watchdog stopped
+    assert statuses[5:] == ["optimal"] * 3
+    for r in reps[6:]:
+        assert r.written == {} and all("the watchdog was not written this cycle" in why for why in r.refused.values())
+
+
+def test_no_setpoint_follows_a_failed_watchdog_write(plant, site, models, snapshots, pki, password):
+    reset_nodes(plant, snapshots[0])
+    pc = site.plant_connection
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph", "B2.steam_tph"])
+    adapter = make_adapter(site, models, data, pki)
+    reference = build_supervisor(site, models, adapter.config).step(snapshots[0])
+    before = _controls(plant)
+    plant.call(plant.server.get_node(pc.watchdog_node).set_writable(False))   # the server refuses the heartbeat
+    try:
+        async def one():
+            rep = await adapter.run_cycle()
+            await adapter.disconnect()
+            return rep
+        rep = asyncio.run(one())
+    finally:
+        plant.call(plant.server.get_node(pc.watchdog_node).set_writable(True))
+    assert rep.status == "optimal" and reference.setpoints["B1.steam_tph"] != pytest.approx(snapshots[0]["B1.steam_tph"], abs=1e-3)
+    assert rep.watchdog is None and rep.error.startswith("watchdog not written: server refused the write: Bad")
+    assert rep.written == {} and set(rep.refused) == {"B1.steam_tph", "B2.steam_tph"}
+    assert all("the watchdog was not written this cycle" in why for why in rep.refused.values())
+    assert _controls(plant) == before
+    assert plant.read(pc.advisory_nodes["status"]) == "optimal"    # the advisory items are still published
+
+
+def test_configuration_built_in_code_obeys_the_same_rules(site, models, pki):
+    """A PlantAdapter built in code gets the same rules as a configuration file: closed loop with
+    security policy None is refused, naming field, value and rule."""
+    code = dict(endpoint="opc.tcp://127.0.0.1:4840", mode="closed_loop", security_policy="None", allow_unencrypted=True,
+                allow_anonymous=True, write_allow_list=("B1.steam_tph",), cycle_s=60.0, timezone=TZ)
+    rule = "security.security_policy = 'None': mode closed_loop writes setpoints to the plant: it needs a signed connection"
+    with pytest.raises(ConfigError) as e:
+        PlantAdapter(site, build_supervisor(site, models, config_from_dict({"connection": {"endpoint": code["endpoint"]},
+                                                                             "security": {"security_policy": "None", "allow_anonymous": True,
+                                                                                          "allow_unencrypted": True}}, "ok.toml")),
+                     AdapterConfig(**code))
+    assert rule in str(e.value)
+    # the file says the same
+    with pytest.raises(ConfigError) as e:
+        config_from_dict({"mode": "closed_loop", "connection": {"endpoint": code["endpoint"]},
+                          "security": {"security_policy": "None", "allow_anonymous": True, "allow_unencrypted": True},
+                          "closed_loop": {"write_allow_list": ["B1.steam_tph"]}}, "a.toml")
+    assert f"a.toml: {rule}" in str(e.value)
+    # the other rules too: ranges, and starts and stops only for written setpoints
+    with pytest.raises(ConfigError, match=r"<memory>: cycle.cycle_s = -1: must be a finite number in \[0.1, 86400\]"):
+        AdapterConfig(endpoint="opc.tcp://h:1", security_policy="None", allow_unencrypted=True, allow_anonymous=True, cycle_s=-1)
+    with pytest.raises(ConfigError, match=r"closed_loop.start_stop_allow_list\[0\] = 'B4.steam_tph': must also be in closed_loop.write_allow_list"):
+        AdapterConfig(endpoint="opc.tcp://h:1", security_policy="Basic256Sha256_Sign", allow_unencrypted=True, allow_anonymous=True,
+                      certificate=pki / "client_cert.der", private_key=pki / "client_key.pem", server_certificate=pki / "server_cert.der",
+                      mode="closed_loop", write_allow_list=("B1.steam_tph",), start_stop_allow_list=("B4.steam_tph",))
+    # a mutated configuration is checked again by the adapter itself
+    ok = AdapterConfig(endpoint="opc.tcp://h:1", security_policy="None", allow_unencrypted=True, allow_anonymous=True, timezone=TZ)
+    object.__setattr__(ok, "mode", "closed_loop")
+    object.__setattr__(ok, "write_allow_list", ("B1.steam_tph",))
+    with pytest.raises(ConfigError, match="mode closed_loop writes setpoints to the plant"):
+        PlantAdapter(site, build_supervisor(site, models, ok), ok)
+    # starts and stops only of setpoints that start or stop their unit
+    c = config_from_dict(secure_config("opc.tcp://h:1", pki, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph", "LD_HP_MP.steam_tph"],
+                                       closed_loop__start_stop_allow_list=["LD_HP_MP.steam_tph"]), "c.toml", base_dir=pki)
+    with pytest.raises(ConfigError, match=r"start_stop_allow_list\[0\] = 'LD_HP_MP.steam_tph': does not start or stop its unit"):
+        check_against_site(c, site)
+
+
+def test_a_step_that_does_not_answer_is_a_hold(plant, site, models, snapshots, pki, password, monkeypatch):
+    """A step still running when the cycle stops waiting: a hold, no new step while it runs, no
+    setpoint written; the next cycle after it finished steps again."""
+    import threading as th
+
+    import optimizer.opcua.adapter as adapter_module
+
+    monkeypatch.setattr(adapter_module, "MIN_STEP_WAIT_S", 0.05)
+    reset_nodes(plant, snapshots[0])
+    data = secure_config(plant.endpoint, pki, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph"],
+                         cycle__cycle_s=0.2, cycle__time_budget_s=0.1)
+    adapter = make_adapter(site, models, data, pki)
+    real_step = adapter.supervisor.step
+    release, calls = th.Event(), []
+
+    def hanging_step(snapshot):
+        calls.append(snapshot["timestamp"])
+        if len(calls) == 1:
+            release.wait(30.0)
+        return real_step(snapshot)
+
+    adapter.supervisor.step = hanging_step
+
+    async def session():
+        first = await adapter.run_cycle()
+        plant.set_snapshot(snapshots[1])
+        second = await adapter.run_cycle()
+        release.set()
+        while (pending := getattr(adapter, "_pending", None)) is not None and not pending.done():
+            await asyncio.sleep(0.01)
+        plant.set_snapshot(snapshots[2])
+        third = await adapter.run_cycle()
+        await adapter.disconnect()
+        return first, second, third
+
+    first, second, third = asyncio.run(session())
+    plant.set_snapshot(snapshots[0])
+    assert first.status == second.status == "fallback_hold" and first.written == second.written == {}
+    assert "has not answered within 0.2 s" in first.proposal.warnings[0]
+    assert "still not answered: no new step started" in second.proposal.warnings[0]
+    assert len(calls) == 2 and calls[1] == third.snapshot["timestamp"]
+    assert third.status == "optimal" and first.stuck_cycles == 1 and second.stuck_cycles == 2 and third.stuck_cycles == 0

@@ -10,11 +10,25 @@ One cycle (:meth:`PlantAdapter.run_cycle`):
    and says so in the Proposal. The snapshot time is the timestamp node's value, else the newest
    source timestamp, converted to the site's local time (``cycle.timezone``).
 2. **step**: ``Supervisor.step(snapshot)`` in a worker thread, so the event loop (the OPC UA
-   session's keep-alive) stays responsive during the solve; it never raises.
-3. **write**, in one batched Write: every advisory item (:mod:`optimizer.opcua.advisory`); in
-   closed-loop mode each allow-listed setpoint that has a control node, only when the status is
-   ``optimal`` or ``time_limited`` and the value passes :func:`~optimizer.opcua.limits.check_write`;
-   and the watchdog counter, +1 every cycle, holds included.
+   session's keep-alive) stays responsive during the solve. A step that raises, or has not
+   answered within the cycle time (at least :data:`MIN_STEP_WAIT_S`), gives a ``fallback_hold``
+   for this cycle; while it is still running no new step starts (each such cycle is a hold).
+3. **write**, in two batched Writes, in this order:
+
+   a. every advisory item (:mod:`optimizer.opcua.advisory`) and the watchdog counter, +1 - unless
+      the engine is stuck: after ``watchdog_stuck_cycles`` cycles in a row without a fresh
+      answer (a status other than optimal, time_limited, fallback_local or infeasible_demand -
+      e.g. invalid_input or fallback_hold -, a proposal time not newer than the last fresh one,
+      or no answer at all) the watchdog is not written, so the plant sees the optimiser is not
+      alive and falls back to its own control; it beats again with the next fresh answer;
+   b. in closed-loop mode, **only when the watchdog write of this cycle succeeded**, each
+      allow-listed setpoint that has a control node, only when the status is ``optimal`` or
+      ``time_limited``, the proposal holds every unit the adapter could not read where it was
+      last read Good (:func:`~optimizer.opcua.limits.proposal_mismatch`; none at all on a first
+      cycle with a bad reading), and the value passes :func:`~optimizer.opcua.limits.check_write`
+      (which never starts or stops a unit unless its setpoint is in ``start_stop_allow_list``,
+      and writes nothing of a unit with a bad reading). No setpoint is ever written in a cycle
+      whose watchdog write failed or was withheld.
 
 Every write decision (written, or refused with its reason) is logged and returned in the
 :class:`CycleReport`. A lost connection is reported, the session dropped, and the next cycle
@@ -31,83 +45,32 @@ import math
 import time
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from asyncua import Client, ua
 
 from optimizer.opcua.advisory import advisory_value, unknown_items
-from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site
+from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site, config_issues
 from optimizer.opcua.connection import (
+    WriteBatch,
     make_client,
     next_heartbeat,
-    to_variant,
     variant_type,
 )
-from optimizer.opcua.limits import check_write, setpoint_limit
+from optimizer.opcua.limits import check_write, operating_tags, proposal_mismatch, setpoint_limit
+from optimizer.opcua.report import CycleReport, WriteDecision
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
-from optimizer.snapshot import setpoint_names
+from optimizer.snapshot import setpoint_names, tag_rules
 from optimizer.supervisor import Supervisor, SupervisorConfig
 
 log = logging.getLogger(__name__)
 
 WRITE_STATUSES = ("optimal", "time_limited")
-
-
-@dataclass
-class WriteDecision:
-    """One closed-loop setpoint in one cycle: written, or refused and why."""
-
-    setpoint: str
-    node: str
-    value: float | None
-    written: bool
-    reason: str = ""
-
-
-@dataclass
-class CycleReport:
-    """What one cycle did. ``status`` is the proposal's, or ``disconnected`` when nothing was read."""
-
-    cycle: int
-    time_utc: str
-    connected: bool
-    status: str
-    snapshot: dict[str, Any] = field(default_factory=dict)
-    read_problems: dict[str, str] = field(default_factory=dict)
-    proposal: Proposal | None = None
-    advisory: dict[str, Any] = field(default_factory=dict)          # item -> value written
-    advisory_failed: dict[str, str] = field(default_factory=dict)   # item -> reason
-    writes: list[WriteDecision] = field(default_factory=list)
-    watchdog: int | None = None
-    error: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def written(self) -> dict[str, float]:
-        return {w.setpoint: w.value for w in self.writes if w.written}
-
-    @property
-    def refused(self) -> dict[str, str]:
-        return {w.setpoint: w.reason for w in self.writes if not w.written}
-
-    def summary(self) -> str:
-        """One line for a console or a log."""
-        if not self.connected:
-            return f"cycle {self.cycle} {self.time_utc}: not connected: {self.error}"
-        p = self.proposal
-        saving = p.savings.get("cost_per_h") if p is not None else None
-        text = (f"cycle {self.cycle} {self.time_utc}: {self.status}; read {len(self.snapshot) - 1} tags"
-                f" ({len(self.read_problems)} bad); advisory {len(self.advisory)} items")
-        if saving is not None:
-            text += f"; saving {saving:.1f}/h"
-        if self.writes:
-            text += f"; wrote {len(self.written)}, refused {len(self.refused)}"
-        if self.watchdog is not None:
-            text += f"; watchdog {self.watchdog}"
-        return text + (f"; {self.error}" if self.error else "")
+# an engine answering one of these (with a new proposal time) is alive: the watchdog beats
+FRESH_STATUSES = ("optimal", "time_limited", "fallback_local", "infeasible_demand")
+MIN_STEP_WAIT_S = 5.0  # the longest wait for a step is the cycle time, but never shorter than this (a cold start)
 
 
 class PlantAdapter:
@@ -118,6 +81,9 @@ class PlantAdapter:
 
     def __init__(self, site: Site, supervisor: Supervisor, config: AdapterConfig,
                  client_factory: Callable[[AdapterConfig], Any] = make_client):
+        issues = config_issues(config)  # the same rules as a configuration file (AdapterConfig checks them when made)
+        if issues:
+            raise ConfigError(config.source, issues)
         check_against_site(config, site)
         self.site, self.supervisor, self.config = site, supervisor, config
         self.pc = site.plant_connection
@@ -126,6 +92,13 @@ class PlantAdapter:
         self._vtypes: dict[str, ua.VariantType | None] = {}
         self._missing_nodes: dict[str, str] = {}
         self._heartbeat: int = 0
+        self._stuck = 0                      # cycles in a row without a fresh answer
+        self._last_fresh: pd.Timestamp | None = None  # the time of the last fresh proposal
+        self._pending: asyncio.Future | None = None  # a step still running after its cycle gave up on it
+        self._rules = tag_rules(site)
+        self._unit_tags = operating_tags(self._rules)  # unit -> its operating point's tags
+        self._last_good: dict[str, float] = {}  # tag -> its last Good reading (this adapter's own memory)
+        self._read_tags = frozenset(self.pc.read_nodes)
         self._cycle = 0
         self._backoff_s = config.reconnect_initial_s
         self._zone = zoneinfo.ZoneInfo(config.timezone)
@@ -203,11 +176,13 @@ class PlantAdapter:
         client = self._client
         try:
             snapshot, numeric, problems = await self._read(client)
+            self._last_good.update(numeric)
             report.snapshot, report.read_problems = snapshot, problems
             t1 = time.perf_counter()
-            proposal = await asyncio.to_thread(self.supervisor.step, snapshot)
+            proposal = await self._step(snapshot)
             t2 = time.perf_counter()
             report.proposal, report.status = proposal, proposal.status
+            self._judge_engine(proposal, report)
             await self._write(client, proposal, numeric, report)
             t3 = time.perf_counter()
             report.timings_ms = {"read_ms": 1e3 * (t1 - t0), "step_ms": 1e3 * (t2 - t1), "write_ms": 1e3 * (t3 - t2)}
@@ -222,6 +197,38 @@ class PlantAdapter:
             await self.disconnect()
         return self._done(report, t0)
 
+    async def _step(self, snapshot: dict[str, Any]) -> Proposal:
+        """``Supervisor.step`` in a worker thread; a hold when it raises, has not answered in time,
+        or the previous cycle's step is still running."""
+        if self._pending is not None and not self._pending.done():
+            return _hold(snapshot, "the previous cycle's step has still not answered: no new step started")
+        self._pending = None
+        wait_s = max(self.config.cycle_s, MIN_STEP_WAIT_S)
+        future = asyncio.ensure_future(asyncio.to_thread(self.supervisor.step, snapshot))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout=wait_s)
+        except TimeoutError:
+            self._pending = future
+            future.add_done_callback(_forget)
+            log.error("the step has not answered within %g s: holding", wait_s)
+            return _hold(snapshot, f"the step has not answered within {wait_s:g} s")
+        except asyncio.CancelledError:
+            future.add_done_callback(_forget)
+            raise
+        except Exception as exc:  # Supervisor.step never raises; should it, the plant link goes on
+            log.exception("the step raised")
+            return _hold(snapshot, f"the step raised {_describe(exc)}")
+
+    def _judge_engine(self, proposal: Proposal, report: CycleReport) -> None:
+        """Count the cycles in a row without a fresh answer (see the module's docstring)."""
+        when = _time_of(proposal.timestamp)
+        fresh = proposal.status in FRESH_STATUSES and when is not None and (self._last_fresh is None or when > self._last_fresh)
+        if fresh:
+            self._stuck, self._last_fresh = 0, when
+        else:
+            self._stuck += 1
+        report.stuck_cycles = self._stuck
+
     def _done(self, report: CycleReport, t0: float) -> CycleReport:
         report.timings_ms["total_ms"] = 1e3 * (time.perf_counter() - t0)
         self._backoff_s = self.config.reconnect_initial_s if report.connected else self._backoff_s
@@ -229,7 +236,8 @@ class PlantAdapter:
         return report
 
     async def _read(self, client: Client) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
-        """The snapshot (tag -> value, and timestamp), the good numeric readings, and the problems."""
+        """The snapshot (tag -> value, and timestamp), the good numeric readings (Good status,
+        finite, inside the tag's physical range), and the problems."""
         tags = list(self.pc.read_nodes)
         ids = [self.pc.read_nodes[t] for t in tags]
         if self.pc.timestamp_node:
@@ -275,83 +283,99 @@ class PlantAdapter:
                 value = float(value)
             if isinstance(value, (int, float)):
                 snapshot[tag] = float(value)
-                if math.isfinite(value):
+                rule = self._rules.get(tag)
+                # the write guard's readings: finite and inside the tag's physical range (as the
+                # Supervisor's validation has it: outside, it substitutes the value or holds the unit)
+                if math.isfinite(value) and (rule is None or rule.lower <= value <= rule.upper):
                     numeric[tag] = float(value)
             else:  # passed on as text: the Supervisor substitutes it and reports the wrong type
                 snapshot[tag] = None if value is None else str(value)
         return snapshot, numeric, problems
 
     async def _write(self, client: Client, proposal: Proposal, numeric: dict[str, float], report: CycleReport) -> None:
-        """Advisory items, closed-loop setpoints (guarded) and the watchdog: one batched Write."""
-        node_ids: list[str] = []
-        variants: list[ua.Variant] = []
-        what: list[tuple[str, str, Any]] = []  # (kind, key, value)
-
-        def queue(kind: str, key: str, nid: str, value: Any) -> str | None:
-            if nid in self._missing_nodes:
-                return self._missing_nodes[nid]
-            try:
-                variant = to_variant(value, self._vtypes.get(nid))
-            except ValueError as exc:
-                return str(exc)
-            node_ids.append(nid)
-            variants.append(variant)
-            what.append((kind, key, variant.Value))
-            return None
-
+        """(a) advisory items and the watchdog in one batched Write; (b) in closed loop, only after
+        this cycle's watchdog write succeeded, the guarded setpoints in a second one."""
+        batch = WriteBatch(self._missing_nodes, self._vtypes)
         for item, nid in self.pc.advisory_nodes.items():
-            reason = queue("advisory", item, nid, advisory_value(item, proposal))
+            reason = batch.queue("advisory", item, nid, advisory_value(item, proposal))
             if reason:
                 report.advisory_failed[item] = reason
-        if self.config.closed_loop:
-            held = set(proposal.held_units)
-            for name in self.config.write_allow_list:
-                nid = self.pc.control_nodes[name]
-                value = proposal.setpoints.get(name)
-                reason = self._refusal(name, value, proposal, numeric, held)
-                if reason is None:
-                    reason = queue("control", name, nid, value)
-                if reason is not None:
-                    report.writes.append(WriteDecision(name, nid, value, False, reason))
-                    log.warning("closed loop: %s = %r NOT written to %s: %s", name, value, nid, reason)
-        beat = None
+        beat_ok = False
         if self.pc.watchdog_node:
-            beat = next_heartbeat(self._heartbeat, self._vtypes.get(self.pc.watchdog_node))
-            reason = queue("watchdog", "watchdog", self.pc.watchdog_node, beat)
-            if reason:
-                report.error = f"watchdog not written: {reason}"
-        outside = [n for n in node_ids if n not in self._writable]
-        if outside:  # cannot happen by construction; a guard against future edits
-            raise RuntimeError(f"refusing to write nodes outside the permitted set: {outside}")
-        if not node_ids:
-            return
-        results = await client.write_values([client.get_node(n) for n in node_ids], variants, raise_on_partial_error=False)
-        for (kind, key, value), nid, status in zip(what, node_ids, results):
+            limit = self.config.watchdog_stuck_cycles
+            if self._stuck >= limit:
+                report.error = (f"watchdog stopped: the engine has given no fresh answer for {self._stuck} cycles in a row"
+                                f" (watchdog_stuck_cycles = {limit}; this cycle: {proposal.status})")
+                log.error("%s", report.error)
+            else:
+                beat = next_heartbeat(self._heartbeat, self._vtypes.get(self.pc.watchdog_node))
+                reason = batch.queue("watchdog", "watchdog", self.pc.watchdog_node, beat)
+                if reason:
+                    report.error = f"watchdog not written: {reason}"
+        for (kind, key, value), nid, status in await self._send(client, batch):
             ok = status.is_good()
-            reason = "" if ok else f"server refused the write: {status.name}"
             if kind == "advisory":
                 if ok:
                     report.advisory[key] = value
                 else:
-                    report.advisory_failed[key] = reason
-            elif kind == "control":
-                report.writes.append(WriteDecision(key, nid, float(value), ok, reason))
-                (log.info if ok else log.warning)("closed loop: %s = %.6g %s %s%s", key, value, "written to" if ok else "NOT written to",
-                                                  nid, f": {reason}" if reason else "")
+                    report.advisory_failed[key] = f"server refused the write: {status.name}"
             elif ok:
                 self._heartbeat = report.watchdog = int(value)
+                beat_ok = True
             else:
-                report.error = f"watchdog not written: {reason}"
+                report.error = f"watchdog not written: server refused the write: {status.name}"
+                log.error("%s", report.error)
+        if not self.config.closed_loop:
+            return
+        held = set(proposal.held_units)
+        wrong_picture = self._wrong_picture(proposal, numeric)
+        batch = WriteBatch(self._missing_nodes, self._vtypes)
+        for name in self.config.write_allow_list:
+            nid = self.pc.control_nodes[name]
+            value = proposal.setpoints.get(name)
+            if not beat_ok:
+                reason = f"the watchdog was not written this cycle ({report.error or 'no watchdog'}): no setpoint is written"
+            elif wrong_picture and proposal.status in WRITE_STATUSES:
+                reason = wrong_picture
+            else:
+                reason = self._refusal(name, value, proposal, numeric, held)
+            if reason is None:
+                reason = batch.queue("control", name, nid, value)
+            if reason is not None:
+                report.writes.append(WriteDecision(name, nid, value, False, reason))
+                log.warning("closed loop: %s = %r NOT written to %s: %s", name, value, nid, reason)
+        for (_, key, value), nid, status in await self._send(client, batch):
+            ok = status.is_good()
+            reason = "" if ok else f"server refused the write: {status.name}"
+            report.writes.append(WriteDecision(key, nid, float(value), ok, reason))
+            (log.info if ok else log.warning)("closed loop: %s = %.6g %s %s%s", key, value, "written to" if ok else "NOT written to",
+                                              nid, f": {reason}" if reason else "")
+
+    async def _send(self, client: Client, batch: WriteBatch) -> list[tuple[tuple[str, str, Any], str, ua.StatusCode]]:
+        """One batched Write of ``batch``: (what, node, status) per item."""
+        outside = [n for n in batch.node_ids if n not in self._writable]
+        if outside:  # cannot happen by construction; a guard against future edits
+            raise RuntimeError(f"refusing to write nodes outside the permitted set: {outside}")
+        if not batch.node_ids:
+            return []
+        results = await client.write_values([client.get_node(n) for n in batch.node_ids], batch.variants, raise_on_partial_error=False)
+        return list(zip(batch.what, batch.node_ids, results))
+
+    def _wrong_picture(self, proposal: Proposal, numeric: dict[str, float]) -> str | None:
+        """Why no setpoint at all may be written from ``proposal`` (see
+        :func:`~optimizer.opcua.limits.proposal_mismatch`), or None."""
+        return proposal_mismatch(proposal.setpoints, self._unit_tags, numeric, self._last_good)
 
     def _refusal(self, name: str, value: Any, proposal: Proposal, numeric: dict[str, float], held: set[str]) -> str | None:
         if proposal.status not in WRITE_STATUSES:
             return f"status {proposal.status}: only {' or '.join(WRITE_STATUSES)} proposals are written"
         if value is None:
             return "not in the proposal"
-        limit = setpoint_limit(self.site, name, numeric, self.supervisor.config.extraction_ramp_tph_per_min)
+        limit = setpoint_limit(self.site, name, numeric, self.supervisor.config.extraction_ramp_tph_per_min,
+                               read_tags=self._read_tags, rules=self._rules)
         if limit is None:
             return "no equipment limits known for this setpoint"
-        return check_write(limit, value, numeric, self.config.cycle_s, held)
+        return check_write(limit, value, numeric, self.config.cycle_s, held, start_stop=name in self.config.start_stop_allow_list)
 
     def _local(self, t: dt.datetime) -> str:
         return t.astimezone(self._zone).replace(tzinfo=None).isoformat()
@@ -386,6 +410,28 @@ class PlantAdapter:
         finally:
             await self.disconnect()
         return n
+
+
+def _time_of(text: object) -> pd.Timestamp | None:
+    """A proposal's time (naive, as the engine writes it), or None when it has none."""
+    try:
+        t = pd.Timestamp(text) if isinstance(text, str) and text else None
+    except (ValueError, TypeError):
+        return None
+    if t is None or pd.isna(t):
+        return None
+    return t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t
+
+
+def _hold(snapshot: dict[str, Any], why: str) -> Proposal:
+    """This cycle's answer when the engine gave none: hold, nothing to write."""
+    return Proposal(timestamp=str(snapshot.get("timestamp", "")), status="fallback_hold", warnings=[why])
+
+
+def _forget(future: asyncio.Future) -> None:
+    """Collect the outcome of a step the adapter stopped waiting for (no 'never retrieved' noise)."""
+    if not future.cancelled() and future.exception() is not None:
+        log.error("a step the adapter had given up on raised: %s", _describe(future.exception()))
 
 
 def _utc(t: object) -> dt.datetime | None:

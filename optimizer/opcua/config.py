@@ -20,11 +20,16 @@ the adapter connects and *whether* it may write setpoints::
     [cycle]
     cycle_s = 60.0
 
+    [watchdog]
+    stuck_cycles = 3          # stop beating after this many cycles in a row without a fresh answer
+
     [closed_loop]
     write_allow_list = ["B1.steam_tph", "B2.steam_tph"]
+    start_stop_allow_list = []   # setpoints that may start or stop their equipment (default: none)
 
 Every problem is reported as one line naming the file, the field, the value and the rule
-(:class:`ConfigError`, a :class:`ValueError`).
+(:class:`ConfigError`, a :class:`ValueError`). The rules live in one place,
+:func:`config_issues`, run whenever an :class:`AdapterConfig` is made (from a file or in code).
 """
 
 from __future__ import annotations
@@ -85,7 +90,24 @@ class AdapterConfig:
     timezone: str = "UTC"
     tag_stale_after_s: float = 0.0
     write_allow_list: tuple[str, ...] = ()
+    start_stop_allow_list: tuple[str, ...] = ()
+    watchdog_stuck_cycles: int = 3
     source: str = field(default="<memory>", compare=False)
+
+    def __post_init__(self) -> None:
+        """Every rule of :func:`config_issues`, also for a configuration built in code.
+        Raises :class:`ConfigError` (one line per problem: field, value, rule)."""
+        for name in ("write_allow_list", "start_stop_allow_list"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        for name in ("certificate", "private_key", "server_certificate"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value) if value else None)
+        issues = config_issues(self)
+        if issues:
+            raise ConfigError(self.source, issues)
 
     @property
     def closed_loop(self) -> bool:
@@ -119,6 +141,7 @@ class AdapterConfig:
 
 # TOML layout: section -> {key: (field name, type, (low, high) or choices)}
 _NUM = (int, float)
+_INT = "int"
 _LAYOUT: dict[str, dict[str, tuple[str, Any, Any]]] = {
     "": {"mode": ("mode", str, MODES)},
     "connection": {
@@ -146,7 +169,15 @@ _LAYOUT: dict[str, dict[str, tuple[str, Any, Any]]] = {
         "timezone": ("timezone", str, None),
         "tag_stale_after_s": ("tag_stale_after_s", _NUM, (0.0, 1e7)),
     },
-    "closed_loop": {"write_allow_list": ("write_allow_list", list, None)},
+    "watchdog": {"stuck_cycles": ("watchdog_stuck_cycles", _INT, (1, 10_000))},
+    "closed_loop": {"write_allow_list": ("write_allow_list", list, None),
+                    "start_stop_allow_list": ("start_stop_allow_list", list, None)},
+}
+_PATH_FIELDS = ("certificate", "private_key", "server_certificate")
+# field name -> (its path in the file, type, rule): the same checks for a configuration built in code
+_FIELDS: dict[str, tuple[str, Any, Any]] = {
+    name: (f"{section}.{key}" if section else key, typ, rule)
+    for section, table in _LAYOUT.items() for key, (name, typ, rule) in table.items()
 }
 
 
@@ -182,12 +213,9 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>", base_dir: Pat
             values[name] = p if p.is_absolute() else (base / p)
         else:
             values.pop(name, None)
-    values["write_allow_list"] = tuple(values.get("write_allow_list", ()))
-    config = AdapterConfig(**values, source=source)
-    issues = _rules(config)
-    if issues:
-        raise ConfigError(source, issues)
-    return config
+    for name in ("write_allow_list", "start_stop_allow_list"):
+        values[name] = tuple(values.get(name, ()))
+    return AdapterConfig(**values, source=source)  # raises ConfigError on any rule (config_issues)
 
 
 def _take(path: str, key: str, value: Any, table: dict, values: dict, issues: list[ValidationIssue]) -> None:
@@ -199,7 +227,16 @@ def _take(path: str, key: str, value: Any, table: dict, values: dict, issues: li
         issues.append(ValidationIssue(path, value, f"unknown setting (known in [{section}]: {', '.join(table)})"))
         return
     name, typ, rule = table[key]
-    if typ is _NUM:
+    if typ is _INT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            issues.append(ValidationIssue(path, value, "must be a whole number"))
+            return
+        lo, hi = rule
+        if not lo <= value <= hi:
+            issues.append(ValidationIssue(path, value, f"must lie in [{lo:g}, {hi:g}]"))
+            return
+        values[name] = value
+    elif typ is _NUM:
         if isinstance(value, bool) or not isinstance(value, _NUM) or not math.isfinite(value):
             issues.append(ValidationIssue(path, value, "must be a finite number"))
             return
@@ -228,9 +265,14 @@ def _take(path: str, key: str, value: Any, table: dict, values: dict, issues: li
         values[name] = value
 
 
-def _rules(c: AdapterConfig) -> list[ValidationIssue]:
-    """Rules between settings: security, credentials, closed loop."""
-    issues: list[ValidationIssue] = []
+def config_issues(c: AdapterConfig) -> list[ValidationIssue]:
+    """Every rule of an adapter configuration, in one place: each setting's type and range, and
+    the rules between settings (security, credentials, closed loop). Empty when it is valid.
+    Run by :class:`AdapterConfig` itself, so a configuration built in code obeys the same rules
+    as one read from a file."""
+    issues = _field_issues(c)
+    if issues:  # the rules between settings need well-typed settings
+        return issues
 
     def bad(path: str, value: Any, rule: str) -> None:
         issues.append(ValidationIssue(path, value, rule))
@@ -266,6 +308,10 @@ def _rules(c: AdapterConfig) -> list[ValidationIssue]:
         bad("security.password_env", MISSING, "required with a username: the name of the environment variable holding the password")
     if c.username and c.security_policy == "None":
         bad("security.username", c.username, "a password would travel in plain text with security_policy None: use an encrypted policy")
+    if c.closed_loop and c.security_policy == "None":
+        bad("security.security_policy", c.security_policy,
+            "mode closed_loop writes setpoints to the plant: it needs a signed connection (security_policy None is refused in closed loop,"
+            f" even with allow_unencrypted; encrypted: {', '.join(ENCRYPTED_POLICIES)})")
     # closed loop: an explicit, non-empty allow-list of continuous setpoints
     if c.closed_loop and not c.write_allow_list:
         bad("closed_loop.write_allow_list", [], "mode closed_loop needs a non-empty list of the setpoints it may write")
@@ -274,12 +320,46 @@ def _rules(c: AdapterConfig) -> list[ValidationIssue]:
             bad(f"closed_loop.write_allow_list[{i}]", name, "starts, stops and drive changes are advisory only: never written by the adapter")
     if len(set(c.write_allow_list)) != len(c.write_allow_list):
         bad("closed_loop.write_allow_list", list(c.write_allow_list), "must not repeat a setpoint")
+    # starts and stops: only of setpoints that are written, each named explicitly
+    for i, name in enumerate(c.start_stop_allow_list):
+        if name not in c.write_allow_list:
+            bad(f"closed_loop.start_stop_allow_list[{i}]", name, "must also be in closed_loop.write_allow_list (only a written setpoint can start or stop its unit)")
+    if len(set(c.start_stop_allow_list)) != len(c.start_stop_allow_list):
+        bad("closed_loop.start_stop_allow_list", list(c.start_stop_allow_list), "must not repeat a setpoint")
+    return issues
+
+
+def _field_issues(c: AdapterConfig) -> list[ValidationIssue]:
+    """Each setting's type, range or choices (the file reader checks the same while parsing)."""
+    issues: list[ValidationIssue] = []
+    for name, (path, typ, rule) in _FIELDS.items():
+        value = getattr(c, name)
+        if name in _PATH_FIELDS:
+            if value is not None and not isinstance(value, Path):
+                issues.append(ValidationIssue(path, value, "must be a path to a file (or absent)"))
+        elif typ is _INT:
+            if isinstance(value, bool) or not isinstance(value, int) or not rule[0] <= value <= rule[1]:
+                issues.append(ValidationIssue(path, value, f"must be a whole number in [{rule[0]:g}, {rule[1]:g}]"))
+        elif typ is _NUM:
+            if isinstance(value, bool) or not isinstance(value, _NUM) or not math.isfinite(value) or not rule[0] <= value <= rule[1]:
+                issues.append(ValidationIssue(path, value, f"must be a finite number in [{rule[0]:g}, {rule[1]:g}]"))
+        elif typ is bool:
+            if not isinstance(value, bool):
+                issues.append(ValidationIssue(path, value, "must be true or false"))
+        elif typ is list:
+            if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
+                issues.append(ValidationIssue(path, value, "must be a list of setpoint names (strings)"))
+        elif not isinstance(value, str):
+            issues.append(ValidationIssue(path, value, "must be a string"))
+        elif rule is not None and value not in rule:
+            issues.append(ValidationIssue(path, value, f"must be one of {', '.join(rule)}"))
     return issues
 
 
 def check_against_site(config: AdapterConfig, site: Site) -> None:
-    """The rules that need the site: allow-listed setpoints exist and have a control node; closed
-    loop needs the watchdog node; there is something to read. Raises :class:`ConfigError`."""
+    """The rules that need the site: allow-listed setpoints exist and have a control node; those
+    allowed to start and stop their unit are ones that do; closed loop needs the watchdog node;
+    there is something to read. Raises :class:`ConfigError`."""
     from optimizer.snapshot import setpoint_names
 
     pc = site.plant_connection
@@ -293,6 +373,14 @@ def check_against_site(config: AdapterConfig, site: Site) -> None:
         elif name not in pc.control_nodes:
             issues.append(ValidationIssue(f"closed_loop.write_allow_list[{i}]", name,
                                           f"has no control node in the site file ([plant_connection.control_nodes]: {', '.join(pc.control_nodes) or 'none'})"))
+    from optimizer.opcua.limits import setpoint_limit
+
+    for i, name in enumerate(config.start_stop_allow_list):
+        limit = setpoint_limit(site, name, {}) if name in names else None
+        if limit is not None and not limit.switches:
+            issues.append(ValidationIssue(f"closed_loop.start_stop_allow_list[{i}]", name,
+                                          "does not start or stop its unit (only a boiler's steam, a gas turbine's power, a duct burner's steam"
+                                          " or a generator's power do)"))
     if config.closed_loop and not pc.watchdog_node:
         issues.append(ValidationIssue("mode", config.mode, "closed_loop needs a watchdog node in the site file (plant_connection.watchdog_node), so the plant sees the optimiser is alive"))
     if issues:

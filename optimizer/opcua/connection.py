@@ -92,3 +92,26 @@ def next_heartbeat(value: Any, vtype: ua.VariantType | None) -> int:
         n = 1
     hi = 2**53 if vtype in _FLOAT_TYPES else _INT_TYPES.get(vtype, (0, 2**31 - 1))[1]
     return n if 0 <= n <= hi else 0
+
+
+class WriteBatch:
+    """Values queued for one batched Write, each converted to its node's type."""
+
+    def __init__(self, missing: dict[str, str], vtypes: dict[str, ua.VariantType | None]):
+        self._missing, self._vtypes = missing, vtypes
+        self.node_ids: list[str] = []
+        self.variants: list[ua.Variant] = []
+        self.what: list[tuple[str, str, Any]] = []  # (kind, key, value)
+
+    def queue(self, kind: str, key: str, nid: str, value: Any) -> str | None:
+        """Queue ``value`` for node ``nid``; the reason when it cannot be written."""
+        if nid in self._missing:
+            return self._missing[nid]
+        try:
+            variant = to_variant(value, self._vtypes.get(nid))
+        except ValueError as exc:
+            return str(exc)
+        self.node_ids.append(nid)
+        self.variants.append(variant)
+        self.what.append((kind, key, variant.Value))
+        return None
