@@ -155,16 +155,18 @@ def loads_toml(text: str, source: str = "<toml>", max_depth: int = MAX_NESTING_D
     return data
 
 
-def loads_json(text: str, source: str = "<json>", max_depth: int = MAX_NESTING_DEPTH) -> Any:
+def loads_json(text: str, source: str = "<json>", max_depth: int = MAX_NESTING_DEPTH, what: str = "JSON") -> Any:
     """Parse JSON ``text``, refusing arrays/objects nested deeper than ``max_depth`` with a
-    :class:`DataLimitError` before parsing. Invalid JSON raises :class:`json.JSONDecodeError`."""
+    :class:`DataLimitError` before parsing (``what`` names the document in the message).
+    Invalid JSON raises :class:`json.JSONDecodeError`."""
+    kind = f"{what} arrays/objects" if what == "JSON" else f"{what} (JSON arrays/objects)"
     depth = json_text_depth(text)
     if depth > max_depth:
-        raise _too_deep(source, "JSON arrays/objects", depth, max_depth)
+        raise _too_deep(source, kind, depth, max_depth)
     try:
         return json.loads(text)
     except RecursionError:
-        raise _too_deep(source, "JSON arrays/objects", max_depth + 1, max_depth) from None
+        raise _too_deep(source, kind, max_depth + 1, max_depth) from None
 
 
 def read_json_file(path: str | os.PathLike[str], max_bytes: int, max_depth: int = MAX_NESTING_DEPTH, what: str = "JSON file") -> Any:
@@ -192,7 +194,7 @@ def read_json_file(path: str | os.PathLike[str], max_bytes: int, max_depth: int 
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: {what} is not UTF-8 text (byte {exc.start})") from None
     try:
-        return loads_json(text, str(path), max_depth)
+        return loads_json(text, str(path), max_depth, what)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: {what} is not valid JSON: {exc}") from None
 

@@ -278,6 +278,13 @@ def read_toml_file(path: Path, limit_bytes: int, what: str = "") -> dict[str, An
     return loads_toml_checked(text, source)
 
 
+class _Verbatim(str):
+    """A description shown as is in place of a value (no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def loads_toml_checked(text: str, source: str) -> dict[str, Any]:
     """Parse TOML ``text``; invalid TOML, or arrays/tables nested deeper than
     :data:`surrogate.safe_read.MAX_NESTING_DEPTH` (refused before parsing: Python's parser
@@ -285,7 +292,7 @@ def loads_toml_checked(text: str, source: str) -> dict[str, Any]:
     try:
         return loads_toml(text, source)
     except DataLimitError as exc:
-        raise DataFileError(source, [ValidationIssue("(toml)", exc.found, exc.rule)]) from None
+        raise DataFileError(source, [ValidationIssue("(toml)", _Verbatim(exc.found), exc.rule)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(source, [ValidationIssue("(toml)", "", f"is not valid TOML: {exc}")]) from None
 
