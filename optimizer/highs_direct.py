@@ -189,7 +189,8 @@ class HighsDirect:
                 g.clear()  # other options than last time: from HiGHS's defaults again
             g.setOptionValue("output_flag", False)
             for k, v in wanted.items():
-                g.setOptionValue(k, v)
+                if g.setOptionValue(k, v) != highspy.HighsStatus.kOk:  # checked when built: a bug if it happens
+                    log.error("HiGHS refused option %s = %r; it keeps its previous value", k, v)
             if slot is not None:
                 self._instances[slot], self._applied[slot] = g, wanted
         g.setOptionValue("time_limit", float(time_limit))

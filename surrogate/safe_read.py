@@ -79,23 +79,23 @@ class DataLimitError(ValueError):
 # Every alternative matches wherever it starts (an unterminated string runs to the end of its
 # line or of the text), so the scan is linear whatever the text.
 _TOML_SKIP = re.compile(
-    r'"""(?:[^\\]|\\.)*?(?:"""|\\?\Z)'       # multi-line basic string
-    r"|'''.*?(?:'''|\Z)"                      # multi-line literal string
-    r'|"(?:[^"\\\n]|\\.)*(?:"|\\|(?=\n)|\Z)'  # basic string
-    r"|'[^'\n]*(?:'|(?=\n)|\Z)"                 # literal string
-    r"|#[^\n]*",                                 # comment
+    r'"""(?:[^\\]|\\.)*?(?:"""|\\?\Z)'         # multi-line basic string
+    r"|'''.*?(?:'''|\Z)"                        # multi-line literal string
+    r'|"(?:[^"\\\n]|\\.)*(?:"|\\|(?=\n)|\Z)'    # basic string
+    r"|'[^'\n]*(?:'|(?=\n)|\Z)"                   # literal string
+    r"|#[^\n]*",                                   # comment
     re.S,
 )
 _JSON_SKIP = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.S)
-_OPEN = np.zeros(256, np.int8)
-_OPEN[[ord("["), ord("{")]] = 1
-_OPEN[[ord("]"), ord("}")]] = -1
+_STEP = np.zeros(256, np.int8)  # byte -> +1 opens, -1 closes an array/table
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
 
 
 def _bracket_depth(text: str) -> int:
     """Deepest running count of ``[``/``{`` minus ``]``/``}`` in ``text``."""
     codes = np.frombuffer(text.encode("utf-8", "surrogatepass"), np.uint8)
-    steps = _OPEN[codes]
+    steps = _STEP[codes]
     steps = steps[steps != 0]
     if steps.size == 0:
         return 0
@@ -238,8 +238,10 @@ def parquet_size(path: str | os.PathLike[str]) -> ParquetSize:
     """Sizes from a Parquet file's metadata (nothing but the footer is read). Every value counts
     at least 8 bytes (pandas holds numbers as 64-bit, text as a pointer); text columns count
     their uncompressed bytes on top."""
-    path = Path(path)
-    meta = _parquet_file(path).metadata
+    return _size_of(_parquet_file(Path(path)).metadata)
+
+
+def _size_of(meta) -> ParquetSize:
     schema = meta.schema
     widths = []
     for j in range(meta.num_columns):
@@ -266,17 +268,19 @@ def read_parquet(path: str | os.PathLike[str], max_decoded_bytes: int) -> pd.Dat
     """A Parquet file as a DataFrame, refused with :class:`DataLimitError` if its decoded size
     (estimated from the metadata, before any data is read; then counted while reading, in
     batches of :data:`PARQUET_BATCH_ROWS` rows) is over ``max_decoded_bytes``. Text columns come
-    back as pandas categoricals (read dictionary-encoded: a repeated string is held once)."""
+    back as pandas categoricals (read dictionary-encoded: a repeated string is held once). Peak
+    memory is about twice the table (the Arrow batches and the pandas frame)."""
     import pyarrow as pa
 
     path = Path(path)
     if not (isinstance(max_decoded_bytes, int) and max_decoded_bytes > 0):
         raise ValueError(f"max_decoded_bytes = {max_decoded_bytes!r}: must be a positive integer (bytes)")
-    size = parquet_size(path)
+    meta = _parquet_file(path).metadata
+    size = _size_of(meta)
     if size.decoded_bytes_estimate > max_decoded_bytes:
         raise DataLimitError(str(path), f"Parquet table of {size}",
                              f"at most {max_decoded_bytes} bytes decoded are allowed (refused before reading its data)")
-    pf = _parquet_file(path, read_dictionary=_byte_array_columns(_parquet_file(path).metadata) or None)
+    pf = _parquet_file(path, read_dictionary=_byte_array_columns(meta) or None)
     batches = []
     total = 0
     try:
