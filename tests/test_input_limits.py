@@ -159,6 +159,19 @@ def test_deep_accuracy_report_is_a_clear_error(tmp_path):
         validated_bands(models)
 
 
+def test_deep_json_in_onnx_metadata_is_a_clear_error():
+    """The sibling inside a model file: its inputs/outputs metadata is JSON."""
+    import onnx
+
+    from surrogate.onnx_io import read_model_bytes
+
+    model = onnx.load(str(MODELS_DIR / "B1_fuel.onnx"))
+    prop = next(p for p in model.metadata_props if p.key == "inputs")
+    prop.value = "[" * 5000 + "]" * 5000
+    with pytest.raises(SurrogateFileError, match=f"bad.onnx: metadata 'inputs': JSON arrays/objects nested 5000 levels deep; at most {LIMIT}"):
+        read_model_bytes(model.SerializeToString(), "bad.onnx")
+
+
 # =====================================================================================  Parquet, CSV
 
 
