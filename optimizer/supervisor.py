@@ -106,6 +106,7 @@ class Supervisor:
         self.config = config or SupervisorConfig()
         if self.config.objective not in ("cost", "co2e", "steam", "weighted"):
             raise ValueError(f"objective = {self.config.objective!r}: must be one of cost, co2e, steam, weighted")
+        HighsDirect.check_options(self.config.solver_options)  # unknown HiGHS options or bad values: refused here, not ignored
         self.props = properties or compute_properties(site)
         self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models, self.config.max_curve_points)
         cfg = self.config

@@ -120,23 +120,22 @@ def _cmd_surrogate_drift(args: argparse.Namespace) -> int:
     return 1 if flagged else 0
 
 
-def _cmd_step(args: argparse.Namespace) -> int:
-    import json
+#: Largest snapshot file ``steamopt step`` reads, bytes (a snapshot is one value per tag).
+MAX_SNAPSHOT_BYTES = 10_000_000
 
-    from optimizer.proposal import Proposal
+
+def _cmd_step(args: argparse.Namespace) -> int:
+    """Exit 0 with the proposal printed; 2 if the site, models or snapshot file cannot be used."""
     from optimizer.supervisor import Supervisor, SupervisorConfig
     from surrogate.manifest import load_model_dir
+    from surrogate.safe_read import read_json_file
 
+    # read first: a missing, oversized, deeply nested or non-JSON snapshot is one error line, exit 2
+    snapshot = read_json_file(args.snapshot, MAX_SNAPSHOT_BYTES, what="snapshot")
     site = load_site(args.site)
     models = load_model_dir(args.models)
     supervisor = Supervisor(site, models, SupervisorConfig(cycle_s=args.cycle_s, time_budget_s=args.budget_s, objective=args.objective))
-    try:
-        text = Path(args.snapshot).read_text(encoding="utf-8")
-        snapshot = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        proposal = Proposal(timestamp="", status="invalid_input", warnings=[f"{args.snapshot}: cannot be read as JSON: {exc}"])
-    else:
-        proposal = supervisor.step(snapshot)
+    proposal = supervisor.step(snapshot)
     if args.explain:
         print(explain(proposal))
     else:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from optimizer.site.model import Site
 from scenarios.learning import learned_quantities
+from surrogate import safe_read
 from surrogate.data import PreparedData, prepare
 from surrogate.atomic import atomic_directory
 from surrogate.manifest import MANIFEST_NAME, load_model_dir, write_manifest
@@ -24,19 +25,24 @@ from surrogate.train import TrainedModel, TrainingConfig, train_quantity
 log = logging.getLogger(__name__)
 
 MAX_HISTORIAN_BYTES = 2_000_000_000
+#: Largest historian table accepted in memory, bytes (Parquet: estimated from its metadata before
+#: reading, then counted; CSV: counted while reading).
+MAX_HISTORIAN_DECODED_BYTES = 2_000_000_000
 
 
 def read_historian(path: str | Path) -> pd.DataFrame:
-    """A historian table from Parquet or CSV (first column the timestamp)."""
+    """A historian table from Parquet or CSV (first column the timestamp). Refused with a
+    ``ValueError`` naming the file if it is over :data:`MAX_HISTORIAN_BYTES` on disk or
+    :data:`MAX_HISTORIAN_DECODED_BYTES` in memory (see :mod:`surrogate.safe_read`)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: historian file not found")
     if path.stat().st_size > MAX_HISTORIAN_BYTES:
         raise ValueError(f"{path}: {path.stat().st_size} bytes, more than the {MAX_HISTORIAN_BYTES} allowed")
     if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
+        return safe_read.read_parquet(path, MAX_HISTORIAN_DECODED_BYTES)
     if path.suffix.lower() == ".csv":
-        return pd.read_csv(path, index_col=0, parse_dates=True)
+        return safe_read.read_csv(path, MAX_HISTORIAN_DECODED_BYTES, index_col=0, parse_dates=True)
     raise ValueError(f"{path}: historian must be .parquet or .csv, got '{path.suffix}'")
 
 

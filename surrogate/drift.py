@@ -51,7 +51,6 @@ Knows nothing of steam networks: models are read by their input and output names
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -65,6 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surrogate.safe_read import read_json_file
 from surrogate.serving import OnnxSurrogate
 
 __all__ = [
@@ -157,12 +157,7 @@ class ValidatedBand:
 
 def _read_accuracy(path: Path) -> dict[str, list[float]]:
     """quantity -> test MAPE (%) per output, from an ``accuracy.json`` (a list of report rows)."""
-    if path.stat().st_size > _MAX_ACCURACY_BYTES:
-        raise ValueError(f"{path}: {path.stat().st_size} bytes, more than the {_MAX_ACCURACY_BYTES} allowed for an accuracy report")
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a JSON accuracy report ({exc})") from exc
+    rows = read_json_file(path, _MAX_ACCURACY_BYTES, what="accuracy report")  # size and nesting limited
     if not isinstance(rows, list):
         raise ValueError(f"{path}: top level is {type(rows).__name__}; expected a list of rows with 'quantity' and 'test'")
     out: dict[str, list[float]] = {}

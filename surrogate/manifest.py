@@ -41,6 +41,7 @@ from surrogate.onnx_io import (
     read_model_bytes,
     sha256_hex,
 )
+from surrogate.safe_read import DataLimitError, loads_toml
 from surrogate.serving import OnnxSurrogate
 
 __all__ = [
@@ -170,11 +171,13 @@ def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
     path = Path(directory) / MANIFEST_NAME
     data = read_file_bytes(path, _MAX_MANIFEST_BYTES)
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = loads_toml(data.decode("utf-8"), str(path))
     except UnicodeDecodeError as exc:
         raise SurrogateFileError(f"{path}: not UTF-8 text ({exc}); expected a TOML manifest") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SurrogateFileError(f"{path}: not valid TOML ({exc}); expected a TOML manifest") from exc
+    except DataLimitError as exc:  # nested too deeply: refused before parsing (tomllib recurses)
+        raise SurrogateFileError(f"{exc}; expected a TOML manifest") from None
     return _validate(doc, path)
 
 

@@ -49,6 +49,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from surrogate.atomic import atomic_write_bytes
 from surrogate.network import ReluNetwork, Variable
+from surrogate.safe_read import DataLimitError, loads_json
 
 __all__ = [
     "ALLOWED_OPS",
@@ -337,9 +338,11 @@ def _json_list(props: dict[str, str], key: str, source: str) -> list[dict[str, o
     if key not in props:
         raise SurrogateFileError(f"{source}: metadata_props has no {key!r}; expected {_WHAT_WE_WRITE}")
     try:
-        value = json.loads(props[key])
+        value = loads_json(props[key], f"{source}: metadata {key!r}")  # nesting limited (json recurses)
     except json.JSONDecodeError as exc:
         raise SurrogateFileError(f"{source}: metadata {key!r} is not valid JSON ({exc}); expected a JSON list of objects") from exc
+    except DataLimitError as exc:
+        raise SurrogateFileError(f"{exc}; expected a JSON list of objects") from None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise SurrogateFileError(f"{source}: metadata {key!r} = {props[key]!r}: expected a JSON list of objects")
     return value

@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from optimizer import steam
 from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site
-from optimizer.site.schema import Builder, DataFileError, ValidationIssue, read_toml_file
+from optimizer.site.schema import Builder, DataFileError, ValidationIssue, loads_toml_checked, read_toml_file
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +36,7 @@ def load_site(path: str | Path) -> Site:
 
 def parse_site(text: str, source: str = "<string>") -> Site:
     """Validate a site given as TOML text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SiteError(source, [ValidationIssue("(toml)", "", f"is not valid TOML: {exc}")]) from None
-    return site_from_dict(data, source)
+    return site_from_dict(loads_toml_checked(text, source), source)
 
 
 def site_from_dict(data: dict[str, Any], source: str = "<dict>") -> Site:

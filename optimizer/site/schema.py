@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
+from surrogate.safe_read import DataLimitError, loads_toml
+
 NoneType = type(None)
 
 
@@ -273,8 +275,24 @@ def read_toml_file(path: Path, limit_bytes: int, what: str = "") -> dict[str, An
         raise DataFileError(source, [ValidationIssue("(file)", f"byte {exc.start}", "is not UTF-8 text")]) from None
     except OSError as exc:  # e.g. a directory, or no read permission
         raise DataFileError(source, [ValidationIssue("(file)", source, f"{noun}cannot be read: {exc.strerror}")]) from None
+    return loads_toml_checked(text, source)
+
+
+class _Verbatim(str):
+    """A description shown as is in place of a value (no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def loads_toml_checked(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML ``text``; invalid TOML, or arrays/tables nested deeper than
+    :data:`surrogate.safe_read.MAX_NESTING_DEPTH` (refused before parsing: Python's parser
+    recurses), raise :class:`DataFileError` naming ``source``."""
     try:
-        return tomllib.loads(text)
+        return loads_toml(text, source)
+    except DataLimitError as exc:
+        raise DataFileError(source, [ValidationIssue("(toml)", _Verbatim(exc.found), exc.rule)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(source, [ValidationIssue("(toml)", "", f"is not valid TOML: {exc}")]) from None
 
