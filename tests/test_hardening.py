@@ -215,7 +215,8 @@ def test_minimum_up_and_down_times_hold():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.test_supervisor import assert_agreement, assert_inside_limits, assert_model_solution_valid  # noqa: E402
+from tests.limits import assert_inside_limits  # noqa: E402
+from tests.test_supervisor import assert_agreement, assert_model_solution_valid  # noqa: E402
 
 UNITS = ["B1", "B2", "B3", "B4", "GT1", "TG1", "TG2", "LD_HP_MP", "V_LP"]
 
