@@ -71,23 +71,55 @@ def test_replay_refuses_a_changed_site(tmp_path):
         replay(load_site(changed), MODELS, read_log(log)[0])
 
 
-def test_unwritable_audit_log_does_not_stop_the_cycle(tmp_path):
-    sup = Supervisor(SITE, MODELS, SupervisorConfig(audit_log=str(tmp_path / "missing" / "dir" / "audit.jsonl")))
-    assert sup.step(snapshots(1)[0]).status == "optimal"
+def test_unwritable_audit_log_does_not_stop_the_cycle(tmp_path, caplog):
+    """The cycle answers, and the failure to write its record is logged as an error naming the file."""
+    import logging
+
+    path = tmp_path / "missing" / "dir" / "audit.jsonl"
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(audit_log=str(path)))
+    with caplog.at_level(logging.WARNING):
+        assert sup.step(snapshots(1)[0]).status == "optimal"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and str(path) in r.getMessage()]
+    assert errors, [r.getMessage() for r in caplog.records]
+    assert not path.exists()
 
 
-def test_one_supervisor_from_several_threads_is_serialised():
+def test_one_supervisor_from_several_threads_is_serialised(monkeypatch):
+    """Three threads share one Supervisor: the cycles run one at a time (never two inside a
+    cycle at once: each cycle is slowed so that overlapping calls would overlap there), every
+    call answers, out-of-order timestamps are refused and the rest are solved."""
+    import time
+
     sup = Supervisor(SITE, MODELS)
     snaps = snapshots(12)
     results: dict[int, str] = {}
+    inside = {"now": 0, "most": 0}
+    guard = threading.Lock()
+    real = sup.validator.validate
+
+    def validate(snapshot, now=None):
+        with guard:
+            inside["now"] += 1
+            inside["most"] = max(inside["most"], inside["now"])
+        time.sleep(0.02)  # widen the window in which an unserialised call would overlap
+        try:
+            return real(snapshot, now=now)
+        finally:
+            with guard:
+                inside["now"] -= 1
+
+    monkeypatch.setattr(sup.validator, "validate", validate)
+    start = threading.Barrier(3)
 
     def worker(k: int) -> None:
+        start.wait()
         for i in range(k, 12, 3):
             results[i] = sup.step(snaps[i]).status
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
     [t.start() for t in threads]
     [t.join() for t in threads]
+    assert inside["most"] == 1, f"{inside['most']} cycles ran at once"
     assert len(results) == 12
     # out-of-order timestamps are refused, everything else is solved; nothing raised
     assert set(results.values()) <= {"optimal", "invalid_input"} and "optimal" in results.values()
