@@ -306,6 +306,8 @@ class LimitChecker:
                 x_max = tur.sections[k].max_flow_tph
                 if not -_tol(0.0) <= x <= x_max + _tol(x_max):
                     out.append(f"{xt} = {x:.6g} outside [0, {x_max:g}]")
+                if avail is False:  # a trip stops the turbine from any load, its extractions with it
+                    continue
                 xcur = self._known(snapshot, xt, True)
                 if xcur is None:
                     if t not in held_listed:
