@@ -139,6 +139,7 @@ def run_sequence(cycles: list[dict]) -> list[str]:
                 numpy_tags.add(tag)
         for tag in cyc["absent"]:
             snap.pop(tag, None)
+            numpy_tags.discard(tag)
         for tag, kind in cyc["bad"]:
             numpy_tags.discard(tag)
             if kind == "missing":
