@@ -186,7 +186,7 @@ def run_sequence(cycles: list[dict]) -> list[str]:
 
 
 # no shrinking: a failing example is reported as generated (every broken rule of it listed), in bounded time
-@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
 @given(cycles_strategy)
 def test_closed_loop_with_bad_readings_and_plant_events(cycles):
     problems = run_sequence(cycles)
