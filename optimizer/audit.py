@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from surrogate.atomic import fsync_directory
 
 log = logging.getLogger(__name__)
@@ -200,5 +202,7 @@ def replay(site, models, record: dict):
     sup.config.stale_after_s = None  # a replay runs later by definition: the logged cycle was judged fresh then
     hot = (record.get("state") or {}).get("last_hot")
     sup._last_hot = dict(hot) if hot is not None else None  # noqa: SLF001 - the carried state of that cycle
+    seen = (record.get("state") or {}).get("seen_state") or {}
+    sup._seen_state = {u: (bool(on), None if t is None else pd.Timestamp(t)) for u, (on, t) in seen.items()}  # noqa: SLF001
     proposal = sup.step(snapshot)
     return proposal, compare_proposals(record.get("proposal") or {}, proposal.to_dict())

@@ -51,6 +51,7 @@ class CycleData:
     duct_on: dict[str, bool]
     members: dict[str, tuple[str, ...]]           # curve group -> its curves
     _by_curve: dict[str, tuple[np.ndarray, np.ndarray]]  # per curve: breakpoints over the box
+    states: dict[str, bool]                        # unit -> on as read (a drive: on its motor), for Supervisor.minutes_seen
 
     @functools.cached_property
     def _later(self) -> dict[str, tuple]:
@@ -102,8 +103,14 @@ class CycleData:
         def avail(u: str) -> bool:
             return v.get(tags.available(u), 1.0) >= 0.5
 
-        def minutes(u: str) -> float:
-            return v.get(tags.minutes_in_state(u), 1e6)
+        states: dict[str, bool] = {}  # unit -> on (for a drive: on its motor) as read this cycle
+
+        def minutes(u: str, on_now: bool) -> float:
+            # the smaller of what the plant reports and what this engine saw itself: a unit that
+            # tripped (its reading fell to 0) is not restarted before its minimum down time even
+            # where the plant reports no minutes in state
+            states[u] = on_now
+            return min(v.get(tags.minutes_in_state(u), 1e6), sup.minutes_seen(u, on_now, snap.timestamp))
 
         def set3(comp, idx, b, p, lo_=None):
             box[(comp, idx)] = b
@@ -138,7 +145,7 @@ class CycleData:
             cur = v[tags.boiler_steam(b)]  # every unit's operating point is known here (Supervisor: unknown_units)
             on_now = cur > 0.5 * bo.min_steam_tph and cur > 0.0
             ok = bo.available and avail(b)
-            mins = minutes(b)
+            mins = minutes(b, on_now)
             (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
                 b, cur, bo.min_steam_tph, bo.max_steam_tph, bo.ramp_tph_per_min, on_now and ok,
                 can_on=ok and bo.can_switch_off and mins >= bo.min_down_min, can_off=bo.can_switch_off and mins >= bo.min_up_min,
@@ -191,14 +198,19 @@ class CycleData:
                     free += int(ok)
                 duct_on[g] = d_now
         # steam turbines
+        x_step = cfg.extraction_ramp_tph_per_min * dt_min
         for t, tur in site.turbines.items():
             ok = tur.available and avail(t)
-            mins = minutes(t)
+            # a turbine stops (or hands its machine to the motor) only from extractions within one
+            # move of zero, as it stops only from near its minimum load: its extractions go to 0 with it
+            low_extraction = all(v[tags.extraction(t, k)] <= x_step for k in range(len(tur.sections) - 1))
             if tur.drive == "machine":
                 demand = v.get(tags.turbine_power(t), tur.power_mw)
                 fixed[("demand_mw", t)] = demand
                 on_motor_now = v.get(tags.on_motor(t), 0.0) >= 0.5 if tur.motor else False
-                can_switch = tur.motor is not None and mins >= cfg.min_switch_interval_min and t not in snap.held_units
+                mins = minutes(t, on_motor_now)
+                can_switch = (tur.motor is not None and mins >= cfg.min_switch_interval_min and t not in snap.held_units
+                              and (on_motor_now or low_extraction))
                 if tur.motor is None:
                     on_lo = on_hi = 1.0 if ok else 0.0
                     if not ok:
@@ -215,10 +227,11 @@ class CycleData:
             else:
                 cur = v[tags.turbine_power(t)]
                 on_now = cur > 0.0
+                mins = minutes(t, on_now)
                 (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
                     t, cur, tur.min_power_mw, tur.max_power_mw, tur.ramp_mw_per_min, on_now and ok,
                     can_on=ok and tur.can_switch_off and mins >= cfg.min_switch_interval_min,
-                    can_off=tur.can_switch_off and mins >= cfg.min_switch_interval_min, held=t in snap.held_units)
+                    can_off=tur.can_switch_off and mins >= cfg.min_switch_interval_min and low_extraction, held=t in snap.held_units)
                 pin_on = 1.0 if on_now and ok else 0.0
                 set3("t_on_lo", t, ol, pin_on, pin_on)
                 set3("t_on_hi", t, oh, pin_on, pin_on)
@@ -242,7 +255,7 @@ class CycleData:
                         set3("x_lo", (t, k), xcur, xcur, xcur)
                         set3("x_hi", (t, k), xcur, xcur, xcur)
                     else:
-                        step = cfg.extraction_ramp_tph_per_min * dt_min
+                        step = x_step
                         frac = cfg.local_box_fraction
                         set3("x_lo", (t, k), max(0.0, xcur - step), xcur * (1 - cfg.measurement_band), max(0.0, xcur - frac * step))
                         set3("x_hi", (t, k), min(x_max, xcur + step), min(x_max, xcur * (1 + cfg.measurement_band)), min(x_max, xcur + frac * step))
@@ -323,7 +336,7 @@ class CycleData:
             free += sos2_bits(len(merged[g][0]) - 1)
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
         return cls(fixed, box, pinned, local, merged, later, local_boxes, disturbances, warnings, free, duct_on,
-                   {g: grp.members for g, grp in groups.items()}, curves)
+                   {g: grp.members for g, grp in groups.items()}, curves, states)
 
 
 def _group_ends(ends: dict, curves: dict, members: tuple[str, ...]) -> tuple[float, dict[str, float], float, dict[str, float]]:

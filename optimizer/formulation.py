@@ -44,6 +44,9 @@ condensate ``C``; make-up ``F - R - C - S >= 0``.
 Electricity: ``I - X + \\pi = L + \\sum_{motors} + ... - \\sum P`` with ``\\pi >= 0`` the power the site
 cannot get (priced like unserved steam: it answers a cycle with every GT out at the import limit).
 
+Swing reserve of header ``H`` (site file ``swing_reserve_tph``, pressure control):
+``\\sum_{b \\to H} (\\bar{s}_b u_b - s_b) + \\rho_H >= R_H`` with ``\\bar{s}_b`` the cycle's upper box, ``\\rho_H >= 0`` priced.
+
 N-1 steam cover, only when the site file enables it: the rows of :mod:`optimizer.n1_cover`, their
 shortfall priced in the slack cost.
 """
@@ -65,6 +68,7 @@ from optimizer.site.properties import SiteProperties
 log = logging.getLogger(__name__)
 
 UNSERVED_PENALTY = 1.0e6     # currency per t of unserved or unplaceable steam: far above any real cost
+SWING_SHORT_PENALTY = 1.0e5  # currency per t/h of missing swing reserve, per hour: above any steam cost, below unserved steam
 SLACK_PENALTY = 1.0e-3       # currency per unit of spray / energy deficit: a tie-breaker only
 OBJECTIVES = ("cost", "co2e", "steam", "weighted")
 
@@ -264,6 +268,15 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.b_split = pyo.Constraint(m.B, rule=lambda m, b: sum(m.b_fuel_split[b, f] for f in site.boilers[b].fuels) == m.b_fuel[b])
     m.b_linear_fuel = pyo.Constraint([b for b in st.boilers if (b, "boiler_fuel") not in curve_of],
                                      rule=lambda m, b: m.b_fuel[b] == m.b_fuel_per_tph[b] * m.b_steam[b])
+    # pressure control: the boilers running on a header keep a swing reserve within this cycle's
+    # move box (a header left to by-product steam alone, or with its boilers at their limit, has
+    # nothing to absorb what the models miss); a shortfall is priced, not infeasible
+    swing = {h: site.headers[h].swing_reserve_tph for h in H
+             if site.headers[h].swing_reserve_tph > 0 and any(site.boilers[b].header == h for b in st.boilers)}
+    m.SW = pyo.Set(initialize=list(swing))
+    m.swing_short = pyo.Var(m.SW, domain=pyo.NonNegativeReals)
+    m.swing = pyo.Constraint(m.SW, rule=lambda m, h: sum(m.b_hi[b] * m.b_on[b] - m.b_steam[b] for b in st.boilers if site.boilers[b].header == h)
+                             + m.swing_short[h] >= swing[h])
 
     # ------------------------------------------------------------------ gas turbines and HRSGs
     m.g_on = pyo.Var(m.G, domain=pyo.Binary, bounds=lambda m, g: (m.g_on_lo[g], m.g_on_hi[g]))
@@ -442,7 +455,8 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # the deaerator's excess heat is only physical when returned condensate alone overheats it;
     # priced like unplaced steam so it is never a cheap way to dump steam
     m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess + m.power_short)
-                                  + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H) + n1_penalty)
+                                  + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H) + n1_penalty
+                                  + SWING_SHORT_PENALTY * sum(m.swing_short[h] for h in m.SW))
     w_cost, w_co2, w_steam = weights
     m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
     return m

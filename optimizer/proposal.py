@@ -11,13 +11,15 @@ STATUSES = {
     "time_limited": "the solver hit the time budget; its best feasible incumbent is proposed",
     "fallback_local": "the full solve gave no answer; a local LP around the current point (on/off pattern held, boxes shrunk) answered",
     "fallback_hold": "no solve answered; hold the current setpoints",
-    "infeasible_demand": "demand cannot be met (or surplus steam cannot be used or vented) with the available units; the proposal minimises the shortfall (see shortfall_tph, surplus_tph)",
+    "infeasible_demand": "demand cannot be met (or surplus steam cannot be used or vented, or a header's swing reserve for pressure "
+                         "control kept) with the available units; the proposal minimises the shortfall (see shortfall_tph, surplus_tph, "
+                         "power_shortfall_mw, warnings)",
     "invalid_input": "the snapshot cannot be used (see warnings); hold the current setpoints",
     "unknown_state": "a unit's own operating point has never been read (no last good value): its state, and so the header "
                      "balances, are unknown; nothing is moved (hold the current setpoints) until it is read",
-    "substituted": "solved on substitutes for bad readings of what the balances depend on (a demand, a by-product source, "
-                   "a unit's operating point; see substitutions): the plant may differ from what was assumed, so it is advisory "
-                   "(the plant link does not write it)",
+    "substituted": "solved on substitutes for bad or absent readings the proposal depends on (a demand, a by-product source, "
+                   "a unit's operating point, availability, minutes in state or fouling; see substitutions): the plant may differ "
+                   "from what was assumed, so it is advisory (the plant link does not write it)",
 }
 
 

@@ -106,9 +106,10 @@ class ValidatedSnapshot:
 
     @property
     def substituted(self) -> list[Substitution]:
-        """Substitutions of tags the balances depend on (disturbances and operating points): a
-        proposal computed on them may not match the plant."""
-        return [s for s in self.substitutions if s.kind in (DISTURBANCE, POINT)]
+        """Substitutions of tags the proposal depends on (disturbances, operating points and the
+        units' conditions: availability, minutes in state, fouling): a proposal computed on them
+        may not match the plant. Optional tags (prices, further measurements) do not count."""
+        return [s for s in self.substitutions if s.kind in (DISTURBANCE, POINT, CONDITION)]
 
 
 def tag_rules(site: Site) -> dict[str, TagRule]:

@@ -141,6 +141,7 @@ class Supervisor:
         self._kpi_coefs: tuple | None = None
         self._kpi_layout: tuple | None = None  # (columns any KPI uses, constant coefficients, the Param-holding ones)
         self._cycle_count = 0
+        self._seen_state: dict[str, tuple[bool, pd.Timestamp | None]] = {}  # unit -> (on, since when: None if not seen change)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steamopt-{site.name}")
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
         self._set_static_params()
@@ -153,6 +154,7 @@ class Supervisor:
         self._synced = self._base.copy()
         self._unserved_cols = [self._solver.column(self._model.unserved[h]) for h in self._model.H]
         self._power_short_col = self._solver._col.get(id(self._model.power_short), -1)  # noqa: SLF001
+        self._swing_cols = [(h, self._solver._col.get(id(self._model.swing_short[h]), -1)) for h in self._model.SW]  # noqa: SLF001
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
         plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
         self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
@@ -187,7 +189,8 @@ class Supervisor:
         """One supervisory cycle. Never raises for bad plant data (or anything else)."""
         with self._lock:
             t0 = time.perf_counter()
-            state_before = {"last_hot": dict(self._last_hot) if self._last_hot is not None else None}
+            state_before = {"last_hot": dict(self._last_hot) if self._last_hot is not None else None,
+                            "seen_state": {u: [on, None if t is None else t.isoformat()] for u, (on, t) in self._seen_state.items()}}
             self._snapshot_hash = None  # set by the cycle while it waits for the solver
             self._t_solved = None
             self._last_validated = None
@@ -236,7 +239,7 @@ class Supervisor:
             log.warning("reload refused, keeping the running engine: %s", exc)
             return False, f"reload refused, keeping the running engine: {type(exc).__name__}: {exc}"
         with self._lock:
-            last_good, last_ts = self.validator.last_good, self.validator.last_timestamp
+            last_good, last_ts, seen = self.validator.last_good, self.validator.last_timestamp, self._seen_state
             lock = self._lock
             if self.audit_info["model_hashes"] == fresh.audit_info["model_hashes"] and fresh.drift_monitor is not None:
                 fresh.drift_monitor = self.drift_monitor  # the same models: their error windows carry on
@@ -244,6 +247,7 @@ class Supervisor:
             self._lock = lock
             self.validator.last_good.update({k: v for k, v in last_good.items() if k in self.validator.rules})
             self.validator.last_timestamp = last_ts
+            self._seen_state = seen
         return True, f"reloaded: site {self.site.name} ({self.audit_info['site_hash'][:12]}), {len(self.audit_info['model_hashes'])} model(s)"
 
     def evaluate(self, snapshot: Mapping) -> dict[str, float]:
@@ -294,6 +298,7 @@ class Supervisor:
         reconciliation = self._reconcile(snap) if self.config.reconcile else {}
         drift = self._observe_drift(snapshot, snap)
         cycle = self._cycle_data(snap)
+        self._note_states(cycle.states, snap.timestamp)
         warnings = snap.warnings + list(cycle.warnings)
         if reconciliation.get("gross_errors"):
             warnings.append("suspected gross measurement errors: " + ", ".join(
@@ -383,6 +388,12 @@ class Supervisor:
             warnings.append(f"electricity beyond what the site can generate and import: short {power_short:.2f} MW")
         else:
             power_short = 0.0
+        swing_short = {h: float(x_loaded[c]) for h, c in self._swing_cols if c >= 0 and x_loaded[c] > 1e-6}
+        if swing_short:  # no headroom left to absorb what the models miss: the plant may be short
+            if status in ("optimal", "time_limited"):
+                status = "infeasible_demand"
+            warnings.append("swing reserve for pressure control short: " + ", ".join(
+                f"{h} {v:.2f} of {self.site.headers[h].swing_reserve_tph:g} t/h" for h, v in swing_short.items()))
         substituted = snap.substituted
         if substituted and status in ("optimal", "time_limited"):
             # solved, but on values the plant did not give this cycle: the plant may differ
@@ -447,6 +458,25 @@ class Supervisor:
             bo = site.boilers[b]
             if bo.efficiency is not None:
                 m.b_fuel_per_tph[b].set_value((self.props.header_enthalpy_kj_kg[bo.header] - self.props.boiler_feedwater_kj_kg[b]) / 1000.0 / bo.efficiency)
+
+    def minutes_seen(self, unit: str, on_now: bool, ts: pd.Timestamp) -> float:
+        """Minutes since this engine saw ``unit``'s on/off state change: 0 if it changes now (the
+        reading says ``on_now``, the last cycle's said otherwise), inf if no change was seen."""
+        seen = self._seen_state.get(unit)
+        if seen is None:
+            return math.inf
+        on, since = seen
+        if on != on_now:
+            return 0.0
+        return math.inf if since is None else max(0.0, (ts - since).total_seconds() / 60.0)
+
+    def _note_states(self, states: Mapping[str, bool], ts: pd.Timestamp) -> None:
+        for unit, on in states.items():
+            seen = self._seen_state.get(unit)
+            if seen is None:
+                self._seen_state[unit] = (on, None)
+            elif seen[0] != on:
+                self._seen_state[unit] = (on, ts)
 
     def _cycle_data(self, snap: ValidatedSnapshot) -> "CycleData":
         self._cycle_count += 1
@@ -1033,6 +1063,7 @@ _PRICING_OPTIONS = {"simplex_scale_strategy": 0}
 # limits worth reporting, by Pyomo component name: what one more unit of each is worth
 _LIMITS = {
     "mass": "marginal value of steam at the header (per t/h)",
+    "swing": "swing reserve for pressure control (per t/h)",
     "b_max": "boiler maximum steam (per t/h)", "b_min": "boiler minimum / move limit (per t/h)",
     "g_max": "GT power limit: base load or move limit (per MW)", "g_min": "GT minimum / move limit (per MW)",
     "d_max": "duct-firing maximum (per t/h)", "t_gen_max": "generator maximum / move limit (per MW)",

@@ -12,7 +12,8 @@ from optimizer.site import load_site
 from scenarios.plant.profiles import ProfileConfig, generate_disturbances
 from scenarios.plant.simulator import PlantSimulator
 from scenarios.study import StudySpec, run_policy
-from tests.test_supervisor import assert_agreement, assert_inside_limits
+from tests.limits import assert_inside_limits
+from tests.test_supervisor import assert_agreement
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
