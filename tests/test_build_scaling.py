@@ -177,3 +177,30 @@ def test_affine_terms_refuses_what_is_not_affine():
         affine_terms(m.q ** 2, idx)
     c, terms = affine_terms(m.q ** 1 + 2.0, idx)  # affine in value though not in form: checked by perturbation
     assert c == pytest.approx(2.0) and terms == pytest.approx({idx[id(m.q)]: 1.0})
+
+
+# ---------------------------------------------------------------------- the suite's report
+def _fake_scaling(build_s: dict[int, float]) -> dict:
+    rows = [{"consumers": n, "variables": 160, "constraints": 158, "parameters": 288 + n, "site_s": 1e-4 * n, "build_s": b,
+             "build_runs_s": [b], "first_step_s": 0.05, "step_median_s": 0.03, "status": "optimal", "objective": 4.4e5}
+            for n, b in build_s.items()]
+    return {"sizes": rows, "build": growth(rows, "build_s"), "site": growth(rows, "site_s"),
+            "first_step": growth(rows, "first_step_s"), "step": growth(rows, "step_median_s")}
+
+
+def test_suite_reports_the_build_exponent_against_its_target():
+    from benchmarks import suite
+
+    step = {"median_ms": 10.0, "p95_ms": 12.0, "p99_ms": 14.0, "max_ms": 15.0, "n": 48}
+    r = {"quick": True, "machine": {"timestamp": "2026-01-01T00:00:00+00:00", "git_commit": "x", "platform": "test", "cpu_count": 2,
+                                    "python": "3", "numpy": "2", "highspy": "1", "pyomo": "6", "omlt": "1", "onnxruntime": "1"},
+         "time_budget_ms": 1000.0, "sizes": {}, "cases": {"step_S": step}, "omlt": {}, "growth": None, "seconds": 1.0}
+    verdict = lambda res: next(t for t in suite.targets(res) if t["target"].startswith("Supervisor build"))  # noqa: E731
+    assert verdict(r)["verdict"] == "not measured"   # a run from before the case
+    r["build_scaling"] = _fake_scaling({10: 0.1, 100: 0.12, 1000: 0.3, 10000: 2.4})   # 0.3 -> 2.4 s: k = 0.90
+    row = verdict(r)
+    assert row["verdict"] == "MET" and "k = 0.90" in row["measured"] and "2.40 s at 10000 consumers" in row["measured"]
+    md = suite.markdown(r, [])
+    assert "## Supervisor build time per site size" in md and "| 10000 | 160 | 158 | 10288 |" in md
+    r["build_scaling"] = _fake_scaling({10: 0.1, 1000: 0.5, 10000: 50.0})   # quadratic from 1,000 up
+    assert verdict(r)["verdict"] == "MISSED"
