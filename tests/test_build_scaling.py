@@ -96,6 +96,42 @@ def test_build_work_grows_linearly_with_consumers(monkeypatch, models):
     assert large / small < 4.5, (small, large)
 
 
+def _iapws_calls(monkeypatch, site) -> tuple[int, object]:
+    from optimizer import steam
+    from optimizer.site.properties import compute_properties
+
+    count = [0]
+    real = steam._iapws  # noqa: SLF001
+
+    def counted(what, **kwargs):
+        count[0] += 1
+        return real(what, **kwargs)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(steam, "_iapws", counted)
+        props = compute_properties(site)
+    return count[0], props
+
+
+def test_site_properties_cost_the_distinct_states_not_the_units(monkeypatch, reference):
+    """Ten copies of every unit on the same headers have the reference's steam states: computing
+    them costs the reference's IAPWS-IF97 evaluations (it cost ten times as many: a 30-plant
+    site spent 2.3 s of its build here), and the copies get the reference's numbers."""
+    from benchmarks.site_generator import site_dict
+
+    big = site_from_dict(site_dict(10))
+    n_ref, ref_props = _iapws_calls(monkeypatch, reference)
+    n_big, props = _iapws_calls(monkeypatch, big)
+    assert n_ref > 20
+    assert n_big == n_ref
+    assert props.boiler_feedwater_kj_kg["B4_7"] == ref_props.boiler_feedwater_kj_kg["B4"]
+    assert props.letdown_water_ratio["LD_HP_MP_10"] == ref_props.letdown_water_ratio["LD_HP_MP"]
+    for t in ("TG1", "CGC"):
+        assert [(s.slope_mw_per_tph, s.intercept_mw, s.design_exhaust_enthalpy_kj_kg) for s in props.sections[f"{t}_5"]] == \
+            [(s.slope_mw_per_tph, s.intercept_mw, s.design_exhaust_enthalpy_kj_kg) for s in ref_props.sections[t]]
+    assert props.condensate_kj_kg["CGC_COND_3"] == ref_props.condensate_kj_kg["CGC_COND"]
+
+
 # ---------------------------------------------------------------------- the model built
 def test_many_consumer_site_solves_to_the_reference_optimum(models, reference):
     """1,000 consumers carrying the reference's header totals: the same optimum, the same
