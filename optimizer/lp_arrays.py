@@ -17,8 +17,11 @@ Everything else of the model is constant and kept as arrays; :meth:`LpTemplate.a
 
 ``M`` and ``c`` come from the expressions Pyomo's persistent HiGHS interface recorded when it
 built the model (``_mutable_helpers``, ``_mutable_bounds``, ``_mutable_objective``; Pyomo is pinned
-to 6.10 in pyproject.toml): each must be affine in its parameters, which is checked by perturbation
-when the template is built (our formulation is; anything else is refused with the expression named).
+to 6.10 in pyproject.toml): each must be affine in its parameters. :func:`affine_terms` takes each
+apart in one walk of its tree (sums, negations, products and divisions by parameter-free factors;
+linear in the expression's size, so building the template is linear in the site's size) and checks
+the result against the expression's value; any other expression is checked by perturbation (our
+formulation has none; anything not affine is refused with the expression named).
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def _decompose(expr, index: dict[int, int], values: dict[int, float]) -> tuple[f
     while stack:
         node, it, kids = stack[-1]
         if it is None:
-            if isinstance(node, (int, float)):
+            if not hasattr(node, "is_expression_type"):  # a number (Python's or numpy's)
                 stack.pop()
                 _push(stack, out, (float(node), None))
                 continue

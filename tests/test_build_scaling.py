@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyomo.environ as pyo
 import pytest
 from pyomo.core.base.param import ParamData
@@ -186,6 +187,8 @@ def test_affine_terms_of_sums_products_divisions_and_negations():
     c, terms = affine_terms(m.named * 3.0 + p[4], idx)
     assert c == pytest.approx(-3.0) and terms == pytest.approx({idx[id(p[4])]: 7.0})
     assert affine_terms(7, idx) == (7.0, {})
+    c, terms = affine_terms(np.int64(3) * q + np.float32(0.5) - np.int32(1) * p[5], idx)  # numpy constants stay in the tree
+    assert c == 0.5 and terms == {idx[id(q)]: 3.0, idx[id(p[5])]: -1.0}
 
 
 def test_affine_terms_of_a_long_chain_of_sums():
