@@ -168,6 +168,73 @@ def generate(size: str | int, cache: Path | None = None) -> tuple[Site, Path]:
     return site_from_dict(data, str(site_file)), target / "models"
 
 
+def consumer_site_dict(n_consumers: int, reference: dict | None = None) -> dict:
+    """The reference site with ``n_consumers`` process consumers (for the build-time benchmark).
+
+    The flexible consumers are kept as they are; the fixed ones are replaced by
+    ``n_consumers - flexible`` consumers ``C00001``, ``C00002`` ... spread round-robin over the
+    headers the reference's fixed consumers draw from. Each header keeps its total nominal demand
+    and returned condensate: a consumer on header ``H`` draws ``D_H / n_H`` at the header's
+    demand-weighted return fraction ``R_H / D_H``. So the site's model has the same optimum as
+    the reference when each header's readings are in the proportion of the nominal demands
+    (:func:`consumer_snapshot`). The plant connection's read nodes of the removed consumers are
+    dropped."""
+    ref = reference if reference is not None else tomllib.loads(REFERENCE_SITE.read_text(encoding="utf-8"))
+    d = copy.deepcopy(ref)
+    cons = ref.get("consumers", {})
+    flex = {c: v for c, v in cons.items() if v.get("flexible")}
+    default_ret = ref.get("steam", {}).get("condensate_return_fraction", 0.0)
+    demand: dict[str, float] = {}
+    returned: dict[str, float] = {}
+    for c, v in cons.items():
+        if c not in flex:
+            ret = v.get("condensate_return_fraction", default_ret)
+            demand[v["header"]] = demand.get(v["header"], 0.0) + v["demand_tph"]
+            returned[v["header"]] = returned.get(v["header"], 0.0) + ret * v["demand_tph"]
+    headers = list(demand)
+    n_fixed = n_consumers - len(flex)
+    if n_fixed < len(headers):
+        raise ValueError(f"n_consumers = {n_consumers}: must be >= {len(flex) + len(headers)} "
+                         f"(the {len(flex)} flexible consumers and one per header of the fixed ones)")
+    per_header = {h: len(range(i, n_fixed, len(headers))) for i, h in enumerate(headers)}
+    out: dict = {}
+    for i in range(n_fixed):
+        h = headers[i % len(headers)]
+        out[f"C{i + 1:05d}"] = {"header": h, "demand_tph": demand[h] / per_header[h],
+                                "condensate_return_fraction": returned[h] / demand[h] if demand[h] > 0 else 0.0}
+    out.update(copy.deepcopy(flex))
+    d["consumers"] = out
+    d["name"] = f"{ref['name']}_c{n_consumers}"
+    pc = d.get("plant_connection")
+    if pc and "read_nodes" in pc:
+        gone = {f"{c}.steam_tph" for c in cons if c not in flex}
+        pc["read_nodes"] = {t: node for t, node in pc["read_nodes"].items() if t not in gone}
+    return d
+
+
+def consumer_snapshot(snapshot: dict, reference: Site, site: Site) -> tuple[dict, dict]:
+    """A reference snapshot made to fit a :func:`consumer_site_dict` site: (the reference
+    snapshot with each header's fixed consumers reading in the proportion of their nominal
+    demands, the generated site's snapshot with each header's total split evenly). The two
+    have the same header totals and the same returned condensate, so the same optimum."""
+    ref_snap, new_snap = dict(snapshot), {k: v for k, v in snapshot.items() if not _is_fixed_consumer(k, reference)}
+    for h in {c.header for c in reference.consumers.values() if not c.flexible}:
+        on_h = [c for c in reference.consumers.values() if c.header == h and not c.flexible]
+        total = sum(float(snapshot.get(f"{c.id}.steam_tph", c.demand_tph)) for c in on_h)
+        nominal = sum(c.demand_tph for c in on_h)
+        for c in on_h:
+            ref_snap[f"{c.id}.steam_tph"] = c.demand_tph * total / nominal
+        new_on_h = [c for c in site.consumers.values() if c.header == h and not c.flexible]
+        for c in new_on_h:
+            new_snap[f"{c.id}.steam_tph"] = total / len(new_on_h)
+    return ref_snap, new_snap
+
+
+def _is_fixed_consumer(tag: str, site: Site) -> bool:
+    unit, _, rest = tag.partition(".")
+    return rest == "steam_tph" and unit in site.consumers and not site.consumers[unit].flexible
+
+
 def unit_count(site: Site) -> int:
     """Units of a site for the growth exponent: boilers, GTs, steam turbines, letdowns, consumers."""
     return len(site.boilers) + len(site.gas_turbines) + len(site.turbines) + len(site.letdowns) + len(site.consumers)

@@ -46,7 +46,10 @@ Cases
   embedding also solves), the most any curve formulation could show on that cycle;
 * ``inference_single`` / ``inference_batch1000``: OnnxSurrogate calls (onnxruntime);
 * ``study``: scenario-study throughput (base week shortened to 6 h, steamopt policy);
-* the growth exponent of the median step against the number of units (log-log least squares).
+* the growth exponent of the median step against the number of units (log-log least squares);
+* ``build_scaling``: ``Supervisor`` build time for sites of 10 -> 10,000 process consumers and its
+  growth exponent (:mod:`benchmarks.build_scaling`; target: near-linear, k <= 1.2 from 1,000
+  consumers up; ``--quick``: up to 3,000).
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ QUICK_CYCLES = {"S": (48, 4), "M": (20, 3)}
 WIDE_MODELS = ROOT / "benchmarks" / "models" / "reference_olefins_wide"   # `make models-wide`
 OMLT_CASES = {"omlt": ("bundled", None), "omlt_wide": ("wide", WIDE_MODELS)}   # result key: (label, model dir; None = bundled)
 OMLT_PLAN = {"full": (4, 5), "quick": (1, 3)}   # optimal cycles compared, solves per cycle and formulation
-TARGETS = {"reference_step_p95_ms": 100.0, "L_step_p95_ms": 1000.0, "step_over_direct": 2.0, "omlt_speedup": 10.0, "agreement": 1e-6}
+TARGETS = {"reference_step_p95_ms": 100.0, "L_step_p95_ms": 1000.0, "step_over_direct": 2.0, "omlt_speedup": 10.0, "agreement": 1e-6,
+           "build_exponent": 1.2}
+BUILD_SIZES = {"full": (10, 30, 100, 300, 1000, 3000, 10000), "quick": (10, 100, 1000, 3000)}   # consumers per site
 
 log = logging.getLogger("benchmarks.suite")
 
@@ -338,6 +343,10 @@ def run(quick: bool = False) -> dict:
     result["cases"]["inference_batch1000"] = inf["batch1000"]
     log.info("study throughput")
     result["study"] = bench_study(6.0)
+    log.info("Supervisor build time vs consumers")
+    from benchmarks import build_scaling
+
+    result["build_scaling"] = build_scaling.run(BUILD_SIZES["quick" if quick else "full"], repeats=1 if quick else 3)
     result["growth"] = growth(list(result["sizes"].values()))
     result["calibration"] = combine(cal_start, calibrate())
     result["seconds"] = time.perf_counter() - t0
@@ -472,6 +481,17 @@ def targets(r: dict) -> list[dict]:
     g = r.get("growth")
     row("growth exponent of the median step vs units", f"{g['exponent']:.2f} (direct highspy {g['direct_exponent']:.2f})" if g else "-",
         "reported", None if g is None else "reported", "step ~ units^k, log-log least squares over " + ", ".join(r["sizes"]))
+    bs = r.get("build_scaling")
+    k = (bs or {}).get("build", {}).get("exponent_large")
+    if bs and k is not None:
+        top = bs["sizes"][-1]
+        row(f"Supervisor build near-linear in consumers (k <= {TARGETS['build_exponent']} from {bs['build']['large_from']} up)",
+            f"k = {k:.2f} ({bs['build']['exponent_all']:.2f} over all sizes); {top['build_s']:.2f} s at {top['consumers']} consumers",
+            f"k <= {TARGETS['build_exponent']}", k <= TARGETS["build_exponent"],
+            "build ~ consumers^k, log-log least squares over " + ", ".join(str(z["consumers"]) for z in bs["sizes"]))
+    else:
+        row(f"Supervisor build near-linear in consumers (k <= {TARGETS['build_exponent']})", "-", f"k <= {TARGETS['build_exponent']}", None,
+            "fewer than two sizes from 1,000 consumers up" if bs else "not measured in this run")
     return out
 
 
@@ -537,6 +557,11 @@ def markdown(r: dict, flagged: list[dict] | None = None, previous: dict | None =
                          + (f"; floor: our MILP with every curve's segment given {o['floor_median_ms']:.1f} ms, so at most "
                             f"{om['speedup_ceiling']:.2f}x over OMLT for any exact curve formulation" if om.get("speedup_ceiling") is not None else "")
                          + (f"; inputs whose training domain was widened to the cycle's box: {', '.join(om['widened_inputs'])}" if om["widened_inputs"] else ""))
+    if r.get("build_scaling"):
+        from benchmarks.build_scaling import markdown as build_markdown
+
+        lines += ["", "## Supervisor build time per site size (reference site, n consumers over its headers)", "",
+                  build_markdown(r["build_scaling"])]
     inf, st = r.get("inference"), r.get("study")
     lines += ["", "## Other cases", "", "| case | median | p95 | p99 | max | n |", "| --- | --- | --- | --- | --- | --- |"]
     if inf:

@@ -396,8 +396,11 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
 
     # condensers: duty within the cooling capacity
     cond_sections = [(t, k) for t, k in st.sections if site.turbines[t].sections[k].outlet in site.condensers]
+    into: dict[str, list[tuple[str, int]]] = {cid: [] for cid in site.condensers}  # each condenser's sections, in order
+    for t, k in cond_sections:
+        into[site.turbines[t].sections[k].outlet].append((t, k))
     m.cond_duty = pyo.Constraint(list(site.condensers), rule=lambda m, cid: pyo.Constraint.Skip if site.condensers[cid].max_duty_mw == float("inf") else sum(
-        leaving_energy_mw(t, k) - leaving(t, k) * props.condensate_kj_kg[cid] / 3600.0 for t, k in cond_sections if site.turbines[t].sections[k].outlet == cid
+        leaving_energy_mw(t, k) - leaving(t, k) * props.condensate_kj_kg[cid] / 3600.0 for t, k in into[cid]
     ) <= site.condensers[cid].max_duty_mw)
 
     # ------------------------------------------------------------------ deaerator

@@ -17,8 +17,11 @@ Everything else of the model is constant and kept as arrays; :meth:`LpTemplate.a
 
 ``M`` and ``c`` come from the expressions Pyomo's persistent HiGHS interface recorded when it
 built the model (``_mutable_helpers``, ``_mutable_bounds``, ``_mutable_objective``; Pyomo is pinned
-to 6.10 in pyproject.toml): each must be affine in its parameters, which is checked by perturbation
-when the template is built (our formulation is; anything else is refused with the expression named).
+to 6.10 in pyproject.toml): each must be affine in its parameters. :func:`affine_terms` takes each
+apart in one walk of its tree (sums, negations, products and divisions by parameter-free factors;
+linear in the expression's size, so building the template is linear in the site's size) and checks
+the result against the expression's value; any other expression is checked by perturbation (our
+formulation has none; anything not affine is refused with the expression named).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from dataclasses import dataclass, replace
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import NPV_MaxExpression, NPV_MinExpression
+from pyomo.core.expr.numeric_expr import (NPV_DivisionExpression, NPV_MaxExpression, NPV_MinExpression, NPV_NegationExpression,
+                                          NPV_ProductExpression, NPV_SumExpression)
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from scipy.sparse import csc_matrix, csr_matrix
 
@@ -82,12 +86,140 @@ class LpArrays:
         return g.getModel()
 
 
+class _NotAffine(Exception):
+    """An expression node :func:`_decompose` does not take apart as affine."""
+
+
+def _decompose(expr, index: dict[int, int], values: dict[int, float]) -> tuple[float, dict[int, float]]:
+    """``expr`` as ``(c, {position: slope})`` in one walk of its tree (linear in its size).
+
+    Sums, negations, products with a parameter-free factor and divisions by a parameter-free
+    denominator are combined exactly; any other node whose subtree holds a mutable parameter
+    raises :class:`_NotAffine` (the caller then falls back to perturbation). Iterative, so deep
+    trees need no recursion. ``values``: filled with each parameter's current value."""
+    out: list = []  # the result of the node being left
+    stack: list = [(expr, None, [])]  # (node, iterator over its args, its children's results)
+    while stack:
+        node, it, kids = stack[-1]
+        if it is None:
+            if not hasattr(node, "is_expression_type"):  # a number (Python's or numpy's)
+                stack.pop()
+                _push(stack, out, (float(node), None))
+                continue
+            if not node.is_expression_type():
+                stack.pop()
+                if node.is_parameter_type() and not node.is_constant():  # a mutable parameter
+                    j = index[id(node)]
+                    values[j] = node.value
+                    _push(stack, out, (0.0, {j: 1.0}))
+                elif node.is_potentially_variable():
+                    raise _NotAffine(f"variable {node} in a parameter expression")
+                else:  # an immutable parameter or a numeric constant object
+                    _push(stack, out, (float(pyo.value(node)), None))
+                continue
+            if node.is_named_expression_type() or isinstance(node, _COMBINED):
+                stack[-1] = (node, iter(node.args), kids)
+                continue
+            stack.pop()  # any other node: affine only if it holds no mutable parameter
+            if list(identify_mutable_parameters(node)):
+                raise _NotAffine(f"{type(node).__name__} of a parameter")
+            _push(stack, out, (float(pyo.value(node)), None))
+            continue
+        child = next(it, _END)
+        if child is not _END:
+            stack.append((child, None, []))
+            continue
+        stack.pop()
+        _push(stack, out, _combine(node, kids))
+    c, terms = out[0]
+    return c, dict(terms or {})
+
+
+_END = object()
+_COMBINED = (NPV_SumExpression, NPV_NegationExpression, NPV_ProductExpression, NPV_DivisionExpression)
+
+
+def _push(stack: list, out: list, result: tuple) -> None:
+    """Hand a node's result to its parent (or to ``out`` for the root)."""
+    (stack[-1][2] if stack else out).append(result)
+
+
+def _combine(node, kids: list) -> tuple[float, dict[int, float] | None]:
+    """A node's affine form from its children's (``None``: no parameter term). Every dict here
+    was made by this walk for one parent, so it is updated in place: a sum merges into its
+    largest child's dict (a chain of binary sums, as Pyomo writes a row's constant, stays linear)."""
+    if node.is_named_expression_type():
+        return kids[0]
+    if isinstance(node, NPV_SumExpression):
+        c = 0.0
+        terms = None
+        for kc, kt in kids:
+            c += kc
+            if kt and (terms is None or len(kt) > len(terms)):
+                terms = kt
+        for _, kt in kids:
+            if kt and kt is not terms:
+                for j, a in kt.items():
+                    terms[j] = terms.get(j, 0.0) + a
+        return c, terms
+    if isinstance(node, NPV_NegationExpression):
+        c, t = kids[0]
+        return -c, _scaled(t, -1.0)
+    (ac, at), (bc, bt) = kids
+    if isinstance(node, NPV_ProductExpression):
+        if at and bt:
+            raise _NotAffine("product of two parameter expressions")
+        if bt:
+            (ac, at), (bc, bt) = (bc, bt), (ac, at)
+        return ac * bc, _scaled(at, bc)
+    if bt:  # division
+        raise _NotAffine("division by a parameter expression")
+    return ac / bc, _divided(at, bc)
+
+
+def _scaled(terms: dict[int, float] | None, f: float) -> dict[int, float] | None:
+    if terms:
+        for j in terms:
+            terms[j] = terms[j] * f
+    return terms
+
+
+def _divided(terms: dict[int, float] | None, d: float) -> dict[int, float] | None:
+    if terms:
+        for j in terms:
+            terms[j] = terms[j] / d
+    return terms
+
+
 def affine_terms(expr, index: dict[int, int]) -> tuple[float, dict[int, float]]:
     """``expr`` (a Pyomo expression or a number) as ``c + sum_j a_j p_j`` over the mutable
     parameters' positions ``j`` (``index``: id of a parameter data object -> position); ValueError
-    if it is not affine (checked by moving each parameter by 1 and then all by 2)."""
+    if it is not affine.
+
+    Sums, negations, products and divisions by parameter-free factors are decomposed in one walk
+    of the expression (:func:`_decompose`: linear in its size, so a header balance over
+    thousands of consumers costs thousands of steps, not millions); the decomposition is checked
+    against the expression's value at the current parameters. Any other expression is checked by
+    perturbation (each parameter moved by 1, then all by 2: one evaluation per parameter)."""
     if isinstance(expr, (int, float)):
         return float(expr), {}
+    try:
+        values: dict[int, float] = {}
+        c, terms = _decompose(expr, index, values)
+    except _NotAffine:
+        return _affine_by_perturbation(expr, index)
+    f0 = float(pyo.value(expr))
+    at = c + sum(a * values[j] for j, a in terms.items())
+    scale = abs(c) + sum(abs(a * values[j]) for j, a in terms.items())
+    if not abs(at - f0) <= 1e-9 * (1.0 + abs(f0) + scale):
+        raise ValueError(f"expression {expr}: its affine decomposition gives {at} at the current parameters, "
+                         f"the expression {f0}: the HiGHS model cannot be computed as arrays")
+    return c, terms
+
+
+def _affine_by_perturbation(expr, index: dict[int, int]) -> tuple[float, dict[int, float]]:
+    """:func:`affine_terms` for expressions :func:`_decompose` does not take apart: slopes by
+    moving each parameter by 1, affinity checked by moving all by 2."""
     params = list(identify_mutable_parameters(expr))
     f0 = float(pyo.value(expr))
     if not params:

@@ -15,9 +15,11 @@ supplies the constants of those linear relations:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from optimizer import steam
+from optimizer import steam as _steam
 from optimizer.site.model import Site, SteamTurbine, TurbineSection
 
 
@@ -60,8 +62,17 @@ class SiteProperties:
     deaerator_steam_header: str
 
 
+def _memoised_steam() -> SimpleNamespace:
+    """The IAPWS-IF97 functions this module uses, each remembering its answers for one site
+    computation: units alike (copies of a boiler, turbines on the same headers) share their
+    states, so a site with many of them costs its distinct states, a few milliseconds each."""
+    names = ("state_pt", "state_ph", "isentropic_outlet", "saturated_liquid", "desuperheater_water_ratio")
+    return SimpleNamespace(barg_to_bara=_steam.barg_to_bara, **{n: functools.lru_cache(maxsize=None)(getattr(_steam, n)) for n in names})
+
+
 def compute_properties(site: Site) -> SiteProperties:
-    """Evaluate IAPWS-IF97 for every state the site needs (a few hundred microseconds each)."""
+    """Evaluate IAPWS-IF97 for every distinct state the site needs (a few milliseconds each)."""
+    steam = _memoised_steam()
     atm = site.steam.atmospheric_pressure_bar
     p_h, h_h, t_h, s_h = {}, {}, {}, {}
     for hid, hdr in site.headers.items():
@@ -87,7 +98,7 @@ def compute_properties(site: Site) -> SiteProperties:
             ratio[ld.id], ld_out[ld.id] = 0.0, h_in  # isenthalpic throttling
 
     condensate = {c.id: steam.saturated_liquid(c.pressure_bara).enthalpy_kj_kg for c in site.condensers.values()}
-    sections = {t.id: _sections(site, t, p_h, h_h, s_h) for t in site.turbines.values()}
+    sections = {t.id: _sections(site, t, p_h, h_h, s_h, steam) for t in site.turbines.values()}
 
     p_da = steam.barg_to_bara(site.steam.deaerator_pressure_barg, atm)
     da_header = site.steam.deaerator_steam_header or min(site.headers.values(), key=lambda h: h.pressure_barg).id
@@ -109,7 +120,7 @@ def compute_properties(site: Site) -> SiteProperties:
     )
 
 
-def _sections(site: Site, t: SteamTurbine, p_h: dict, h_h: dict, s_h: dict) -> list[SectionProperties]:
+def _sections(site: Site, t: SteamTurbine, p_h: dict, h_h: dict, s_h: dict, steam: SimpleNamespace) -> list[SectionProperties]:
     out = []
     inlet = s_h[t.inlet]
     inlet_header_h = h_h[t.inlet]
