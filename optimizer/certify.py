@@ -42,10 +42,18 @@ def objective(model: LpArrays, x: np.ndarray) -> float:
     return float(np.dot(model.col_cost, x) + model.offset)
 
 
-def violation(model: LpArrays, x: np.ndarray, skip_cols: np.ndarray | None = None, tol: float = 1e-6) -> str | None:
+def violation(model: LpArrays, x: np.ndarray, skip_cols: np.ndarray | None = None, tol: float = 1e-6,
+              names: tuple[list[str], list[str]] | None = None) -> str | None:
     """The first rule of ``model`` that ``x`` breaks by more than ``tol`` (relative to 1 + |value|),
     or None if it satisfies them all: column bounds, integrality, row bounds. ``skip_cols``
-    (boolean per column): columns left out, together with every row that has an entry in one."""
+    (boolean per column): columns left out, together with every row that has an entry in one.
+    ``names``: (row names, column names) for the message (else "row i", "column j")."""
+    def col(j: int) -> str:
+        return names[1][j] if names and names[1][j] else f"column {j}"
+
+    def row(i: int) -> str:
+        return names[0][i] if names and names[0][i] else f"row {i}"
+
     x = np.asarray(x, dtype=float)
     if x.shape != (model.num_col,):
         return f"solution has {x.size} values, the model {model.num_col} columns"
@@ -56,11 +64,11 @@ def violation(model: LpArrays, x: np.ndarray, skip_cols: np.ndarray | None = Non
     for mask, side, bound in ((low, "below its lower bound", model.col_lower), (high, "above its upper bound", model.col_upper)):
         if mask.any():
             j = int(np.flatnonzero(mask)[0])
-            return f"column {j} = {x[j]:.9g} {side} {bound[j]:.9g}"
+            return f"{col(j)} = {x[j]:.9g} {side} {bound[j]:.9g}"
     integral = keep & (model.integrality != _CONTINUOUS) & (np.abs(x - np.round(x)) > tol)
     if integral.any():
         j = int(np.flatnonzero(integral)[0])
-        return f"column {j} = {x[j]:.9g} is not integral"
+        return f"{col(j)} = {x[j]:.9g} is not integral"
     counts = np.diff(model.a_start)
     entry_col = np.repeat(np.arange(model.num_col), counts)
     activity = np.zeros(model.num_row)
@@ -74,7 +82,7 @@ def violation(model: LpArrays, x: np.ndarray, skip_cols: np.ndarray | None = Non
                               (~skip_rows & (activity > model.row_upper + row_tol), "above its upper bound", model.row_upper)):
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
-            return f"row {i} = {activity[i]:.9g} {side} {bound[i]:.9g}"
+            return f"{row(i)} = {activity[i]:.9g} {side} {bound[i]:.9g}"
     return None
 
 
@@ -95,16 +103,17 @@ class HoldCheck:
 
 
 def hold_check(model: LpArrays, x_proposal: np.ndarray, x_hold: np.ndarray, rtol: float,
-               skip_cols: np.ndarray | None = None) -> HoldCheck:
+               skip_cols: np.ndarray | None = None, names: tuple[list[str], list[str]] | None = None) -> HoldCheck:
     """Compare the proposal ``x_proposal`` with the current point's solution ``x_hold`` in
     ``model``'s objective (minimised). ``worse``: the proposal's objective exceeds holding's by
     more than ``rtol * max(1, |holding's|)``; only then is holding checked against the model's
-    rules (:func:`violation`, ``skip_cols`` left out), since only then does it matter."""
+    rules (:func:`violation`, ``skip_cols`` left out, ``names`` for its message), since only then
+    does it matter."""
     f_prop, f_hold = objective(model, x_proposal), objective(model, x_hold)
     worse = f_prop - f_hold > rtol * max(1.0, abs(f_hold))
     if not worse:
         return HoldCheck(f_prop, f_hold, False, None, None)
-    why = violation(model, x_hold, skip_cols)
+    why = violation(model, x_hold, skip_cols, names=names)
     return HoldCheck(f_prop, f_hold, True, why is None, why)
 
 

@@ -92,14 +92,15 @@ class SupervisorConfig:
     drift: bool = False                            # monitor each ONNX surrogate against the measured outputs (surrogate/drift.py)
     # The step answers within time_budget_s + answer_margin_s whatever HiGHS does: every solve
     # runs on a lane the cycle can abandon (optimizer/highs_direct.py, Lane). The cycle waits for
-    # a solve until time_budget_s + answer_margin_s / 2 (the optimisation, the local LP, the
-    # current point) or time_budget_s (the duals LP, the re-solve); one not back by then is
-    # abandoned (asked to stop through HiGHS's interrupt callback, its instance never reused) and
-    # counts as failed: no answer from the optimisation or local LP holds the setpoints
-    # (fallback_hold), none from the current point leaves the current KPIs out, none from the
-    # duals LP the binding limits. The other half of the margin is for the work after the wait
-    # (checking the answer and building the proposal: about 1 ms on the reference site, up to
-    # 12 ms measured with 30 plants).
+    # any solve until time_budget_s after its start (HiGHS's own time limits end before that:
+    # _opt_time_limit); one not back by then is abandoned (asked to stop through HiGHS's
+    # interrupt callback, its instance never reused) and counts as failed: no answer from the
+    # optimisation or the local LP holds this cycle's readings (fallback_hold), none from the
+    # current point leaves the current KPIs and the hold check out, none from the duals LP the
+    # binding limits. The margin is for the work after the wait and the machine's scheduling
+    # (checking the answer and building the proposal: about 1 ms on the reference site on a
+    # quiet machine, up to 12 ms measured with 30 plants; 1-30 ms measured from the budget's end
+    # to the answer with a hang injected, at a load average of 8 on 2 cores).
     answer_margin_s: float = 0.05
     # Certification (optimizer/certify.py; Proposal.certificate). The answer is never proposed
     # when it is predicted worse than holding the current point (in the objective, by more than
@@ -152,6 +153,7 @@ class Supervisor:
         self._last_current = None  # the last current-point solve (its basis starts the next one)
         self._last_pattern: tuple | None = None  # the last duals LP's integer pattern
         self._skip_cols: np.ndarray | None = None  # per HiGHS column: a learned curve's internal one (the hold check leaves it out)
+        self._row_col_names: tuple[list[str], list[str]] | None = None
         self._resolve_next: tuple | None = None  # a sampled re-solve this cycle asked for (started after it answers)
         self._resolve_running: Ticket | None = None  # ... running on the certify lane
         self._resolve_interrupted = False  # ... and asked to stop (a cycle started before it finished)
@@ -324,7 +326,7 @@ class Supervisor:
         opt_model = self._solver.arrays(opt_values)
         t_upd2 = time.perf_counter()
         handoff = _Handoff(deadline=t0 + self.config.time_budget_s)
-        hard = handoff.deadline + 0.5 * self.config.answer_margin_s  # the latest this thread waits for a solve
+        hard = handoff.deadline  # the latest this thread waits for a solve (the margin is for what follows)
         try:
             opt_job = self._solver.prepare(opt_model, self._opt_time_limit(t0), self.config.mip_rel_gap, slot="opt")
         except Exception as exc:  # a solver failure is a status, not a crash
@@ -351,13 +353,13 @@ class Supervisor:
         if result.ok:
             self._remember_hot(self._solver.solution())
         if not result.ok:
-            local_values = self._write(cycle, pinned=False, local=True)
-            self._sync(local_values)
             room = hard - time.perf_counter() - 0.002
             if result.abandoned or room < 0.005:  # the budget is spent: hold
                 warnings.append(f"optimisation gave no answer ({result.reason}); no time left for a local LP")
             else:
                 warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
+                local_values = self._write(cycle, pinned=False, local=True)
+                self._sync(local_values)
                 solved_model = self._solver.arrays(local_values)
                 result = self._await(self._runner.submit(self._solve, min(max(self._remaining(t0), 0.05), room), model=solved_model, pyomo=False),
                                      hard, "the local LP")
@@ -528,7 +530,7 @@ class Supervisor:
             rtol = max(cfg.certify_rtol, result.gap or 0.0) if status == "time_limited" else cfg.certify_rtol
             saving = None
             if current.ok and current.x is not None:
-                chk = certify.hold_check(model, x_opt, current.x, cfg.certify_rtol, self._curve_internal_cols())
+                chk = certify.hold_check(model, x_opt, current.x, cfg.certify_rtol, self._curve_internal_cols(), self._names())
                 cert["hold_objective"] = chk.hold_objective
                 saving = chk.hold_objective - chk.proposal_objective
                 if chk.hold_better:
@@ -628,12 +630,18 @@ class Supervisor:
             self._resolve_verdict = {"status": "unfinished: abandoned, it did not stop when asked"}
             log.warning("the sampled re-solve did not stop when asked: abandoned")
 
+    def _names(self) -> tuple[list[str], list[str]]:
+        """Pyomo names of the HiGHS rows and columns (cached)."""
+        if self._row_col_names is None:
+            self._row_col_names = self._solver.names()
+        return self._row_col_names
+
     def _curve_internal_cols(self) -> np.ndarray:
         """Per HiGHS column: True for a learned curve's internal columns (weights ``lam``,
         segment bits ``z``), which the hold check leaves out with their rows (the current point
         writes each curve through one segment of its own, the optimisation through the box's)."""
         if self._skip_cols is None:
-            _, cols = self._solver.names()
+            _, cols = self._names()
             self._skip_cols = np.array([n.startswith(("lam[", "z[")) for n in cols], dtype=bool)
         return self._skip_cols
 
