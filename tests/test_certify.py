@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer import certify, tags
+from optimizer import tags
 from optimizer.highs_direct import HighsDirect
 from optimizer.lp_arrays import LpArrays
 from optimizer.site import load_site
@@ -100,8 +100,8 @@ def test_an_answer_worse_than_holding_is_replaced_by_the_current_point(monkeypat
     assert p.proposed_kpis["cost_per_h"] == pytest.approx(p.current_kpis["cost_per_h"], rel=1e-12)
     assert p.proposed_kpis["cost_per_h"] == pytest.approx(ref.current_kpis["cost_per_h"], rel=1e-9)
     assert abs(p.savings["cost_per_h"]) < 1e-6
-    for g in SITE.gas_turbines:
-        assert p.setpoints[tags.gt_power(g)] == pytest.approx(snap[tags.gt_power(g)], abs=1e-6)
+    for g in SITE.gas_turbines:  # at its reading (clipped to its fouled base load where the reading is above it)
+        assert p.setpoints[tags.gt_power(g)] == pytest.approx(snap[tags.gt_power(g)], abs=1e-3)
     for b in SITE.boilers:
         assert p.setpoints[tags.boiler_steam(b)] == pytest.approx(snap[tags.boiler_steam(b)], rel=0.021, abs=1e-6)
     assert p.binding == []
@@ -208,6 +208,8 @@ def _lp(**kw) -> LpArrays:
 
 
 def test_violation_names_the_rule_broken():
+    from optimizer import certify
+
     m = _lp()
     assert certify.objective(m, np.array([1.0, 2.0])) == 6.0
     assert certify.violation(m, np.array([1.0, 2.0])) is None
@@ -223,6 +225,8 @@ def test_violation_names_the_rule_broken():
 
 
 def test_hold_check_and_agreement():
+    from optimizer import certify
+
     m = _lp()
     chk = certify.hold_check(m, np.array([1.0, 2.0]), np.array([1.0, 1.0]), 1e-6)
     assert chk.worse and chk.hold_feasible and chk.hold_better and (chk.proposal_objective, chk.hold_objective) == (6.0, 4.0)

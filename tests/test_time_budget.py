@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from optimizer import tags
-from optimizer.highs_direct import HighsDirect, Lane
+from optimizer.highs_direct import HighsDirect
 from optimizer.site import load_site
 from optimizer.supervisor import Supervisor, SupervisorConfig
 from surrogate.manifest import load_model_dir
@@ -208,7 +208,7 @@ def _hard_mip(seed: int = 0, n: int = 60) -> highspy.Highs:
 def test_an_abandoned_highs_run_is_asked_to_stop():
     """An abandoned lane's HiGHS run is cancelled through HiGHS's interrupt callback: it stops
     long before its 60 s limit, and its thread touches nothing after it returns."""
-    from optimizer.highs_direct import Prepared
+    from optimizer.highs_direct import Lane, Prepared
 
     g = _hard_mip()
     lane = Lane("test-lane")
