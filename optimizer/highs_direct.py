@@ -281,12 +281,15 @@ class _LaneState:
     abandoned: bool = False
     interrupted: bool = False  # the job running now is to stop (Lane.interrupt)
     job: object = None  # the Prepared HiGHS is running now
+    ticket: "Ticket | None" = None  # the job's ticket
 
     @contextmanager
     def running(self, job: "Prepared"):
         self.job = job
         if self.interrupted:
             cancel(job.g)
+        if self.ticket is not None:
+            self.ticket.started.set()
         self.guard.release()
         try:
             yield
@@ -303,6 +306,7 @@ class Ticket:
     raised (``error``)."""
 
     done: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)  # its first HiGHS run has started
     value: object = None
     error: BaseException | None = None
 
@@ -393,12 +397,14 @@ def _lane_loop(jobs: queue.SimpleQueue, state: _LaneState) -> None:
                 if state.abandoned:
                     return
                 state.interrupted = False
+                state.ticket = ticket
                 ticket.value = fn(*args, **kwargs)
         except Abandoned:
             return
         except BaseException as exc:  # handed to whoever waits for the ticket
             ticket.error = exc
         finally:
+            state.ticket = None
             ticket.done.set()
             fn = args = kwargs = ticket = None
 
