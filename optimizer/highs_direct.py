@@ -20,9 +20,13 @@ from __future__ import annotations
 import difflib
 import logging
 import math
+import queue
+import threading
 import time
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
@@ -218,7 +222,7 @@ class HighsDirect:
         :meth:`load_pyomo`) write the primal values into the Pyomo variables."""
         g = job.g
         t0 = time.perf_counter()
-        self.run_only(job)
+        self.execute(job)
         run_s = time.perf_counter() - t0
         status = g.getModelStatus()
         info = g.getInfo()
@@ -246,6 +250,26 @@ class HighsDirect:
         if x is not None:
             for v, col in self._vars:
                 v.set_value(x[col], skip_validation=True)
+
+    @classmethod
+    def execute(cls, job: "Prepared") -> None:
+        """:meth:`run_only` where the cycle can abandon it: on a :class:`Lane`'s thread the run is
+        that lane's current HiGHS run (cancelled if the lane is abandoned) and, if the lane was
+        abandoned while it ran, :class:`Abandoned` is raised as it returns (nothing of its result
+        may be used). Elsewhere simply :meth:`run_only`."""
+        lane = _THIS_LANE.__dict__.get("state")
+        if lane is None:
+            cls.run_only(job)
+            return
+        with lane.running(job):
+            cls.run_only(job)
+
+    def forget(self, *slots: str) -> None:
+        """Drop the HiGHS instances kept for ``slots`` (an abandoned lane's: one that may still be
+        running is never used again); the next :meth:`prepare` for a slot builds a fresh one."""
+        for slot in slots:
+            self._instances.pop(slot, None)
+            self._applied.pop(slot, None)
 
     @staticmethod
     def run_only(job: "Prepared") -> None:
@@ -327,3 +351,162 @@ class HighsDirect:
         for v, c in self._vars:
             cols[c] = v.name
         return rows, cols
+
+
+# ---------------------------------------------------------------------------- lanes
+class Abandoned(BaseException):
+    """Raised in a :class:`Lane`'s thread when a HiGHS run returns after the cycle abandoned the
+    lane: the thread stops there and touches nothing more. A BaseException so that no ``except
+    Exception`` on the way (the cycle's own "never raises" handlers) carries on with the work."""
+
+
+_THIS_LANE = threading.local()  # .state: the _LaneState of the lane whose thread this is
+
+
+@dataclass(eq=False)
+class _LaneState:
+    """What a lane's thread shares with the cycle. ``guard`` is held by the thread while it runs
+    Python work and released while HiGHS runs (:meth:`running`): abandoning the lane takes it, so
+    an abandoned thread never runs any more Python work on the engine's state."""
+
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    abandoned: bool = False
+    interrupted: bool = False  # the job running now is to stop (Lane.interrupt)
+    job: object = None  # the Prepared HiGHS is running now
+    ticket: "Ticket | None" = None  # the job's ticket
+
+    @contextmanager
+    def running(self, job: "Prepared"):
+        self.job = job
+        if self.interrupted:
+            cancel(job.g)
+        if self.ticket is not None:
+            self.ticket.started.set()
+        self.guard.release()
+        try:
+            yield
+        finally:
+            self.guard.acquire()
+            self.job = None
+            if self.abandoned:
+                raise Abandoned
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One job handed to a :class:`Lane`: ``done`` is set when it returned (``value``) or
+    raised (``error``)."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)  # its first HiGHS run has started
+    value: object = None
+    error: BaseException | None = None
+
+    def wait(self, until: float) -> bool:
+        """Wait until the job is done or ``time.perf_counter()`` reaches ``until``; True if done."""
+        return self.done.wait(max(0.0, until - time.perf_counter()))
+
+
+class Lane:
+    """One daemon thread running the cycle's jobs in order, which the cycle can abandon.
+
+    Every HiGHS solve of the cycle runs on a lane (the optimisation and the fallback LP on one,
+    the current point and the duals LP on another), never in the caller's thread: if HiGHS does
+    not come back in time (it checks its time limit only now and then, and not at all in some
+    phases), the cycle answers anyway and :meth:`abandon` s the lane. The abandoned thread is
+    left to finish its HiGHS run (which is asked to stop through HiGHS's interrupt callback,
+    :func:`cancel`), then stops without touching the engine again (:class:`Abandoned`); its
+    HiGHS instances must not be used again (:meth:`HighsDirect.forget`), and the engine takes a
+    new lane for the next cycle. The thread is a daemon: a run that never returns does not keep
+    the process from exiting."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.state = _LaneState()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=_lane_loop, args=(self._queue, self.state), name=name, daemon=True)
+        self._thread.start()
+        self._finalizer = weakref.finalize(self, self._queue.put, None)  # the thread ends with its lane
+        self.last: Ticket | None = None
+
+    def submit(self, fn, *args, **kwargs) -> Ticket:
+        """Run ``fn(*args, **kwargs)`` on the lane's thread after what was submitted before."""
+        t = Ticket()
+        self._queue.put((fn, args, kwargs, t))
+        self.last = t
+        return t
+
+    def idle(self) -> bool:
+        """Nothing submitted is still running or waiting."""
+        return self.last is None or self.last.done.is_set()
+
+    def interrupt(self) -> None:
+        """Ask the job running now to stop: its current or next HiGHS run is cancelled (HiGHS's
+        interrupt callback), the lane stays in use. Only for a job whose HiGHS instance is its
+        own (an interrupted instance keeps its callback)."""
+        st = self.state
+        got = st.guard.acquire(timeout=0.005)  # the thread holds it only for short spells of Python work
+        st.interrupted = True
+        job = st.job
+        if got:
+            st.guard.release()
+        if job is not None:
+            cancel(job.g)
+
+    def abandon(self, timeout: float = 0.02) -> None:
+        """Give the lane up: its thread does nothing more on the engine after its current HiGHS
+        run (asked to stop), and runs nothing queued. Waits at most ``timeout`` s for the thread
+        to reach a HiGHS run or finish its Python work (it holds the guard only for short spells)."""
+        st = self.state
+        got = st.guard.acquire(timeout=timeout)
+        st.abandoned = True
+        job = st.job
+        if got:
+            st.guard.release()
+        else:
+            log.warning("lane %s abandoned while its thread was in Python work", self.name)
+        if job is not None:
+            cancel(job.g)
+        self._queue.put(None)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """End the thread after the jobs already submitted (``wait``: until then)."""
+        self._queue.put(None)
+        if wait:
+            self._thread.join()
+
+
+def _lane_loop(jobs: queue.SimpleQueue, state: _LaneState) -> None:
+    _THIS_LANE.state = state
+    while True:
+        item = jobs.get()
+        if item is None:
+            return
+        fn, args, kwargs, ticket = item
+        del item
+        try:
+            with state.guard:
+                if state.abandoned:
+                    return
+                state.interrupted = False
+                state.ticket = ticket
+                ticket.value = fn(*args, **kwargs)
+        except Abandoned:
+            return
+        except BaseException as exc:  # handed to whoever waits for the ticket
+            ticket.error = exc
+        finally:
+            state.ticket = None
+            ticket.done.set()
+            fn = args = kwargs = ticket = None
+
+
+def cancel(g: highspy.Highs) -> None:
+    """Ask a running HiGHS instance to stop at its next simplex, IPM or MIP interrupt check
+    (HiGHS's callback; presolve has none). Only an abandoned solve is cancelled: on the normal
+    path no callback is active, as each would call into Python."""
+    try:
+        g.cancelSolve()
+        g.HandleUserInterrupt = True
+    except Exception:  # best effort: the lane is abandoned whatever HiGHS does
+        log.warning("could not ask HiGHS to stop", exc_info=True)

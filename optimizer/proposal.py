@@ -46,6 +46,7 @@ class Proposal:
     audit: dict = field(default_factory=dict)  # engine version; site, model, config and snapshot hashes
     reconciliation: dict = field(default_factory=dict)  # with SupervisorConfig.reconcile: status, tests, gross errors
     drift: dict = field(default_factory=dict)  # with SupervisorConfig.drift: flagged surrogates, rolling MAPE/bias per model
+    certificate: dict = field(default_factory=dict)  # optimizer/certify.py: hold check (held: the current point proposed), re-solve verdict
 
     def to_json_line(self) -> str:
         """The proposal as one JSON line (for logs)."""

@@ -8,16 +8,20 @@ One cycle (DESIGN.md, "One supervisory cycle"):
    each learned curve's exact breakpoints over its box (:mod:`optimizer.curves`); the HiGHS model
    computed from it as arrays (:mod:`optimizer.lp_arrays`);
 3. solve with HiGHS (highspy, :mod:`optimizer.highs_direct`) under what is left of the time
-   budget: the optimisation in the caller's thread; beside it, on a worker thread, the current
+   budget: the optimisation on the solve lane; beside it, on the worker lane, the current
    operating point (boxes pinned: the predicted current KPIs), the duals LP and what the check
-   needs;
-4. verify: every learned curve evaluated by its provider (onnxruntime for surrogates) at the
-   proposed point must match the embedded value to 1e-6 relative; balances and bounds re-checked;
+   needs. Lanes are threads the cycle can abandon: whatever HiGHS does, the step answers within
+   ``time_budget_s + answer_margin_s`` (see :class:`SupervisorConfig`);
+4. certify (:mod:`optimizer.certify`): the answer is never predicted worse than holding the
+   current point (else the current point is proposed), and on a schedule a re-solve with
+   presolve off confirms its objective; verify: every learned curve evaluated by its provider
+   (onnxruntime for surrogates) at the proposed point must match the embedded value to 1e-6
+   relative; balances and bounds re-checked;
 5. return the Proposal: setpoints, KPIs current and proposed, savings, binding limits, status,
-   statistics.
+   certificate, statistics.
 
 If the optimisation gives no answer in time, a local LP around the current point (on/off pattern
-held, boxes shrunk) answers; if that fails too, the current setpoints are held.
+held, boxes shrunk) answers if time is left; if that fails too, the current setpoints are held.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import highspy
@@ -38,11 +41,11 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.repn import generate_standard_repn
 
-from optimizer import __version__, tags
+from optimizer import __version__, certify, tags
 from optimizer.audit import append_line, sha256_of
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
-from optimizer.highs_direct import HighsDirect
+from optimizer.highs_direct import HighsDirect, Lane, Ticket
 from optimizer.lp_arrays import affine_terms
 from optimizer.n1_cover import cover_shortfall
 from optimizer.proposal import Proposal
@@ -90,6 +93,31 @@ class SupervisorConfig:
     reconcile: bool = False                        # reconcile the measured flows with the header balances each cycle
     max_curve_points: int = 32                     # breakpoints reserved per learned curve (deep networks; a box needing more narrows)
     drift: bool = False                            # monitor each ONNX surrogate against the measured outputs (surrogate/drift.py)
+    # The step answers within time_budget_s + answer_margin_s whatever HiGHS does: every solve
+    # runs on a lane the cycle can abandon (optimizer/highs_direct.py, Lane). The cycle waits for
+    # any solve until time_budget_s after its start (HiGHS's own time limits end before that:
+    # _opt_time_limit); one not back by then is abandoned (asked to stop through HiGHS's
+    # interrupt callback, its instance never reused) and counts as failed: no answer from the
+    # optimisation or the local LP holds this cycle's readings (fallback_hold), none from the
+    # current point leaves the current KPIs and the hold check out, none from the duals LP the
+    # binding limits. The margin is for the work after the wait and the machine's scheduling
+    # (checking the answer and building the proposal: about 1 ms on the reference site on a
+    # quiet machine, up to 12 ms measured with 30 plants; 1-30 ms measured from the budget's end
+    # to the answer with a hang injected, at a load average of 8 on 2 cores).
+    answer_margin_s: float = 0.05
+    # Certification (optimizer/certify.py; Proposal.certificate). The answer is never proposed
+    # when it is predicted worse than holding the current point (in the objective, by more than
+    # certify_rtol relative) and holding is allowed: the current point is proposed instead. The
+    # optimisation is solved again with presolve off (about 0.1 s on the reference site, against
+    # 0.015 s with presolve): inside the budget, waited for, whenever the predicted saving
+    # against holding exceeds certify_saving_rel of holding's objective (implausible); and every
+    # certify_every-th cycle (0: never) after the cycle answered, on a thread of its own, its
+    # verdict in a later proposal (certificate["previous_resolve"]; a cycle that starts before it
+    # finished asks it to stop). A disagreement (beyond certify_rtol, or the answer's gap when
+    # time-limited) is warned of and logged.
+    certify_every: int = 10
+    certify_saving_rel: float = 0.25
+    certify_rtol: float = 1e-6
 
 
 class Supervisor:
@@ -107,6 +135,7 @@ class Supervisor:
         if self.config.objective not in ("cost", "co2e", "steam", "weighted"):
             raise ValueError(f"objective = {self.config.objective!r}: must be one of cost, co2e, steam, weighted")
         HighsDirect.check_options(self.config.solver_options)  # unknown HiGHS options or bad values: refused here, not ignored
+        _check_guard_config(self.config)
         self.props = properties or compute_properties(site)
         self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models, self.config.max_curve_points)
         cfg = self.config
@@ -126,7 +155,12 @@ class Supervisor:
         self._last_pricing = None  # the last duals LP (its copy of the model, for inspection)
         self._last_current = None  # the last current-point solve (its basis starts the next one)
         self._last_pattern: tuple | None = None  # the last duals LP's integer pattern
-        self._inflight = None  # the worker's job of the last cycle
+        self._skip_cols: np.ndarray | None = None  # per HiGHS column: a learned curve's internal one (the hold check leaves it out)
+        self._row_col_names: tuple[list[str], list[str]] | None = None
+        self._resolve_next: tuple | None = None  # a sampled re-solve this cycle asked for (started after it answers)
+        self._resolve_running: Ticket | None = None  # ... running on the certify lane
+        self._resolve_interrupted = False  # ... and asked to stop (a cycle started before it finished)
+        self._resolve_verdict: dict | None = None  # ... its verdict, for the next proposal's certificate
         self._snapshot_hash: str | None = None  # this cycle's snapshot hash, once computed
         self._t_solved: float | None = None  # when this cycle's optimisation answered
         self._post_solve_s: deque[float] = deque(maxlen=8)  # what the cycles took after their optimisation (s)
@@ -142,7 +176,11 @@ class Supervisor:
         self._kpi_layout: tuple | None = None  # (columns any KPI uses, constant coefficients, the Param-holding ones)
         self._cycle_count = 0
         self._seen_state: dict[str, tuple[bool, pd.Timestamp | None]] = {}  # unit -> (on, since when: None if not seen change)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"steamopt-{site.name}")
+        # every HiGHS run of the cycle on a lane it can abandon: the optimisation, the local LP and
+        # the re-solve on one, the current point and the duals LP on the other (see answer_margin_s)
+        self._pool = Lane(f"steamopt-{site.name}-beside")
+        self._runner = Lane(f"steamopt-{site.name}-solve")
+        self._certifier = Lane(f"steamopt-{site.name}-certify")  # the sampled re-solves, between cycles
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
         self._set_static_params()
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
@@ -271,9 +309,7 @@ class Supervisor:
 
     # ------------------------------------------------------------------ the cycle
     def _step(self, snapshot: object, t0: float) -> Proposal:
-        if self._inflight is not None:  # the last cycle's worker jobs are over before their instances are reused
-            wait([self._inflight])
-            self._inflight = None
+        self._settle_lanes(t0)
         now = None
         if self.config.stale_after_s is not None:
             now = self.config.clock() if self.config.clock is not None else pd.Timestamp.now()
@@ -311,40 +347,55 @@ class Supervisor:
             warnings.append(f"ignored {len(snap.unknown_tags)} unknown tag(s): {', '.join(snap.unknown_tags[:8])}")
         stats["binaries_free"] = cycle.free_binaries
 
-        # the optimisation runs in this thread (HiGHS releases the GIL); the worker meanwhile
-        # does what the cycle needs beside it (the current point's LP and KPIs, the duals LP, the
-        # check's evaluators, the audit hash: _beside). The machine has two cores, so that work
-        # hides behind the optimisation, and the optimisation starts and answers without waiting
-        # for another thread to wake.
+        # the optimisation runs on the solve lane and, beside it, the work the cycle needs on the
+        # worker lane (the current point's LP and KPIs, the check's evaluators, the audit hash, the
+        # duals LP: _beside); this thread waits for each no later than the budget allows and
+        # abandons a lane whose HiGHS has not answered by then (Lane, _await): the cycle answers
+        # within time_budget_s + answer_margin_s whatever HiGHS does
         opt_values = self._write(cycle, pinned=False)
         opt_model = self._solver.arrays(opt_values)
         t_upd2 = time.perf_counter()
         handoff = _Handoff(deadline=t0 + self.config.time_budget_s)
+        hard = handoff.deadline  # the latest this thread waits for a solve (the margin is for what follows)
         try:
             opt_job = self._solver.prepare(opt_model, self._opt_time_limit(t0), self.config.mip_rel_gap, slot="opt")
         except Exception as exc:  # a solver failure is a status, not a crash
             log.warning("HiGHS failed: %s", exc)
             opt_job = None
             result = SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", 0.0)
-        self._inflight = self._pool.submit(self._beside, snapshot, cycle, opt_values, opt_job, t0, handoff)
-        if opt_job is not None:
-            result = self._solve(self._remaining(t0), job=opt_job, pyomo=False)  # the Pyomo variables take it when asked (Supervisor.model)
+        opt_ticket = None
+        if opt_job is not None:  # the Pyomo variables take the solution when asked (Supervisor.model)
+            opt_ticket = self._runner.submit(self._solve, self._remaining(t0), job=opt_job, pyomo=False)
+        self._pool.submit(self._beside, snapshot, cycle, opt_values, opt_job, t0, handoff, opt_ticket)
+        if opt_ticket is not None:
+            result = self._await(opt_ticket, hard, "the optimisation")
             if result.status == "time_limited":
                 self._overshoot_s.append(max(0.0, result.solve_s - opt_job.g.getOptionValue("time_limit")[1]))
-        handoff.beside_done.wait()
-        current, current_kpis, verify_prep, pricing = handoff.current, handoff.current_kpis, handoff.verify_prep, handoff.pricing
+        if handoff.current_done.wait(max(0.0, hard - time.perf_counter())):
+            current, current_kpis, verify_prep = handoff.current, handoff.current_kpis, handoff.verify_prep
+            self._snapshot_hash = handoff.snapshot_hash
+        else:  # the current point's LP hangs: as if it had failed
+            self._abandon_worker()
+            current, current_kpis, verify_prep = SolveResult(False, "fallback_hold", "abandoned: HiGHS did not answer within the time budget", 0.0), {}, None
         if not current.ok:
             warnings.append(f"current operating point could not be evaluated by the model ({current.reason})")
         t_solve = time.perf_counter()
         self._t_solved = t_solve if result.ok else None  # a fallback's own solve is not the rest of a cycle
         status = result.status
+        solved_model = opt_job.model if opt_job is not None else None
         if result.ok:
             self._remember_hot(self._solver.solution())
         if not result.ok:
-            warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
-            local_values = self._write(cycle, pinned=False, local=True)
-            self._sync(local_values)
-            result = self._solve(max(self._remaining(t0), 0.05), model=self._solver.arrays(local_values), pyomo=False)
+            room = hard - time.perf_counter() - 0.002
+            if result.abandoned or room < 0.005:  # the budget is spent: hold
+                warnings.append(f"optimisation gave no answer ({result.reason}); no time left for a local LP")
+            else:
+                warnings.append(f"optimisation gave no answer ({result.reason}); trying a local LP around the current point")
+                local_values = self._write(cycle, pinned=False, local=True)
+                self._sync(local_values)
+                solved_model = self._solver.arrays(local_values)
+                result = self._await(self._runner.submit(self._solve, min(max(self._remaining(t0), 0.05), room), model=solved_model, pyomo=False),
+                                     hard, "the local LP")
             status = "fallback_local" if result.ok else "fallback_hold"
             t_solve = time.perf_counter()
         stats.update({"highs_ms": 1e3 * result.solve_s, "current_ms": 1e3 * current.solve_s,
@@ -355,25 +406,40 @@ class Supervisor:
                             current_kpis=current_kpis, warnings=warnings + ["holding the current setpoints"], substitutions=_subs(snap),
                             held_units=sorted(snap.held_units), stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
 
+        # certification (optimizer/certify.py): never worse than holding the current point; a
+        # re-solve with presolve off on the solve lane, on the schedule of _resolve_reason
+        x_opt = self._solver.solution()
+        certificate, x_prop, resolve_job = self._certify(solved_model, x_opt, current, result, status, handoff)
+        held = certificate.get("hold_check") == "held"
+        if held:
+            warnings.append(f"the optimiser's answer ({status}) is predicted worse than holding the current point "
+                            f"(objective {certificate['proposal_objective']:.6g} against {certificate['hold_objective']:.6g}): "
+                            "proposing the current point")
+
         # the duals LP at the chosen on/off pattern prices the binding limits: solved already if
         # the pattern is the one the worker solved it at, else the worker runs it now
-        want_duals = pricing is not None and status in ("optimal", "time_limited")
+        want_duals = status in ("optimal", "time_limited") and not held and self.config.duals
+        if want_duals and not handoff.beside_done.wait(max(0.0, handoff.deadline - time.perf_counter())):
+            self._abandon_worker()  # the duals LP solved beside the optimisation hangs
+            warnings.append("binding limits not reported: the duals LP did not finish inside the time budget")
+            want_duals = False
+        pricing = handoff.pricing if want_duals else None
+        want_duals = pricing is not None
         if want_duals:
-            x_opt, upper = self._solver.solution(), self._solver.last_bounds()[1]
+            upper = self._solver.last_bounds()[1]
             self._last_pricing = duals_job = pricing
             fixed = self._fix_pricing(handoff, cycle)
             if fixed == "run":
-                self._inflight = self._pool.submit(self._run_pricing, handoff)
+                self._pool.submit(self._run_pricing, handoff)
             else:
                 handoff.priced_ok = fixed == "priced"
                 handoff.priced.set()
         # verify against the providers (onnxruntime) and the model's own balances
-        agreement, domain = self._verify_curves(cycle, verify_prep)
-        proposed_kpis = self._kpis()
-        x_loaded = self._solver.solution()
+        agreement, domain = self._verify_curves(cycle, verify_prep, x_prop)
+        proposed_kpis = self._kpis(x_prop) if held else self._kpis()
         unserved_cols, unplaced_cols, _ = self._columns_of_results()
-        shortfall = {h: float(x_loaded[c]) for h, c in unserved_cols if c >= 0 and x_loaded[c] > 1e-6}
-        unplaced = {h: float(x_loaded[c]) for h, c in unplaced_cols if c >= 0 and x_loaded[c] > 1e-6}
+        shortfall = {h: float(x_prop[c]) for h, c in unserved_cols if c >= 0 and x_prop[c] > 1e-6}
+        unplaced = {h: float(x_prop[c]) for h, c in unplaced_cols if c >= 0 and x_prop[c] > 1e-6}
         if shortfall and status == "optimal":
             status = "infeasible_demand"
             warnings.append("demand beyond what the site can supply: " + ", ".join(f"{h} short {v:.2f} t/h" for h, v in shortfall.items()))
@@ -381,14 +447,14 @@ class Supervisor:
             status = "infeasible_demand"
         if unplaced:
             warnings.append("steam the site cannot use or vent: " + ", ".join(f"{h} surplus {v:.2f} t/h" for h, v in unplaced.items()))
-        power_short = float(x_loaded[self._power_short_col]) if self._power_short_col >= 0 else 0.0
+        power_short = float(x_prop[self._power_short_col]) if self._power_short_col >= 0 else 0.0
         if power_short > 1e-6:
             if status in ("optimal", "time_limited"):
                 status = "infeasible_demand"
             warnings.append(f"electricity beyond what the site can generate and import: short {power_short:.2f} MW")
         else:
             power_short = 0.0
-        swing_short = {h: float(x_loaded[c]) for h, c in self._swing_cols if c >= 0 and x_loaded[c] > 1e-6}
+        swing_short = {h: float(x_prop[c]) for h, c in self._swing_cols if c >= 0 and x_prop[c] > 1e-6}
         if swing_short:  # no headroom left to absorb what the models miss: the plant may be short
             if status in ("optimal", "time_limited"):
                 status = "infeasible_demand"
@@ -401,7 +467,7 @@ class Supervisor:
             warnings.append(f"solved on substitutes for {len(substituted)} bad reading(s) ("
                             + ", ".join(f"{s.tag}: {s.reason}" for s in substituted[:4]) + (", ..." if len(substituted) > 4 else "")
                             + "): advisory, the plant link does not write it")
-        uncovered = cover_shortfall(self._model, lambda v: self._solver._col.get(id(v), -1), x_loaded)  # noqa: SLF001
+        uncovered = cover_shortfall(self._model, lambda v: self._solver._col.get(id(v), -1), x_prop)  # noqa: SLF001
         if uncovered:  # N-1 cover (optimizer/n1_cover.py) not reachable inside this cycle's boxes
             warnings.append(f"N-1 cover short (within {self.site.n1_cover.cover_time_min:g} min): "
                             + ", ".join(f"losing {s} leaves {v:.2f} t/h uncovered" for s, v in uncovered.items()))
@@ -409,28 +475,39 @@ class Supervisor:
         if bad:
             warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
         # what needs no duals, while the worker's duals LP runs
-        setpoints = self._setpoints()
+        setpoints = self._setpoints(x_prop)
         savings = {k: current_kpis[k] - proposed_kpis[k] for k in proposed_kpis if k in current_kpis}
         t_ver = time.perf_counter()
         binding = []
         if want_duals:
             # no longer than the budget: a duals LP still running then (HiGHS checks its own time
-            # limit only now and then) leaves the binding limits out, and the next cycle waits for it
+            # limit only now and then) leaves the binding limits out, and the next cycle waits for
+            # it a while (_settle_lanes)
             if not handoff.priced.wait(max(0.0, handoff.deadline - time.perf_counter())):
                 warnings.append("binding limits not reported: the duals LP did not finish inside the time budget")
             elif handoff.priced_ok:
                 candidates = handoff.speculated_binding if handoff.hit else self._binding_candidates(self._solver.duals(duals_job))
                 binding = self._binding_at(candidates, x_opt, upper)
+        if resolve_job is not None:
+            self._collect_resolve(resolve_job, handoff.deadline, certificate, warnings)
+        if self._resolve_verdict is not None:  # the last sampled re-solve's verdict
+            previous, self._resolve_verdict = self._resolve_verdict, None
+            certificate["previous_resolve"] = previous
+            if previous.get("agrees") is False:
+                warnings.append(f"the optimiser's answer of cycle {previous.get('cycle')} was not confirmed: {previous.get('message')}")
         t_end = time.perf_counter()
-        self._unloaded = self._solver.solution()  # the Pyomo variables take the proposal when asked (Supervisor.model)
+        self._unloaded = x_prop  # the Pyomo variables take the proposal when asked (Supervisor.model)
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
-        return Proposal(
+        proposal = Proposal(
             timestamp=_iso(snap.timestamp), status=status, setpoints=setpoints, current_kpis=current_kpis,
             proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surplus_tph=unplaced, power_shortfall_mw=power_short,
             binding=binding, surrogate_agreement=agreement,
             domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
-            reconciliation=reconciliation, drift=drift,
+            reconciliation=reconciliation, drift=drift, certificate=certificate,
         )
+        if self._resolve_next is not None:
+            self._start_deferred_resolve(proposal.timestamp)
+        return proposal
 
     def _remaining(self, t0: float) -> float:
         return max(0.01, self.config.time_budget_s - (time.perf_counter() - t0) - 0.01)
@@ -446,6 +523,185 @@ class Supervisor:
         late = max(self._post_solve_s, default=0.0) + max(self._overshoot_s, default=0.01 * budget)
         reserve = min(max(0.01, 1.5 * late), 0.25 * budget)
         return max(0.01, budget - (time.perf_counter() - t0) - reserve)
+
+    # ------------------------------------------------------------------ lanes (optimizer/highs_direct.py)
+    def _await(self, ticket: Ticket, until: float, what: str) -> "SolveResult":
+        """The SolveResult of a solve submitted to the solve lane, waited for until ``until``
+        (perf_counter time); if HiGHS has not answered by then the lane is abandoned and the
+        result is a failure with ``abandoned`` set."""
+        if not ticket.wait(until):
+            self._abandon_runner()
+            log.error("%s did not answer within the time budget: its HiGHS run is abandoned", what)
+            return SolveResult(False, "fallback_hold", f"{what} abandoned: HiGHS did not answer within the time budget", 0.0, abandoned=True)
+        if ticket.error is not None:
+            exc = ticket.error
+            log.warning("%s failed: %s", what, exc)
+            return SolveResult(False, "fallback_hold", f"solver error: {type(exc).__name__}: {exc}", 0.0)
+        return ticket.value
+
+    def _abandon_runner(self) -> None:
+        """Give up the solve lane (its HiGHS run asked to stop; its instance never used again)
+        and take a fresh one."""
+        self._runner.abandon()
+        self._runner = Lane(f"steamopt-{self.site.name}-solve")
+        self._solver.forget("opt")
+
+    def _abandon_worker(self) -> None:
+        """Give up the worker lane (current point, duals LP) and take a fresh one; the LPs it held
+        are forgotten (their bases are not read again)."""
+        self._pool.abandon()
+        self._pool = Lane(f"steamopt-{self.site.name}-beside")
+        self._solver.forget("current", "duals")
+        self._last_current = None
+        self._last_pricing = None
+
+    def _settle_lanes(self, t0: float) -> None:
+        """At a cycle's start: the last cycle's lane work (a duals LP still running) is over
+        before its instances are reused; waited for until a quarter of this cycle's budget, then
+        abandoned."""
+        self._collect_deferred_resolve()
+        until = t0 + 0.25 * self.config.time_budget_s
+        for lane, abandon in ((self._pool, self._abandon_worker), (self._runner, self._abandon_runner)):
+            if lane.last is not None and not lane.last.wait(until):
+                log.warning("lane %s still busy from the last cycle: abandoned", lane.name)
+                abandon()
+
+    # ------------------------------------------------------------------ certification (optimizer/certify.py)
+    def _certify(self, model, x_opt: np.ndarray, current: "SolveResult", result: "SolveResult", status: str,
+                 handoff: "_Handoff") -> tuple[dict, np.ndarray, Ticket | None]:
+        """The proposal's certificate: holding the current point compared in the model's
+        objective (``hold_check``: "passed"; "held" when the answer is predicted worse than a
+        hold the model allows, so the current point's solution ``current.x`` is proposed;
+        "hold_not_allowed" when worse but the hold breaks a rule of the model; "not_checked"
+        without a current point), and the re-solve when the schedule calls for it
+        (:meth:`_resolve_reason`): an implausible saving is re-solved now on the solve lane and
+        waited for inside the budget (the returned ticket, :meth:`_collect_resolve`); a sampled
+        cycle is re-solved after the cycle answered on the certify lane (``self._resolve_next``),
+        its verdict in a later proposal's ``certificate["previous_resolve"]``. Returns (certificate, the solution
+        to propose, the ticket of a re-solve to wait for or None)."""
+        cfg = self.config
+        cert: dict = {"hold_check": "not_checked", "proposal_objective": None, "hold_objective": None, "resolve": None}
+        x_prop = x_opt
+        try:
+            f_prop = certify.objective(model, x_opt)
+            cert["proposal_objective"] = f_prop
+            rtol = max(cfg.certify_rtol, result.gap or 0.0) if status == "time_limited" else cfg.certify_rtol
+            saving = None
+            if current.ok and current.x is not None:
+                chk = certify.hold_check(model, x_opt, current.x, cfg.certify_rtol, self._curve_internal_cols(), self._names())
+                cert["hold_objective"] = chk.hold_objective
+                saving = chk.hold_objective - chk.proposal_objective
+                if chk.hold_better:
+                    cert["hold_check"] = "held"
+                    x_prop = current.x
+                    log.warning("the optimiser's answer (%s, objective %.9g) is predicted worse than holding the current point (%.9g): "
+                                "proposing the current point", status, chk.proposal_objective, chk.hold_objective)
+                elif chk.worse:
+                    cert["hold_check"] = "hold_not_allowed"
+                    cert["hold_violation"] = chk.hold_violation
+                else:
+                    cert["hold_check"] = "passed"
+            why, now = self._resolve_reason(status, saving, cert["hold_objective"])
+            if why is None:
+                return cert, x_prop, None
+            cert["resolve"] = {"reason": why, "rtol": rtol}
+            if not now:
+                if self._resolve_running is not None:
+                    cert["resolve"]["status"] = "skipped: the last sampled re-solve is still running"
+                else:
+                    cert["resolve"]["status"] = "runs after this cycle: its verdict comes with a later proposal (previous_resolve)"
+                    self._resolve_next = (model, rtol, f_prop, why)
+                return cert, x_prop, None
+            room = handoff.deadline - time.perf_counter() - 0.002
+            if room < 0.005:
+                cert["resolve"]["status"] = "skipped: no time left in the budget"
+                return cert, x_prop, None
+            return cert, x_prop, self._runner.submit(certify.resolve, model, self._solver._options, room, cfg.mip_rel_gap)  # noqa: SLF001
+        except Exception as exc:  # the certificate is a check: without it the proposal stands, said so
+            log.exception("certification failed")
+            cert["error"] = f"{type(exc).__name__}: {exc}"
+            return cert, x_opt, None
+
+    def _resolve_reason(self, status: str, saving: float | None, hold_objective: float | None) -> tuple[str | None, bool]:
+        """Why this cycle's optimisation is re-solved (None: it is not) and whether now (inside
+        the cycle's budget): whenever the predicted saving against holding exceeds
+        ``certify_saving_rel`` of holding's objective (implausible: now), and every
+        ``certify_every``-th cycle (sampled: after the cycle answered, on the certify lane)."""
+        if status not in ("optimal", "time_limited"):
+            return None, False
+        cfg = self.config
+        if saving is not None and hold_objective is not None and saving > cfg.certify_saving_rel * max(1.0, abs(hold_objective)):
+            return f"implausible saving: {saving:.6g} is more than {cfg.certify_saving_rel:g} of holding's objective {hold_objective:.6g}", True
+        if cfg.certify_every and self._cycle_count % cfg.certify_every == 0:
+            return f"every {cfg.certify_every} cycles", False
+        return None, False
+
+    def _collect_resolve(self, ticket: Ticket, until: float, cert: dict, warnings: list[str]) -> None:
+        """An in-cycle re-solve's verdict into the certificate (waited for until ``until``, else
+        the solve lane is abandoned); a disagreement is logged and warned of."""
+        res = cert["resolve"]
+        if not ticket.wait(until):
+            self._abandon_runner()
+            res["status"] = "unfinished: abandoned at the end of the time budget"
+            return
+        if ticket.error is not None:
+            res["status"] = f"error: {type(ticket.error).__name__}: {ticket.error}"
+            log.warning("re-solve failed: %s", ticket.error)
+            return
+        res.update(_resolve_verdict(cert["proposal_objective"], ticket.value, res))
+        if res["agrees"] is False:
+            warnings.append(f"optimiser's answer not confirmed: {res['message']}")
+
+    def _start_deferred_resolve(self, timestamp: str) -> None:
+        """Start the sampled re-solve this cycle asked for, on the certify lane (its own thread:
+        the next cycle does not wait for it), under a time limit of a quarter of the cycle."""
+        args, self._resolve_next = self._resolve_next, None
+        if args is None:
+            return
+        model, rtol, f_prop, why = args
+        limit = max(self.config.time_budget_s, 0.25 * self.config.cycle_s)
+        self._resolve_running = self._certifier.submit(_deferred_resolve, model, dict(self._solver._options), limit,  # noqa: SLF001
+                                                       self.config.mip_rel_gap, f_prop, {"reason": why, "rtol": rtol, "cycle": timestamp})
+        self._resolve_interrupted = False
+
+    def _collect_deferred_resolve(self) -> None:
+        """At a cycle's start: the last sampled re-solve's verdict, if it is done
+        (``self._resolve_verdict``, for this cycle's certificate). One still running is asked to
+        stop (HiGHS's interrupt callback; its instance is its own) and left to a later cycle; one
+        still running at the cycle after that is abandoned with its lane."""
+        ticket = self._resolve_running
+        if ticket is None:
+            return
+        if ticket.done.is_set():
+            self._resolve_running = None
+            if ticket.error is not None:
+                self._resolve_verdict = {"status": f"error: {type(ticket.error).__name__}: {ticket.error}"}
+            else:
+                self._resolve_verdict = ticket.value
+        elif not self._resolve_interrupted:
+            self._certifier.interrupt()
+            self._resolve_interrupted = True
+        else:
+            self._certifier.abandon()
+            self._certifier = Lane(f"steamopt-{self.site.name}-certify")
+            self._resolve_running = None
+            self._resolve_verdict = {"status": "unfinished: abandoned, it did not stop when asked"}
+            log.warning("the sampled re-solve did not stop when asked: abandoned")
+
+    def _names(self) -> tuple[list[str], list[str]]:
+        """Pyomo names of the HiGHS rows and columns (cached)."""
+        if self._row_col_names is None:
+            self._row_col_names = self._solver.names()
+        return self._row_col_names
+
+    def _curve_internal_cols(self) -> np.ndarray:
+        """Per HiGHS column: True for a learned curve's internal columns (weights ``lam``,
+        segment bits ``z``), which the hold check leaves out with their rows (the current point
+        writes each curve through one segment of its own, the optimisation through the box's)."""
+        if self._skip_cols is None:
+            _, cols = self._names()
+            self._skip_cols = np.array([n.startswith(("lam[", "z[")) for n in cols], dtype=bool)
+        return self._skip_cols
 
     # ------------------------------------------------------------------ cycle data
     def _set_static_params(self) -> None:
@@ -552,32 +808,46 @@ class Supervisor:
             params[j]._value = float(values[j])  # noqa: SLF001
         self._synced = values
 
-    def _beside(self, snapshot: object, cycle: "CycleData", opt_values: np.ndarray, opt_job, t0: float, handoff: "_Handoff") -> None:
-        """On the worker, while the caller's thread runs the optimisation: the Params set to the
-        optimisation's data, the current point's LP and KPIs, the duals LP prepared (and solved at
-        the last cycle's pattern), the check's evaluators and the snapshot's audit hash, all
-        handed over in ``handoff``. Never raises; ``handoff.beside_done`` is set whatever happens."""
+    def _beside(self, snapshot: object, cycle: "CycleData", opt_values: np.ndarray, opt_job, t0: float, handoff: "_Handoff",
+                opt_ticket: Ticket | None = None) -> None:
+        """On the worker lane, while the solve lane runs the optimisation: the Params set to the
+        optimisation's data, the check's evaluators, the current point's LP and KPIs and the
+        snapshot's audit hash (then ``handoff.current_done``), and the duals LP prepared (and
+        solved at the last cycle's pattern; then ``handoff.beside_done``). Never raises; both
+        events are set whatever happens. Writes only into ``handoff`` and the Params (an
+        abandoned lane stops at its next HiGHS run's end: Lane). It first lets the optimisation
+        reach HiGHS (``opt_ticket.started``, 5 ms at most): both threads need the interpreter
+        lock until then, and this one holding it for its Python work held the optimisation back
+        (measured: a median of 3 ms, a 90th percentile of 10 ms on a loaded machine)."""
+        cur_job = cur_run = fix = None
+        if opt_ticket is not None:
+            opt_ticket.started.wait(0.005)
         try:
             # the Params hold the optimisation's data (the KPIs' prices; the model reads
             # consistently with the proposal it will hold)
             self._sync(opt_values)
+            handoff.verify_prep = self._prepare_verify(cycle)
             try:
                 _values, pinned_model, fix, cur_job, cur_run = self._solve_current(cycle, self._remaining(t0), slot="current")
             except Exception as exc:  # the proposal does not depend on it: report and go on
                 log.warning("HiGHS failed on the current point: %s", exc)
                 pinned_model = fix = cur_job = cur_run = None
-            if self.config.duals and opt_job is not None:
-                handoff.pricing = self._prepare_pricing(opt_job, cycle, cur_job, cur_run, fix, t0, handoff)
             if cur_run is not None:
                 handoff.current = self._current_result(cur_run, fix, pinned_model, t0)
             handoff.current_kpis = self._kpis(handoff.current.x) if handoff.current.ok else {}
-            handoff.verify_prep = self._prepare_verify(cycle)
             try:
-                self._snapshot_hash = sha256_of(snapshot)
+                handoff.snapshot_hash = sha256_of(snapshot)
             except Exception:  # the audit trail never costs the plant its answer: step() tries again and reports
-                self._snapshot_hash = None
+                handoff.snapshot_hash = None
         except Exception:  # the cycle goes on with what is there
             log.exception("the work beside the optimisation failed")
+        finally:
+            handoff.current_done.set()
+        try:
+            if self.config.duals and opt_job is not None:
+                handoff.pricing = self._prepare_pricing(opt_job, cycle, cur_job, cur_run, fix, t0, handoff)
+        except Exception:
+            log.exception("the duals LP beside the optimisation failed")
         finally:
             handoff.beside_done.set()
 
@@ -602,7 +872,7 @@ class Supervisor:
             if self._last_pattern is not None:
                 self._solver.fix_integers(pricing, np.array(self._last_pattern, dtype=float))
                 pricing.g.setOptionValue("time_limit", self._remaining(t0))
-                self._solver.run_only(pricing)
+                self._solver.execute(pricing)
                 if pricing.g.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                     handoff.speculated = self._last_pattern
                     handoff.speculated_binding = self._binding_candidates(self._solver.duals(pricing))
@@ -614,7 +884,7 @@ class Supervisor:
     def _run_pricing(self, handoff: "_Handoff") -> None:
         """On the worker: the duals LP, held at the optimisation's pattern by :meth:`_fix_pricing`."""
         try:
-            self._solver.run_only(handoff.pricing)
+            self._solver.execute(handoff.pricing)
             handoff.priced_ok = True
         except Exception as exc:  # binding limits are a report: the cycle goes on without them
             log.warning("duals LP failed: %s", exc)
@@ -848,10 +1118,13 @@ class Supervisor:
             out.append((name, self._verify_cols[name], f, checks))
         return out, evaluate_all
 
-    def _verify_curves(self, c: "CycleData", prepared: tuple[list, object] | None = None) -> tuple[dict[str, float], list[str]]:
+    def _verify_curves(self, c: "CycleData", prepared: tuple[list, object] | None = None,
+                       x: np.ndarray | None = None) -> tuple[dict[str, float], list[str]]:
         """Every running unit's learned curves evaluated by their provider (onnxruntime for
-        surrogates) at the loaded solution, against the embedded values; training-domain warnings."""
-        x = self._solver.solution()
+        surrogates) at solution ``x`` (default: the loaded one), against the embedded values;
+        training-domain warnings."""
+        if x is None:
+            x = self._solver.solution()
         per_curve, evaluate_all = prepared if prepared is not None else self._prepare_verify(c)
         served = evaluate_all([float(x[c_x]) for _, (_, c_x, _), _, _ in per_curve]) if evaluate_all is not None else None
         agreement, domain = {}, []
@@ -1032,7 +1305,9 @@ class _Handoff:
     the optimisation (set, then ``beside_done``), and the duals LP (``priced``)."""
 
     deadline: float = math.inf  # perf_counter() time by which the cycle must have answered
-    beside_done: threading.Event = field(default_factory=threading.Event)
+    current_done: threading.Event = field(default_factory=threading.Event)  # current, current_kpis, verify_prep, snapshot_hash set
+    beside_done: threading.Event = field(default_factory=threading.Event)  # ... and the duals LP prepared (pricing, speculated)
+    snapshot_hash: str | None = None
     current: "SolveResult" = field(default_factory=lambda: SolveResult(False, "fallback_hold", "solver error on the current point", 0.0))
     current_kpis: dict = field(default_factory=dict)
     verify_prep: object = None
@@ -1054,6 +1329,7 @@ class SolveResult:
     gap: float | None = None
     objective: float | None = None
     x: np.ndarray | None = None
+    abandoned: bool = False  # HiGHS did not answer in time and its lane was given up
 
 
 # the duals LP starts from an optimal basis of the last cycle's (0 simplex iterations in the
@@ -1087,6 +1363,44 @@ def _compile_affine(expr, column, index: dict[int, int]):
     coefs = [affine_terms(c, index) for c in repn.linear_coefs]
     cols = np.array([column(v) for v in repn.linear_vars], dtype=np.int64)
     return coefs, cols, affine_terms(repn.constant, index)
+
+
+def _resolve_verdict(proposal_objective: float, again: "certify.Resolve", res: dict) -> dict:
+    """A re-solve's verdict (:func:`optimizer.certify.agreement`) with a message; logged when it
+    disagrees."""
+    out = certify.agreement(proposal_objective, again, res["rtol"])
+    if out["agrees"] is False:
+        what = "found a better point" if out["better_found"] else "contradicts it"
+        out["message"] = (f"re-solve with presolve off ({res['reason']}) {what}: objective {out['objective']:.9g} against the "
+                          f"optimiser's {out['proposal_objective']:.9g}")
+        log.warning("certificate: %s%s", out["message"], f" (cycle {res['cycle']})" if "cycle" in res else "")
+    return out
+
+
+def _deferred_resolve(model, options: dict, time_limit: float, mip_rel_gap: float, proposal_objective: float, res: dict) -> dict:
+    """On the solve lane after a sampled cycle answered: the re-solve and its verdict (logged
+    there on disagreement)."""
+    if time_limit <= 0:
+        return {**res, "status": "skipped"}
+    again = certify.resolve(model, options, time_limit, mip_rel_gap)
+    return {**res, **_resolve_verdict(proposal_objective, again, res)}
+
+
+def _check_guard_config(cfg: SupervisorConfig) -> None:
+    """The time-margin and certification settings, refused with the field, value and rule."""
+    def number(name: str, value) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name} = {value!r}: must be a finite number")
+        return float(value)
+
+    if number("answer_margin_s", cfg.answer_margin_s) <= 0.0:
+        raise ValueError(f"answer_margin_s = {cfg.answer_margin_s!r}: must be > 0 (seconds)")
+    if isinstance(cfg.certify_every, bool) or not isinstance(cfg.certify_every, int) or cfg.certify_every < 0:
+        raise ValueError(f"certify_every = {cfg.certify_every!r}: must be an integer >= 0 (0: re-solve only implausible savings)")
+    if number("certify_saving_rel", cfg.certify_saving_rel) <= 0.0:
+        raise ValueError(f"certify_saving_rel = {cfg.certify_saving_rel!r}: must be > 0 (a fraction of holding's objective)")
+    if number("certify_rtol", cfg.certify_rtol) < 0.0:
+        raise ValueError(f"certify_rtol = {cfg.certify_rtol!r}: must be >= 0")
 
 
 def _iso(ts) -> str:
