@@ -156,7 +156,6 @@ class CycleData:
             set3("b_on_hi", b, oh, 1.0 if on_now and ok else 0.0, 1.0 if on_now and ok else 0.0)
             set3("b_lo", b, lo, pl, ll)
             set3("b_hi", b, hi, ph, lh)
-            set3("b_reach", b, hi, hi, hi)  # what the boiler can reach this cycle: its swing reserve (formulation)
             unit_box[("boiler_fuel", b)] = (lo, hi, pl, ph)
             local_box[("boiler_fuel", b)] = (ll, lh)
         # gas turbines

@@ -45,7 +45,7 @@ Electricity: ``I - X + \\pi = L + \\sum_{motors} + ... - \\sum P`` with ``\\pi >
 cannot get (priced like unserved steam: it answers a cycle with every GT out at the import limit).
 
 Swing reserve of header ``H`` (site file ``swing_reserve_tph``, pressure control):
-``\\sum_{b \\to H} (\\bar{s}_b u_b - s_b) + \\rho_H >= R_H`` with ``\\bar{s}_b`` the top of the cycle's move box, ``\\rho_H >= 0`` priced.
+``\\sum_{b \\to H} (\\bar{s}_b u_b - s_b) + \\rho_H >= R_H`` with ``\\bar{s}_b`` the boiler's maximum, ``\\rho_H >= 0`` priced.
 
 N-1 steam cover, only when the site file enables it: the rows of :mod:`optimizer.n1_cover`, their
 shortfall priced in the slack cost.
@@ -247,7 +247,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.H, m.F = pyo.Set(initialize=H), pyo.Set(initialize=list(site.fuels))
 
     # ------------------------------------------------------------------ per-cycle parameters
-    for name, idx in [("b_lo", m.B), ("b_hi", m.B), ("b_reach", m.B), ("b_on_lo", m.B), ("b_on_hi", m.B), ("b_fuel_per_tph", m.B),
+    for name, idx in [("b_lo", m.B), ("b_hi", m.B), ("b_on_lo", m.B), ("b_on_hi", m.B), ("b_fuel_per_tph", m.B),
                       ("g_lo", m.G), ("g_hi", m.G), ("g_on_lo", m.G), ("g_on_hi", m.G),
                       ("d_lo", m.GD), ("d_hi", m.GD), ("d_on_lo", m.GD), ("d_on_hi", m.GD),
                       ("t_lo", m.T), ("t_hi", m.T), ("t_on_lo", m.T), ("t_on_hi", m.T), ("demand_mw", m.T),
@@ -268,15 +268,15 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.b_split = pyo.Constraint(m.B, rule=lambda m, b: sum(m.b_fuel_split[b, f] for f in site.boilers[b].fuels) == m.b_fuel[b])
     m.b_linear_fuel = pyo.Constraint([b for b in st.boilers if (b, "boiler_fuel") not in curve_of],
                                      rule=lambda m, b: m.b_fuel[b] == m.b_fuel_per_tph[b] * m.b_steam[b])
-    # pressure control: the boilers running on a header keep a swing reserve within this cycle's
-    # move box (b_reach: the box's top, the same for the current point's evaluation, whose own box
-    # is pinned; a header left to by-product steam alone, or with its boilers at their limit, has
-    # nothing to absorb what the models miss); a shortfall is priced, not infeasible
+    # pressure control: the boilers running on a header keep headroom to their maximum (a header
+    # left to by-product steam alone, or with its boilers at their maximum, has nothing to absorb
+    # what the models miss; the boilers ramp to it within minutes, so it is the equipment maximum,
+    # not this cycle's move box); a shortfall is priced, not infeasible
     swing = {h: site.headers[h].swing_reserve_tph for h in H
              if site.headers[h].swing_reserve_tph > 0 and any(site.boilers[b].header == h for b in st.boilers)}
     m.SW = pyo.Set(initialize=list(swing))
     m.swing_short = pyo.Var(m.SW, domain=pyo.NonNegativeReals)
-    m.swing = pyo.Constraint(m.SW, rule=lambda m, h: sum(m.b_reach[b] * m.b_on[b] - m.b_steam[b] for b in st.boilers if site.boilers[b].header == h)
+    m.swing = pyo.Constraint(m.SW, rule=lambda m, h: sum(site.boilers[b].max_steam_tph * m.b_on[b] - m.b_steam[b] for b in st.boilers if site.boilers[b].header == h)
                              + m.swing_short[h] >= swing[h])
 
     # ------------------------------------------------------------------ gas turbines and HRSGs

@@ -39,6 +39,7 @@ Unknown tags are ignored and reported. :meth:`SnapshotValidator.validate` never 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import numbers
@@ -69,6 +70,10 @@ class TagRule:
     required: bool = True
     kind: str = DISTURBANCE  # DISTURBANCE | POINT | CONDITION | OPTIONAL
     flag: bool = False  # a 0/1 flag: booleans are accepted as 0/1
+    # a reading further than this rate (per minute since the last accepted snapshot, plus
+    # ``rate_slack``) from the tag's last good value is a spike, not the plant: substituted
+    max_rate_per_min: float | None = None
+    rate_slack: float = 0.0
 
 
 @dataclass
@@ -121,6 +126,9 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
         r[tag] = TagRule(tag, lo, hi, nominal, unit, required, kind, flag)
 
     add(tags.AMBIENT, -30.0, 60.0, site.design_ambient_c)
+    # weather moves ambient by a few C an hour (a front: about 10 C): 0.5 C/min + 2 C is generous,
+    # and catches a sensor jumping to a plausible but wrong value (it sets every GT's maximum)
+    r[tags.AMBIENT] = dataclasses.replace(r[tags.AMBIENT], max_rate_per_min=0.5, rate_slack=2.0)
     e = site.electricity
     add(tags.SITE_LOAD, 0.0, 10.0 * (e.site_load_mw if e else 1.0) + 1.0, e.site_load_mw if e else 0.0,
         required=e is not None)  # a site with no grid connection balances no power
@@ -248,9 +256,15 @@ class SnapshotValidator:
             if key != "timestamp" and key not in self.rules:
                 out.unknown_tags.append(str(key)[:80])
         counts: dict[str, int] = {}
+        minutes = (ts - self.last_timestamp).total_seconds() / 60.0 if self.last_timestamp is not None and not errors else None
         for tag, rule in self.rules.items():
             raw = snapshot.get(tag, _MISSING)
             value, reason = _read(raw, rule)
+            if reason is None and rule.max_rate_per_min is not None and minutes is not None and tag in self.last_good:
+                allowed = rule.max_rate_per_min * max(minutes, 0.0) + rule.rate_slack
+                if abs(value - self.last_good[tag]) > allowed:
+                    reason = (f"jumped {value - self.last_good[tag]:+.4g} from its last good value {self.last_good[tag]:.4g} in "
+                              f"{minutes:.3g} min (at most {rule.max_rate_per_min:g}/min + {rule.rate_slack:g})")
             if reason is None:
                 out.values[tag] = out.good[tag] = value
                 continue

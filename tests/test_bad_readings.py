@@ -290,3 +290,18 @@ def test_demand_step_outside_the_accepted_range_is_not_optimal():
     p = sup.step(snap_at(1, **{t.replace(".", "__"): 10 * SNAPSHOT[t] + 50.0 for t in demand_tags}))
     assert p.status == "substituted", p.status
     assert {s["tag"] for s in p.substitutions} >= set(demand_tags)
+
+
+def test_an_ambient_spike_to_a_plausible_value_is_substituted():
+    """-25 C at a tropical site is inside the physical range, but not 15 min after 30 C: each GT's
+    maximum would rise ~40 % on it (found by tests/test_safety_sequences.py)."""
+    sup = Supervisor(SITE, MODELS, SupervisorConfig(cycle_s=900.0))
+    assert sup.step(snap_at(0)).status == "optimal"
+    p = sup.step(snap_at(15, ambient_temp_c=-25.0))
+    assert p.status == "substituted"
+    sub = {s["tag"]: s for s in p.substitutions}["ambient_temp_c"]
+    assert "jumped" in sub["reason"] and sub["used"] == SNAPSHOT[tags.AMBIENT]
+    for g, gt in SITE.gas_turbines.items():
+        assert p.setpoints[tags.gt_power(g)] <= gt.base_power_mw(SNAPSHOT[tags.AMBIENT], SNAPSHOT[tags.gt_fouling(g)]) + 1e-6
+    # a real change, at weather's pace, is taken
+    assert sup.step(snap_at(30, ambient_temp_c=SNAPSHOT[tags.AMBIENT] + 4.0)).status == "optimal"

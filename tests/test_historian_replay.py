@@ -233,8 +233,8 @@ def test_missing_column_and_nan_cells(ignored, models):
     frame.iloc[2, frame.columns.get_loc("B1.steam_tph")] = np.nan
     result = replay_historian(SITE, models, frame)
     assert any("GT2.fouling_hours" in w for w in result.warnings)
-    # the empty cell of an operating point: solved on a substitute (advisory) in that row
-    assert [p.status for p in result.proposals] == ["optimal", "optimal", "substituted", "optimal"]
+    # fouling never read (GT2 held) and the empty cell: solved on substitutes (advisory)
+    assert [p.status for p in result.proposals] == ["substituted"] * 4
     subs = [{s["tag"]: s for s in p.substitutions} for p in result.proposals]
     # fouling never read: GT2's maximum is unknown, so GT2 is held (never a fouling of 0 h)
     assert all(s["GT2.fouling_hours"]["source"] == "held" for s in subs)

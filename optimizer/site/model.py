@@ -93,8 +93,8 @@ class Header:
     pressure_barg: float = attr("bar(g)", "header pressure", gt=-1.0, le=300.0)
     temp_c: float | None = attr("C", "header temperature (superheated)", default=None, gt=0.0, le=800.0)
     enthalpy_kj_kg: float | None = attr("kJ/kg", "explicit header enthalpy, for sites that give one", default=None, gt=0.0, le=4200.0)
-    swing_reserve_tph: float = attr("t/h", "pressure control: headroom the running boilers on this header keep within one cycle's "
-                                   "move limits (0: none); missing headroom is priced, see optimizer/formulation.py", default=0.0, ge=0.0, le=1e4)
+    swing_reserve_tph: float = attr("t/h", "pressure control: headroom to their maximum the running boilers on this header keep "
+                                   "(0: none); missing headroom is priced, see optimizer/formulation.py", default=0.0, ge=0.0, le=1e4)
 
 
 @dataclass(frozen=True, kw_only=True)
