@@ -53,7 +53,6 @@ import pandas as pd
 from optimizer import tags
 from optimizer.site.model import Site
 
-
 # what a tag is to the engine, and so what its bad value means (see the module docstring)
 DISTURBANCE, POINT, CONDITION, OPTIONAL = "disturbance", "point", "condition", "optional"
 

@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 
 import matplotlib.figure
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -349,7 +349,7 @@ def test_study_reports_what_the_cover_costs():
 
     hours = 6.0
     study = ROOT / "scenarios" / "studies" / "n1_cover.toml"
-    cost, warned = {}, {}
+    cost = {}
     for on in (False, True):
         spec = spec_from_scenario_file(study, {"n1_cover": on}, hours=hours, policies=["steamopt"])
         assert spec.site.n1_cover.enabled is on and spec.site.n1_cover.cover_time_min == 10.0
