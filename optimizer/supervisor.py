@@ -43,6 +43,7 @@ from pyomo.repn import generate_standard_repn
 
 from optimizer import __version__, certify, tags
 from optimizer.audit import append_line, sha256_of
+from optimizer.binding import BindingLimits
 from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config  # noqa: F401 - TUNED_HIGHS_OPTIONS re-exported
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.cycle import CycleData
@@ -103,7 +104,6 @@ class Supervisor:
         self._t_solved: float | None = None  # when this cycle's optimisation answered
         self._post_solve_s: deque[float] = deque(maxlen=8)  # what the cycles took after their optimisation (s)
         self._overshoot_s: deque[float] = deque(maxlen=8)  # how far time-limited optimisations ran past their limit (s)
-        self._limit_index: tuple[list, list] | None = None
         self._setpoint_plan: list | None = None  # (tag, rule, HiGHS columns) of each setpoint
         self._result_cols: tuple | None = None  # HiGHS columns of the shortfall, surplus and mixing variables
         self._last_hot: dict | None = None
@@ -124,6 +124,7 @@ class Supervisor:
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self._model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
+        self._binding_limits = BindingLimits(self._solver.names)  # what holds the proposal, from the duals LP
         # parameter values (HighsDirect.params order): the static and the cycle's fixed data; and
         # what the Pyomo Params hold (the last optimisation's data)
         self._base = self._solver.template.values()
@@ -424,8 +425,8 @@ class Supervisor:
             if not handoff.priced.wait(max(0.0, handoff.deadline - time.perf_counter())):
                 warnings.append("binding limits not reported: the duals LP did not finish inside the time budget")
             elif handoff.priced_ok:
-                candidates = handoff.speculated_binding if handoff.hit else self._binding_candidates(self._solver.duals(duals_job))
-                binding = self._binding_at(candidates, x_opt, upper)
+                candidates = handoff.speculated_binding if handoff.hit else self._binding_limits.candidates(self._solver.duals(duals_job))
+                binding = BindingLimits.at(candidates, x_opt, upper)
         if resolve_job is not None:
             self._collect_resolve(resolve_job, handoff.deadline, certificate, warnings)
         if self._resolve_verdict is not None:  # the last sampled re-solve's verdict
@@ -813,7 +814,7 @@ class Supervisor:
                 self._solver.execute(pricing)
                 if pricing.g.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                     handoff.speculated = self._last_pattern
-                    handoff.speculated_binding = self._binding_candidates(self._solver.duals(pricing))
+                    handoff.speculated_binding = self._binding_limits.candidates(self._solver.duals(pricing))
             return pricing
         except Exception as exc:  # binding limits are a report: the cycle goes on without them
             log.warning("duals LP could not be prepared: %s", exc)
@@ -1079,44 +1080,6 @@ class Supervisor:
                     domain.append(f"{name}: {chk[0]} = {xv:.4g} outside the training domain [{chk[1]:.4g}, {chk[2]:.4g}]")
         return agreement, domain
 
-    def _binding(self, duals, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
-        """Binding limits at the proposal and what relaxing each is worth per hour: the duals of
-        the LP with the on/off pattern held. Header balances give the marginal value of steam."""
-        return self._binding_at(self._binding_candidates(duals), x, upper, top)
-
-    def _binding_candidates(self, duals) -> tuple[list[dict], list[tuple[int, dict]]] | None:
-        """What of :meth:`_binding` needs only the duals: the constraints with a dual, and the
-        columns with a reduced cost (column, entry) before the at-the-upper-bound test."""
-        if duals is None:
-            return None
-        if self._limit_index is None:  # per kind: (HiGHS indices, names, what each is worth)
-            rows, cols = self._solver.names()
-
-            def index(names):
-                hits = [(i, n, _LIMITS[n.split("[")[0]]) for i, n in enumerate(names) if n and n.split("[")[0] in _LIMITS]
-                return np.array([i for i, _, _ in hits], dtype=np.int64), [n for _, n, _ in hits], [w for _, _, w in hits]
-
-            self._limit_index = (index(rows), index(cols))
-        row_dual, col_dual = duals
-        (r_idx, r_names, r_what), (c_idx, c_names, c_what) = self._limit_index
-        r_worth, c_worth = np.abs(row_dual[r_idx]), np.abs(col_dual[c_idx])
-        rows_out = [{"limit": r_names[k], "kind": "constraint", "what": r_what[k], "worth_per_unit_per_h": float(r_worth[k])}
-                    for k in np.flatnonzero(r_worth > 1e-6).tolist()]
-        cols_out = [(int(c_idx[k]), {"limit": c_names[k], "kind": "bound", "what": c_what[k], "worth_per_unit_per_h": float(c_worth[k])})
-                    for k in np.flatnonzero(c_worth > 1e-6).tolist()]
-        return rows_out, cols_out
-
-    @staticmethod
-    def _binding_at(candidates, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
-        """:meth:`_binding` from its candidates at solution ``x`` with column upper bounds ``upper``."""
-        if candidates is None:
-            return []
-        rows_out, cols_out = candidates
-        # a flow resting at zero is not a limit anyone would relax: only columns at their upper bound
-        out = [dict(d) for d in rows_out] + [dict(d) for i, d in cols_out if abs(x[i] - upper[i]) <= 1e-7 * (1.0 + abs(x[i]))]
-        out.sort(key=lambda d: -d["worth_per_unit_per_h"])
-        return out[:top]
-
     def _kpis(self, x: np.ndarray | None = None) -> dict[str, float]:
         """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI
         expressions compiled once into affine functions of the HiGHS columns."""
@@ -1251,7 +1214,7 @@ class _Handoff:
     verify_prep: object = None
     pricing: object = None
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran
-    speculated_binding: object = None  # ... and its binding-limit candidates (Supervisor._binding_candidates)
+    speculated_binding: object = None  # ... and its binding-limit candidates (BindingLimits.candidates)
     hit: bool = False  # the optimisation's pattern was the speculated one
     priced: threading.Event = field(default_factory=threading.Event)  # the duals LP is done with
     priced_ok: bool = False  # ... and it ran (or was solved at the optimisation's pattern already)
@@ -1273,23 +1236,6 @@ class SolveResult:
 # the duals LP starts from an optimal basis of the last cycle's (0 simplex iterations in the
 # median): unscaled, measured 0.16 instead of 0.22 ms on the reference site, the same duals
 _PRICING_OPTIONS = {"simplex_scale_strategy": 0}
-
-# limits worth reporting, by Pyomo component name: what one more unit of each is worth
-_LIMITS = {
-    "mass": "marginal value of steam at the header (per t/h)",
-    "swing": "swing reserve for pressure control (per t/h)",
-    "b_max": "boiler maximum steam (per t/h)", "b_min": "boiler minimum / move limit (per t/h)",
-    "g_max": "GT power limit: base load or move limit (per MW)", "g_min": "GT minimum / move limit (per MW)",
-    "d_max": "duct-firing maximum (per t/h)", "t_gen_max": "generator maximum / move limit (per MW)",
-    "t_gen_min": "generator minimum / move limit (per MW)", "t_flow_max": "turbine section maximum flow (per t/h)",
-    "t_flow_min": "turbine section minimum flow (per t/h)", "x_max": "extraction maximum / move limit (per t/h)",
-    "x_min": "extraction minimum / move limit (per t/h)", "ld": "letdown capacity (per t/h)", "vent": "vent capacity (per t/h)",
-    "cdraw": "flexible consumer band (per t/h)", "fuel_limit": "fuel availability (per GJ/h)", "imp": "grid import limit (per MW)",
-    "exp": "grid export limit (per MW)", "cond_duty": "condenser cooling capacity (per MW)", "grid": "marginal value of electricity (per MW)",
-    "contract": "contract minimum import (per MW)", "makeup_nonneg": "make-up water (per t/h)",
-    "n1_cover": "N-1 cover: spare steam reachable within the cover time on losing the source (per t/h)",
-}
-
 
 def _compile_affine(expr, column, index: dict[int, int]):
     """An expression linear in the variables as (coefficients, HiGHS columns, constant), each

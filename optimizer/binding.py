@@ -1,0 +1,73 @@
+"""Binding limits: which of the model's limits hold the proposal, and what one more unit of each
+is worth per hour.
+
+The worth is the dual of the limit's row (or the reduced cost of its column) in the duals LP: the
+optimisation's model with its on/off pattern held and each learned curve continued just beyond
+its box, so that a unit's box is held by its limit rows alone (optimizer/supervisor.py,
+_prepare_pricing). Rows and columns are recognised by their Pyomo component's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+# limits worth reporting, by Pyomo component name: what one more unit of each is worth
+LIMITS: dict[str, str] = {
+    "mass": "marginal value of steam at the header (per t/h)",
+    "swing": "swing reserve for pressure control (per t/h)",
+    "b_max": "boiler maximum steam (per t/h)", "b_min": "boiler minimum / move limit (per t/h)",
+    "g_max": "GT power limit: base load or move limit (per MW)", "g_min": "GT minimum / move limit (per MW)",
+    "d_max": "duct-firing maximum (per t/h)", "t_gen_max": "generator maximum / move limit (per MW)",
+    "t_gen_min": "generator minimum / move limit (per MW)", "t_flow_max": "turbine section maximum flow (per t/h)",
+    "t_flow_min": "turbine section minimum flow (per t/h)", "x_max": "extraction maximum / move limit (per t/h)",
+    "x_min": "extraction minimum / move limit (per t/h)", "ld": "letdown capacity (per t/h)", "vent": "vent capacity (per t/h)",
+    "cdraw": "flexible consumer band (per t/h)", "fuel_limit": "fuel availability (per GJ/h)", "imp": "grid import limit (per MW)",
+    "exp": "grid export limit (per MW)", "cond_duty": "condenser cooling capacity (per MW)", "grid": "marginal value of electricity (per MW)",
+    "contract": "contract minimum import (per MW)", "makeup_nonneg": "make-up water (per t/h)",
+    "n1_cover": "N-1 cover: spare steam reachable within the cover time on losing the source (per t/h)",
+}
+
+
+class BindingLimits:
+    """The binding-limit report of one model. ``names``: () -> (row names, column names) of the
+    HiGHS model, asked for once (the index of the limits worth reporting is kept)."""
+
+    def __init__(self, names: Callable[[], tuple[list[str], list[str]]]):
+        self._names = names
+        self._index: tuple | None = None
+
+    def candidates(self, duals) -> tuple[list[dict], list[tuple[int, dict]]] | None:
+        """What the report needs only the duals for: the constraints with a dual, and the
+        columns with a reduced cost (column, entry) before the at-the-upper-bound test of :meth:`at`."""
+        if duals is None:
+            return None
+        if self._index is None:  # per kind: (HiGHS indices, names, what each is worth)
+            rows, cols = self._names()
+
+            def index(names):
+                hits = [(i, n, LIMITS[n.split("[")[0]]) for i, n in enumerate(names) if n and n.split("[")[0] in LIMITS]
+                return np.array([i for i, _, _ in hits], dtype=np.int64), [n for _, n, _ in hits], [w for _, _, w in hits]
+
+            self._index = (index(rows), index(cols))
+        row_dual, col_dual = duals
+        (r_idx, r_names, r_what), (c_idx, c_names, c_what) = self._index
+        r_worth, c_worth = np.abs(row_dual[r_idx]), np.abs(col_dual[c_idx])
+        rows_out = [{"limit": r_names[k], "kind": "constraint", "what": r_what[k], "worth_per_unit_per_h": float(r_worth[k])}
+                    for k in np.flatnonzero(r_worth > 1e-6).tolist()]
+        cols_out = [(int(c_idx[k]), {"limit": c_names[k], "kind": "bound", "what": c_what[k], "worth_per_unit_per_h": float(c_worth[k])})
+                    for k in np.flatnonzero(c_worth > 1e-6).tolist()]
+        return rows_out, cols_out
+
+    @staticmethod
+    def at(candidates, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
+        """The binding limits from their :meth:`candidates` at solution ``x`` with column upper
+        bounds ``upper``, the most valuable first (at most ``top``)."""
+        if candidates is None:
+            return []
+        rows_out, cols_out = candidates
+        # a flow resting at zero is not a limit anyone would relax: only columns at their upper bound
+        out = [dict(d) for d in rows_out] + [dict(d) for i, d in cols_out if abs(x[i] - upper[i]) <= 1e-7 * (1.0 + abs(x[i]))]
+        out.sort(key=lambda d: -d["worth_per_unit_per_h"])
+        return out[:top]
