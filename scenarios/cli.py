@@ -47,7 +47,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
         policy = IdentificationCampaign(site, [d.timestamp for d in disturbances], CampaignConfig(seed=args.seed))
         disturbances = policy.with_washes(disturbances)
-    truth, states = run_policy(simulator, policy, disturbances, progress=not args.quiet)
+    truth, states = run_policy(simulator, policy, disturbances, progress=_progress(args))
     historian = SensorNoise(relative_std=args.noise, seed=args.seed).apply(truth) if args.noise > 0 else truth
     out = Path(args.out)
     paths = write_historian(historian, out)
@@ -74,7 +74,7 @@ def _cmd_surrogate_train(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     frame = read_historian(args.data)
     config = TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2)))
-    rows = train_site_models(site, frame, args.out, config, progress=not args.quiet)
+    rows = train_site_models(site, frame, args.out, config, progress=_progress(args))
     from surrogate.report import markdown_table
 
     print(f"trained {len(rows)} models for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
@@ -166,7 +166,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     spec = spec_from_scenario_file(args.scenario, hours=args.hours, policies=args.policies)
-    result = run_study(spec, progress=not args.quiet)
+    result = run_study(spec, progress=_progress(args))
     paths = write_study(result, spec, args.out)
     cols = [c for c in ("cost", "co2e_t", "co2e_scope1_t", "co2e_scope2_t", "fuel_gj", "vented_t", "import_mwh", "export_mwh",
                         "cost_saving_vs_practice", "cost_saving_vs_practice_pct", "co2e_saving_vs_practice_t",
@@ -189,7 +189,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(variants(sets)), desc="sweep", unit="variant", disable=args.quiet)
+    bar = tqdm(total=len(variants(sets)), desc="sweep", unit="variant", disable=not _progress(args))
     table = run_sweep(args.scenario, sets, hours=args.hours, scheduler=args.scheduler, workers=args.workers,
                       on_done=lambda i, n: bar.update(1))
     bar.close()
@@ -253,9 +253,9 @@ def _cmd_historian_replay(args: argparse.Namespace) -> int:
     models = load_model_dir(args.models)
     frame = read_historian(args.data)
     out = Path(args.out)
-    result = replay_historian(site, models, frame, log_path=out / "advisory.jsonl", progress=not args.quiet, limit=args.limit)
+    result = replay_historian(site, models, frame, log_path=out / "advisory.jsonl", progress=_progress(args), limit=args.limit)
     paths = write_replay(result, out)
-    report = adherence_report(site, models, result, frame, AdherenceRules(attribute=not args.no_attribution), progress=not args.quiet)
+    report = adherence_report(site, models, result, frame, AdherenceRules(attribute=not args.no_attribution), progress=_progress(args))
     paths.update(write_adherence(report, out, result))
     print(summary_markdown(report, result))
     r, a = result.totals, report.totals
@@ -421,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
     ur.set_defaults(func=_cmd_opcua_run)
     return p
+
+
+
+def _progress(args) -> bool:
+    """Progress bars only for a person at a terminal: a log or a pipe gets none (they would
+    flood it with carriage-return updates)."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def main(argv: list[str] | None = None) -> int:

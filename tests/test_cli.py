@@ -91,3 +91,13 @@ def test_console_script_simulate_24h(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(pd.read_parquet(tmp_path / "historian.parquet")) == 96
     assert (tmp_path / "historian.csv").exists()
+
+
+def test_no_progress_bar_when_the_output_is_not_a_terminal(tmp_path):
+    """A log or a pipe gets no progress bar (tqdm's carriage-return updates would flood it)."""
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "scenarios.cli", "simulate", "--site", str(SITE_FILE), "--hours", "2",
+                        "--step-min", "15", "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (out / "historian.parquet").exists()
+    assert "%|" not in r.stderr and "\r" not in r.stderr, r.stderr[-300:]
