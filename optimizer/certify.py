@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from optimizer.highs_direct import HighsDirect, Prepared
+from optimizer.highs_direct import HighsDirect, Lane, Prepared, Ticket
 from optimizer.lp_arrays import LpArrays
 
 log = logging.getLogger(__name__)
@@ -170,3 +170,78 @@ def agreement(proposal_objective: float, again: Resolve, rel_gap: float) -> dict
         agrees = None
     out.update(difference=diff, agrees=agrees, better_found=better)
     return out
+
+
+def verdict(proposal_objective: float, again: Resolve, res: dict) -> dict:
+    """A re-solve's verdict (:func:`agreement`) with a message; logged when it disagrees.
+    ``res``: what is known of the re-solve (``reason``, ``rtol``, and ``cycle`` for a sampled one)."""
+    out = agreement(proposal_objective, again, res["rtol"])
+    if out["agrees"] is False:
+        what = "found a better point" if out["better_found"] else "contradicts it"
+        out["message"] = (f"re-solve with presolve off ({res['reason']}) {what}: objective {out['objective']:.9g} against the "
+                          f"optimiser's {out['proposal_objective']:.9g}")
+        log.warning("certificate: %s%s", out["message"], f" (cycle {res['cycle']})" if "cycle" in res else "")
+    return out
+
+
+def _sampled_resolve(model: LpArrays, options: dict, time_limit: float, mip_rel_gap: float, proposal_objective: float,
+                     res: dict) -> dict:
+    """On the certify lane, after a sampled cycle answered: the re-solve and its verdict."""
+    if time_limit <= 0:
+        return {**res, "status": "skipped"}
+    again = resolve(model, options, time_limit, mip_rel_gap)
+    return {**res, **verdict(proposal_objective, again, res)}
+
+
+class SampledResolves:
+    """The sampled re-solves (``SupervisorConfig.certify_every``): one at a time, on a lane of its
+    own, started after the cycle that asked for it answered (:attr:`pending`, :meth:`start`). At a
+    later cycle's start :meth:`collect` takes its verdict (for that proposal's certificate:
+    :meth:`take_verdict`); one still running then is asked to stop (HiGHS's interrupt callback;
+    its instance is its own), and one still running at the cycle after that is abandoned with its
+    lane."""
+
+    def __init__(self, lane_name: str):
+        self._lane_name = lane_name
+        self._lane = Lane(lane_name)
+        self.pending: tuple | None = None  # (model, rtol, the answer's objective, why) a cycle asked to re-solve
+        self.running: Ticket | None = None
+        self._interrupted = False
+        self._verdict: dict | None = None
+
+    def start(self, options: dict, time_limit: float, mip_rel_gap: float, cycle: str) -> None:
+        """Start the pending re-solve (``cycle``: the proposal's timestamp, for its verdict)."""
+        args, self.pending = self.pending, None
+        if args is None:
+            return
+        model, rtol, f_prop, why = args
+        self.running = self._lane.submit(_sampled_resolve, model, dict(options), time_limit, mip_rel_gap, f_prop,
+                                         {"reason": why, "rtol": rtol, "cycle": cycle})
+        self._interrupted = False
+
+    def collect(self) -> None:
+        """At a cycle's start: the running re-solve's verdict if it is done; else ask it to stop,
+        or abandon it if it was asked at the last cycle already."""
+        ticket = self.running
+        if ticket is None:
+            return
+        if ticket.done.is_set():
+            self.running = None
+            if ticket.error is not None:
+                self._verdict = {"status": f"error: {type(ticket.error).__name__}: {ticket.error}"}
+            else:
+                self._verdict = ticket.value
+        elif not self._interrupted:
+            self._lane.interrupt()
+            self._interrupted = True
+        else:
+            self._lane.abandon()
+            self._lane = Lane(self._lane_name)
+            self.running = None
+            self._verdict = {"status": "unfinished: abandoned, it did not stop when asked"}
+            log.warning("the sampled re-solve did not stop when asked: abandoned")
+
+    def take_verdict(self) -> dict | None:
+        """The last collected verdict, once."""
+        out, self._verdict = self._verdict, None
+        return out

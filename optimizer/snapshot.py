@@ -39,7 +39,6 @@ Unknown tags are ignored and reported. :meth:`SnapshotValidator.validate` never 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import math
 import numbers
@@ -120,14 +119,13 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
     """The physical range and fallback of every tag a snapshot of this site may carry."""
     r: dict[str, TagRule] = {}
 
-    def add(tag, lo, hi, nominal, unit=None, required=True, kind=None, flag=False):
+    def add(tag, lo, hi, nominal, unit=None, required=True, kind=None, **more):
         kind = kind or (DISTURBANCE if required else OPTIONAL)
-        r[tag] = TagRule(tag, lo, hi, nominal, unit, required, kind, flag)
+        r[tag] = TagRule(tag, lo, hi, nominal, unit, required, kind, **more)
 
-    add(tags.AMBIENT, -30.0, 60.0, site.design_ambient_c)
     # weather moves ambient by a few C an hour (a front: about 10 C): 0.5 C/min + 2 C is generous,
     # and catches a sensor jumping to a plausible but wrong value (it sets every GT's maximum)
-    r[tags.AMBIENT] = dataclasses.replace(r[tags.AMBIENT], max_rate_per_min=0.5, rate_slack=2.0)
+    add(tags.AMBIENT, -30.0, 60.0, site.design_ambient_c, max_rate_per_min=0.5, rate_slack=2.0)
     e = site.electricity
     add(tags.SITE_LOAD, 0.0, 10.0 * (e.site_load_mw if e else 1.0) + 1.0, e.site_load_mw if e else 0.0,
         required=e is not None)  # a site with no grid connection balances no power
@@ -280,21 +278,18 @@ class SnapshotValidator:
                 out.substitutions.append(Substitution(tag, shown, reason, last, "last good", count, rule.kind))
                 if rule.kind == POINT:  # where the unit is now is not known: it does not move
                     out.held_units.add(rule.unit)
-            elif rule.kind == DISTURBANCE or (rule.kind == OPTIONAL and rule.nominal is not None):
+            elif rule.kind in (DISTURBANCE, OPTIONAL):
                 if rule.nominal is not None:
                     out.values[tag] = rule.nominal
-                    out.substitutions.append(Substitution(tag, shown, reason, rule.nominal, "nominal", count, rule.kind))
-                else:
-                    out.substitutions.append(Substitution(tag, shown, reason, None, "left out", count, rule.kind))
-            elif rule.kind == OPTIONAL:
-                out.substitutions.append(Substitution(tag, shown, reason, None, "left out", count, rule.kind))
+                source = "nominal" if rule.nominal is not None else "left out"
+                out.substitutions.append(Substitution(tag, shown, reason, rule.nominal, source, count, rule.kind))
             else:  # a unit's operating point or condition with no good value ever: the unit is held
                 out.substitutions.append(Substitution(tag, shown, reason, None, "held", count, rule.kind))
                 out.held_units.add(rule.unit)
                 if rule.kind == POINT:
                     out.unknown_units.add(rule.unit)
-                elif rule.nominal is not None:  # a condition the site did send before... or a flag: the cycle
-                    out.values[tag] = rule.nominal  # needs a value; the unit is held whatever it is
+                elif rule.nominal is not None:  # the cycle needs a value (availability, minutes in state):
+                    out.values[tag] = rule.nominal  # the nominal, the unit held whatever it is
         if not errors:
             self.last_good.update(out.good)
             for tag in self.rules:

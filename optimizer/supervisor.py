@@ -96,10 +96,6 @@ class Supervisor:
         self._last_pattern: tuple | None = None  # the last duals LP's integer pattern
         self._skip_cols: np.ndarray | None = None  # per HiGHS column: a learned curve's internal one (the hold check leaves it out)
         self._row_col_names: tuple[list[str], list[str]] | None = None
-        self._resolve_next: tuple | None = None  # a sampled re-solve this cycle asked for (started after it answers)
-        self._resolve_running: Ticket | None = None  # ... running on the certify lane
-        self._resolve_interrupted = False  # ... and asked to stop (a cycle started before it finished)
-        self._resolve_verdict: dict | None = None  # ... its verdict, for the next proposal's certificate
         self._snapshot_hash: str | None = None  # this cycle's snapshot hash, once computed
         self._t_solved: float | None = None  # when this cycle's optimisation answered
         self._post_solve_s: deque[float] = deque(maxlen=8)  # what the cycles took after their optimisation (s)
@@ -118,13 +114,13 @@ class Supervisor:
         # the re-solve on one, the current point and the duals LP on the other (see answer_margin_s)
         self._pool = Lane(f"steamopt-{site.name}-beside")
         self._runner = Lane(f"steamopt-{site.name}-solve")
-        self._certifier = Lane(f"steamopt-{site.name}-certify")  # the sampled re-solves, between cycles
+        self._sampled = certify.SampledResolves(f"steamopt-{site.name}-certify")  # the sampled re-solves, between cycles
         self._domains = {name: self.curves.domain(name) for name in self.curves.slots}
         self._set_static_params()
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self._model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
-        self._binding_limits = BindingLimits(self._solver.names)  # what holds the proposal, from the duals LP
+        self._binding_limits = BindingLimits(self._names)  # what holds the proposal, from the duals LP
         # parameter values (HighsDirect.params order): the static and the cycle's fixed data; and
         # what the Pyomo Params hold (the last optimisation's data)
         self._base = self._solver.template.values()
@@ -166,8 +162,10 @@ class Supervisor:
         """One supervisory cycle. Never raises for bad plant data (or anything else)."""
         with self._lock:
             t0 = time.perf_counter()
-            state_before = {"last_hot": dict(self._last_hot) if self._last_hot is not None else None,
-                            "seen_state": {u: [on, None if t is None else t.isoformat()] for u, (on, t) in self._seen_state.items()}}
+            # the state carried into this cycle, for the audit record (replayable): only when logged
+            state_before = None if not self.config.audit_log else {
+                "last_hot": dict(self._last_hot) if self._last_hot is not None else None,
+                "seen_state": {u: [on, None if t is None else t.isoformat()] for u, (on, t) in self._seen_state.items()}}
             self._snapshot_hash = None  # set by the cycle while it waits for the solver
             self._t_solved = None
             self._last_validated = None
@@ -429,8 +427,8 @@ class Supervisor:
                 binding = BindingLimits.at(candidates, x_opt, upper)
         if resolve_job is not None:
             self._collect_resolve(resolve_job, handoff.deadline, certificate, warnings)
-        if self._resolve_verdict is not None:  # the last sampled re-solve's verdict
-            previous, self._resolve_verdict = self._resolve_verdict, None
+        previous = self._sampled.take_verdict()
+        if previous is not None:  # the last sampled re-solve's verdict
             certificate["previous_resolve"] = previous
             if previous.get("agrees") is False:
                 warnings.append(f"the optimiser's answer of cycle {previous.get('cycle')} was not confirmed: {previous.get('message')}")
@@ -444,8 +442,9 @@ class Supervisor:
             domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
             reconciliation=reconciliation, drift=drift, certificate=certificate,
         )
-        if self._resolve_next is not None:
-            self._start_deferred_resolve(proposal.timestamp)
+        if self._sampled.pending is not None:  # under a time limit of a quarter of the cycle: the next cycle does not wait for it
+            self._sampled.start(self._solver._options, max(self.config.time_budget_s, 0.25 * self.config.cycle_s),  # noqa: SLF001
+                                self.config.mip_rel_gap, proposal.timestamp)
         return proposal
 
     def _remaining(self, t0: float) -> float:
@@ -498,7 +497,7 @@ class Supervisor:
         """At a cycle's start: the last cycle's lane work (a duals LP still running) is over
         before its instances are reused; waited for until a quarter of this cycle's budget, then
         abandoned."""
-        self._collect_deferred_resolve()
+        self._sampled.collect()
         until = t0 + 0.25 * self.config.time_budget_s
         for lane, abandon in ((self._pool, self._abandon_worker), (self._runner, self._abandon_runner)):
             if lane.last is not None and not lane.last.wait(until):
@@ -515,7 +514,7 @@ class Supervisor:
         without a current point), and the re-solve when the schedule calls for it
         (:meth:`_resolve_reason`): an implausible saving is re-solved now on the solve lane and
         waited for inside the budget (the returned ticket, :meth:`_collect_resolve`); a sampled
-        cycle is re-solved after the cycle answered on the certify lane (``self._resolve_next``),
+        cycle is re-solved after the cycle answered (:class:`optimizer.certify.SampledResolves`),
         its verdict in a later proposal's ``certificate["previous_resolve"]``. Returns (certificate, the solution
         to propose, the ticket of a re-solve to wait for or None)."""
         cfg = self.config
@@ -545,11 +544,11 @@ class Supervisor:
                 return cert, x_prop, None
             cert["resolve"] = {"reason": why, "rtol": rtol}
             if not now:
-                if self._resolve_running is not None:
+                if self._sampled.running is not None:
                     cert["resolve"]["status"] = "skipped: the last sampled re-solve is still running"
                 else:
                     cert["resolve"]["status"] = "runs after this cycle: its verdict comes with a later proposal (previous_resolve)"
-                    self._resolve_next = (model, rtol, f_prop, why)
+                    self._sampled.pending = (model, rtol, f_prop, why)
                 return cert, x_prop, None
             room = handoff.deadline - time.perf_counter() - 0.002
             if room < 0.005:
@@ -587,45 +586,9 @@ class Supervisor:
             res["status"] = f"error: {type(ticket.error).__name__}: {ticket.error}"
             log.warning("re-solve failed: %s", ticket.error)
             return
-        res.update(_resolve_verdict(cert["proposal_objective"], ticket.value, res))
+        res.update(certify.verdict(cert["proposal_objective"], ticket.value, res))
         if res["agrees"] is False:
             warnings.append(f"optimiser's answer not confirmed: {res['message']}")
-
-    def _start_deferred_resolve(self, timestamp: str) -> None:
-        """Start the sampled re-solve this cycle asked for, on the certify lane (its own thread:
-        the next cycle does not wait for it), under a time limit of a quarter of the cycle."""
-        args, self._resolve_next = self._resolve_next, None
-        if args is None:
-            return
-        model, rtol, f_prop, why = args
-        limit = max(self.config.time_budget_s, 0.25 * self.config.cycle_s)
-        self._resolve_running = self._certifier.submit(_deferred_resolve, model, dict(self._solver._options), limit,  # noqa: SLF001
-                                                       self.config.mip_rel_gap, f_prop, {"reason": why, "rtol": rtol, "cycle": timestamp})
-        self._resolve_interrupted = False
-
-    def _collect_deferred_resolve(self) -> None:
-        """At a cycle's start: the last sampled re-solve's verdict, if it is done
-        (``self._resolve_verdict``, for this cycle's certificate). One still running is asked to
-        stop (HiGHS's interrupt callback; its instance is its own) and left to a later cycle; one
-        still running at the cycle after that is abandoned with its lane."""
-        ticket = self._resolve_running
-        if ticket is None:
-            return
-        if ticket.done.is_set():
-            self._resolve_running = None
-            if ticket.error is not None:
-                self._resolve_verdict = {"status": f"error: {type(ticket.error).__name__}: {ticket.error}"}
-            else:
-                self._resolve_verdict = ticket.value
-        elif not self._resolve_interrupted:
-            self._certifier.interrupt()
-            self._resolve_interrupted = True
-        else:
-            self._certifier.abandon()
-            self._certifier = Lane(f"steamopt-{self.site.name}-certify")
-            self._resolve_running = None
-            self._resolve_verdict = {"status": "unfinished: abandoned, it did not stop when asked"}
-            log.warning("the sampled re-solve did not stop when asked: abandoned")
 
     def _names(self) -> tuple[list[str], list[str]]:
         """Pyomo names of the HiGHS rows and columns (cached)."""
@@ -1247,27 +1210,6 @@ def _compile_affine(expr, column, index: dict[int, int]):
     coefs = [affine_terms(c, index) for c in repn.linear_coefs]
     cols = np.array([column(v) for v in repn.linear_vars], dtype=np.int64)
     return coefs, cols, affine_terms(repn.constant, index)
-
-
-def _resolve_verdict(proposal_objective: float, again: "certify.Resolve", res: dict) -> dict:
-    """A re-solve's verdict (:func:`optimizer.certify.agreement`) with a message; logged when it
-    disagrees."""
-    out = certify.agreement(proposal_objective, again, res["rtol"])
-    if out["agrees"] is False:
-        what = "found a better point" if out["better_found"] else "contradicts it"
-        out["message"] = (f"re-solve with presolve off ({res['reason']}) {what}: objective {out['objective']:.9g} against the "
-                          f"optimiser's {out['proposal_objective']:.9g}")
-        log.warning("certificate: %s%s", out["message"], f" (cycle {res['cycle']})" if "cycle" in res else "")
-    return out
-
-
-def _deferred_resolve(model, options: dict, time_limit: float, mip_rel_gap: float, proposal_objective: float, res: dict) -> dict:
-    """On the solve lane after a sampled cycle answered: the re-solve and its verdict (logged
-    there on disagreement)."""
-    if time_limit <= 0:
-        return {**res, "status": "skipped"}
-    again = certify.resolve(model, options, time_limit, mip_rel_gap)
-    return {**res, **_resolve_verdict(proposal_objective, again, res)}
 
 
 def _iso(ts) -> str:

@@ -159,7 +159,7 @@ def test_a_sampled_cycle_is_re_solved_after_it_answered(monkeypatch, caplog):
         assert p2.certificate["hold_check"] == "passed"
         assert p2.certificate["resolve"]["reason"] == "every 2 cycles"
         assert p2.certificate["resolve"]["status"].startswith("runs after this cycle")
-        assert sup._resolve_running.done.wait(60.0)  # noqa: SLF001 - a plant's next cycle comes a minute later
+        assert sup._sampled.running.done.wait(60.0)  # noqa: SLF001 - a plant's next cycle comes a minute later
         p3 = sup.step(snaps[2])
     (f_opt, f_bad), = inject.objectives
     prev = p3.certificate["previous_resolve"]
@@ -175,7 +175,7 @@ def test_a_confirmed_answer_is_reported_as_such():
     snaps = snapshots(2)
     sup = Supervisor(SITE, MODELS, SupervisorConfig(certify_every=1))
     sup.step(snaps[0])
-    assert sup._resolve_running.done.wait(60.0)  # noqa: SLF001
+    assert sup._sampled.running.done.wait(60.0)  # noqa: SLF001
     prev = sup.step(snaps[1]).certificate["previous_resolve"]
     assert prev["status"] == "Optimal" and prev["agrees"] is True and prev["better_found"] is False
     assert abs(prev["difference"]) <= 1e-6 * abs(prev["proposal_objective"])
