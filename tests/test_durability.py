@@ -8,7 +8,6 @@ swapped in only when complete, and no report file is ever left half written.
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -32,28 +31,18 @@ from scenarios.plant.simulator import PlantSimulator
 from scenarios.report import ReportUnits, write_report, write_sweep_report
 from surrogate.manifest import load_model_dir, read_manifest
 from surrogate.train import TrainingConfig
+from tests.test_hardening import snapshots
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_FILE = ROOT / "scenarios" / "sites" / "reference_olefins.toml"
 MODEL_DIR = ROOT / "scenarios" / "models" / "reference_olefins"
 SITE = load_site(SITE_FILE)
 MODELS = load_model_dir(MODEL_DIR)
-SNAPSHOT = json.loads((ROOT / "scenarios" / "snapshots" / "reference_olefins.json").read_text())
 TINY = TrainingConfig(sizes=((3,),), seeds=(0,), max_iter=200)
 
 
 class SimulatedCrash(RuntimeError):
     """Stands for the process dying at this point."""
-
-
-def snapshots(n: int, start: str = "2026-03-02 10:00") -> list[dict]:
-    out = []
-    for i in range(n):
-        s = copy.deepcopy(SNAPSHOT)
-        s["timestamp"] = (pd.Timestamp(start) + pd.Timedelta(minutes=i)).isoformat()
-        s["MP_BUTADIENE.steam_tph"] = 25.0 + i
-        out.append(s)
-    return out
 
 
 def tree(directory: Path) -> dict[str, bytes]:
