@@ -2,9 +2,10 @@
 
 A scenario file (TOML, data only, size-limited) names a site file and a model directory, a
 horizon (start, hours, step), the disturbance-profile settings, events (outages and demand
-steps) and changes to the site (inlet-filter class, column steam reduction, hydrogen
-co-firing, carbon price, grid emission factor, GWP set, price scales). Bundled studies live in
-``scenarios/studies/``.
+steps), changes to the site (inlet-filter class, column steam reduction, hydrogen
+co-firing, carbon price, grid emission factor, GWP set, price scales) and the reality gap (a
+true plant that differs from what the models know: :mod:`scenarios.plant.reality_gap`). Bundled
+studies live in ``scenarios/studies/``.
 
 Every field is declared with :func:`optimizer.site.model.attr` (unit, range, description), so a
 scenario file is validated exactly like a site file, by :class:`optimizer.site.schema.Builder`;
@@ -57,6 +58,7 @@ from optimizer.site.model import Site, attr
 from optimizer.site.schema import Builder, DataFileError, ValidationIssue, public_fields, read_toml_file
 from scenarios.plant.inputs import Disturbances
 from scenarios.plant.profiles import OUTAGE_COLLECTIONS, Outage, ProfileConfig, generate_disturbances
+from scenarios.plant.reality_gap import RealityGap, reality_gap_issues
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,7 @@ ALIASES: dict[str, str] = {
     "ambient_max_c": "profile.ambient_max_c",
 }
 
-Policy = Literal["practice", "steamopt", "oracle"]
+Policy = Literal["practice", "good_practice", "steamopt", "oracle"]
 
 
 # --------------------------------------------------------------------------- data
@@ -192,6 +194,8 @@ class Scenario:
     profile: ProfileSettings = attr("-", "disturbance-profile settings", default_factory=ProfileSettings)
     events: list[Event] = attr("-", "outages and demand steps", default_factory=list)
     changes: Changes = attr("-", "changes to the site", default_factory=Changes)
+    reality_gap: RealityGap = attr("-", "how the true plant differs from what the site file and the surrogates know "
+                                        "(scenarios/plant/reality_gap.py; default: no gap)", default_factory=RealityGap)
     # Set by the loader, not by the file:
     source: str = field(default="<memory>", compare=False, metadata={"internal": True})
     base_dir: Path | None = field(default=None, compare=False, metadata={"internal": True})
@@ -210,6 +214,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("[[events]]", Event),
     ("[changes]", Changes),
     ("[[changes.hydrogen]]", HydrogenCofiring),
+    ("[reality_gap]", RealityGap),
 ]
 
 
@@ -332,6 +337,7 @@ class _ScenarioRules:
             else:
                 self.b.issues.extend(change_issues(site_data, s.changes))
                 self.b.issues.extend(event_issues(site_data, s.events))
+                self.b.issues.extend(reality_gap_issues(site_data, s.reality_gap, s.hours))
         return dataclasses.replace(s, base_dir=self.base, site_path=site_path, models_path=models_path)
 
     def _path(self, name: str, value: str, *, want: Literal["file", "dir"]) -> Path | None:

@@ -54,19 +54,27 @@ class BoilerCurve:
         c = self.boiler.efficiency_curve
         self._curve = _pchip(c.load_fraction, c.efficiency) if c is not None else None
 
-    def efficiency(self, steam_tph: float, ambient_c: float) -> float:
+    def efficiency(self, steam_tph: float, ambient_c: float, efficiency_loss: float = 0.0) -> float:
+        """Efficiency (LHV, fraction) at ``steam_tph`` t/h and ``ambient_c`` C, less
+        ``efficiency_loss`` (absolute fraction: 0.01 = one point; degradation the site file does not
+        know, :mod:`scenarios.plant.reality_gap`)."""
         b = self.boiler
         x = steam_tph / b.max_steam_tph
         base = b.efficiency if self._curve is None else _eval_clamped(self._curve, x)
-        return base + b.ambient_efficiency_per_c * (ambient_c - b.reference_ambient_c)
+        return base + b.ambient_efficiency_per_c * (ambient_c - b.reference_ambient_c) - efficiency_loss
 
     def heat_to_steam_gj_h(self, steam_tph: float) -> float:
         return steam_tph * (self.steam_kj_kg - self.feedwater_kj_kg) / 1000.0
 
-    def fuel_gj_h(self, steam_tph: float, ambient_c: float) -> float:
+    def fuel_gj_h(self, steam_tph: float, ambient_c: float, efficiency_loss: float = 0.0) -> float:
+        """Fuel, GJ/h (LHV), at ``steam_tph`` t/h, ``ambient_c`` C and an efficiency loss (see :meth:`efficiency`)."""
         if steam_tph <= 0.0:
             return 0.0
-        return self.heat_to_steam_gj_h(steam_tph) / self.efficiency(steam_tph, ambient_c)
+        eta = self.efficiency(steam_tph, ambient_c, efficiency_loss)
+        if not eta > 0.0:
+            raise ValueError(f"boiler {self.boiler.id}: efficiency {eta!r} at {steam_tph:g} t/h, {ambient_c:g} C with "
+                             f"efficiency_loss = {efficiency_loss!r}: must stay > 0")
+        return self.heat_to_steam_gj_h(steam_tph) / eta
 
 
 @dataclass
@@ -106,36 +114,45 @@ class GasTurbineCurve:
     def fouling(self) -> tuple[float, float]:
         return self.gt.fouling_rates()
 
-    def base_power_mw(self, ambient_c: float, fouling_h: float) -> float:
-        return self.gt.base_power_mw(ambient_c, fouling_h)
+    # Every method below takes ``fouling_rate_factor`` (default 1): the true fouling rate / the
+    # site file's (:mod:`scenarios.plant.reality_gap`). The power loss and heat-rate rise per
+    # 1000 h both scale by it, so the curves equal the nominal ones at ``factor * fouling_h``.
 
-    def heat_rate_kj_kwh(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+    def base_power_mw(self, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
+        """Maximum power, MW, at ``ambient_c`` C after ``fouling_h`` running hours since the last wash."""
+        return self.gt.base_power_mw(ambient_c, fouling_h * fouling_rate_factor)
+
+    def heat_rate_kj_kwh(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
         g = self.gt
         _, fh = self.fouling()
-        base_hr = g.iso_heat_rate_kj_kwh * (1.0 + g.heat_rate_ambient_coef_per_c * (ambient_c - g.iso_ambient_c)) * (1.0 + fh * fouling_h / 1000.0)
-        x = power_mw / self.base_power_mw(ambient_c, fouling_h)
+        tf = fouling_h * fouling_rate_factor
+        base_hr = g.iso_heat_rate_kj_kwh * (1.0 + g.heat_rate_ambient_coef_per_c * (ambient_c - g.iso_ambient_c)) * (1.0 + fh * tf / 1000.0)
+        x = power_mw / self.base_power_mw(ambient_c, tf)
         return base_hr / self._rel_eff(x)
 
-    def fuel_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+    def fuel_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
         if power_mw <= 0.0:
             return 0.0
-        return power_mw * self.heat_rate_kj_kwh(power_mw, ambient_c, fouling_h) / 1000.0
+        return power_mw * self.heat_rate_kj_kwh(power_mw, ambient_c, fouling_h, fouling_rate_factor) / 1000.0
 
     def _exhaust_gj_h(self, power_mw: float, fuel_gj_h: float) -> float:
         return fuel_gj_h * (1.0 - self.gt.exhaust_loss_fraction) - GJ_PER_MWH * power_mw
 
-    def exhaust_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
-        return self._exhaust_gj_h(power_mw, self.fuel_gj_h(power_mw, ambient_c, fouling_h)) if power_mw > 0 else 0.0
+    def exhaust_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
+        if power_mw <= 0:
+            return 0.0
+        return self._exhaust_gj_h(power_mw, self.fuel_gj_h(power_mw, ambient_c, fouling_h, fouling_rate_factor))
 
-    def recovery(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+    def recovery(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
         hrsg = self.gt.hrsg
         if hrsg is None or power_mw <= 0.0:
             return 0.0
-        x = power_mw / self.base_power_mw(ambient_c, fouling_h)
+        x = power_mw / self.base_power_mw(ambient_c, fouling_h, fouling_rate_factor)
         return self._r0 * self._rel_rec(x) * (1.0 + hrsg.ambient_recovery_per_c * (ambient_c - self.gt.iso_ambient_c))
 
-    def unfired_steam_tph(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
-        heat = self.recovery(power_mw, ambient_c, fouling_h) * self.exhaust_gj_h(power_mw, ambient_c, fouling_h)
+    def unfired_steam_tph(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
+        k = fouling_rate_factor
+        heat = self.recovery(power_mw, ambient_c, fouling_h, k) * self.exhaust_gj_h(power_mw, ambient_c, fouling_h, k)
         return heat * 1000.0 / self._dh if self.gt.hrsg else 0.0
 
     def duct_fuel_gj_h(self, duct_steam_tph: float) -> float:

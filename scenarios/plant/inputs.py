@@ -17,6 +17,14 @@ class Disturbances:
 
     Missing entries fall back to the site's nominal values (consumer ``demand_tph``, by-product
     ``nominal_steam_tph``, machine-drive ``power_mw``, ``site_load_mw``, ``design_ambient_c``).
+
+    The last three fields are the reality gap (:mod:`scenarios.plant.reality_gap`), known to the
+    true plant only; their defaults (empty) change nothing:
+
+    * ``boiler_efficiency_loss``: efficiency lost per boiler, absolute fraction (0.01 = one point);
+    * ``gt_fouling_rate_factor``: true fouling rate / the site file's, per gas turbine (absent: 1);
+    * ``unmeasured_loss_fraction``: steam lost unmetered per header, fraction of the steam its
+      process consumers draw.
     """
 
     timestamp: pd.Timestamp = field(default_factory=lambda: pd.Timestamp("2026-01-05 00:00"))
@@ -27,6 +35,9 @@ class Disturbances:
     site_load_mw: float | None = None
     gt_fouling_hours: dict[str, float] = field(default_factory=dict)
     unavailable: set[str] = field(default_factory=set)
+    boiler_efficiency_loss: dict[str, float] = field(default_factory=dict)
+    gt_fouling_rate_factor: dict[str, float] = field(default_factory=dict)
+    unmeasured_loss_fraction: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

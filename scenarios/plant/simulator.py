@@ -8,6 +8,12 @@ How the balances close (as the plant's pressure controllers would):
 
 * units with a setpoint deliver it (gas turbines, duct burners, generators, extractions); machine
   drives deliver the process power; process steam is drawn as demanded;
+* the reality gap (:mod:`scenarios.plant.reality_gap`; disturbances' ``boiler_efficiency_loss``,
+  ``gt_fouling_rate_factor``, ``unmeasured_loss_fraction``): boilers burn fuel at their degraded
+  efficiency, gas turbines follow their curves at ``factor`` x the running hours (the
+  ``fouling_hours`` tag stays nominal), and a header with an unmeasured loss loses that fraction of
+  its consumers' draw as a stream ``<header>.unmeasured_loss`` (tag
+  ``<header>.unmeasured_loss_tph``), made up by the cascade like any other outflow;
 * turbine exhausts enter their header at their own enthalpy ``h_ex = h_in - 3600 P_k / m_k``;
   a header's desuperheater sprays feedwater to bring hotter exhaust to the header's state,
   ``w_H = sum m (h_ex - h_H) / (h_H - h_w)``; when the mix is colder than the header, no water
@@ -35,6 +41,7 @@ from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
 from scenarios.plant.curves import BoilerCurve, GasTurbineCurve, TurbineCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
+from scenarios.plant.reality_gap import check_disturbance_gap, unmeasured_loss_tag
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +125,7 @@ class PlantSimulator:
         bal = {hid: HeaderBalance(hid, h_h[hid]) for hid in site.headers}
         fuel_use: dict[str, float] = {f: 0.0 for f in site.fuels}
         up = lambda uid: uid not in d.unavailable  # noqa: E731
+        check_disturbance_gap(site, d)
 
         # --- by-product steam and process consumers (fixed for the step)
         for s in site.byproduct_sources.values():
@@ -125,6 +133,7 @@ class PlantSimulator:
             tags[f"{s.id}.steam_tph"] = tph
             bal[s.header].inflows.append(Stream(s.id, tph, h_h[s.header]))
         returned_tph = 0.0
+        drawn = {h: 0.0 for h in site.headers}
         for c in site.consumers.values():
             demand = d.consumer_demand_tph.get(c.id, c.demand_tph)
             if c.flexible:
@@ -133,23 +142,29 @@ class PlantSimulator:
             tph = max(0.0, demand) if up(c.id) else 0.0
             tags[f"{c.id}.steam_tph"] = tph
             bal[c.header].outflows.append(Stream(c.id, tph, h_h[c.header]))
+            drawn[c.header] += tph
             frac = site.steam.condensate_return_fraction if c.condensate_return_fraction is None else c.condensate_return_fraction
             returned_tph += frac * tph
+        for hid, loss_fraction in d.unmeasured_loss_fraction.items():  # traps and leaks: lost, not returned
+            loss = loss_fraction * drawn[hid]
+            tags[unmeasured_loss_tag(hid)] = loss
+            bal[hid].outflows.append(Stream(f"{hid}.unmeasured_loss", loss, h_h[hid]))
 
         # --- gas turbines and HRSGs
         gen_mw = 0.0
         for gid, curve in self.gts.items():
             g, fouling_h = curve.gt, d.gt_fouling_hours.get(gid, 0.0)
-            base = curve.base_power_mw(amb, fouling_h)
+            k_f = d.gt_fouling_rate_factor.get(gid, 1.0)
+            base = curve.base_power_mw(amb, fouling_h, k_f)
             on = up(gid) and gid in setpoints.gt_power_mw
             p_set = setpoints.gt_power_mw.get(gid)
             power = (base if p_set is None else min(max(p_set, g.min_power_mw), base)) if on else 0.0
             if on and p_set is not None and abs(power - p_set) > 1e-9:
                 notes.append(f"{gid}: power setpoint {p_set:.2f} MW limited to {power:.2f} MW (base {base:.2f} MW)")
-            fuel = curve.fuel_gj_h(power, amb, fouling_h)
+            fuel = curve.fuel_gj_h(power, amb, fouling_h, k_f)
             fuel_use[g.fuel] += fuel
             gen_mw += power
-            unfired = curve.unfired_steam_tph(power, amb, fouling_h) if on else 0.0
+            unfired = curve.unfired_steam_tph(power, amb, fouling_h, k_f) if on else 0.0
             duct = 0.0
             if on and g.hrsg is not None:
                 duct = setpoints.duct_steam_tph.get(gid, 0.0)
@@ -158,8 +173,8 @@ class PlantSimulator:
                 bal[g.hrsg.header].inflows.append(Stream(f"{gid}.hrsg", unfired + duct, h_h[g.hrsg.header]))
             tags.update({
                 f"{gid}.power_mw": power, f"{gid}.base_power_mw": base, f"{gid}.fuel_gj_h": fuel,
-                f"{gid}.heat_rate_kj_kwh": curve.heat_rate_kj_kwh(power, amb, fouling_h) if power > 0 else 0.0,
-                f"{gid}.exhaust_gj_h": curve.exhaust_gj_h(power, amb, fouling_h), f"{gid}.fouling_hours": fouling_h,
+                f"{gid}.heat_rate_kj_kwh": curve.heat_rate_kj_kwh(power, amb, fouling_h, k_f) if power > 0 else 0.0,
+                f"{gid}.exhaust_gj_h": curve.exhaust_gj_h(power, amb, fouling_h, k_f), f"{gid}.fouling_hours": fouling_h,
                 f"{gid}.hrsg_unfired_tph": unfired, f"{gid}.duct_steam_tph": duct,
                 f"{gid}.duct_fuel_gj_h": curve.duct_fuel_gj_h(duct), f"{gid}.hrsg_steam_tph": unfired + duct,
             })
@@ -252,14 +267,15 @@ class PlantSimulator:
         for bid, tph in boiler_tph.items():
             b = self.boilers[bid].boiler
             bal[b.header].inflows.append(Stream(bid, tph, h_h[b.header]))
-            fuel = self.boilers[bid].fuel_gj_h(tph, amb)
+            loss = d.boiler_efficiency_loss.get(bid, 0.0)
+            fuel = self.boilers[bid].fuel_gj_h(tph, amb, loss)
             shares = setpoints.boiler_fuel_share.get(bid) or {b.fuels[0]: 1.0}
             total_share = sum(shares.values())
             for f, sh in shares.items():
                 fuel_use[f] += fuel * sh / total_share
                 tags[f"{bid}.fuel_{f}_gj_h"] = fuel * sh / total_share
             tags.update({f"{bid}.steam_tph": tph, f"{bid}.fuel_gj_h": fuel, f"{bid}.on": float(tph > 0),
-                         f"{bid}.efficiency": self.boilers[bid].efficiency(tph, amb) if tph > 0 else 0.0})
+                         f"{bid}.efficiency": self.boilers[bid].efficiency(tph, amb, loss) if tph > 0 else 0.0})
         for lid, tph in ld_in.items():
             ld = self.site.letdowns[lid]
             water = tph * props.letdown_water_ratio[lid]
