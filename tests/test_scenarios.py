@@ -39,7 +39,7 @@ SITE_FILE = SCENARIOS_DIR / "sites" / "reference_olefins.toml"
 MODELS_DIR = SCENARIOS_DIR / "models" / "reference_olefins"
 BUNDLED = {
     "base_week", "hot_season", "boiler_outage", "gt_filter_e12", "column_steam_reduction",
-    "hydrogen_10", "hydrogen_30", "grid_factor_2025", "carbon_price_sweep", "n1_cover",
+    "hydrogen_10", "hydrogen_30", "grid_factor_2025", "carbon_price_sweep", "n1_cover", "reality_gap",
 }
 
 
@@ -91,10 +91,11 @@ def test_all_studies_share_the_base_week_profile_except_hot_season(base_week: Sc
     for path in bundled_scenarios():
         s = load_scenario(path)
         assert (s.start, s.hours, s.step_min, s.seed, s.noise) == (base_week.start, 168.0, 15.0, base_week.seed, 0.005), s.name
-        if s.name != "hot_season":
+        if s.name not in ("hot_season", "reality_gap"):
             assert s.profile == base_week.profile, s.name
     hot = _study("hot_season").profile
     assert (hot.ambient_min_c, hot.ambient_max_c) == (28.0, 38.0)
+    assert _study("reality_gap").profile == hot  # the reality gap's week is the hot-season week
 
 
 def test_profile_config_from_the_scenario(base_week: Scenario, base_site: Site) -> None:
