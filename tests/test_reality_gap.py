@@ -36,7 +36,14 @@ from scenarios.scenario import (
     scenario_from_dict,
     with_overrides,
 )
-from tests.test_simulator import PROPS, SIM, SITE, operating_points, site_energy_residual, site_mass_residual
+from tests.test_simulator import (
+    PROPS,
+    SIM,
+    SITE,
+    operating_points,
+    site_energy_residual,
+    site_mass_residual,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "scenarios" / "models" / "reference_olefins"

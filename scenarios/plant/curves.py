@@ -91,6 +91,9 @@ class GasTurbineCurve:
     The HRSG recovers ``r(x, T) = r_0 eta_rec(x) (1 + a_r (T - 15))`` of the exhaust heat, ``r_0``
     calibrated so that it raises ``unfired_steam_at_base_tph`` at ISO base load; duct firing adds
     steam at its incremental efficiency.
+
+    ``fouling_rate_factor`` ``k`` (every method, default 1): the true fouling rates are ``k f_P`` and
+    ``k f_HR``, i.e. the curves at ``k t_f`` (the reality gap, :mod:`scenarios.plant.reality_gap`).
     """
 
     gt: GasTurbine
@@ -113,10 +116,6 @@ class GasTurbineCurve:
 
     def fouling(self) -> tuple[float, float]:
         return self.gt.fouling_rates()
-
-    # Every method below takes ``fouling_rate_factor`` (default 1): the true fouling rate / the
-    # site file's (:mod:`scenarios.plant.reality_gap`). The power loss and heat-rate rise per
-    # 1000 h both scale by it, so the curves equal the nominal ones at ``factor * fouling_h``.
 
     def base_power_mw(self, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
         """Maximum power, MW, at ``ambient_c`` C after ``fouling_h`` running hours since the last wash."""

@@ -54,11 +54,11 @@ log = logging.getLogger(__name__)
 __all__ = [
     "HOURS_PER_WEEK",
     "MAX_BOILER_EFFICIENCY_LOSS",
-    "check_disturbance_gap",
-    "check_reality_gap",
     "METER_SUFFIXES",
     "RealityGap",
     "apply_reality_gap",
+    "check_disturbance_gap",
+    "check_reality_gap",
     "measured_snapshot",
     "meter_factor",
     "outside_training_range",
@@ -260,7 +260,7 @@ def training_ambient_range(models_path: str | Path) -> tuple[float, float]:
     from surrogate.manifest import load_model_dir
 
     lo, hi = -np.inf, np.inf
-    for name, model in load_model_dir(models_path).items():
+    for model in load_model_dir(models_path).values():
         if tags.AMBIENT in model.input_names:
             j = model.input_names.index(tags.AMBIENT)
             lo, hi = max(lo, float(model.domain[0][j])), min(hi, float(model.domain[1][j]))
