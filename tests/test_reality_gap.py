@@ -352,3 +352,11 @@ def test_reality_gap_values_round_trip_through_to_data() -> None:
     again = scenario_from_dict(scenario.to_data())
     assert again.reality_gap == scenario.reality_gap
     assert np.isclose(again.reality_gap.gt_fouling_rate_factor["GT1"], 1.67)
+
+
+def test_sweeps_can_set_a_reality_gap_field() -> None:
+    base = load_scenario(STUDIES_DIR / "base_week.toml")
+    swept = with_overrides(base, {"reality_gap.unmeasured_loss_fraction.LP": 0.05})
+    assert swept.reality_gap.unmeasured_loss_fraction == {"LP": 0.05} and base.reality_gap.is_null()
+    with pytest.raises(DataFileError, match=r"reality_gap\.unmeasured_loss_fraction\.LP = 0\.5: must be <= 0\.3"):
+        with_overrides(base, {"reality_gap.unmeasured_loss_fraction.LP": 0.5})
