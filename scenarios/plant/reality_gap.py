@@ -229,7 +229,7 @@ def check_reality_gap(site_data: Mapping[str, Any], gap: RealityGap, hours: floa
 
 #: Largest efficiency loss a boiler may have, absolute fraction: a boiler 20 points down would be
 #: taken out for cleaning long before (soot alone is cleaned at a 75 F stack-temperature rise, about
-#: 2 points; ABMA via the Energy Management Handbook).
+#: 2 points; ABMA soot guidance, docs/reality_gap.md).
 MAX_BOILER_EFFICIENCY_LOSS = 0.2
 
 
