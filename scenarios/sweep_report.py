@@ -72,6 +72,22 @@ def _label_clusters(g: pd.DataFrame, xspan: float, yspan: float, xdec: int) -> l
     return [(x, y, "; ".join(num(v, xdec) for v in vals)) for x, y, vals in out]
 
 
+def _declutter(fig, ax, step_pt: float = 11.0, tries: int = 9) -> None:
+    """Move point labels that would overlap an earlier label up or down (in steps of ``step_pt``
+    points) until they are clear; the first free place nearest the point wins."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for t in ax.texts:
+        x, y = t.xyann
+        for k in range(tries):
+            t.xyann = (x, y + step_pt * ((k + 1) // 2) * (1 if k % 2 else -1))  # 0, +1, -1, +2, -2 ...
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed):
+                break
+        placed.append(t.get_window_extent(renderer))
+
+
 def _tradeoff_panel(ax, t: pd.DataFrame, policies: list[str], palette: dict, parameter: str, cost_label: str,
                     currency: str) -> bool:
     pts = t.dropna(subset=["_cost", "_co2e"])
@@ -120,6 +136,8 @@ def _plot_tradeoff(t: pd.DataFrame, parameter: str, cost_label: str, currency: s
     if handles:  # below the panels: never on a point or a label
         fig.legend(handles, labels, title="policy", loc="lower center", ncols=len(labels), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.09 if handles else 0, 1, 1))
+    for ax in axes:
+        _declutter(fig, ax)
     save(fig, path)
 
 

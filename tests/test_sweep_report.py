@@ -99,6 +99,11 @@ def test_tradeoff_labels_do_not_overlap_and_coinciding_points_share_one(tmp_path
     assert any("zoom" in ax.get_title() for ax in fig.axes)  # the optimisers are not squashed into a corner
 
 
+def test_tradeoff_labels_of_nearby_points_do_not_overlap(tmp_path, figures):
+    write_sweep_report(sweep_table(), tmp_path, parameter="carbon_price")  # oracle at 4,850 and 4,860 t, same cost
+    assert _overlaps(figures["tradeoff.png"]) == []
+
+
 def test_flat_sweep_mac_panel_says_why(tmp_path, figures):
     md = write_sweep_report(flat_sweep_table(), tmp_path, parameter="carbon_price").read_text()
     fig = figures["mac.png"]
