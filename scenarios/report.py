@@ -42,8 +42,8 @@ from scenarios.report_findings import findings, findings_sections, value
 from scenarios.sweep_report import marginal_abatement_costs, write_sweep_report
 from surrogate.atomic import atomic_write_text
 
-__all__ = ["IMAGES", "ReportUnits", "findings", "is_carbon_price", "marginal_abatement_costs", "summary_table_markdown",
-           "write_report", "write_sweep_report", "PRACTICE", "GOOD_PRACTICE", "ORACLE"]
+__all__ = ["GOOD_PRACTICE", "IMAGES", "ORACLE", "PRACTICE", "ReportUnits", "findings", "is_carbon_price",
+           "marginal_abatement_costs", "summary_table_markdown", "write_report", "write_sweep_report"]
 
 IMAGES = {
     "vs_baseline": "saving_vs_baseline.png",

@@ -32,7 +32,8 @@ def value(summary: pd.DataFrame, policy: str, column: str) -> float:
     return math.nan
 
 
-def saving(summary, baseline, policy, saving_col, pct_col, total_col) -> tuple[float, float]:
+def saving(summary: pd.DataFrame, baseline: str | None, policy: str, saving_col: str, pct_col: str,
+           total_col: str) -> tuple[float, float]:
     """(saving, saving in % of the baseline total): from the summary's columns, else from the totals."""
     s, p = value(summary, policy, saving_col), value(summary, policy, pct_col)
     base_total = value(summary, baseline, total_col) if baseline else math.nan

@@ -13,6 +13,7 @@ Every function writes its PNG even without data (the panel then says why), excep
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -72,7 +73,7 @@ def _per_policy_panels(n: int, title: str, height: float = 2.4):
 
 # ----------------------------------------------------------------------------- steam generation
 
-def source_colours(boilers, gas_turbines, byproduct_sources) -> dict[str, str]:
+def source_colours(boilers: Sequence[str], gas_turbines: Sequence[str], byproduct_sources: Sequence[str]) -> dict[str, str]:
     """A distinct colour per steam source (see the module's palettes)."""
     out = {}
     for ids, palette in ((boilers, BOILER_COLOURS), (gas_turbines, GT_COLOURS), (byproduct_sources, BYPRODUCT_COLOURS)):
@@ -80,8 +81,9 @@ def source_colours(boilers, gas_turbines, byproduct_sources) -> dict[str, str]:
     return out
 
 
-def plot_steam_generation(steps, policies, units, path: Path, issues: list[str]) -> None:
-    """Stacked steam generation per policy (one panel each): by-product, GT HRSGs, boilers (t/h)."""
+def plot_steam_generation(steps: pd.DataFrame, policies: Sequence[str], units, path: Path, issues: list[str]) -> None:
+    """Stacked steam generation per policy (one panel each): by-product, GT HRSGs, boilers (t/h).
+    ``units``: a :class:`scenarios.report.ReportUnits` (ids of boilers, gas turbines, by-product sources)."""
     title = "Steam generation by source"
     if steps.empty or not policies:
         return placeholder(path, title, "no step data")
@@ -124,8 +126,8 @@ def plot_steam_generation(steps, policies, units, path: Path, issues: list[str])
 _QUANTITIES = (("site.cost_per_h", "cost", "{currency}/h", 0), ("site.co2e_t_h", "CO₂e", "t/h", 2))
 
 
-def plot_vs_baseline(steps, policies, primary: str | None, baselines, colours, currency: str, path: Path,
-                     issues: list[str]) -> None:
+def plot_vs_baseline(steps: pd.DataFrame, policies: Sequence[str], primary: str | None, baselines: Sequence[str],
+                     colours: dict[str, str], currency: str, path: Path, issues: list[str]) -> None:
     """Saving of each policy against the primary baseline per hour (baseline - policy; positive = better):
     cost (currency/h) and CO2e (t/h), hourly means with daily means over them. Steps where a policy
     violated a limit count as in the summary: a positive saving there is not credited. The other
@@ -177,7 +179,8 @@ def _xy(s: pd.Series):
     return s.index, s.to_numpy(dtype=float)
 
 
-def plot_gap_to_oracle(steps, policies, baselines, colours, currency: str, path: Path, issues: list[str]) -> None:
+def plot_gap_to_oracle(steps: pd.DataFrame, policies: Sequence[str], baselines: Sequence[str], colours: dict[str, str],
+                       currency: str, path: Path, issues: list[str]) -> None:
     """How far each optimising policy is from the oracle per hour (policy - oracle; positive = the
     oracle is better): cost (currency/h) and CO2e (t/h). The baselines are left out: their gap is the
     saving plotted elsewhere, and on this scale it would hide the optimisers' gap."""
@@ -219,8 +222,8 @@ def plot_gap_to_oracle(steps, policies, baselines, colours, currency: str, path:
 
 # ----------------------------------------------------------------------------- cumulative savings
 
-def cumulative_savings(steps, baseline: str, policies, column: str, step_hours: float, issues: list[str],
-                       what: str) -> dict[str, pd.Series]:
+def cumulative_savings(steps: pd.DataFrame, baseline: str, policies: Sequence[str], column: str, step_hours: float,
+                       issues: list[str], what: str) -> dict[str, pd.Series]:
     """Per policy other than ``baseline``: cumulative credited saving (baseline - policy) x step_hours
     on the common timestamps (a positive saving at a violation step counts 0; missing values 0)."""
     if steps.empty or column not in steps.columns:
@@ -244,8 +247,8 @@ def cumulative_savings(steps, baseline: str, policies, column: str, step_hours: 
     return out
 
 
-def plot_cumulative_savings(curves: dict[str, dict[str, dict[str, pd.Series]]], baselines, colours, currency: str,
-                            path: Path) -> None:
+def plot_cumulative_savings(curves: dict[str, dict[str, dict[str, pd.Series]]], baselines: Sequence[str],
+                            colours: dict[str, str], currency: str, path: Path) -> None:
     """One column per baseline, rows cost (currency) and CO2e (t): each policy's cumulative saving.
     ``curves[baseline][quantity][policy]`` with quantity ``cost`` or ``co2e``."""
     title = "Cumulative saving (positive = better than the baseline)"
@@ -286,7 +289,7 @@ def plot_cumulative_savings(curves: dict[str, dict[str, dict[str, pd.Series]]], 
 
 # ----------------------------------------------------------------------------- vents and step times
 
-def plot_vents(steps, policies, units, step_hours: float, path: Path, issues: list[str]) -> None:
+def plot_vents(steps: pd.DataFrame, policies: Sequence[str], units, step_hours: float, path: Path, issues: list[str]) -> None:
     """Header vents (t/h), one panel per policy, with the period's vented total in each title."""
     title = "Header vents"
     if steps.empty or not policies:
@@ -321,7 +324,8 @@ def plot_vents(steps, policies, units, step_hours: float, path: Path, issues: li
     save(fig, path)
 
 
-def plot_solve_time(steps, policies, baselines, colours, path: Path, issues: list[str]) -> None:
+def plot_solve_time(steps: pd.DataFrame, policies: Sequence[str], baselines: Sequence[str], colours: dict[str, str],
+                    path: Path, issues: list[str]) -> None:
     """Histogram of the supervisory step wall time (ms, log scale) of each policy that solves."""
     title = "Supervisory step wall time"
     others = [p for p in policies if p not in baselines]
@@ -386,7 +390,7 @@ def limits_and_drift_events(steps: pd.DataFrame) -> dict[str, pd.DatetimeIndex]:
     return rows
 
 
-def plot_limits_and_drift(steps, policies, step_hours: float, path: Path) -> bool:
+def plot_limits_and_drift(steps: pd.DataFrame, policies: Sequence[str], step_hours: float, path: Path) -> bool:
     """Steps where the true plant ended outside a limit and steps where the drift monitor flagged a
     surrogate, one row each, over time; the outside-training-range steps shaded. Writes ``path`` and
     returns True only when there is an event to show; otherwise removes a stale ``path`` and returns False."""
