@@ -45,8 +45,8 @@ def test_base_day_steamopt_close_to_oracle_and_predictions(tmp_path):
     assert s.loc["steamopt", "cost_saving_vs_practice"] >= 0.95 * s.loc["oracle", "cost_saving_vs_practice"]
     assert abs(s.loc["steamopt", "predicted_vs_realised_pct"]) <= 10.0
     paths = write_study(result, spec, tmp_path)
-    for name in ("steps.parquet", "steps.csv", "summary.csv", "report.md", "steam_generation.png", "co2e_cost.png",
-                 "cumulative_savings.png", "vents.png", "solve_time.png"):
+    for name in ("steps.parquet", "steps.csv", "summary.csv", "report.md", "steam_generation.png", "saving_vs_baseline.png",
+                 "gap_to_oracle.png", "cumulative_savings.png", "vents.png", "solve_time.png"):
         assert (tmp_path / name).stat().st_size > 100, name
     steps = pd.read_parquet(paths["steps_parquet"])
     assert set(steps.policy) == {"practice", "steamopt", "oracle"} and len(steps) == 3 * 96
