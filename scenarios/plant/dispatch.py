@@ -9,8 +9,11 @@ runs where its marginal cost equals it (clipped to its limits), and the total is
 ``lambda``.
 
 :func:`boiler_cost_curve` builds a boiler's cost curve from its *nominal* efficiency curve (site
-file) and fuel prices; a dual-fuel boiler burns its cheapest fuel first, up to that fuel's
-availability ``max_gj_h``.
+file) and fuel prices as the textbook does: the heat-input curve ``Q(m)`` (GJ/h) is fitted by a
+least-squares quadratic ``a + b m + c m^2`` over the boiler's range, which is convex (``c > 0``) for
+a boiler whose efficiency peaks inside its range, whereas the interpolated efficiency curve's own
+marginal fuel falls at low load and would make the dispatch ambiguous; a dual-fuel boiler burns
+its cheapest fuel first, up to that fuel's availability ``max_gj_h``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from optimizer.site.model import Site
 from scenarios.plant.curves import BoilerCurve
@@ -140,11 +145,23 @@ def fuel_cost_per_h(site: Site, fuels: Sequence[str], fuel_gj_h: float, cheap_fu
     return cost, split
 
 
-def boiler_cost_curve(site: Site, curve: BoilerCurve, ambient_c: float, cheap_fuel_room_gj_h: dict[str, float] | None = None) -> CostCurve:
-    """A boiler's nominal fuel-cost curve (currency/h against steam t/h) at an ambient (C)."""
+def heat_input_fit(curve: BoilerCurve, ambient_c: float, points: int = 41) -> tuple[float, float, float]:
+    """Least-squares quadratic ``(a, b, c)`` of the nominal fuel ``Q = a + b m + c m^2`` (GJ/h,
+    m in t/h) over the boiler's range at an ambient (C)."""
     b = curve.boiler
+    m = np.linspace(b.min_steam_tph, b.max_steam_tph, points)
+    q = np.array([curve.fuel_gj_h(float(x), ambient_c) for x in m])
+    c2, c1, c0 = np.polyfit(m, q, 2)
+    return float(c0), float(c1), float(c2)
+
+
+def boiler_cost_curve(site: Site, curve: BoilerCurve, ambient_c: float, cheap_fuel_room_gj_h: dict[str, float] | None = None) -> CostCurve:
+    """A boiler's nominal fuel-cost curve (currency/h against steam t/h) at an ambient (C): the
+    quadratic fit of its heat input, burnt cheapest fuel first."""
+    b = curve.boiler
+    a0, a1, a2 = heat_input_fit(curve, ambient_c)
 
     def cost(m: float) -> float:
-        return fuel_cost_per_h(site, b.fuels, curve.fuel_gj_h(m, ambient_c), cheap_fuel_room_gj_h)[0]
+        return fuel_cost_per_h(site, b.fuels, a0 + a1 * m + a2 * m * m, cheap_fuel_room_gj_h)[0]
 
     return CostCurve(b.id, b.min_steam_tph, b.max_steam_tph, cost)
