@@ -164,4 +164,18 @@ def boiler_cost_curve(site: Site, curve: BoilerCurve, ambient_c: float, cheap_fu
     def cost(m: float) -> float:
         return fuel_cost_per_h(site, b.fuels, a0 + a1 * m + a2 * m * m, cheap_fuel_room_gj_h)[0]
 
-    return CostCurve(b.id, b.min_steam_tph, b.max_steam_tph, cost)
+    # marginal: dQ/dm times the price of the fuel burnt at the margin (the cheapest with room left)
+    room = cheap_fuel_room_gj_h or {}
+    order = sorted(b.fuels, key=lambda f: site.fuels[f].price_per_gj)
+    caps = []
+    total = 0.0
+    for i, f in enumerate(order):
+        total += math.inf if i == len(order) - 1 else max(0.0, room.get(f, site.fuels[f].max_gj_h))
+        caps.append((total, site.fuels[f].price_per_gj))
+
+    def marginal(m: float) -> float:
+        q = a0 + a1 * m + a2 * m * m
+        price = next(p for cap, p in caps if q < cap)
+        return (a1 + 2.0 * a2 * m) * price
+
+    return CostCurve(b.id, b.min_steam_tph, b.max_steam_tph, cost, marginal)

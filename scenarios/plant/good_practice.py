@@ -71,7 +71,8 @@ log = logging.getLogger(__name__)
 TAIL_MARGIN_TPH = 1.0      # t/h above a condensing tail's minimum flow left by maximum extraction
 STOP_BAND_FRACTION = 0.10  # - of a boiler's maximum: extra room needed before it is stopped
 FUEL_ROOM = 0.97           # - of a limited fuel's max_gj_h planned (room for the master's trim)
-_PASSES = 4                # balance passes (spray water and turbine caps depend on the plan)
+_PASSES = 40               # at most, balance passes (deaerator steam, spray water and turbine caps depend on the plan)
+_PASS_TOL_TPH = 1e-9       # t/h, passes stop when deaerator steam and spray water move less
 
 
 @dataclass
@@ -115,6 +116,8 @@ class GoodPractice:
         self._clock = {b.id: _Clock(b.available, long_ago) for b in site.boilers.values()}
         self._clock.update({g.id: _Clock(g.available, long_ago) for g in site.gas_turbines.values()})
         self._last: Setpoints | None = None
+        self._caps: dict[str, float] = {}  # MW, generator limits of the current step (contract import)
+        self._memo: dict[tuple, float] = {}  # nominal-curve answers of the current step
         self.notes: list[str] = []  # what the last call decided, in plant words
 
     # ------------------------------------------------------------------ public
@@ -157,6 +160,7 @@ class GoodPractice:
         e = site.electricity
         price = e.import_price_per_mwh(ts.weekday(), ts.hour) if e else 0.0
         peak = e is not None and price > e.default_price_per_mwh + e.ft_per_mwh + 1e-9
+        self._memo = {}
         for c in self._clock.values():
             c.minutes += self.step_min
         notes = [f"{'on-peak' if peak else 'off-peak'} {price:.1f}/MWh"]
@@ -190,28 +194,44 @@ class GoodPractice:
         unfired = {gid: (self.gts[gid].unfired_steam_tph(self.gts[gid].base_power_mw(amb, self._num(snap, tags.gt_fouling(gid), 0.0)) if p is None else p,
                                                          amb, self._num(snap, tags.gt_fouling(gid), 0.0))) for gid, p in gt_power.items()}
 
-        # rule 3 needs the balance with every drive on its turbine first
+        # rule 2's order and rule 3 price steam at each header at its cheapest source
         motors: set[str] = set()
-        plan = self._balance(meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price)
+        values = self._steam_values(heat_cost, price, machine_mw, down, unfired)
+        notes.append("steam value " + ", ".join(f"{h} {v:.0f}/t" for h, v in values.items()))
+        plan = self._balance(meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price, values)
         for t in site.turbines.values():
             if t.motor is None or t.drive != "machine":
                 continue
             if t.id in down:
                 motors.add(t.id)
                 continue
-            if self._motor_pays(t, machine_mw[t.id], plan, heat_cost, price):
+            if self._motor_pays(t, machine_mw[t.id], plan, values, price):
                 motors.add(t.id)
         if motors:
-            plan = self._balance(meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price)
+            plan = self._balance(meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price, values)
             notes.append(f"on motor: {', '.join(sorted(motors))}")
+
+        # rule 2, last: generators do not push the import below the contract minimum (below it a
+        # MWh earns only the price less the shortfall penalty, and export is capped)
+        self._caps = {}
+        turbine_mw = self._generator_mw(plan)
+        if e is not None:
+            load = self._num(snap, tags.SITE_LOAD, e.site_load_mw) + sum(machine_mw[t] / site.turbines[t].motor.efficiency for t in motors)
+            gt_mw = sum(self.gts[g].base_power_mw(amb, self._num(snap, tags.gt_fouling(g), 0.0)) if p is None else p for g, p in gt_power.items())
+            for _ in range(4):
+                short = e.contract_min_import_mw - (load - gt_mw - sum(turbine_mw.values()))
+                if short <= 1e-6 or not turbine_mw:
+                    break
+                top = max(turbine_mw, key=turbine_mw.get)
+                self._caps[top] = max(site.turbines[top].min_power_mw, turbine_mw[top] - short)
+                plan = self._balance(meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price, values)
+                turbine_mw = self._generator_mw(plan)
+            if self._caps:
+                notes.append("generators held for the contract import: " + ", ".join(f"{t} {p:.1f} MW" for t, p in self._caps.items()))
 
         # rule 4: boilers
         boiler_sp, shares = self._boilers(plan, byprod, amb, down, notes)
-        turbine_mw = {}
-        for t in site.turbines.values():
-            if t.drive == "generator" and t.id in plan.flows and plan.flows[t.id][0] > 0:
-                mw = self.turbines[t.id].output_mw(plan.flows[t.id][0], plan.extraction.get(t.id, []))
-                turbine_mw[t.id] = min(max(mw, t.min_power_mw), t.max_power_mw)
+        self.plan = plan  # the balance behind the setpoints (for tests and reports)
         self.notes = notes + [f"vent planned on {h}: {v:.1f} t/h" for h, v in plan.surplus.items() if v > 1e-6]
         return Setpoints(
             boiler_steam_tph=boiler_sp,
@@ -224,6 +244,15 @@ class GoodPractice:
             drivers_on_motor=motors,
             consumer_tph={},
         )
+
+    def _generator_mw(self, plan: _Plan) -> dict[str, float]:
+        """Planned power (MW) of each running generator at its planned flows (nominal curve)."""
+        out = {}
+        for t in self.site.turbines.values():
+            if t.drive == "generator" and t.id in plan.flows and plan.flows[t.id][0] > 0:
+                mw = self.turbines[t.id].output_mw(plan.flows[t.id][0], plan.extraction.get(t.id, []))
+                out[t.id] = min(max(mw, t.min_power_mw), self._pmax(t))
+        return out
 
     # ------------------------------------------------------------------ rule 1
     def _gt_choice(self, curve: GasTurbineCurve, amb: float, fouling: float, peak: bool, price: float, heat_cost: float) -> str:
@@ -246,47 +275,95 @@ class GoodPractice:
         return min(options, key=options.get)
 
     def _power_value(self, price: float) -> float:
-        """Currency per MWh of power made on site at the margin: the import price, or the export
-        price when the site exports (nominal tariff data)."""
-        e = self.site.electricity
-        return price if e is None or e.max_export_mw <= 0 else min(price, max(e.export_price_per_mwh, price - e.shortfall_penalty_per_mwh))
+        """Currency per MWh of power made on site at the margin: the period's import price (the
+        site imports; the export and contract-minimum margins are not priced by this rule)."""
+        return price
 
     def _heat_cost_per_gj(self, amb: float, down: set[str]) -> float:
-        """Currency per GJ of heat put into steam by the cheapest available boiler at its best
-        nominal efficiency (its cheapest fuel)."""
+        """Currency per GJ of heat put into steam at the margin: the best available boiler at 70 %
+        load (near its best nominal efficiency) burning its dearest fuel (a limited cheap fuel is
+        used up first, so the last t/h burns the dear one)."""
         best = math.inf
         for bid, c in self.boilers.items():
             if bid in down:
                 continue
             m = 0.7 * c.boiler.max_steam_tph
-            cost, _ = fuel_cost_per_h(self.site, c.boiler.fuels, c.fuel_gj_h(m, amb))
-            best = min(best, cost / c.heat_to_steam_gj_h(m))
+            price = max(self.site.fuels[f].price_per_gj for f in c.boiler.fuels)
+            best = min(best, price * c.fuel_gj_h(m, amb) / c.heat_to_steam_gj_h(m))
         if not math.isfinite(best):
             best = min(f.price_per_gj for f in self.site.fuels.values()) / 0.9
         return best
 
     # ------------------------------------------------------------------ rule 3
-    def _motor_pays(self, t: SteamTurbine, power_mw: float, plan: _Plan, heat_cost: float, price: float) -> bool:
-        flows = self.turbines[t.id].solve(power_mw, [0.0] * (len(t.sections) - 1))[0]
-        m = flows[0]
-        h_in = self.props.header_enthalpy_kj_kg[t.inlet]
+    def _motor_pays(self, t: SteamTurbine, power_mw: float, plan: _Plan, values: dict[str, float], price: float) -> bool:
+        """Motor if its electricity costs less than the turbine's steam: the inlet steam at its
+        header's value, less the exhaust's value at the header it feeds (nothing, and the vent
+        penalty, for the part that header would vent)."""
+        m = self.turbines[t.id].solve(power_mw, [0.0] * (len(t.sections) - 1))[0][0]
         outlet = t.sections[-1].outlet
         vented = min(m, plan.surplus.get(outlet, 0.0))
-        drop_gj_t = 3.6 * power_mw / t.mechanical_efficiency / max(m, 1e-9)
-        fw = min(self.props.header_spray_water_kj_kg.values())
         penalty = max((v.penalty_per_t for v in self.site.vents.values() if v.header == outlet), default=0.0)
-        turbine = (m - vented) * drop_gj_t * heat_cost + vented * ((h_in - fw) / 1000.0 * heat_cost + penalty)
+        turbine = m * values[t.inlet] - (m - vented) * values.get(outlet, 0.0) + vented * penalty
         motor = power_mw / t.motor.efficiency * self._power_value(price)
         return motor < turbine
 
+    def _sources(self, h: str, values: dict[str, float], price: float, motors: set[str], down: set[str],
+                 unfired: dict[str, float]) -> list[tuple[float, str, object]]:
+        """The controllable steam sources into header ``h`` with their cost per t delivered
+        (currency/t) at nominal data: the inlet steam at its header's value less the power made on
+        the way at the period's value; an extraction drive's extra inlet steam per t extracted;
+        duct-burner fuel per t."""
+        site, props, pv = self.site, self.props, self._power_value(price)
+        out: list[tuple[float, str, object]] = []
+        for t in site.turbines.values():
+            if t.id in down or t.inlet not in values:
+                continue
+            if self._extraction_drive(t) and t.sections[0].outlet == h and t.id not in motors:
+                out.append((self._inlet_per_extracted(t) * values[t.inlet], "extraction drive", t))
+            if t.drive != "generator" or t.sections[-1].outlet not in site.headers or len(t.sections) > 2:
+                continue
+            slopes = [sp.slope_mw_per_tph * t.mechanical_efficiency for sp in props.sections[t.id]]
+            if t.sections[-1].outlet == h:
+                out.append((values[t.inlet] - sum(slopes) * pv, "exhaust", t))
+            elif len(t.sections) == 2 and t.sections[0].outlet == h:
+                out.append((values[t.inlet] - slopes[0] * pv, "extraction", t))
+        ducts = [g for g in unfired if self.gts[g].gt.hrsg is not None and self.gts[g].gt.hrsg.header == h]
+        if ducts:
+            c = self.gts[ducts[0]]
+            out.append((c._dh / 1000.0 / c.gt.hrsg.duct_efficiency * site.fuels[c.gt.hrsg.duct_fuel or c.gt.fuel].price_per_gj, "duct", ducts))
+        return out
+
+    def _inlet_per_extracted(self, t: SteamTurbine) -> float:
+        """Extra inlet steam (t) per t extracted at the drive's process power, nominal curve."""
+        key = ("inlet_per_extracted", t.id)
+        if key not in self._memo:
+            p = self.site.turbines[t.id].power_mw or 0.0
+            x0 = 0.5 * self._x_max(t, p)
+            self._memo[key] = self.turbines[t.id].solve(p, [x0 + 1.0])[0][0] - self.turbines[t.id].solve(p, [x0])[0][0]
+        return self._memo[key]
+
+    def _steam_values(self, heat_cost: float, price: float, machine_mw: dict[str, float], down: set[str], unfired: dict[str, float]) -> dict[str, float]:
+        """Value of a t of steam at each header (currency/t), top down: a boiler header at the
+        boiler steam cost, a lower header at its cheapest source (letdowns included)."""
+        site, props = self.site, self.props
+        values: dict[str, float] = {}
+        for h in reversed(self._ascending):
+            cands = [heat_cost * (props.header_enthalpy_kj_kg[h] - props.boiler_feedwater_kj_kg[b.id]) / 1000.0
+                     for b in site.boilers.values() if b.header == h and b.id not in down]
+            cands += [c for c, _, _ in self._sources(h, values, price, set(), down, unfired)]
+            cands += [values[ld.inlet] / (1.0 + props.letdown_water_ratio[ld.id]) for ld in site.letdowns.values() if ld.outlet == h and ld.inlet in values]
+            values[h] = max(0.0, min(cands)) if cands else 0.0
+        return values
+
     # ------------------------------------------------------------------ rule 2: the balance
-    def _balance(self, meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price) -> _Plan:
+    def _balance(self, meas, byprod, da, machine_mw, unfired, motors, down, heat_cost, price, values) -> _Plan:
         site, props = self.site, self.props
         h_h = props.header_enthalpy_kj_kg
         prev = _Plan(spray={h: 0.0 for h in site.headers})
         gens = sorted((t for t in site.turbines.values() if t.drive == "generator" and t.id not in down and t.sections[-1].outlet in site.headers),
                       key=lambda t: -site.headers[t.inlet].pressure_barg)
         for _ in range(_PASSES):
+            prev_da = da
             plan = _Plan()
             draw = {h: 0.0 for h in site.headers}   # t/h leaving the header (planned so far)
             fixed = {h: prev.spray.get(h, 0.0) for h in site.headers}  # t/h entering, not decided here
@@ -297,13 +374,15 @@ class GoodPractice:
                 fixed[site.byproduct_sources[s].header] += tph
             for gid, tph in unfired.items():
                 fixed[self.gts[gid].gt.hrsg.header] += tph
-            x_machine = {}
             for t in site.turbines.values():  # machine drives without a variable extraction
                 if t.drive != "machine" or t.id in motors or t.id in down:
                     continue
                 if self._extraction_drive(t):
                     continue
-                flows = self.turbines[t.id].solve(machine_mw[t.id], [0.0] * (len(t.sections) - 1))[0]
+                key = ("drive flows", t.id, machine_mw[t.id])
+                if key not in self._memo:
+                    self._memo[key] = self.turbines[t.id].solve(machine_mw[t.id], [0.0] * (len(t.sections) - 1))[0]
+                flows = list(self._memo[key])
                 plan.flows[t.id] = flows
                 draw[t.inlet] += flows[0]
                 for k, sec in enumerate(t.sections):
@@ -311,29 +390,32 @@ class GoodPractice:
                         fixed[sec.outlet] += flows[k] if k == len(t.sections) - 1 else 0.0
             for h in self._ascending:
                 need = draw[h] - fixed[h]
-                for t in site.turbines.values():  # machine extractions into h: cheapest steam
-                    if t.id in plan.flows or not self._extraction_drive(t) or t.sections[0].outlet != h or t.id in motors:
-                        continue
-                    x = min(max(need, 0.0), self._x_max(t, machine_mw[t.id]))
-                    flows, xs, _, _ = self.turbines[t.id].solve(machine_mw[t.id], [x])
-                    plan.flows[t.id], plan.extraction[t.id], x_machine[t.id] = flows, xs, xs[0]
-                    draw[t.inlet] += flows[0]
-                    need -= xs[0]
-                for t in gens:  # back-pressure generators, highest inlet first
-                    if t.sections[-1].outlet == h:
-                        need -= self._gen_exhaust(t, need, prev, plan, heat_cost, price)
-                    elif len(t.sections) == 2 and t.sections[0].outlet == h and t.id in plan.flows:
-                        need -= self._gen_extraction(t, need, plan)
+                for t in gens:  # a running two-section generator keeps its exhaust's minimum flow
+                    if len(t.sections) == 2 and t.sections[-1].outlet == h:
+                        lo, x_prev = t.sections[-1].min_flow_tph, list(prev.extraction.get(t.id, [0.0]))
+                        plan.flows[t.id], plan.extraction[t.id] = [lo + x_prev[0], lo], x_prev
+                        need -= lo
+                for _, kind, obj in sorted(self._sources(h, values, price, motors, down, unfired), key=lambda s: s[0]):
+                    if kind == "extraction drive":
+                        x = min(max(need, 0.0), self._x_max(obj, machine_mw[obj.id]))
+                        flows, xs, _, _ = self.turbines[obj.id].solve(machine_mw[obj.id], [x])
+                        plan.flows[obj.id], plan.extraction[obj.id] = flows, xs
+                        draw[obj.inlet] += flows[0]
+                        need -= xs[0]
+                    elif kind == "exhaust":
+                        need -= self._gen_exhaust(obj, need, prev, plan, heat_cost, price)
+                    elif kind == "extraction" and obj.id in plan.flows:
+                        need -= self._gen_extraction(obj, need, plan)
+                    elif kind == "duct":  # equal shares over the HRSGs of the header
+                        n = len(obj)
+                        for gid in obj:
+                            hr = self.gts[gid].gt.hrsg
+                            d = min(need / n, hr.duct_max_steam_tph) if need > 0 else 0.0
+                            plan.duct[gid] = d if d >= hr.duct_min_steam_tph else 0.0
+                            need -= plan.duct[gid]
+                for t in gens:  # the generators' inlet flows are settled once their top outlet is
+                    if t.sections[0].outlet == h and t.id in plan.flows:
                         draw[t.inlet] += plan.flows[t.id][0]
-                    if t.sections[-1].outlet == h and len(t.sections) == 1 and t.id in plan.flows:
-                        draw[t.inlet] += plan.flows[t.id][0]
-                for gid, curve in self.gts.items():  # duct firing, equal shares
-                    hr = curve.gt.hrsg
-                    if gid in unfired and hr is not None and hr.header == h:
-                        n = sum(1 for g2 in unfired if self.gts[g2].gt.hrsg and self.gts[g2].gt.hrsg.header == h)
-                        d = min(need / n, hr.duct_max_steam_tph) if need > 0 else 0.0
-                        plan.duct[gid] = d if d >= hr.duct_min_steam_tph else 0.0
-                        need -= plan.duct[gid]
                 lds = sorted((ld for ld in site.letdowns.values() if ld.outlet == h), key=lambda ld: site.headers[ld.inlet].pressure_barg)
                 for ld in lds:
                     if need <= 0:
@@ -348,8 +430,29 @@ class GoodPractice:
                     need = min(need, 0.0)
                 plan.surplus[h] = max(0.0, -need)
             plan.spray = self._spray(plan, h_h)
+            da = self._deaerator_steam(plan, meas, byprod, unfired)
+            moved = max([abs(da - prev_da)] + [abs(plan.spray[h] - prev.spray.get(h, 0.0)) for h in plan.spray])
             prev = plan
+            if moved < _PASS_TOL_TPH:
+                break
         return plan
+
+    def _deaerator_steam(self, plan: _Plan, meas: dict[str, float], byprod: dict[str, float], unfired: dict[str, float]) -> float:
+        """Deaerator heating steam (t/h) of the planned balance, from the deaerator's mass and
+        energy balance: it heats the feedwater (boilers, HRSGs, by-product steam, letdown and
+        header spray water) from make-up, returned condensate and condenser condensate,
+        ``S = (F (h_fw - h_m) - R (h_r - h_m) - C (h_c - h_m)) / (h_s - h_m)``."""
+        site, p = self.site, self.props
+        feed = sum(plan.boiler_demand.values()) + sum(byprod.values()) + sum(unfired.values()) + sum(plan.duct.values())
+        feed += sum(tph * p.letdown_water_ratio[ld] for ld, tph in plan.letdown.items()) + sum(plan.spray.values())
+        returned = sum(tph * (site.steam.condensate_return_fraction if site.consumers[c].condensate_return_fraction is None
+                              else site.consumers[c].condensate_return_fraction) for c, tph in meas.items())
+        condensate = sum(flows[k] for tid, flows in plan.flows.items() for k, sec in enumerate(site.turbines[tid].sections)
+                         if sec.outlet in site.condensers and k == len(flows) - 1)
+        h_m, h_s = p.makeup_kj_kg, p.header_enthalpy_kj_kg[p.deaerator_steam_header]
+        h_c = next(iter(p.condensate_kj_kg.values()), h_m)
+        s = (feed * (p.deaerator_feedwater_kj_kg - h_m) - returned * (p.condensate_return_kj_kg - h_m) - condensate * (h_c - h_m)) / (h_s - h_m)
+        return max(0.0, s)
 
     def _extraction_drive(self, t: SteamTurbine) -> bool:
         """A machine drive with one extraction to a header and a condensing tail."""
@@ -358,6 +461,12 @@ class GoodPractice:
     def _x_max(self, t: SteamTurbine, power_mw: float) -> float:
         """Largest extraction (t/h) at ``power_mw`` keeping the tail at its minimum + margin and
         the first section within its maximum (nominal curve, bisection)."""
+        key = ("x_max", t.id, power_mw)
+        if key not in self._memo:
+            self._memo[key] = self._x_max_uncached(t, power_mw)
+        return self._memo[key]
+
+    def _x_max_uncached(self, t: SteamTurbine, power_mw: float) -> float:
         curve, s0, s1 = self.turbines[t.id], t.sections[0], t.sections[1]
 
         def ok(x: float) -> bool:
@@ -367,7 +476,7 @@ class GoodPractice:
         lo, hi = 0.0, s0.max_flow_tph
         if not ok(lo):
             return 0.0
-        for _ in range(50):
+        for _ in range(30):  # to 300 t/h / 2^30, far below a meter's resolution
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if ok(mid) else (lo, mid)
         return lo
@@ -386,14 +495,17 @@ class GoodPractice:
         if not two:
             lo = max(lo, t.sections[0].min_flow_tph, self._flow_for_power(t, t.min_power_mw, x_prev))
         hi = last.max_flow_tph if two else min(last.max_flow_tph, t.sections[0].max_flow_tph)
-        while hi > lo and power(hi) > t.max_power_mw:
-            hi_new = self._flow_for_power(t, t.max_power_mw, x_prev) - sum(x_prev)
+        while hi > lo and power(hi) > self._pmax(t):
+            hi_new = self._flow_for_power(t, self._pmax(t), x_prev) - sum(x_prev)
             hi = max(lo, min(hi, hi_new))
             break
+        if two:  # its minimum is already counted in the header's balance: add what the header needs
+            e = lo + min(max(need, 0.0), max(0.0, hi - lo))
+            plan.flows[t.id] = [e + sum(x_prev), e]
+            plan.extraction[t.id] = list(x_prev)
+            return e - lo
         if need >= lo:
             e = min(need, hi)
-        elif two:
-            e = lo  # the extraction above may still be worth having; the rest is cut later
         else:
             vented = lo - max(need, 0.0)
             penalty = max((v.penalty_per_t for v in self.site.vents.values() if v.header == last.outlet), default=0.0)
@@ -414,16 +526,20 @@ class GoodPractice:
         e = plan.flows[t.id][1]
         hi = max(0.0, s0.max_flow_tph - e)
         x = min(max(need, 0.0), hi)
-        if curve.output_mw(e + x, [x]) > t.max_power_mw:
+        if curve.output_mw(e + x, [x]) > self._pmax(t):
             lo_x, hi_x = 0.0, x
             for _ in range(50):
                 mid = 0.5 * (lo_x + hi_x)
-                lo_x, hi_x = (mid, hi_x) if curve.output_mw(e + mid, [mid]) <= t.max_power_mw else (lo_x, mid)
+                lo_x, hi_x = (mid, hi_x) if curve.output_mw(e + mid, [mid]) <= self._pmax(t) else (lo_x, mid)
             x = lo_x
         x = max(x, max(0.0, s0.min_flow_tph - e))
         plan.flows[t.id] = [e + x, e]
         plan.extraction[t.id] = [x]
         return x
+
+    def _pmax(self, t: SteamTurbine) -> float:
+        """A generator's power limit this step (MW): its maximum, or less to hold the contract import."""
+        return min(t.max_power_mw, self._caps.get(t.id, math.inf))
 
     def _flow_for_power(self, t: SteamTurbine, power_mw: float, x: list[float]) -> float:
         """Inlet flow (t/h) at which the nominal curve gives ``power_mw`` with extractions ``x``."""
