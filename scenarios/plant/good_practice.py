@@ -44,6 +44,11 @@ operator's balance sheet, and applies these rules:
    curves (:mod:`scenarios.plant.dispatch`), a dual-fuel boiler burning its cheapest fuel up to
    the fuel's ``max_gj_h``; all on the pressure master, which trims the balance's error equally.
 
+5. **Steam the meters do not account for.** Each header's metered imbalance (in minus out, letdown
+   water at its nominal ratio) is carried into the plan as an extra need, smoothed over steps, the
+   way a shift team books "losses" when its balance sheet does not close (leaks, failed traps, a
+   meter reading off).
+
 Ramp rates are not applied (the simulator is steady state; neither is today's practice ramped).
 Any failure (a tag missing or not a number) is logged with the tag and the previous setpoints are
 kept: the policy never raises during a study.
@@ -70,6 +75,7 @@ log = logging.getLogger(__name__)
 
 TAIL_MARGIN_TPH = 1.0      # t/h above a condensing tail's minimum flow left by maximum extraction
 STOP_BAND_FRACTION = 0.10  # - of a boiler's maximum: extra room needed before it is stopped
+UNMETERED_GAIN = 0.25      # - weight of the latest step in the smoothed unaccounted steam per header
 FUEL_ROOM = 0.97           # - of a limited fuel's max_gj_h planned (room for the master's trim)
 _PASSES = 40               # at most, balance passes (deaerator steam, spray water and turbine caps depend on the plan)
 _PASS_TOL_TPH = 1e-9       # t/h, passes stop when deaerator steam and spray water move less
@@ -118,6 +124,7 @@ class GoodPractice:
         self._last: Setpoints | None = None
         self._caps: dict[str, float] = {}  # MW, generator limits of the current step (contract import)
         self._memo: dict[tuple, float] = {}  # nominal-curve answers of the current step
+        self._unmetered: dict[str, float] = {}  # t/h per header the meters do not account for (smoothed)
         self.notes: list[str] = []  # what the last call decided, in plant words
 
     # ------------------------------------------------------------------ public
@@ -170,6 +177,7 @@ class GoodPractice:
         byprod = {s: self._num(snap, tags.steam(s), site.byproduct_sources[s].nominal_steam_tph) if s not in down else 0.0
                   for s in site.byproduct_sources}
         da = self._num(snap, "deaerator.steam_tph", 0.0)
+        self._update_unmetered(snap)
         machine_mw = {}
         for t in site.turbines.values():
             if t.drive == "machine":
@@ -389,7 +397,7 @@ class GoodPractice:
                     if sec.outlet in site.headers:
                         fixed[sec.outlet] += flows[k] if k == len(t.sections) - 1 else 0.0
             for h in self._ascending:
-                need = draw[h] - fixed[h]
+                need = draw[h] - fixed[h] + self._unmetered.get(h, 0.0)
                 for t in gens:  # a running two-section generator keeps its exhaust's minimum flow
                     if len(t.sections) == 2 and t.sections[-1].outlet == h:
                         lo, x_prev = t.sections[-1].min_flow_tph, list(prev.extraction.get(t.id, [0.0]))
@@ -436,6 +444,45 @@ class GoodPractice:
             if moved < _PASS_TOL_TPH:
                 break
         return plan
+
+    def _metered_imbalance(self, snap: Mapping[str, object]) -> dict[str, float]:
+        """Per header, metered steam in minus metered steam out (t/h) in the snapshot: what the
+        balance sheet does not account for (leaks, failed traps, a meter reading off). Letdown
+        water at its nominal ratio; a header with a tag missing is left out."""
+        site, p = self.site, self.props
+        out: dict[str, float] = {}
+        for h in site.headers:
+            try:
+                net = self._num(snap, f"{h}.spray_water_tph")
+                net += sum(self._num(snap, tags.steam(s.id)) for s in site.byproduct_sources.values() if s.header == h)
+                net += sum(self._num(snap, tags.boiler_steam(b.id)) for b in site.boilers.values() if b.header == h)
+                net += sum(self._num(snap, f"{g.id}.hrsg_steam_tph") for g in site.gas_turbines.values() if g.hrsg and g.hrsg.header == h)
+                net -= sum(self._num(snap, tags.steam(c.id)) for c in site.consumers.values() if c.header == h)
+                net -= sum(self._num(snap, tags.steam(v.id)) for v in site.vents.values() if v.header == h)
+                for ld in site.letdowns.values():
+                    if ld.outlet == h:
+                        net += self._num(snap, tags.steam(ld.id)) * (1.0 + p.letdown_water_ratio[ld.id])
+                    if ld.inlet == h:
+                        net -= self._num(snap, tags.steam(ld.id))
+                for t in site.turbines.values():
+                    if t.inlet == h:
+                        net -= self._num(snap, tags.turbine_inlet(t.id))
+                    for k, sec in enumerate(t.sections):
+                        if sec.outlet == h:
+                            last = k == len(t.sections) - 1
+                            net += self._num(snap, f"{t.id}.s{k}_flow_tph" if last else tags.extraction(t.id, k))
+                if h == p.deaerator_steam_header:
+                    net -= self._num(snap, "deaerator.steam_tph")
+            except (KeyError, ValueError):
+                continue
+            out[h] = net
+        return out
+
+    def _update_unmetered(self, snap: Mapping[str, object]) -> None:
+        """Carry each header's unaccounted steam into the plan, smoothed over steps (an EWMA with
+        weight UNMETERED_GAIN) so that meter noise does not move the plan every step."""
+        for h, net in self._metered_imbalance(snap).items():
+            self._unmetered[h] = (1.0 - UNMETERED_GAIN) * self._unmetered.get(h, 0.0) + UNMETERED_GAIN * net
 
     def _deaerator_steam(self, plan: _Plan, meas: dict[str, float], byprod: dict[str, float], unfired: dict[str, float]) -> float:
         """Deaerator heating steam (t/h) of the planned balance, from the deaerator's mass and
