@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 
 from scenarios.plant.curves import BoilerCurve
-from scenarios.plant.dispatch import CostCurve, boiler_cost_curve, equal_incremental_cost
+from scenarios.plant.dispatch import (
+    CostCurve,
+    boiler_cost_curve,
+    equal_incremental_cost,
+)
 from scenarios.plant.good_practice import GoodPractice
 from scenarios.plant.practice import todays_practice
 from scenarios.plant.simulator import PlantSimulator
@@ -172,7 +176,7 @@ def test_boilers_in_service_by_the_spare_margin_rule(day_spec, day_noisy):
 
 def test_tariff_rules_gts_at_base_generators_more_at_peak_contract_import_held(day_spec, day_noisy):
     site = day_spec.site
-    states, _, snaps, sps = day_noisy
+    states, _, _, sps = day_noisy
     e = site.electricity
     peak = [s["site.import_price_per_mwh"] > e.default_price_per_mwh + e.ft_per_mwh for s in states]
     assert 20 < sum(peak) < len(peak) - 20  # a Monday: 13 h on-peak
@@ -180,7 +184,7 @@ def test_tariff_rules_gts_at_base_generators_more_at_peak_contract_import_held(d
     assert all(sp.gt_power_mw == {"GT1": None, "GT2": None} for sp in sps)
     tg = [s["TG1.power_mw"] + s["TG2.power_mw"] for s in states]
     tg1 = [s["TG1.power_mw"] for s in states]
-    mean = lambda xs, on: float(np.mean([x for x, p in zip(xs, peak) if p == on]))  # noqa: E731
+    mean = lambda xs, on: float(np.mean([x for x, p in zip(xs, peak) if p == on]))
     # measured: TG1 about 19 MW on-peak against 6 MW off-peak (it passes the LP/MP steam when power is dear)
     assert mean(tg1, True) > mean(tg1, False) + 8.0
     assert mean(tg, True) > mean(tg, False) + 3.0
@@ -237,7 +241,7 @@ def test_unmetered_lp_leak_is_carried_into_the_plan(day_spec, monkeypatch):
     """8 t/h leaking from LP (failed traps) that no meter shows: the team sees the LP balance not
     closing by that much and plans the turbines to supply it, instead of letting the letdowns carry
     it every step."""
-    import scenarios.plant.good_practice as gp_module
+    import scenarios.plant.good_practice_balance as gp_module
     from optimizer.site.model import Consumer
 
     site = day_spec.site
