@@ -193,6 +193,25 @@ def test_tariff_rules_gts_at_base_generators_more_at_peak_contract_import_held(d
     assert max(s["site.power_export_mw"] for s in states) == 0.0
 
 
+def test_gas_turbine_off_off_peak_when_it_does_not_pay(day_spec):
+    """Gas at three times its price and GTs that may be switched off: off-peak the power and the
+    HRSG steam are worth less than the gas (fuel 11.3 GJ/MWh at 839 THB/GJ against 2,682 THB/MWh),
+    so the GTs are stopped; on-peak they run at base by the tariff rule."""
+    site0 = day_spec.site
+    fuels = {**site0.fuels, "natural_gas": dataclasses.replace(site0.fuels["natural_gas"], price_per_gj=3 * site0.fuels["natural_gas"].price_per_gj)}
+    gts = {g: dataclasses.replace(gt, can_switch_off=True) for g, gt in site0.gas_turbines.items()}
+    site = dataclasses.replace(site0, fuels=fuels, gas_turbines=gts)
+    sim = PlantSimulator(site)
+    snaps = []
+    for d in (day_spec.disturbances[0], day_spec.disturbances[44]):  # Monday 00:00 (off-peak), 11:00 (on-peak)
+        snaps.append(snapshot_from_state(site, sim.simulate(todays_practice(site, d), d), d))
+    gp = GoodPractice(site, day_spec.step_min)
+    assert gp.setpoints(snaps[0]).gt_power_mw == {}
+    assert gp.setpoints(snaps[1]).gt_power_mw == {"GT1": None, "GT2": None}
+    # and at the site's prices the GTs run at base off-peak too
+    assert GoodPractice(dataclasses.replace(site0, gas_turbines=gts), day_spec.step_min).setpoints(snaps[0]).gt_power_mw == {"GT1": None, "GT2": None}
+
+
 # --------------------------------------------------------------------------- minimum up/down
 def _scaled(snap: dict, consumers: float, tle_tph: float) -> dict:
     out = dict(snap)

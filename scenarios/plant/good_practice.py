@@ -184,12 +184,14 @@ class GoodPractice(BalanceSheet):
                 continue
             fouling = self._num(snap, tags.gt_fouling(gid), 0.0)
             choice = self._gt_choice(curve, amb, fouling, peak, price, heat_cost)
-            if choice == "off" and self._can_move(gid, g, on=False):
-                self._set(gid, False)
-                continue
-            self._set(gid, True)
-            gt_power[gid] = None if choice == "base" else g.min_power_mw
-            notes.append(f"{gid}: {choice}")
+            on = choice != "off"
+            if not self._can_move(gid, g, on=on):  # minimum up/down (site field, if any): stay as it is
+                on = self._clock[gid].on
+                choice = "minimum" if on and choice == "off" else choice
+            self._set(gid, on)
+            notes.append(f"{gid}: {choice if on else 'off'}")
+            if on:
+                gt_power[gid] = None if choice == "base" else g.min_power_mw
         unfired = {gid: (self.gts[gid].unfired_steam_tph(self.gts[gid].base_power_mw(amb, self._num(snap, tags.gt_fouling(gid), 0.0)) if p is None else p,
                                                          amb, self._num(snap, tags.gt_fouling(gid), 0.0))) for gid, p in gt_power.items()}
 
