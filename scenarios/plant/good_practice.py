@@ -113,6 +113,7 @@ class GoodPractice(BalanceSheet):
         self._caps: dict[str, float] = {}  # MW, generator limits of the current step (contract import)
         self._memo: dict[tuple, float] = {}  # nominal-curve answers of the current step
         self._unmetered: dict[str, float] = {}  # t/h per header the meters do not account for (smoothed)
+        self._down_before: set[str] = set()  # units unavailable at the previous call
         self.notes: list[str] = []  # what the last call decided, in plant words
 
     # ------------------------------------------------------------------ public
@@ -168,7 +169,9 @@ class GoodPractice(BalanceSheet):
         byprod = {s: self._num(snap, tags.steam(s), site.byproduct_sources[s].nominal_steam_tph) if s not in down else 0.0
                   for s in site.byproduct_sources}
         da = self._num(snap, "deaerator.steam_tph", 0.0)
-        self._update_unmetered(snap)
+        if down == self._down_before:  # a unit just lost or back: the sheet is not closing for that reason
+            self._update_unmetered(snap)
+        self._down_before = set(down)
         machine_mw = {}
         for t in site.turbines.values():
             if t.drive == "machine":

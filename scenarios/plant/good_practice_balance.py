@@ -21,6 +21,7 @@ from scenarios.plant.curves import GasTurbineCurve, TurbineCurve
 
 TAIL_MARGIN_TPH = 1.0      # t/h above a condensing tail's minimum flow left by maximum extraction
 UNMETERED_GAIN = 0.25      # - weight of the latest step in the smoothed unaccounted steam per header
+UNMETERED_MAX_FRACTION = 0.10  # - of a header's metered users: the most one step's imbalance counts
 _PASSES = 40               # at most, balance passes (deaerator steam, spray water and turbine caps depend on the plan)
 _PASS_TOL_TPH = 1e-9       # t/h, passes stop when deaerator steam and spray water move less
 
@@ -238,8 +239,13 @@ class BalanceSheet:
 
     def _update_unmetered(self, snap: Mapping[str, object]) -> None:
         """Carry each header's unaccounted steam into the plan, smoothed over steps (an EWMA with
-        weight UNMETERED_GAIN) so that meter noise does not move the plan every step."""
+        weight UNMETERED_GAIN) so that meter noise does not move the plan every step; one step's
+        imbalance counts at most UNMETERED_MAX_FRACTION of the header's metered users (a larger one
+        is an upset, not a loss)."""
         for h, net in self._metered_imbalance(snap).items():
+            users = sum(self._num(snap, tags.steam(c.id), 0.0) for c in self.site.consumers.values() if c.header == h)
+            bound = UNMETERED_MAX_FRACTION * users
+            net = min(max(net, -bound), bound)
             self._unmetered[h] = (1.0 - UNMETERED_GAIN) * self._unmetered.get(h, 0.0) + UNMETERED_GAIN * net
 
     def _deaerator_steam(self, plan: Plan, meas: dict[str, float], byprod: dict[str, float], unfired: dict[str, float]) -> float:
