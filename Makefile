@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
-## The main job: the base-week study of the reference site (today's practice, steamopt, oracle).
+## The main job: the base-week study of the reference site (practice, good practice, steamopt, oracle).
 run: $(STAMP)
 	$(VENV)/bin/steamopt study scenarios/studies/base_week.toml --out $(OUT)/base_week
 

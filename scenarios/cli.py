@@ -160,6 +160,29 @@ def explain(p) -> str:
     return "\n".join(lines)
 
 
+_STUDY_COLUMNS = ("cost", "co2e_t", "co2e_scope1_t", "co2e_scope2_t", "fuel_gj", "vented_t", "shortfall_t", "import_mwh",
+                  "export_mwh", "violation_steps", "drift_flagged_steps", "step_ms_p50", "step_ms_p95")
+_STUDY_PREFIXES = ("cost_saving_vs_", "co2e_saving_vs_", "uncredited_saving_vs_", "share_of_oracle_saving_vs_",
+                   "predicted_saving_vs_", "realised_saving_vs_")
+
+
+def headline(summary: pd.DataFrame, currency: str) -> list[str]:
+    """One line per baseline: what steamopt and the oracle save against it, and steamopt's share."""
+    lines = []
+    for b in ("practice", "good_practice"):
+        col = f"cost_saving_vs_{b}"
+        if col not in summary:
+            continue
+        parts = [f"{p} {summary.loc[p, col]:,.0f} {currency} ({summary.loc[p, col + '_pct']:.2f} %)"
+                 for p in ("steamopt", "oracle") if p in summary.index and pd.notna(summary.loc[p, col])]
+        share = f"share_of_oracle_saving_vs_{b}_pct"
+        if share in summary and "steamopt" in summary.index and pd.notna(summary.loc["steamopt", share]):
+            parts.append(f"steamopt's share of the oracle's saving {summary.loc['steamopt', share]:.1f} %")
+        if parts:
+            lines.append(f"saving vs {b}: " + "; ".join(parts))
+    return lines
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
     from scenarios.study import run_study
     from scenarios.study_files import spec_from_scenario_file, write_study
@@ -168,12 +191,12 @@ def _cmd_study(args: argparse.Namespace) -> int:
     spec = spec_from_scenario_file(args.scenario, hours=args.hours, policies=args.policies)
     result = run_study(spec, progress=_progress(args))
     paths = write_study(result, spec, args.out)
-    cols = [c for c in ("cost", "co2e_t", "co2e_scope1_t", "co2e_scope2_t", "fuel_gj", "vented_t", "import_mwh", "export_mwh",
-                        "cost_saving_vs_practice", "cost_saving_vs_practice_pct", "co2e_saving_vs_practice_t",
-                        "predicted_saving", "realised_saving", "share_of_oracle_saving_pct", "step_ms_p50", "step_ms_p95") if c in result.summary]
+    cols = [c for c in result.summary.columns if c in _STUDY_COLUMNS or c.startswith(_STUDY_PREFIXES)]
     print(f"study {spec.name}: {len(spec.disturbances)} steps x {len(spec.policies)} policies in {time.perf_counter() - t0:.1f} s")
     with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 160, "display.max_columns", 20):
         print(result.summary[cols].T.to_string())
+    for line in headline(result.summary, spec.site.currency):
+        print(line)
     if result.failures:
         print(f"{len(result.failures)} failed step(s), recorded in the steps table")
     print(f"report: {paths['report']}")
@@ -352,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("scenario", help="scenario TOML file (e.g. scenarios/studies/base_week.toml)")
     sd.add_argument("--out", required=True, help="output folder: steps, summary, report and plots")
     sd.add_argument("--hours", type=float, help="shorten (or lengthen) the study period, h")
-    sd.add_argument("--policies", nargs="+", choices=["practice", "steamopt", "oracle"], help="policies to run (default: the scenario's)")
+    sd.add_argument("--policies", nargs="+", choices=["practice", "good_practice", "steamopt", "oracle"], help="policies to run (default: the scenario's)")
     sd.add_argument("--quiet", action="store_true", help="no progress bar")
     sd.add_argument("--allow-path", action="append", default=[], help="let the scenario's site/models paths point into this folder too")
     sd.set_defaults(func=_cmd_study)

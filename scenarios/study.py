@@ -2,13 +2,25 @@
 
 Policies:
 
-* ``practice`` - today's rule-based dispatch (:mod:`scenarios.plant.practice`);
+* ``practice`` - today's rule-based dispatch (:mod:`scenarios.plant.practice`): every boiler on
+  and sharing the load, fixed turbine setpoints; a weak baseline (it vents surplus steam);
+* ``good_practice`` - what a competent shift team does without an optimiser
+  (:mod:`scenarios.plant.good_practice`): nominal data and the meters only;
 * ``steamopt`` - the supervisor with the ONNX surrogates, closed loop: each step the snapshot
   comes from the simulator (with sensor noise), the proposal is applied, the plant responds;
 * ``oracle`` - the same supervisor given the simulator's true curves (:mod:`scenarios.oracle`).
 
-Savings are measured on the simulator (realised), not on the model that proposed them. A step
-that fails is recorded (status ``error``) and the study goes on. Deterministic with a seed.
+Savings are measured on the simulator (realised), not on the model that proposed them, against
+each baseline policy present (``practice``, ``good_practice``). A step where the true plant ends
+outside a limit (:func:`scenarios.plant.limits.limit_violations`) is never credited: its saving
+counts only if negative, and what was not credited is reported. A step that fails is recorded
+(status ``error``) and the study goes on. Deterministic with a seed.
+
+A reality gap (:class:`scenarios.plant.reality_gap.RealityGap`) makes the simulated plant differ
+from what the site file and the models know: the true plant degrades, meters read biased, steam
+leaks unmeasured, and with ``decision_lag_steps = 1`` every decision taken from the snapshot of
+one step meets the next step's conditions. Every policy meets the same plant and reads the same
+meters.
 """
 
 from __future__ import annotations
@@ -26,17 +38,23 @@ from tqdm import tqdm
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
-from scenarios.oracle import oracle_curves
+from scenarios.oracle import TrueConditions, oracle_curves
 from scenarios.plant.apply import setpoints_from_proposal
+from scenarios.plant.good_practice import GoodPractice
 from scenarios.plant.inputs import Disturbances
+from scenarios.plant.limits import limit_violations
 from scenarios.plant.practice import todays_practice
+from scenarios.plant.reality_gap import RealityGap, apply_reality_gap, measured_snapshot, outside_training_range
 from scenarios.plant.simulator import PlantSimulator, PlantState
 from scenarios.plant.snapshots import snapshot_from_state
 from surrogate.manifest import load_model_dir
 
 log = logging.getLogger(__name__)
 
-POLICIES = ("practice", "steamopt", "oracle")
+POLICIES = ("practice", "good_practice", "steamopt", "oracle")
+#: Policies savings are measured against, weakest first.
+BASELINES = ("practice", "good_practice")
+SUPERVISED = ("steamopt", "oracle")
 
 
 @dataclass
@@ -52,6 +70,7 @@ class StudySpec:
     noise: float = 0.0
     seed: int = 0
     oracle_points: int = 9
+    reality_gap: RealityGap = field(default_factory=RealityGap)
     notes: list[str] = field(default_factory=list)
 
 
@@ -63,64 +82,139 @@ class StudyResult:
     seconds: dict[str, float]
 
 
+@dataclass
+class PolicyRun:
+    """One policy over the profile: a row per step, the failures, and the realised plant states
+    (``None`` where a step failed) that later policies' predicted savings are measured against."""
+
+    rows: list[dict]
+    failures: list[str]
+    states: list[PlantState | None]
+
+
+def true_disturbances(spec: StudySpec) -> list[Disturbances]:
+    """The conditions the true plant meets: the profile with the reality gap applied."""
+    gap = spec.reality_gap
+    return spec.disturbances if gap.is_null() else apply_reality_gap(spec.disturbances, gap, spec.step_min)
+
+
 def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress: bool = False,
-               on_step: Callable[[dict, Proposal, PlantState], None] | None = None) -> tuple[list[dict], list[str]]:
+               on_step: Callable[[dict, Proposal, PlantState], None] | None = None,
+               baselines: dict[str, list[PlantState | None]] | None = None,
+               disturbances: list[Disturbances] | None = None) -> PolicyRun:
     """One policy over the whole profile; one row (realised tags + step info) per step.
+
+    Each step ``i`` the policy reads the meters on the plant as it stands (the previous
+    setpoints at the conditions of step ``i - lag``), decides, and its setpoints meet the
+    conditions of step ``i``. ``baselines`` (policy -> realised states) give the supervised
+    policies' predicted saving against each: the model's cost of the baseline's operating point
+    at the conditions the proposal was computed for, minus the model's cost of the proposal.
     ``on_step(snapshot, proposal, realised)`` sees every supervised step (for tests and tools)."""
-    site = spec.site
+    site, gap = spec.site, spec.reality_gap
+    ds = disturbances if disturbances is not None else true_disturbances(spec)
+    lag = gap.decision_lag_steps
     rng = np.random.default_rng(spec.seed)
-    supervisor = None
-    if policy != "practice":
-        config = SupervisorConfig(cycle_s=60.0 * spec.step_min)
-        curves = load_model_dir(spec.models_path) if policy == "steamopt" else oracle_curves(site, simulator, spec.oracle_points)
+    supervisor, conditions, operator = None, None, None
+    if policy in SUPERVISED:
+        if policy == "steamopt":
+            curves = load_model_dir(spec.models_path)
+        else:
+            conditions = TrueConditions()
+            curves = oracle_curves(site, simulator, spec.oracle_points, conditions)
+        config = SupervisorConfig(cycle_s=60.0 * spec.step_min, drift=policy == "steamopt")
         supervisor = Supervisor(site, curves, config, properties=simulator.props)
-    setpoints = todays_practice(site, spec.disturbances[0])
-    rows, failures = [], []
-    for d in tqdm(spec.disturbances, desc=policy, unit="step", disable=not progress, leave=False):
-        info = {"policy": policy, "timestamp": d.timestamp, "status": "practice", "step_ms": np.nan,
-                "predicted_cost_per_h": np.nan, "predicted_saving_per_h": np.nan}
+    elif policy == "good_practice":
+        operator = GoodPractice(site, spec.step_min, properties=simulator.props)
+    elif policy != "practice":
+        raise ValueError(f"policy {policy!r}: unknown; known: {', '.join(POLICIES)}")
+    setpoints = todays_practice(site, ds[0])
+    t_start = ds[0].timestamp
+    run = PolicyRun([], [], [])
+    for i, d in enumerate(tqdm(ds, desc=policy, unit="step", disable=not progress, leave=False)):
+        seen = ds[max(0, i - lag)]
+        info = {"policy": policy, "timestamp": d.timestamp, "status": policy if policy in BASELINES else "error",
+                "step_ms": np.nan, "predicted_cost_per_h": np.nan, "drift_flagged": np.nan if supervisor is None else ""}
+        proposal, snap = None, None
         try:
-            if supervisor is None:
+            if policy == "practice":
                 setpoints = todays_practice(site, d)
             else:
-                before = simulator.simulate(setpoints, d)
-                snap = snapshot_from_state(site, before, d, noise=spec.noise, rng=rng)
-                t = time.perf_counter()
-                proposal = supervisor.step(snap)
-                info["step_ms"] = 1e3 * (time.perf_counter() - t)
-                info["status"] = proposal.status
-                if proposal.ok:
-                    setpoints = setpoints_from_proposal(site, proposal, setpoints)
-                    info["predicted_cost_per_h"] = proposal.proposed_kpis.get("cost_per_h", np.nan)
-                    # the model's view of today's practice at this step: predicted saving = model(practice) - model(proposal)
-                    practice_state = simulator.simulate(todays_practice(site, d), d)
-                    practice_kpis = supervisor.evaluate(snapshot_from_state(site, practice_state, d))
-                    info["predicted_practice_cost_per_h"] = practice_kpis.get("cost_per_h", np.nan)
-                    info["predicted_saving_per_h"] = info["predicted_practice_cost_per_h"] - info["predicted_cost_per_h"]
+                before = simulator.simulate(setpoints, seen)
+                snap = snapshot_from_state(site, before, seen, noise=spec.noise, rng=rng)
+                if not gap.is_null():
+                    snap = measured_snapshot(snap, gap, (seen.timestamp - t_start).total_seconds() / 3600.0)
+                if operator is not None:
+                    setpoints = operator.setpoints(snap)
+                else:
+                    if conditions is not None:
+                        conditions.current = seen
+                    t = time.perf_counter()
+                    proposal = supervisor.step(snap)
+                    info["step_ms"] = 1e3 * (time.perf_counter() - t)
+                    info["status"] = proposal.status
+                    info["drift_flagged"] = ",".join(proposal.drift.get("flagged", []))
+                    if proposal.ok:
+                        setpoints = setpoints_from_proposal(site, proposal, setpoints)
+                        info["predicted_cost_per_h"] = proposal.proposed_kpis.get("cost_per_h", np.nan)
+                        for b, states in (baselines or {}).items():
+                            info[f"predicted_saving_vs_{b}_per_h"] = _predicted_saving(
+                                supervisor, site, states[max(0, i - lag)], seen, info["predicted_cost_per_h"])
             state = simulator.simulate(setpoints, d)
-            rows.append({**info, **state.tags, "notes": len(state.notes)})
-            if on_step is not None and supervisor is not None:
+            violations = limit_violations(site, state)
+            run.rows.append({**info, **state.tags, "notes": len(state.notes),
+                             "violation": bool(violations), "violations": "; ".join(violations)})
+            run.states.append(state)
+            if on_step is not None and proposal is not None:
                 on_step(snap, proposal, state)
         except Exception as exc:  # one bad step must not end a study
             log.exception("%s at %s failed", policy, d.timestamp)
-            failures.append(f"{policy} {d.timestamp}: {type(exc).__name__}: {exc}")
-            rows.append({**info, "status": "error"})
-    return rows, failures
+            run.failures.append(f"{policy} {d.timestamp}: {type(exc).__name__}: {exc}")
+            run.rows.append({**info, "status": "error"})
+            run.states.append(None)
+    return run
+
+
+def _predicted_saving(supervisor: Supervisor, site: Site, state: PlantState | None, d: Disturbances,
+                      proposed_cost_per_h: float) -> float:
+    """The model's cost of a baseline's realised operating point minus its cost of the proposal."""
+    if state is None:
+        return np.nan
+    kpis = supervisor.evaluate(snapshot_from_state(site, state, d))
+    return kpis.get("cost_per_h", np.nan) - proposed_cost_per_h
 
 
 def run_study(spec: StudySpec, progress: bool = False) -> StudyResult:
-    """Every policy of the spec over the same profile, then the summary."""
+    """Every policy of the spec over the same profile (baselines first), then the summary."""
     simulator = PlantSimulator(spec.site)
-    rows, failures, seconds = [], [], {}
-    for policy in spec.policies:
+    ds = true_disturbances(spec)
+    order = sorted(spec.policies, key=lambda p: (p not in BASELINES, spec.policies.index(p)))
+    rows, failures, seconds, baselines = [], [], {}, {}
+    for policy in order:
         t = time.perf_counter()
-        r, f = run_policy(spec, policy, simulator, progress)
-        rows += r
-        failures += f
+        run = run_policy(spec, policy, simulator, progress, baselines=baselines, disturbances=ds)
+        if policy in BASELINES:
+            baselines[policy] = run.states
+        rows += run.rows
+        failures += run.failures
         seconds[policy] = time.perf_counter() - t
-        log.info("%s: %d steps in %.1f s", policy, len(r), seconds[policy])
+        log.info("%s: %d steps in %.1f s", policy, len(run.rows), seconds[policy])
     steps = pd.DataFrame(rows)
+    steps["outside_training_range"] = _outside_training_range(spec, steps)
+    steps = _in_policy_order(steps, spec.policies)
     return StudyResult(steps, summarize(steps, spec.step_min / 60.0), failures, seconds)
+
+
+def _outside_training_range(spec: StudySpec, steps: pd.DataFrame) -> np.ndarray:
+    if "ambient_temp_c" not in steps or not Path(spec.models_path).is_dir():
+        return np.zeros(len(steps), dtype=bool)
+    ambient = steps["ambient_temp_c"].to_numpy(dtype=float)
+    return np.asarray(outside_training_range(spec.models_path, ambient), dtype=bool) & np.isfinite(ambient)
+
+
+def _in_policy_order(steps: pd.DataFrame, policies: tuple[str, ...]) -> pd.DataFrame:
+    rank = {p: k for k, p in enumerate(policies)}
+    order = steps["policy"].map(rank)
+    return steps.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 _TOTALS = {  # summary column: (tag, unit) integrated over the period
@@ -133,36 +227,65 @@ _TOTALS = {  # summary column: (tag, unit) integrated over the period
 
 
 def summarize(steps: pd.DataFrame, step_hours: float) -> pd.DataFrame:
-    """Totals per policy, differences to today's practice (absolute and %), predicted vs
-    realised savings, and step-time percentiles."""
+    """Totals per policy; savings against each baseline present (absolute and %, realised on the
+    simulator, steps outside a limit never credited); each policy's share of the oracle's saving;
+    predicted vs realised savings; violation, drift and out-of-range step counts; step times.
+
+    With ``s_i = c_b,i - c_p,i`` the saving of policy ``p`` over baseline ``b`` at step ``i``
+    (currency/h) and ``V`` the steps where ``p``'s true plant was outside a limit:
+
+    .. math:: S_{p,b} = \\Delta t \\Big(\\sum_{i \\notin V} s_i + \\sum_{i \\in V} \\min(s_i, 0)\\Big),\\qquad
+              U_{p,b} = \\Delta t \\sum_{i \\in V} \\max(s_i, 0)
+
+    ``U`` (``uncredited_saving_vs_b``) is what a violating step would have claimed.
+    """
     fuels = sorted(c for c in steps.columns if c.startswith("site.fuel_") and c.endswith("_gj_h") and c != "site.fuel_gj_h" and "cost" not in c)
+    present = list(dict.fromkeys(steps["policy"]))
+    baselines = [b for b in BASELINES if b in present]
+    frames = {p: g.set_index("timestamp") for p, g in steps.groupby("policy", sort=False)}
     out = {}
-    base = steps[steps.policy == "practice"].set_index("timestamp") if "practice" in set(steps.policy) else None
-    for policy, g in steps.groupby("policy", sort=False):
-        g = g.set_index("timestamp")
+    for policy in present:
+        g = frames[policy]
         row = {k: g[tag].sum() * step_hours for k, tag in _TOTALS.items() if tag in g}
         row.update({f"fuel_{c.removeprefix('site.fuel_').removesuffix('_gj_h')}_gj": g[c].sum() * step_hours for c in fuels})
         row["steps"] = len(g)
         row["errors"] = int((g["status"] == "error").sum())
-        if base is not None and policy != "practice":
-            realised = (base["site.cost_per_h"] - g["site.cost_per_h"]).dropna()
-            row["cost_saving_vs_practice"] = realised.sum() * step_hours
-            row["cost_saving_vs_practice_pct"] = 100.0 * row["cost_saving_vs_practice"] / (base["site.cost_per_h"].sum() * step_hours)
+        violated = g["violation"].fillna(False).astype(bool) if "violation" in g else pd.Series(False, index=g.index)
+        row["violation_steps"] = int(violated.sum())
+        if "outside_training_range" in g:
+            row["outside_training_range_steps"] = int(g["outside_training_range"].fillna(False).astype(bool).sum())
+        for b in baselines:
+            if b == policy:
+                continue
+            base = frames[b]
+            s = (base["site.cost_per_h"] - g["site.cost_per_h"]).dropna()
+            v = violated.reindex(s.index, fill_value=False)
+            credited = s.where(~v, np.minimum(s, 0.0))
+            row[f"cost_saving_vs_{b}"] = credited.sum() * step_hours
+            row[f"uncredited_saving_vs_{b}"] = (s - credited).sum() * step_hours
+            row[f"cost_saving_vs_{b}_pct"] = 100.0 * row[f"cost_saving_vs_{b}"] / (base["site.cost_per_h"].sum() * step_hours)
             co2 = (base["site.co2e_t_h"] - g["site.co2e_t_h"]).dropna()
-            row["co2e_saving_vs_practice_t"] = co2.sum() * step_hours
-            row["co2e_saving_vs_practice_pct"] = 100.0 * row["co2e_saving_vs_practice_t"] / (base["site.co2e_t_h"].sum() * step_hours)
-            # predicted: the model's cost of today's practice minus its cost of each proposal
-            row["predicted_saving"] = g["predicted_saving_per_h"].dropna().sum() * step_hours
-            row["realised_saving"] = row["cost_saving_vs_practice"]
-            row["predicted_vs_realised_pct"] = 100.0 * (row["predicted_saving"] / row["realised_saving"] - 1.0) if row["realised_saving"] else np.nan
-            ms = g["step_ms"].dropna()
-            if len(ms):
-                row.update({"step_ms_p50": ms.median(), "step_ms_p95": ms.quantile(0.95), "step_ms_max": ms.max()})
+            row[f"co2e_saving_vs_{b}_t"] = co2.sum() * step_hours
+            row[f"co2e_saving_vs_{b}_pct"] = 100.0 * row[f"co2e_saving_vs_{b}_t"] / (base["site.co2e_t_h"].sum() * step_hours)
+            predicted = f"predicted_saving_vs_{b}_per_h"
+            if policy in SUPERVISED and predicted in g:
+                row[f"predicted_saving_vs_{b}"] = g[predicted].dropna().sum() * step_hours
+                row[f"realised_saving_vs_{b}"] = real = row[f"cost_saving_vs_{b}"]
+                row[f"predicted_vs_realised_vs_{b}_pct"] = 100.0 * (row[f"predicted_saving_vs_{b}"] / real - 1.0) if real else np.nan
+        if "drift_flagged" in g and policy == "steamopt":
+            row["drift_flagged_steps"] = int((g["drift_flagged"].fillna("").astype(str) != "").sum())
+        ms = g["step_ms"].dropna()
+        if len(ms):
+            row.update({"step_ms_p50": ms.median(), "step_ms_p95": ms.quantile(0.95), "step_ms_max": ms.max()})
         out[policy] = row
     summary = pd.DataFrame.from_dict(out, orient="index")
     summary.index.name = "policy"
-    if "oracle" in summary.index and "steamopt" in summary.index and summary.loc["oracle", "cost_saving_vs_practice"]:
-        summary["share_of_oracle_saving_pct"] = np.nan
-        summary.loc["steamopt", "share_of_oracle_saving_pct"] = (
-            100.0 * summary.loc["steamopt", "cost_saving_vs_practice"] / summary.loc["oracle", "cost_saving_vs_practice"])
+    for b in baselines:
+        col = f"cost_saving_vs_{b}"
+        if "oracle" in summary.index and col in summary and summary.loc["oracle", col]:
+            share = f"share_of_oracle_saving_vs_{b}_pct"
+            summary[share] = np.nan
+            for p in summary.index:
+                if p not in ("oracle", "practice", b):  # practice is never better than a baseline
+                    summary.loc[p, share] = 100.0 * summary.loc[p, col] / summary.loc["oracle", col]
     return summary

@@ -18,7 +18,7 @@ def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies:
     return StudySpec(
         name=scenario.name, site=site, models_path=Path(scenario.models_path), disturbances=scenario_disturbances(scenario, site),
         step_min=scenario.step_min, policies=tuple(policies or scenario.policies), noise=scenario.noise, seed=scenario.seed,
-        notes=[scenario.description] if scenario.description else [],
+        reality_gap=scenario.reality_gap, notes=[scenario.description] if scenario.description else [],
     )
 
 

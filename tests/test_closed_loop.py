@@ -25,7 +25,8 @@ def _loop(hours: float):
     profile = generate_disturbances(SITE, ProfileConfig(hours=hours, step_min=15, seed=3))
     spec = StudySpec("closed_loop", SITE, MODEL_DIR, profile, 15.0, policies=("steamopt",))
     steps = []
-    rows, failures = run_policy(spec, "steamopt", PlantSimulator(SITE), on_step=lambda s, p, r: steps.append(SimpleNamespace(snapshot=s, proposal=p, realised=r)))
+    run = run_policy(spec, "steamopt", PlantSimulator(SITE), on_step=lambda s, p, r: steps.append(SimpleNamespace(snapshot=s, proposal=p, realised=r)))
+    failures = run.failures
     assert not failures
     return steps
 

@@ -83,7 +83,7 @@ def test_base_week_is_a_week_from_a_monday(base_week: Scenario) -> None:
     start = pd.Timestamp(base_week.start)
     assert start.weekday() == 0 and start.hour == 0
     assert (base_week.hours, base_week.step_min, base_week.noise) == (168.0, 15.0, 0.005)
-    assert base_week.policies == ["practice", "steamopt", "oracle"]
+    assert base_week.policies == ["practice", "good_practice", "steamopt", "oracle"]
     assert base_week.changes == Changes() and base_week.events == []
 
 

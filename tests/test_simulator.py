@@ -269,3 +269,25 @@ def test_simulation_is_deterministic():
     a = SIM.simulate(todays_practice(SITE, d), d).tags
     b = PlantSimulator(load_site(SITE_FILE)).simulate(todays_practice(SITE, d), d).tags
     assert a == b
+
+
+def test_limited_fuel_is_made_up_with_the_boilers_other_fuel():
+    """B3 asked to burn only fuel gas at a load needing more than the 150 GJ/h supply: the fuel-gas
+    header's natural-gas make-up takes the excess; the boiler's total fuel is unchanged."""
+    d = Disturbances()
+    sp = todays_practice(SITE, d)
+    sp.boiler_steam_tph = {"B1": 40.0, "B2": 40.0, "B3": 150.0}
+    sp.boilers_on_master = {"B1", "B2"}
+    sp.boiler_fuel_share = {"B3": {"fuel_gas": 1.0, "natural_gas": 0.0}}
+    state = SIM.simulate(sp, d)
+    total = state["B3.fuel_gj_h"]
+    assert total > 160.0  # the plan asked for more than the supply
+    assert state["B3.fuel_fuel_gas_gj_h"] == pytest.approx(SITE.fuels["fuel_gas"].max_gj_h, abs=1e-9)
+    assert state["B3.fuel_natural_gas_gj_h"] == pytest.approx(total - 150.0, abs=1e-9)
+    assert state["site.fuel_fuel_gas_gj_h"] == pytest.approx(150.0, abs=1e-9)
+    assert any("made up" in n for n in state.notes)
+    # within the supply nothing changes
+    sp.boiler_steam_tph["B3"] = 42.0
+    state = SIM.simulate(sp, d)
+    assert state["B3.fuel_fuel_gas_gj_h"] == pytest.approx(state["B3.fuel_gj_h"], rel=1e-12) and state["B3.fuel_gj_h"] < 150.0
+    assert_balanced(state)

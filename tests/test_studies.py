@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scenarios.study import run_study
+from scenarios.oracle import TrueConditions, oracle_curves
+from scenarios.plant.simulator import PlantSimulator
+from scenarios.study import run_policy, run_study, true_disturbances
 from scenarios.study_files import spec_from_scenario_file, write_study
 
 STUDIES = Path(__file__).resolve().parents[1] / "scenarios" / "studies"
@@ -25,32 +27,78 @@ def summary(name: str, policies: tuple[str, ...] = ("practice", "steamopt"), hou
     spec = spec_from_scenario_file(STUDIES / f"{name}.toml", dict(overrides) or None, hours=hours, policies=list(policies))
     result = run_study(spec)
     assert not result.failures, result.failures
-    assert (result.steps["status"].isin(["practice", "optimal"])).all(), result.steps["status"].value_counts()
+    assert (result.steps["status"].isin(["practice", "good_practice", "optimal"])).all(), result.steps["status"].value_counts()
     return result.summary
 
 
 def test_every_bundled_scenario_is_tested():
     tested = {"base_week", "hot_season", "boiler_outage", "gt_filter_e12", "column_steam_reduction", "hydrogen_10", "hydrogen_30",
-              "grid_factor_2025", "carbon_price_sweep", "n1_cover",
-              "reality_gap"}  # built in tests/test_reality_gap.py; its 6-hour run needs the study loop's gap and lag (lead)
+              "grid_factor_2025", "carbon_price_sweep", "n1_cover", "reality_gap"}
     assert {p.stem for p in STUDIES.glob("*.toml")} == tested
 
 
 def test_base_day_steamopt_close_to_oracle_and_predictions(tmp_path):
-    """Issue targets, on one day: realised saving >= 95 % of the oracle's; predicted within 10 %."""
+    """Issue targets, on one day: realised saving >= 95 % of the oracle's; predicted within 10 %;
+    against the competent operator, steamopt keeps >= 90 % of the oracle's (smaller) saving."""
     spec = spec_from_scenario_file(STUDIES / "base_week.toml", hours=24.0)
     result = run_study(spec)
     s = result.summary
     assert s.loc["steamopt", "cost_saving_vs_practice"] > 0
+    assert 0 < s.loc["good_practice", "cost_saving_vs_practice"] < s.loc["oracle", "cost_saving_vs_practice"]
+    assert s.loc["steamopt", "share_of_oracle_saving_vs_good_practice_pct"] >= 90.0
+    assert s.loc["steamopt", "share_of_oracle_saving_vs_good_practice_pct"] == pytest.approx(
+        100 * s.loc["steamopt", "cost_saving_vs_good_practice"] / s.loc["oracle", "cost_saving_vs_good_practice"], rel=1e-12)
+    assert (s["violation_steps"] == 0).all()
     assert s.loc["steamopt", "cost_saving_vs_practice"] >= 0.95 * s.loc["oracle", "cost_saving_vs_practice"]
-    assert abs(s.loc["steamopt", "predicted_vs_realised_pct"]) <= 10.0
+    assert abs(s.loc["steamopt", "predicted_vs_realised_vs_practice_pct"]) <= 10.0
     paths = write_study(result, spec, tmp_path)
     for name in ("steps.parquet", "steps.csv", "summary.csv", "report.md", "steam_generation.png", "saving_vs_baseline.png",
                  "gap_to_oracle.png", "cumulative_savings.png", "vents.png", "solve_time.png"):
         assert (tmp_path / name).stat().st_size > 100, name
     steps = pd.read_parquet(paths["steps_parquet"])
-    assert set(steps.policy) == {"practice", "steamopt", "oracle"} and len(steps) == 3 * 96
+    assert set(steps.policy) == {"practice", "good_practice", "steamopt", "oracle"} and len(steps) == 4 * 96
     assert "cost" in pd.read_csv(paths["summary"], index_col=0).columns
+
+
+def test_reality_gap_reaches_the_plant_the_meters_and_the_timing():
+    """The reality-gap study, 6 h without sensor noise: each decision is taken on the snapshot of the
+    step before (the plant as the previous setpoints left it, at the previous step's conditions);
+    B2's steam meter reads exactly 2 % high; the LP header loses steam no meter sees; the oracle
+    knows B4's degraded curve."""
+    spec = spec_from_scenario_file(STUDIES / "reality_gap.toml", {"noise": 0.0}, hours=6.0)
+    simulator = PlantSimulator(spec.site)
+    ds = true_disturbances(spec)
+    seen = []
+    run = run_policy(spec, "steamopt", simulator, on_step=lambda snap, p, r: seen.append((snap, r)), disturbances=ds)
+    assert not run.failures and len(seen) == len(ds) == 24
+    for i in range(1, len(seen)):
+        snap, previous = seen[i][0], seen[i - 1][1]
+        assert pd.Timestamp(snap["timestamp"]) == ds[i - 1].timestamp
+        assert previous["B2.steam_tph"] > 40.0
+        assert snap["B2.steam_tph"] == pytest.approx(1.02 * previous["B2.steam_tph"], rel=1e-12)
+        assert snap["B1.steam_tph"] == pytest.approx(previous["B1.steam_tph"], rel=1e-12)
+        assert "LP.unmeasured_loss_tph" not in snap and previous["LP.unmeasured_loss_tph"] > 1.0
+    assert ds[-1].boiler_efficiency_loss["B4"] > ds[0].boiler_efficiency_loss["B4"] >= 0.01
+    result = run_study(spec)
+    s = result.summary
+    assert not result.failures and (s["violation_steps"] == 0).all()
+    assert {"cost_saving_vs_practice", "cost_saving_vs_good_practice", "share_of_oracle_saving_vs_good_practice_pct"} <= set(s)
+    assert s.loc["steamopt", "outside_training_range_steps"] >= 0
+
+
+def test_the_oracle_burns_what_the_degraded_plant_burns():
+    """The oracle's boiler curve at the conditions of a step is the degraded true curve."""
+    spec = spec_from_scenario_file(STUDIES / "reality_gap.toml", hours=6.0)
+    simulator = PlantSimulator(spec.site)
+    d = true_disturbances(spec)[-1]
+    conditions = TrueConditions(d)
+    curves = oracle_curves(spec.site, simulator, 9, conditions)
+    name = next(n for n, slot in curves.slots.items() if slot.unit == "B4")
+    xs, ys = curves.breakpoints(name, 100.0, 140.0, {"ambient_temp_c": 30.0})
+    assert xs[4] == pytest.approx(120.0)
+    fuel = ys[4]
+    assert fuel == pytest.approx(simulator.boilers["B4"].fuel_gj_h(120.0, 30.0, d.boiler_efficiency_loss["B4"]), rel=1e-12)
+    assert fuel > simulator.boilers["B4"].fuel_gj_h(120.0, 30.0) * 1.01
 
 
 def test_steamopt_beats_practice_on_the_base_week():

@@ -26,7 +26,9 @@ How the balances close (as the plant's pressure controllers would):
   could not balance it; no steam is invented;
 * the deaerator heats make-up, returned condensate and condenser condensate to the feedwater
   temperature with steam from its header; its steam and the feedwater demand depend on each
-  other, so the cascade is repeated until the deaerator steam changes by less than 1e-10 t/h.
+  other, so the cascade is repeated until the deaerator steam changes by less than 1e-10 t/h;
+* a fuel with a supply limit is never burned beyond it: the boilers' other fuel makes up
+  (a fuel-gas header with natural-gas make-up).
 """
 
 from __future__ import annotations
@@ -276,6 +278,7 @@ class PlantSimulator:
                 tags[f"{bid}.fuel_{f}_gj_h"] = fuel * sh / total_share
             tags.update({f"{bid}.steam_tph": tph, f"{bid}.fuel_gj_h": fuel, f"{bid}.on": float(tph > 0),
                          f"{bid}.efficiency": self.boilers[bid].efficiency(tph, amb, loss) if tph > 0 else 0.0})
+        self._make_up_limited_fuels(tags, fuel_use, boiler_tph, notes)
         for lid, tph in ld_in.items():
             ld = self.site.letdowns[lid]
             water = tph * props.letdown_water_ratio[lid]
@@ -381,6 +384,32 @@ class PlantSimulator:
             elif residual < -1e-12:
                 short[h] = -residual
         return boiler, ld_in, vent, short, surplus
+
+    def _make_up_limited_fuels(self, tags: dict[str, float], fuel_use: dict[str, float], boiler_tph: dict[str, float],
+                               notes: list[str]) -> None:
+        """A fuel with a supply limit (``max_gj_h``, e.g. cracker fuel gas) cannot be burned beyond
+        it: when the boilers' fuel shares ask for more, the fuel header's make-up opens and each
+        boiler burning it takes the excess, in proportion to what it asked, on its first other
+        fuel (the usual fuel-gas header with natural-gas make-up). Boilers with no other fuel
+        keep the excess (reported as a limit the plant is outside of)."""
+        for f, fuel in self.site.fuels.items():
+            excess = fuel_use[f] - fuel.max_gj_h
+            if excess <= 1e-9:
+                continue
+            burners = [b for b in boiler_tph if tags.get(f"{b}.fuel_{f}_gj_h", 0.0) > 0.0
+                       and any(g != f for g in self.boilers[b].boiler.fuels)]
+            asked = sum(tags[f"{b}.fuel_{f}_gj_h"] for b in burners)
+            if asked <= 0.0:
+                continue
+            moved = min(excess, asked)
+            for b in burners:
+                part = moved * tags[f"{b}.fuel_{f}_gj_h"] / asked
+                other = next(g for g in self.boilers[b].boiler.fuels if g != f)
+                tags[f"{b}.fuel_{f}_gj_h"] -= part
+                tags[f"{b}.fuel_{other}_gj_h"] = tags.get(f"{b}.fuel_{other}_gj_h", 0.0) + part
+                fuel_use[f] -= part
+                fuel_use[other] += part
+            notes.append(f"fuel {f}: supply limit {fuel.max_gj_h:.1f} GJ/h reached; {moved:.2f} GJ/h made up with the boilers' other fuel")
 
     def _feedwater(self, bal, boiler_tph, ld_in, spray) -> float:
         raised = sum(s.tph for b in bal.values() for s in b.inflows if s.name.endswith(".hrsg") or s.name in self.site.byproduct_sources)
