@@ -28,7 +28,9 @@ operator's balance sheet, and applies these rules:
      never more than its header needs.
 
    A generator whose minimum flow would be vented runs only if its power is worth more than the
-   vented steam; the generators are not loaded past the contract minimum import.
+   vented steam; the generators are not loaded past the contract minimum import; the sources fill
+   a header's need less 1 % of its metered users, which the letdown carries (a header run at the
+   edge vents at every meter error and every move of demand; with a margin the letdown takes them).
 3. **Driver switches** (units with a motor) by a fixed rule from nominal prices: the motor's
    electricity at the period's price against the turbine's steam, its inlet steam at its header's
    value less its exhaust at the value of the header it feeds (nothing, and the vent penalty, for
@@ -77,7 +79,7 @@ from scenarios.plant.practice import todays_practice
 log = logging.getLogger(__name__)
 
 STOP_BAND_FRACTION = 0.10  # - of a boiler's maximum: extra room needed before it is stopped
-FUEL_ROOM = 0.97           # - of a limited fuel's max_gj_h planned (room for the master's trim)
+FUEL_ROOM = 0.95           # - of a limited fuel's max_gj_h planned (room for the master's trim)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from scenarios.plant.curves import GasTurbineCurve, TurbineCurve
 
 TAIL_MARGIN_TPH = 1.0      # t/h above a condensing tail's minimum flow left by maximum extraction
 UNMETERED_GAIN = 0.25      # - weight of the latest step in the smoothed unaccounted steam per header
+LETDOWN_MARGIN_FRACTION = 0.01  # - of a header's metered users left to its letdown by the plan
 UNMETERED_MAX_FRACTION = 0.10  # - of a header's metered users: the most one step's imbalance counts
 _PASSES = 40               # at most, balance passes (deaerator steam, spray water and turbine caps depend on the plan)
 _PASS_TOL_TPH = 1e-9       # t/h, passes stop when deaerator steam and spray water move less
@@ -129,6 +130,7 @@ class BalanceSheet:
         prev = Plan(spray={h: 0.0 for h in site.headers})
         gens = sorted((t for t in site.turbines.values() if t.drive == "generator" and t.id not in down and t.sections[-1].outlet in site.headers),
                       key=lambda t: -site.headers[t.inlet].pressure_barg)
+        users = {h: sum(tph for c, tph in meas.items() if site.consumers[c].header == h) for h in site.headers}
         for _ in range(_PASSES):
             prev_da = da
             plan = Plan()
@@ -157,6 +159,11 @@ class BalanceSheet:
                         fixed[sec.outlet] += flows[k] if k == len(t.sections) - 1 else 0.0
             for h in self._ascending:
                 need = draw[h] - fixed[h] + self._unmetered.get(h, 0.0)
+                # the controllable sources fill all but a small margin, left to the letdown: a header
+                # run at the edge vents on every meter error and demand move, one with a margin lets
+                # the letdown take them
+                margin = LETDOWN_MARGIN_FRACTION * users[h] if any(ld.outlet == h for ld in site.letdowns.values()) else 0.0
+                need -= margin
                 for t in gens:  # a running two-section generator keeps its exhaust's minimum flow
                     if len(t.sections) == 2 and t.sections[-1].outlet == h:
                         lo, x_prev = t.sections[-1].min_flow_tph, list(prev.extraction.get(t.id, [0.0]))
@@ -183,6 +190,7 @@ class BalanceSheet:
                 for t in gens:  # the generators' inlet flows are settled once their top outlet is
                     if t.sections[0].outlet == h and t.id in plan.flows:
                         draw[t.inlet] += plan.flows[t.id][0]
+                need += margin
                 lds = sorted((ld for ld in site.letdowns.values() if ld.outlet == h), key=lambda ld: site.headers[ld.inlet].pressure_barg)
                 for ld in lds:
                     if need <= 0:
