@@ -190,7 +190,7 @@ class Scenario:
     seed: int = attr("-", "seed of the disturbance profile and the sensor noise", default=0, ge=0)
     noise: float = attr("-", "relative standard deviation of sensor noise on measured tags", default=0.0, ge=0.0, le=0.1)
     policies: list[Policy] = attr("-", "policies compared: today's practice, the optimiser on its surrogates, the oracle on the true curves",
-                                  default_factory=lambda: ["practice", "steamopt", "oracle"], min_len=1)
+                                  default_factory=lambda: ["practice", "good_practice", "steamopt", "oracle"], min_len=1)
     profile: ProfileSettings = attr("-", "disturbance-profile settings", default_factory=ProfileSettings)
     events: list[Event] = attr("-", "outages and demand steps", default_factory=list)
     changes: Changes = attr("-", "changes to the site", default_factory=Changes)

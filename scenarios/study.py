@@ -55,6 +55,8 @@ POLICIES = ("practice", "good_practice", "steamopt", "oracle")
 #: Policies savings are measured against, weakest first.
 BASELINES = ("practice", "good_practice")
 SUPERVISED = ("steamopt", "oracle")
+#: Status of a step with a decision lag before the first decision (the plant keeps its setpoints).
+NO_DECISION_YET = "no_decision_yet"
 
 
 @dataclass
@@ -106,7 +108,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
 
     Each step ``i`` the policy reads the meters on the plant as it stands (the previous
     setpoints at the conditions of step ``i - lag``), decides, and its setpoints meet the
-    conditions of step ``i``. ``baselines`` (policy -> realised states) give the supervised
+    conditions of step ``i``. With a lag, the first ``lag`` steps have no snapshot to decide
+    on: the plant keeps the setpoints it started with (status ``no_decision_yet``). ``baselines`` (policy -> realised states) give the supervised
     policies' predicted saving against each: the model's cost of the baseline's operating point
     at the conditions the proposal was computed for, minus the model's cost of the proposal.
     ``on_step(snapshot, proposal, realised)`` sees every supervised step (for tests and tools)."""
@@ -138,6 +141,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
         try:
             if policy == "practice":
                 setpoints = todays_practice(site, d)
+            elif i < lag:  # no snapshot from before the study: the plant runs as it was
+                info["status"] = NO_DECISION_YET
             else:
                 before = simulator.simulate(setpoints, seen)
                 snap = snapshot_from_state(site, before, seen, noise=spec.noise, rng=rng)

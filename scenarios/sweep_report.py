@@ -28,12 +28,24 @@ def _resource_cost(table: pd.DataFrame) -> tuple[pd.Series, str]:
     return cost, "cost"
 
 
-def marginal_abatement_costs(table: pd.DataFrame) -> pd.DataFrame:
+#: Smallest CO2e fall between two sweep points that counts as abatement, fraction of the period's CO2e.
+MIN_AVOIDED_FRACTION = 1e-3
+
+
+def marginal_abatement_costs(table: pd.DataFrame, min_avoided_fraction: float = MIN_AVOIDED_FRACTION) -> pd.DataFrame:
     """Marginal abatement cost between consecutive sweep points of each policy (sorted by parameter value).
 
     ``mac = (cost_b - cost_a) / (co2e_a - co2e_b)`` in currency per tCO2e avoided, with cost the resource
-    cost (``cost - carbon_cost`` when ``carbon_cost`` exists). Pairs where CO2e does not fall (or with
-    the same parameter value) get NaN and ``skipped`` says why. Rows with a missing value are left out.
+    cost (``cost - carbon_cost`` when ``carbon_cost`` exists). Pairs where CO2e does not fall by more
+    than ``min_avoided_fraction`` of the period's CO2e (or with the same parameter value) get NaN and
+    ``skipped`` says why. Rows with a missing value are left out.
+
+    Why a threshold: a closed-loop week differs from another at the same prices by its path (on/off
+    timing, move limits, sensor noise), and such differences are not abatement the price bought.
+    Measured on the bundled carbon-price sweep (0-2,000 THB/t, one week): CO2e moved by at most 1.5 t
+    of 14,200 t (0.01 %) between consecutive prices, and the MACs computed from those moves had the
+    wrong sign or were 4-16 times the price step that caused them. 0.1 % of the period's CO2e is ten
+    times those moves.
     """
     cols = ["policy", "from_value", "to_value", "co2e_avoided_t", "extra_cost", "mac", "skipped"]
     if table is None or not {"parameter_value", "cost", "co2e_t"} <= set(table.columns):
@@ -49,12 +61,13 @@ def marginal_abatement_costs(table: pd.DataFrame) -> pd.DataFrame:
         g = g.dropna(subset=["_cost", "_co2e", "_x"]).sort_values("_x")
         for (_, a), (_, b) in zip(g.iterrows(), g.iloc[1:].iterrows()):
             avoided, extra = a["_co2e"] - b["_co2e"], b["_cost"] - a["_cost"]
-            tol = 1e-9 * max(1.0, abs(a["_co2e"]))
+            tol = max(1e-9 * max(1.0, abs(a["_co2e"])), min_avoided_fraction * abs(a["_co2e"]))
             same = a["_x"] == b["_x"]
             ok = avoided > tol and not same
+            why = ("same parameter value" if same else "CO2e does not fall" if avoided <= 1e-9 * max(1.0, abs(a["_co2e"]))
+                   else f"CO2e falls by {avoided:.2f} t, less than {100 * min_avoided_fraction:g} % of the period's")
             rows.append({"policy": p, "from_value": a["_x"], "to_value": b["_x"], "co2e_avoided_t": avoided,
-                         "extra_cost": extra, "mac": extra / avoided if ok else math.nan,
-                         "skipped": "" if ok else "same parameter value" if same else "CO2e does not fall"})
+                         "extra_cost": extra, "mac": extra / avoided if ok else math.nan, "skipped": "" if ok else why})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -146,7 +159,7 @@ def _no_mac_reason(mac: pd.DataFrame, parameter: str) -> str:
     if mac.empty:
         return f"fewer than two {parameter} values with cost and CO₂e per policy: no interval to compare"
     moved = mac["co2e_avoided_t"].abs().max()
-    return (f"CO₂e does not fall between any two consecutive {parameter} values\n"
+    return (f"CO₂e does not fall by more than {100 * MIN_AVOIDED_FRACTION:g} % of the period's between any two consecutive {parameter} values\n"
             f"(largest change {num(moved, 2)} t for {', '.join(dict.fromkeys(mac['policy']))}):\n"
             "the dispatch does not abate more as the price rises, so there is no abatement cost to plot")
 
@@ -251,7 +264,8 @@ def write_sweep_report(table: pd.DataFrame, out_dir: Path, *, parameter: str, cu
         lines += ["## Marginal abatement cost", "",
                   f"Between consecutive {parameter} values a and b of each policy: MAC = (cost_b - cost_a) / "
                   f"(CO2e_a - CO2e_b), in {currency} per tCO2e avoided, with cost {basis}. Intervals where CO2e does "
-                  "not fall are skipped.", ""]
+                  f"not fall by more than {100 * MIN_AVOIDED_FRACTION:g} % of the period's are skipped (smaller moves are "
+                  "the closed loop's path, not abatement the price bought).", ""]
         mrows = [[r["policy"], num(r["from_value"], xdec), num(r["to_value"], xdec), num(r["co2e_avoided_t"], 1),
                   num(r["extra_cost"]), num(r["mac"], 1) if finite(r["mac"]) else f"skipped: {r['skipped']}"]
                  for _, r in mac.iterrows()]

@@ -70,10 +70,11 @@ def test_reality_gap_reaches_the_plant_the_meters_and_the_timing():
     ds = true_disturbances(spec)
     seen = []
     run = run_policy(spec, "steamopt", simulator, on_step=lambda snap, p, r: seen.append((snap, r)), disturbances=ds)
-    assert not run.failures and len(seen) == len(ds) == 24
+    assert not run.failures and len(seen) == len(ds) - 1 == 23  # no decision at the first step: nothing read before it
+    assert run.rows[0]["status"] == "no_decision_yet" and {r["status"] for r in run.rows[1:]} == {"optimal"}
     for i in range(1, len(seen)):
         snap, previous = seen[i][0], seen[i - 1][1]
-        assert pd.Timestamp(snap["timestamp"]) == ds[i - 1].timestamp
+        assert pd.Timestamp(snap["timestamp"]) == ds[i].timestamp
         assert previous["B2.steam_tph"] > 40.0
         assert snap["B2.steam_tph"] == pytest.approx(1.02 * previous["B2.steam_tph"], rel=1e-12)
         assert snap["B1.steam_tph"] == pytest.approx(previous["B1.steam_tph"], rel=1e-12)

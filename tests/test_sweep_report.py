@@ -108,5 +108,16 @@ def test_flat_sweep_mac_panel_says_why(tmp_path, figures):
     md = write_sweep_report(flat_sweep_table(), tmp_path, parameter="carbon_price").read_text()
     fig = figures["mac.png"]
     assert len(fig.axes) == 1  # one panel that says why, not two blank ones
-    assert "CO₂e does not fall between any two consecutive carbon_price values" in texts(fig)
+    assert "CO₂e does not fall by more than 0.1 % of the period's between any two consecutive carbon_price values" in texts(fig)
     assert "_No marginal abatement cost: CO₂e does not fall" in md
+
+
+def test_a_fall_below_a_tenth_of_a_percent_is_not_abatement():
+    """Closed-loop weeks differ by their path at a fixed price; a CO2e fall under 0.1 % of the
+    period's is not priced as abatement, one above it is (MAC by hand)."""
+    rows = [{"parameter_value": x, "policy": "steamopt", "carbon_cost": 0.0, "cost": cost, "co2e_t": c}
+            for x, cost, c in ((0.0, 1_000_000.0, 10_000.0), (500.0, 1_005_000.0, 9_995.0), (1000.0, 1_105_000.0, 9_895.0))]
+    mac = marginal_abatement_costs(pd.DataFrame(rows))
+    assert math.isnan(mac.loc[0, "mac"]) and "less than 0.1 % of the period's" in mac.loc[0, "skipped"]
+    assert mac.loc[1, "mac"] == pytest.approx(100_000.0 / 100.0, rel=1e-12) and mac.loc[1, "skipped"] == ""
+    assert marginal_abatement_costs(pd.DataFrame(rows), min_avoided_fraction=1e-4).loc[0, "mac"] == pytest.approx(1000.0)
