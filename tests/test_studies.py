@@ -183,4 +183,4 @@ def test_sweep_on_a_dask_local_cluster():
                                   host="127.0.0.1") as cluster:
         table = run_sweep(STUDIES / "carbon_price_sweep.toml", {"carbon_price": [0, 1000]}, hours=1.0, scheduler=cluster.scheduler_address)
     assert set(table["carbon_price"]) == {0, 1000}
-    assert set(table["policy"]) == {"practice", "steamopt", "oracle"}
+    assert set(table["policy"]) == {"practice", "good_practice", "steamopt", "oracle"}
