@@ -602,7 +602,9 @@ def test_server_going_away_reports_reconnects_and_stops_on_cancel(site, models, 
     assert task.cancelled() and not adapter.connected
     statuses = [r.status for r in reports]
     down = [r for r in reports if not r.connected]
-    assert statuses[:2] == ["optimal", "optimal"]
+    # a cold first cycle may overrun the 0.15 s budget and hold (as it must); every other connected one is optimal
+    before = statuses[:next(k for k, r in enumerate(reports) if not r.connected)]
+    assert before.count("optimal") >= 2 and all(s == "optimal" for s in before[1:]) and before[0] in ("optimal", "fallback_hold"), statuses
     assert all(r.error.startswith(("connection lost", "connect failed")) for r in down)
     assert any(r.error.startswith("connect failed") for r in down)
     assert reports[-1].connected and reports[-1].status == "optimal"
