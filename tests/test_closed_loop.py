@@ -53,3 +53,25 @@ def test_seven_day_closed_loop():
     steps = _loop(24 * 7)
     assert len(steps) == 672
     _check(steps)
+
+
+def test_a_drive_on_its_motor_is_priced_by_the_engine():
+    """The plant runs the BFP on its motor: the snapshot still says what the pump takes (1.5 MW),
+    so the engine's import at that point is the plant's, motor included (it read 0 MW before:
+    the motor looked free and every proposal under-predicted the import by 1.58 MW)."""
+    from optimizer.supervisor import Supervisor, SupervisorConfig
+    from scenarios.plant.inputs import Disturbances
+    from scenarios.plant.practice import todays_practice
+    from scenarios.plant.snapshots import snapshot_from_state
+    from surrogate.manifest import load_model_dir
+
+    sim = PlantSimulator(SITE)
+    d = Disturbances()
+    sp = todays_practice(SITE, d)
+    sp.drivers_on_motor = {"BFP"}
+    state = sim.simulate(sp, d)
+    snap = snapshot_from_state(SITE, state, d)
+    assert snap["BFP.power_mw"] == 1.5 and snap["BFP.on_motor"] == 1.0
+    kpis = Supervisor(SITE, load_model_dir(MODEL_DIR), SupervisorConfig(), properties=sim.props).evaluate(snap)
+    assert state["site.motor_mw"] == pytest.approx(1.5 / 0.95, rel=1e-12)
+    assert kpis["power_import_mw"] == pytest.approx(state["site.power_import_mw"], abs=1e-6)

@@ -244,8 +244,10 @@ def test_motor_replaces_drive():
     sp = todays_practice(SITE, d)
     sp.drivers_on_motor = {"BFP"}
     state = SIM.simulate(sp, d)
-    assert state["BFP.inlet_tph"] == 0.0
+    assert state["BFP.inlet_tph"] == 0.0 and state["BFP.turbine_power_mw"] == 0.0
     assert state["site.motor_mw"] == pytest.approx(1.5 / 0.95, rel=1e-12)
+    # the machine's power tag is the power the pump takes (the engine's demand), whichever drive gives it
+    assert state["BFP.power_mw"] == pytest.approx(1.5, rel=1e-12)
     assert_balanced(state)
 
 

@@ -191,9 +191,10 @@ class PlantSimulator:
             if t.drive == "machine":
                 target = d.machine_power_mw.get(tid, t.power_mw)
                 on_motor = (tid in setpoints.drivers_on_motor or not up(tid)) and t.motor is not None
+                motor_shaft_mw = 0.0
                 if on_motor:
                     motor_mw += target / t.motor.efficiency
-                    target = 0.0
+                    motor_shaft_mw, target = target, 0.0
                 elif not up(tid):
                     notes.append(f"{tid}: drive unavailable and no motor: the machine is stopped")
                     target = 0.0
@@ -214,7 +215,11 @@ class PlantSimulator:
                 flows, x, delivered = [0.0] * len(t.sections), [0.0] * n_x, 0.0
             if t.drive == "generator":
                 gen_mw += delivered
-            tags[f"{tid}.power_mw"] = delivered
+            # a machine's power tag is the power its process takes, whichever drive gives it (the
+            # engine reads it as the machine's demand); the turbine's own share is turbine_power_mw
+            tags[f"{tid}.power_mw"] = delivered + (motor_shaft_mw if t.drive == "machine" else 0.0)
+            if t.drive == "machine":
+                tags[f"{tid}.turbine_power_mw"] = delivered
             tags[f"{tid}.power_shortfall_mw"] = max(0.0, target - delivered)
             tags[f"{tid}.inlet_tph"] = flows[0]
             bal[t.inlet].outflows.append(Stream(f"{tid}.inlet", flows[0], h_h[t.inlet]))
