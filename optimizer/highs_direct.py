@@ -17,6 +17,7 @@ series in pyproject.toml, and tests cover it.
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import logging
 import math
@@ -426,6 +427,7 @@ class Lane:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=_lane_loop, args=(self._queue, self.state), name=name, daemon=True)
         self._thread.start()
+        _LIVE_LANES[self._thread] = (self._queue, self.state)
         self._finalizer = weakref.finalize(self, self._queue.put, None)  # the thread ends with its lane
         self.last: Ticket | None = None
 
@@ -476,7 +478,37 @@ class Lane:
             self._thread.join()
 
 
+#: Every lane thread still alive, with its queue and state.
+_LIVE_LANES: dict[threading.Thread, tuple[queue.SimpleQueue, _LaneState]] = {}
+#: How long the process waits at exit for lane threads to leave HiGHS, s in all.
+EXIT_WAIT_S = 10.0
+
+
+@atexit.register
+def _stop_lanes_at_exit() -> None:
+    """At interpreter exit, ask every lane's running HiGHS to stop and wait (up to
+    :data:`EXIT_WAIT_S` in all) for the lane threads to leave it. A daemon thread still inside
+    HiGHS when the process tears down HiGHS's C++ runtime aborts the whole process ("terminate
+    called without an active exception", exit status 134), e.g. a sampled re-solve of the last
+    cycle of a study or a test run."""
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for thread, (jobs, state) in list(_LIVE_LANES.items()):
+        state.abandoned = True
+        job = state.job
+        if job is not None:
+            cancel(job.g)
+        jobs.put(None)
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def _lane_loop(jobs: queue.SimpleQueue, state: _LaneState) -> None:
+    try:
+        _lane_jobs(jobs, state)
+    finally:
+        _LIVE_LANES.pop(threading.current_thread(), None)
+
+
+def _lane_jobs(jobs: queue.SimpleQueue, state: _LaneState) -> None:
     _THIS_LANE.state = state
     while True:
         item = jobs.get()

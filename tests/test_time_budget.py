@@ -225,3 +225,20 @@ def test_an_abandoned_highs_run_is_asked_to_stop():
     assert ticket.done.wait(30.0)
     assert g.modelStatusToString(g.getModelStatus()) == "Interrupted by user"
     assert after == [] and ticket.error is None
+
+
+def test_the_process_waits_at_exit_for_a_lane_to_leave_its_work(tmp_path):
+    """A lane thread still working when the interpreter exits is waited for (and its HiGHS asked
+    to stop): a daemon thread inside HiGHS while the C++ runtime is torn down aborts the process
+    (exit status 134). Here the lane's job is 0.5 s of Python work that then writes a file: it is
+    written, and the process exits 0."""
+    import subprocess
+    import sys
+
+    done = tmp_path / "done.txt"
+    code = ("import time\nfrom optimizer.highs_direct import Lane\n"
+            f"def job():\n    time.sleep(0.5)\n    open({str(done)!r}, 'w').write('ok')\n"
+            "lane = Lane('exit-test')\nlane.submit(job)\ntime.sleep(0.05)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert done.read_text() == "ok"
