@@ -158,6 +158,11 @@ class CycleData:
             set3("b_hi", b, hi, ph, lh)
             unit_box[("boiler_fuel", b)] = (lo, hi, pl, ph)
             local_box[("boiler_fuel", b)] = (ll, lh)
+            if len(bo.fuels) > 1:  # the current point burns the measured fuel split (free when unread)
+                burnt = [v.get(tags.boiler_fuel_of(b, f)) for f in bo.fuels]
+                total = sum(burnt) if None not in burnt else 0.0
+                for f, gj in zip(bo.fuels, burnt):
+                    set3("b_share_lo", (b, f), 0.0, gj / total if on_now and total > 0.0 else 0.0, 0.0)
         # gas turbines
         amb = v.get(tags.AMBIENT, site.design_ambient_c)
         for g, gt in site.gas_turbines.items():

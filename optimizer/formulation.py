@@ -234,6 +234,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ sets
     m.B, m.G, m.T = pyo.Set(initialize=st.boilers), pyo.Set(initialize=st.gts), pyo.Set(initialize=st.turbines)
     m.BF = pyo.Set(initialize=st.boiler_fuels, dimen=2)
+    m.BFM = pyo.Set(initialize=[(b, f) for b, f in st.boiler_fuels if len(site.boilers[b].fuels) > 1], dimen=2)
     m.GD = pyo.Set(initialize=st.ducts)
     m.TS = pyo.Set(initialize=st.sections, dimen=2)
     m.TX = pyo.Set(initialize=st.extractions, dimen=2)
@@ -253,7 +254,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
                       ("t_lo", m.T), ("t_hi", m.T), ("t_on_lo", m.T), ("t_on_hi", m.T), ("demand_mw", m.T),
                       ("m_lo", m.TS), ("m_hi", m.TS), ("x_lo", m.TX), ("x_hi", m.TX),
                       ("ld_hi", m.L), ("vent_lo", m.V), ("vent_hi", m.V), ("draw", m.C), ("draw_lo", m.CF), ("draw_hi", m.CF),
-                      ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F)]:
+                      ("tle", m.S), ("fuel_price", m.F), ("fuel_hi", m.F), ("b_share_lo", m.BFM)]:
         _param(m, name, idx)
     for name in ("site_load", "import_price", "import_hi", "export_hi", "carbon_price"):
         _param(m, name)
@@ -266,6 +267,9 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.b_min = pyo.Constraint(m.B, rule=lambda m, b: m.b_steam[b] >= m.b_lo[b] * m.b_on[b])
     m.b_max = pyo.Constraint(m.B, rule=lambda m, b: m.b_steam[b] <= m.b_hi[b] * m.b_on[b])
     m.b_split = pyo.Constraint(m.B, rule=lambda m, b: sum(m.b_fuel_split[b, f] for f in site.boilers[b].fuels) == m.b_fuel[b])
+    # a dual-fuel boiler's split is free (0) in the optimisation; at the current point it is the
+    # measured one (the shares sum to 1, so lower bounds pin it)
+    m.b_share = pyo.Constraint(m.BFM, rule=lambda m, b, f: m.b_fuel_split[b, f] >= m.b_share_lo[b, f] * m.b_fuel[b])
     m.b_linear_fuel = pyo.Constraint([b for b in st.boilers if (b, "boiler_fuel") not in curve_of],
                                      rule=lambda m, b: m.b_fuel[b] == m.b_fuel_per_tph[b] * m.b_steam[b])
     # pressure control: the boilers running on a header keep headroom to their maximum (a header

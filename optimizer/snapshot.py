@@ -155,6 +155,10 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
         # good value; unreadable: the unit is held
         add(tags.available(u), 0.0, 1.0, 1.0, unit=u, required=False, kind=CONDITION, flag=True)
         add(tags.minutes_in_state(u), 0.0, 1e8, 1e6, unit=u, required=False, kind=CONDITION)
+    for b in site.boilers.values():  # a dual-fuel boiler's measured split: the current point's evaluation burns it
+        if len(b.fuels) > 1:
+            for f in b.fuels:
+                add(tags.boiler_fuel_of(b.id, f), 0.0, 1e6, None, required=False)
     for v in site.vents.values():  # measured vent flows: the current point's evaluation keeps them
         add(tags.steam(v.id), 0.0, 2.0 * v.max_flow_tph, None, required=False)
     # further flow measurements, optional: they give data reconciliation its redundancy

@@ -19,6 +19,11 @@ def boiler_fuel(b: str) -> str:
     return f"{b}.fuel_gj_h"
 
 
+def boiler_fuel_of(b: str, fuel: str) -> str:
+    """One fuel's share of a boiler's fuel, GJ/h (a dual-fuel boiler's split)."""
+    return f"{b}.fuel_{fuel}_gj_h"
+
+
 def gt_power(g: str) -> str:
     return f"{g}.power_mw"
 

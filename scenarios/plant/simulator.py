@@ -278,9 +278,10 @@ class PlantSimulator:
             fuel = self.boilers[bid].fuel_gj_h(tph, amb, loss)
             shares = setpoints.boiler_fuel_share.get(bid) or {b.fuels[0]: 1.0}
             total_share = sum(shares.values())
-            for f, sh in shares.items():
-                fuel_use[f] += fuel * sh / total_share
-                tags[f"{bid}.fuel_{f}_gj_h"] = fuel * sh / total_share
+            for f in b.fuels:  # every fuel the boiler can burn gets its tag (0 when unused)
+                part = fuel * shares.get(f, 0.0) / total_share
+                fuel_use[f] += part
+                tags[f"{bid}.fuel_{f}_gj_h"] = part
             tags.update({f"{bid}.steam_tph": tph, f"{bid}.fuel_gj_h": fuel, f"{bid}.on": float(tph > 0),
                          f"{bid}.efficiency": self.boilers[bid].efficiency(tph, amb, loss) if tph > 0 else 0.0})
         self._make_up_limited_fuels(tags, fuel_use, boiler_tph, notes)
