@@ -149,27 +149,40 @@ def plot_vs_baseline(steps: pd.DataFrame, policies: Sequence[str], primary: str 
             issues.append(f"saving vs {primary}: no column `{col}`: panel left empty")
             no_data(ax, f"no `{col}` data")
             continue
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        drawn = False
-        for k, p in enumerate(others):
-            d = step_savings(steps, primary, p, col)
-            if d.empty:
-                continue
-            drawn = True
-            credited = d["credited"]
-            ax.plot(*_xy(_hourly(credited)), color=colours[p], linewidth=0.9, alpha=0.6)
-            _daily_segments(ax, credited, colours[p], f"{p}: {num(credited.mean(), dec)}", k)
-        if not drawn:
+        series = {p: step_savings(steps, primary, p, col)["credited"] for p in others}
+        if not _hourly_and_daily(ax, series, colours, dec):
             no_data(ax, f"no timestamps shared with {primary}")
             continue
         for b in off_scale:
             d = step_savings(steps, primary, b, col)
             if not d.empty:
                 ax.plot([], [], " ", label=f"{b}: {num(d['saving'].mean(), dec)} (not drawn: off this scale)")
-        _side_legend(ax, f"period mean ({unit})")
-        ax.yaxis.set_major_formatter(Thousands())
-        ax.grid(alpha=0.3)
-        date_axis(ax)
+        _finish_panel(ax, unit)
+    _finish_figure(fig, axes, path)
+
+
+def _hourly_and_daily(ax, series: dict[str, pd.Series], colours: dict[str, str], dec: int) -> bool:
+    """Each policy's series as thin hourly means with thick daily means over them, and a zero line;
+    False when no series has data."""
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    drawn = False
+    for k, (p, s) in enumerate(series.items()):
+        if s.empty:
+            continue
+        drawn = True
+        ax.plot(*_xy(_hourly(s)), color=colours[p], linewidth=0.9, alpha=0.6)
+        _daily_segments(ax, s, colours[p], f"{p}: {num(s.mean(), dec)}", k)
+    return drawn
+
+
+def _finish_panel(ax, unit: str) -> None:
+    _side_legend(ax, f"period mean ({unit})")
+    ax.yaxis.set_major_formatter(Thousands())
+    ax.grid(alpha=0.3)
+    date_axis(ax)
+
+
+def _finish_figure(fig, axes, path: Path) -> None:
     axes[-1].set_xlabel("time (thin: hourly mean; thick: daily mean)")
     fig.tight_layout()
     save(fig, path)
@@ -198,26 +211,12 @@ def plot_gap_to_oracle(steps: pd.DataFrame, policies: Sequence[str], baselines: 
         if col not in steps.columns:
             no_data(ax, f"no `{col}` data")
             continue
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        drawn = False
-        for k, p in enumerate(others):
-            d = step_savings(steps, p, ORACLE, col)  # p - oracle
-            if d.empty:
-                continue
-            drawn = True
-            gap = d["saving"]
-            ax.plot(*_xy(_hourly(gap)), color=colours[p], linewidth=0.9, alpha=0.6)
-            _daily_segments(ax, gap, colours[p], f"{p}: {num(gap.mean(), dec)}", k)
-        if not drawn:
+        series = {p: step_savings(steps, p, ORACLE, col)["saving"] for p in others}  # p - oracle
+        if not _hourly_and_daily(ax, series, colours, dec):
             no_data(ax, "no timestamps shared with the oracle")
             continue
-        _side_legend(ax, f"period mean ({unit})")
-        ax.yaxis.set_major_formatter(Thousands())
-        ax.grid(alpha=0.3)
-        date_axis(ax)
-    axes[-1].set_xlabel("time (thin: hourly mean; thick: daily mean)")
-    fig.tight_layout()
-    save(fig, path)
+        _finish_panel(ax, unit)
+    _finish_figure(fig, axes, path)
 
 
 # ----------------------------------------------------------------------------- cumulative savings
