@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from optimizer import steam
-from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site
+from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site, SteamTurbine
 from optimizer.site.schema import Builder, DataFileError, ValidationIssue, loads_toml_checked, read_toml_file
 
 log = logging.getLogger(__name__)
@@ -236,6 +236,27 @@ class SiteRules:
                 if s.rated_flow_tph is not None and s.rated_flow_tph > s.max_flow_tph:
                     self.b.error(f"{sp}.rated_flow_tph", s.rated_flow_tph, f"must not exceed max_flow_tph = {s.max_flow_tph:g}")
                 upstream, p_up = s.outlet, p_out
+
+    def _check_start_stop(self) -> None:
+        """Start and stop data: the cold start pair (both or neither; cold at least hot), and
+        none on a machine drive (it runs when its process does; the optimiser never starts it)."""
+        site = self.site
+        units = [(f"boilers.{u.id}", u) for u in site.boilers.values()] + [(f"gas_turbines.{u.id}", u) for u in site.gas_turbines.values()]
+        units += [(f"turbines.{u.id}", u) for u in site.turbines.values()]
+        for path, u in units:
+            if isinstance(u, SteamTurbine) and u.drive == "machine":
+                for name, unset in (("startup_cost", 0.0), ("cold_startup_cost", None), ("cold_after_h", None), ("shutdown_cost", 0.0), ("startup_time_min", 0.0)):
+                    if getattr(u, name) != unset:
+                        self.b.error(f"{path}.{name}", getattr(u, name), "start and stop data are for generator turbines only: "
+                                     "a machine drive runs when its process does")
+                continue
+            if u.cold_startup_cost is None and u.cold_after_h is not None:
+                self.b.error(f"{path}.cold_after_h", u.cold_after_h, "needs cold_startup_cost as well (give both or neither)")
+            elif u.cold_startup_cost is not None and u.cold_after_h is None:
+                self.b.error(f"{path}.cold_startup_cost", u.cold_startup_cost, "needs cold_after_h as well (give both or neither)")
+            elif u.cold_startup_cost is not None and u.cold_startup_cost < u.startup_cost:
+                self.b.error(f"{path}.cold_startup_cost", u.cold_startup_cost,
+                             f"must be >= startup_cost = {u.startup_cost:g} (a cold start costs at least a hot one)")
 
     def _check_letdowns(self) -> None:
         for ld in self.site.letdowns.values():

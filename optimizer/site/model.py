@@ -82,6 +82,32 @@ class SteamSystem:
     atmospheric_pressure_bar: float = attr("bar(a)", "atmospheric pressure for gauge to absolute", default=1.01325, gt=0.8, lt=1.1)
 
 
+# --------------------------------------------------------------------------- start and stop data
+# The same five attributes on every unit that can be started and stopped (boilers, gas turbines,
+# generator steam turbines). The single-period cycle does not read them; the horizon plan prices
+# each start and stop with them. Defaults (no cost, no start time) keep older site files valid.
+
+
+_START_STOP: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "startup_cost": ("currency/start", ("cost of a (hot) start: fuel burnt before the unit delivers plus wear; a start after "
+                                        "cold_after_h hours off costs cold_startup_cost instead"), {"default": 0.0, "ge": 0.0, "le": 1e9}),
+    "cold_startup_cost": ("currency/start", ("cost of a cold start, after at least cold_after_h hours off (give both or neither; "
+                                             "at least startup_cost)"), {"default": None, "ge": 0.0, "le": 1e9}),
+    "cold_after_h": ("h", "hours off after which a start is cold (give both or neither)", {"default": None, "gt": 0.0, "le": 8760.0}),
+    "shutdown_cost": ("currency/stop", "cost of a stop", {"default": 0.0, "ge": 0.0, "le": 1e9}),
+    "startup_time_min": ("min", "time from the start until the unit delivers (steam or power); 0: at once",
+                         {"default": 0.0, "ge": 0.0, "le": 1440.0}),
+}
+
+
+_GENERATORS_ONLY = "; generators only (a machine drive runs when its process does)"
+
+
+def _start_stop(name: str, note: str = "") -> Any:
+    unit, desc, bounds = _START_STOP[name]
+    return attr(unit, desc + note, **bounds)
+
+
 # --------------------------------------------------------------------------- components
 
 
@@ -129,6 +155,11 @@ class Boiler:
     ramp_tph_per_min: float = attr("t/h/min", "steam ramp rate (move limit)", default=2.0, gt=0.0)
     min_up_min: float = attr("min", "minimum time on after a start", default=240.0, ge=0.0)
     min_down_min: float = attr("min", "minimum time off after a stop", default=240.0, ge=0.0)
+    startup_cost: float = _start_stop("startup_cost")
+    cold_startup_cost: float | None = _start_stop("cold_startup_cost")
+    cold_after_h: float | None = _start_stop("cold_after_h")
+    shutdown_cost: float = _start_stop("shutdown_cost")
+    startup_time_min: float = _start_stop("startup_time_min")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,6 +204,11 @@ class GasTurbine:
     available: bool = attr("-", "in service", default=True)
     can_switch_off: bool = attr("-", "may be taken off line by the optimiser", default=False)
     ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=3.0, gt=0.0)
+    startup_cost: float = _start_stop("startup_cost")
+    cold_startup_cost: float | None = _start_stop("cold_startup_cost")
+    cold_after_h: float | None = _start_stop("cold_after_h")
+    shutdown_cost: float = _start_stop("shutdown_cost")
+    startup_time_min: float = _start_stop("startup_time_min")
     hrsg: Hrsg | None = attr("-", "heat-recovery steam generator", default=None)
 
     def fouling_rates(self) -> tuple[float, float]:
@@ -236,6 +272,11 @@ class SteamTurbine:
     available: bool = attr("-", "in service", default=True)
     can_switch_off: bool = attr("-", "a generator that may be stopped", default=True)
     ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=2.0, gt=0.0)
+    startup_cost: float = _start_stop("startup_cost", _GENERATORS_ONLY)
+    cold_startup_cost: float | None = _start_stop("cold_startup_cost", _GENERATORS_ONLY)
+    cold_after_h: float | None = _start_stop("cold_after_h", _GENERATORS_ONLY)
+    shutdown_cost: float = _start_stop("shutdown_cost", _GENERATORS_ONLY)
+    startup_time_min: float = _start_stop("startup_time_min", _GENERATORS_ONLY)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -462,3 +503,12 @@ class Site:
     def headers_by_pressure(self) -> list[Header]:
         """Headers from the highest pressure to the lowest."""
         return sorted(self.headers.values(), key=lambda h: -h.pressure_barg)
+
+
+def start_cost(unit: Boiler | GasTurbine | SteamTurbine, hours_off_h: float) -> float:
+    """Cost of starting ``unit`` (site currency per start) after ``hours_off_h`` hours off:
+    ``cold_startup_cost`` from ``cold_after_h`` hours off on, when the unit has one, else
+    ``startup_cost``."""
+    if unit.cold_after_h is not None and unit.cold_startup_cost is not None and hours_off_h >= unit.cold_after_h:
+        return unit.cold_startup_cost
+    return unit.startup_cost
