@@ -19,11 +19,14 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.site.model import Site
+from scenarios.training import _check_replaceable
 from surrogate.forecast import ForecastSpec, TrainedForecaster, train_forecaster, write_forecasters
 
 log = logging.getLogger(__name__)
 
 AMBIENT = "ambient_temp_c"
+#: The site ``steamopt forecast train`` uses when none is given.
+DEFAULT_SITE = Path(__file__).parent / "sites" / "reference_olefins.toml"
 
 
 def series_columns(site: Site) -> dict[str, tuple[str, list[str]]]:
@@ -58,6 +61,7 @@ def train_site_forecasters(site: Site, frame: pd.DataFrame, out_dir: str | Path,
     """Train one forecaster per disturbance series of ``site`` (leads up to ``horizon_h`` hours at
     ``period_min``; the last ``test_days`` held out for the accuracy table) and write the
     directory ``out_dir`` atomically. Returns the trained forecasters."""
+    _check_replaceable(Path(out_dir))
     per_day = int(round(24 * 60 / period_min))
     horizon = int(round(horizon_h * 60 / period_min))
     if horizon < 1:
