@@ -31,7 +31,8 @@ or if it forecasts another series than the one asked for.
 
 Fallbacks: :meth:`Forecaster.forecast` uses the model only when the last ``L`` values are all
 present and inside the training domain; otherwise the seasonal-naive forecast (same time one
-season earlier) when that history exists, else persistence; the result says which and why.
+season earlier), with persistence (the last value held) at the leads whose value one season back
+is missing, or persistence alone without that history; the result says which and why.
 
 This module knows nothing of steam networks.
 """
@@ -369,10 +370,13 @@ class Forecaster:
         else:
             reason = f"fewer than {s.lags} complete recent values"
         sn = seasonal_naive(v, np.array([len(v) - 1]), s.horizon, s.season)[0]
-        if np.isfinite(sn).all():
-            return Forecast(s.series, times, sn, "seasonal_naive", reason)
-        return Forecast(s.series, times, persistence(v, np.array([len(v) - 1]), s.horizon)[0], "persistence",
-                        reason + "; no complete history one season back")
+        held = persistence(v, np.array([len(v) - 1]), s.horizon)[0]
+        gaps = ~np.isfinite(sn)
+        if gaps.all():
+            return Forecast(s.series, times, held, "persistence", reason + "; no history one season back")
+        if gaps.any():
+            reason += f"; leads {[int(h) for h in np.nonzero(gaps)[0] + 1]} held at the last value (no value one season back)"
+        return Forecast(s.series, times, np.where(gaps, held, sn), "seasonal_naive", reason)
 
 
 def load_forecasters(directory: str | os.PathLike[str], series: Sequence[str] | None = None) -> dict[str, Forecaster]:
