@@ -227,16 +227,24 @@ class TrainedForecaster:
     spec: ForecastSpec
     network: ReluNetwork
     ridge: float
-    coef: np.ndarray = field(repr=False)  # (n_inputs, horizon) on standardised features
-    scaling: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)  # mu_x, s_x, mu_y
+    coef: np.ndarray = field(repr=False)  # (n_inputs, horizon) on standardised features in the changed basis
+    scaling: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)  # mu_z, s_z, mean change
     test: list[LeadAccuracy] = field(default_factory=list)
     train_rows: int = 0
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predictions of the fit itself (standardise, multiply, add the mean): the reference the
-        folded network and the ONNX file must reproduce."""
+        """Predictions of the fit itself (change of basis, standardise, multiply, add the mean
+        change and the last value): the reference the folded network and the ONNX file must reproduce."""
         mx, sx, my = self.scaling
-        return ((np.atleast_2d(x) - mx) / sx) @ self.coef + my
+        x = np.atleast_2d(np.asarray(x, np.float64))
+        return ((x @ _change_basis(self.spec.lags, x.shape[1]) - mx) / sx) @ self.coef + my + x[:, [0]]
+
+
+def _change_basis(lags: int, n_inputs: int) -> np.ndarray:
+    """(n, n) matrix ``A`` with ``x A = [y_t, y_{t-1} - y_t, ..., y_{t-L+1} - y_t, calendar]``."""
+    A = np.eye(n_inputs)
+    A[0, 1:lags] = -1.0
+    return A
 
 
 def _ridge(u: np.ndarray, v: np.ndarray, alpha: float) -> np.ndarray:
@@ -263,23 +271,30 @@ def train_forecaster(series: pd.Series, spec: ForecastSpec, *, test_periods: int
                          f"need at least {max(5 * n_in, 50)} and 1 (lags {spec.lags}, horizon {spec.horizon}, period {spec.period_min:g} min)")
     Xtr, Ytr = X[train], Y[train]
     n_val = max(1, int(validation_share * len(Xtr)))
+    A = _change_basis(spec.lags, n_in)
 
     def fit(Xf: np.ndarray, Yf: np.ndarray, alpha: float):
-        mx, sx = Xf.mean(0), Xf.std(0)
+        Z = Xf @ A
+        mx, sx = Z.mean(0), Z.std(0)
         sx = np.where(sx > 0, sx, 1.0)
-        my = Yf.mean(0)
-        return _ridge((Xf - mx) / sx, Yf - my, alpha), (mx, sx, my)
+        D = Yf - Xf[:, [0]]
+        my = D.mean(0)
+        return _ridge((Z - mx) / sx, D - my, alpha), (mx, sx, my)
+
+    def predict(Xf: np.ndarray, coef: np.ndarray, mx: np.ndarray, sx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        return ((Xf @ A - mx) / sx) @ coef + my + Xf[:, [0]]
 
     scores = {}
     for alpha in RIDGE_GRID:
-        coef, (mx, sx, my) = fit(Xtr[:-n_val], Ytr[:-n_val], alpha)
-        pred = ((Xtr[-n_val:] - mx) / sx) @ coef + my
-        scores[alpha] = float(np.mean(np.abs(pred - Ytr[-n_val:])))
+        coef, scaling = fit(Xtr[:-n_val], Ytr[:-n_val], alpha)
+        scores[alpha] = float(np.mean(np.abs(predict(Xtr[-n_val:], coef, *scaling) - Ytr[-n_val:])))
     alpha = min(scores, key=lambda a: (scores[a], -a))
     coef, (mx, sx, my) = fit(Xtr, Ytr, alpha)
-    # fold the standardisation into one affine layer (see surrogate.train.fold_scaling): y = W x + b
-    W = (coef / sx[:, None]).T
-    b = my - W @ mx
+    # fold the change of basis, the standardisation and the added last value into one affine layer
+    # (as surrogate.train.fold_scaling does for the unit surrogates): y = W x + b
+    W = (A @ (coef / sx[:, None])).T
+    W[:, 0] += 1.0
+    b = my - (mx / sx) @ coef
     lo, hi = X[train].min(0), X[train].max(0)
     inputs = [Variable(n, spec.unit if i < spec.lags else "-", float(l), float(u))
               for i, (n, l, u) in enumerate(zip(spec.input_names, lo, hi))]
