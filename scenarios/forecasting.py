@@ -20,7 +20,12 @@ import pandas as pd
 
 from optimizer.site.model import Site
 from scenarios.training import _check_replaceable
-from surrogate.forecast import ForecastSpec, TrainedForecaster, train_forecaster, write_forecasters
+from surrogate.forecast import (
+    ForecastSpec,
+    TrainedForecaster,
+    train_forecaster,
+    write_forecasters,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +67,14 @@ def train_site_forecasters(site: Site, frame: pd.DataFrame, out_dir: str | Path,
     ``period_min``; the last ``test_days`` held out for the accuracy table) and write the
     directory ``out_dir`` atomically. Returns the trained forecasters."""
     _check_replaceable(Path(out_dir))
-    per_day = int(round(24 * 60 / period_min))
-    horizon = int(round(horizon_h * 60 / period_min))
+    per_day = round(24 * 60 / period_min)
+    horizon = round(horizon_h * 60 / period_min)
     if horizon < 1:
         raise ValueError(f"horizon_h = {horizon_h}: must be at least one period of {period_min:g} min")
     units = {n: u for n, (u, _c) in series_columns(site).items()}
     trained = []
     for name, series in site_series(site, frame).items():
         spec = ForecastSpec(name, units[name], period_min, lags=max(per_day, horizon), horizon=horizon, season=per_day)
-        trained.append(train_forecaster(series, spec, test_periods=int(round(test_days * per_day))))
+        trained.append(train_forecaster(series, spec, test_periods=round(test_days * per_day)))
     write_forecasters(trained, out_dir, site=site.name)
     return trained

@@ -45,7 +45,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +59,18 @@ from surrogate.onnx_io import SurrogateFileError, save_network, sha256_hex
 from surrogate.serving import OnnxSurrogate
 
 __all__ = [
-    "ForecastSpec", "Forecast", "Forecaster", "TrainedForecaster", "LeadAccuracy",
-    "persistence", "seasonal_naive", "accuracy_by_lead", "train_forecaster", "write_forecasters",
-    "load_forecasters", "accuracy_markdown",
+    "Forecast",
+    "ForecastSpec",
+    "Forecaster",
+    "LeadAccuracy",
+    "TrainedForecaster",
+    "accuracy_by_lead",
+    "accuracy_markdown",
+    "load_forecasters",
+    "persistence",
+    "seasonal_naive",
+    "train_forecaster",
+    "write_forecasters",
 ]
 
 log = logging.getLogger(__name__)
@@ -119,7 +128,7 @@ class ForecastSpec:
                 "season": str(self.season), "harmonics": str(self.harmonics)}
 
     @classmethod
-    def from_metadata(cls, meta: Mapping[str, str], source: str) -> "ForecastSpec":
+    def from_metadata(cls, meta: Mapping[str, str], source: str) -> ForecastSpec:
         """The spec a forecaster file declares; :class:`SurrogateFileError` naming the entry if absent or bad."""
         missing = [k for k in _REQUIRED_META if k not in meta]
         if missing:
@@ -260,7 +269,7 @@ def train_forecaster(series: pd.Series, spec: ForecastSpec, *, test_periods: int
     X, Y, pos, _times = design(series, spec)
     values = regular(series, spec.period_min).to_numpy()
     if test_periods is None:
-        test_periods = int(round(7 * 24 * 60 / spec.period_min))
+        test_periods = round(7 * 24 * 60 / spec.period_min)
     n_grid = len(values)
     test_start = n_grid - spec.horizon - test_periods  # first test origin on the grid
     test = pos >= test_start
@@ -315,7 +324,7 @@ def train_forecaster(series: pd.Series, spec: ForecastSpec, *, test_periods: int
         "test_rows": str(int(test.sum())),
         "test_accuracy_by_lead": json.dumps([{"lead": a.lead, "mae": a.mae, "mape_pct": a.mape_pct} for a in trained.test]),
         "data_hash": data_hash,
-        "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "library": f"steamopt-surrogate {__version__}; numpy ridge (closed form)",
     })
     log.info("forecaster %s: ridge %g, %d training rows, test MAE lead 1 %.4g (persistence %.4g)", spec.series, alpha,
@@ -355,7 +364,7 @@ class Forecaster:
         self.spec = spec
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], series: str | None = None) -> "Forecaster":
+    def from_file(cls, path: str | os.PathLike[str], series: str | None = None) -> Forecaster:
         """Read, check and serve one forecaster file; ``series``, when given, must be what it forecasts."""
         return cls(OnnxSurrogate.from_file(path), series)
 

@@ -75,7 +75,7 @@ def test_design_rows_hold_lags_and_targets():
     t = pd.date_range("2026-01-01", periods=10, freq="h")
     s = pd.Series(np.arange(10.0) ** 2, index=t)
     s.iloc[6] = np.nan
-    X, Y, pos, times = design(s, ForecastSpec("x", lags=3, horizon=2, season=3, harmonics=1))
+    X, Y, pos, _times = design(s, ForecastSpec("x", lags=3, horizon=2, season=3, harmonics=1))
     # origins 2..7; rows whose lags or targets touch position 6 are dropped: 4, 5, 6, 7
     assert pos.tolist() == [2, 3]
     np.testing.assert_array_equal(X[:, :3], [[4, 1, 0], [9, 4, 1]])
@@ -158,9 +158,8 @@ def test_learned_forecaster_beats_persistence_at_6_and_24_h(trained):
 # ------------------------------------------------------------------ refusal
 
 
-def _one_file(trained, tmp_path, series="MP.demand_tph") -> Path:
-    models, out = trained
-    return out / f"{series}.onnx"
+def _one_file(trained, series="MP.demand_tph") -> Path:
+    return trained[1] / f"{series}.onnx"
 
 
 def test_tampered_forecaster_is_refused(trained, tmp_path):
@@ -198,8 +197,8 @@ def test_forecaster_without_its_metadata_is_refused(trained, tmp_path):
         Forecaster.from_file(path)
 
 
-def test_forecaster_of_another_series_is_refused(trained, tmp_path):
-    path = _one_file(trained, tmp_path)
+def test_forecaster_of_another_series_is_refused(trained):
+    path = _one_file(trained)
     assert Forecaster.from_file(path, "MP.demand_tph").spec.series == "MP.demand_tph"
     with pytest.raises(SurrogateFileError, match=r"forecasts series 'MP.demand_tph'; expected a forecaster of 'HP.demand_tph'"):
         Forecaster.from_file(path, "HP.demand_tph")
