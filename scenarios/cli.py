@@ -134,7 +134,7 @@ def _cmd_forecast_train(args: argparse.Namespace) -> int:
     frame = read_historian(args.data)
     trained = train_site_forecasters(site, frame, args.out, period_min=args.period_min, horizon_h=args.hours, test_days=args.test_days)
     print(f"trained {len(trained)} forecasters for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s); wrote {args.out}")
-    print(f"test accuracy by lead (last {args.test_days:g} days; lead in periods of {args.period_min:g} min):")
+    print(f"test accuracy by lead (last {args.test_days:g} days; periods of {args.period_min:g} min):")
     print(accuracy_markdown(trained), end="")
     return 0
 

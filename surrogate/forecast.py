@@ -420,14 +420,16 @@ def load_forecasters(directory: str | os.PathLike[str], series: Sequence[str] | 
 # =====================================================================================  directory
 
 
-def accuracy_markdown(trained: Sequence[TrainedForecaster], leads: Sequence[int] = (1, 2, 3, 6, 12, 24)) -> str:
-    """Test MAE (MAPE %) by lead of the model, persistence and seasonal naive, one row per series and lead."""
-    lines = ["| series | lead (periods) | model MAE | persistence MAE | seasonal naive MAE | model MAPE % | persistence MAPE % | seasonal naive MAPE % | rows |",
+def accuracy_markdown(trained: Sequence[TrainedForecaster], leads_h: Sequence[float] = (1, 2, 3, 6, 12, 24)) -> str:
+    """Test MAE (series unit) and MAPE (%) of the model, persistence and seasonal naive at the
+    leads ``leads_h`` (hours; those that are whole periods), one row per series and lead."""
+    lines = ["| series | lead h | model MAE | persistence MAE | seasonal naive MAE | model MAPE % | persistence MAPE % | seasonal naive MAPE % | rows |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for t in trained:
+        hours = {a.lead: a.lead * t.spec.period_min / 60.0 for a in t.test}
         for a in t.test:
-            if a.lead in leads:
-                lines.append(f"| {t.spec.series} | {a.lead} | {a.mae['model']:.4g} | {a.mae['persistence']:.4g} | "
+            if any(math.isclose(hours[a.lead], h) for h in leads_h):
+                lines.append(f"| {t.spec.series} | {hours[a.lead]:g} | {a.mae['model']:.4g} | {a.mae['persistence']:.4g} | "
                              f"{a.mae['seasonal_naive']:.4g} | {a.mape_pct['model']:.3g} | {a.mape_pct['persistence']:.3g} | "
                              f"{a.mape_pct['seasonal_naive']:.3g} | {a.rows} |")
     return "\n".join(lines) + "\n"
