@@ -124,6 +124,21 @@ def _cmd_surrogate_drift(args: argparse.Namespace) -> int:
 MAX_SNAPSHOT_BYTES = 10_000_000
 
 
+def _cmd_forecast_train(args: argparse.Namespace) -> int:
+    from scenarios.forecasting import DEFAULT_SITE, train_site_forecasters
+    from scenarios.training import read_historian
+    from surrogate.forecast import accuracy_markdown
+
+    t0 = time.perf_counter()
+    site = load_site(args.site or DEFAULT_SITE)
+    frame = read_historian(args.data)
+    trained = train_site_forecasters(site, frame, args.out, period_min=args.period_min, horizon_h=args.hours, test_days=args.test_days)
+    print(f"trained {len(trained)} forecasters for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s); wrote {args.out}")
+    print(f"test accuracy by lead (last {args.test_days:g} days; periods of {args.period_min:g} min):")
+    print(accuracy_markdown(trained), end="")
+    return 0
+
+
 def _cmd_step(args: argparse.Namespace) -> int:
     """Exit 0 with the proposal printed; 2 if the site, models or snapshot file cannot be used."""
     from optimizer.supervisor import Supervisor, SupervisorConfig
@@ -417,6 +432,16 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
     dr.add_argument("--window", type=int, default=96, help="rolling window, observations")
     dr.set_defaults(func=_cmd_surrogate_drift)
+
+    fc = sub.add_parser("forecast", help="learned forecasts of the disturbances").add_subparsers(dest="forecast_command", required=True)
+    ft = fc.add_parser("train", help="train a forecaster per disturbance series (header demands, by-product steam, ambient) from a historian table")
+    ft.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
+    ft.add_argument("--out", required=True, help="forecaster directory to write (ONNX files, manifest.toml, accuracy.md)")
+    ft.add_argument("--site", help="site TOML file (default: the reference site)")
+    ft.add_argument("--period-min", type=float, default=60.0, help="forecast period, min")
+    ft.add_argument("--hours", type=float, default=24.0, help="forecast horizon, h")
+    ft.add_argument("--test-days", type=float, default=7.0, help="days at the end held out for the accuracy table")
+    ft.set_defaults(func=_cmd_forecast_train)
 
     hi = sub.add_parser("historian", help="historian tables").add_subparsers(dest="historian_command", required=True)
     hr = hi.add_parser("replay", help="run the supervisor over a historian table as it would have run live; adherence report")
