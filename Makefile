@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: run test test-all bench bench-quick models models-wide venv clean
+.PHONY: run test test-all bench bench-quick models models-wide forecasts venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ models: $(STAMP)
 		--hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training --quiet
 	$(VENV)/bin/steamopt surrogate train --site scenarios/sites/reference_olefins.toml \
 		--data $(OUT)/training/historian.parquet --out $(MODELS_DIR)
+
+## Bundled forecasters (header demands, TLE steam, ambient; 24 h ahead hourly): 60 days of the reference
+## site's historian under today's practice, the last 7 days held out for the accuracy table.
+FORECAST_DIR ?= scenarios/models/reference_olefins_forecast
+forecasts: $(STAMP)
+	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml --hours 1440 --step-min 60 \
+		--seed 5 --out $(OUT)/forecast_history --quiet
+	$(VENV)/bin/steamopt forecast train --site scenarios/sites/reference_olefins.toml \
+		--data $(OUT)/forecast_history/historian.parquet --out $(FORECAST_DIR)
 
 ## Wide (x-16-16-1) surrogates on the same campaign data, for the OMLT peer baseline of the benchmark suite.
 WIDE_MODELS_DIR ?= benchmarks/models/reference_olefins_wide

@@ -246,3 +246,22 @@ def test_cli_forecast_train_writes_atomically_with_an_accuracy_table(historian, 
     assert all(p.parent != out and p.parent.parent == out.parent for p in calls)  # written beside, not into, out
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forecasters"]
+
+
+BUNDLED = ROOT / "scenarios" / "models" / "reference_olefins_forecast"
+
+
+def test_bundled_forecasters_load_forecast_and_beat_persistence(historian):
+    """The bundled forecasters (`make forecasts`) pass the loader's checks, forecast a day ahead with
+    their model from the reference site's historian, and their recorded held-out accuracy beats
+    persistence at 6 h and 24 h for every series; there is one per series the site needs."""
+    site = load_site(SITE_FILE)
+    forecasters = load_forecasters(BUNDLED)
+    assert set(forecasters) == set(series_columns(site))
+    records = {r["series"]: {t["lead"]: t["mae"] for t in r["test"]} for r in json.loads((BUNDLED / "accuracy.json").read_text())}
+    for series in forecasters:
+        for lead in (6, 24):
+            assert records[series][lead]["model"] < records[series][lead]["persistence"], (series, lead)
+    for name, series in site_series(site, read_historian(historian)).items():
+        f = forecasters[name].forecast(series.iloc[-48:])
+        assert f.method == "model" and len(f.values) == 24 and np.isfinite(f.values).all(), (name, f.reason)
