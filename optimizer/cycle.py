@@ -173,9 +173,11 @@ class CycleData:
             base = gt.base_power_mw(amb, fouling)
             on_now = cur > 0.5 * gt.min_power_mw
             ok = gt.available and avail(g)
+            mins = minutes(g, on_now)
             (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
                 g, cur, gt.min_power_mw, max(gt.min_power_mw, base), gt.ramp_mw_per_min, on_now and ok,
-                can_on=ok and gt.can_switch_off, can_off=gt.can_switch_off, held=g in snap.held_units)
+                can_on=ok and gt.can_switch_off and mins >= gt.min_down_min, can_off=gt.can_switch_off and mins >= gt.min_up_min,
+                held=g in snap.held_units)
             pin_on = 1.0 if on_now and ok else 0.0
             set3("g_on_lo", g, ol, pin_on, pin_on)
             set3("g_on_hi", g, oh, pin_on, pin_on)
@@ -235,8 +237,9 @@ class CycleData:
                 mins = minutes(t, on_now)
                 (ol, oh), (lo, hi), (pl, ph), (ll, lh), _ = moving(
                     t, cur, tur.min_power_mw, tur.max_power_mw, tur.ramp_mw_per_min, on_now and ok,
-                    can_on=ok and tur.can_switch_off and mins >= cfg.min_switch_interval_min,
-                    can_off=tur.can_switch_off and mins >= cfg.min_switch_interval_min and low_extraction, held=t in snap.held_units)
+                    can_on=ok and tur.can_switch_off and mins >= max(cfg.min_switch_interval_min, tur.min_down_min),
+                    can_off=tur.can_switch_off and mins >= max(cfg.min_switch_interval_min, tur.min_up_min) and low_extraction,
+                    held=t in snap.held_units)
                 pin_on = 1.0 if on_now and ok else 0.0
                 set3("t_on_lo", t, ol, pin_on, pin_on)
                 set3("t_on_hi", t, oh, pin_on, pin_on)

@@ -256,7 +256,8 @@ class LimitChecker:
             if top is None:  # maximum unknown: no rise above the last good load (nor above ISO)
                 top = gt.iso_power_mw if cur is None else min(gt.iso_power_mw, max(gt.min_power_mw, cur))
             self._unit(out, g, on, s, cur, avail, held, held_listed, gt.min_power_mw, top, gt.ramp_mw_per_min,
-                       can_off=gt.can_switch_off, can_on=gt.can_switch_off, up_min=0.0, down_min=0.0, minutes=math.inf)
+                       can_off=gt.can_switch_off, can_on=gt.can_switch_off, up_min=gt.min_up_min, down_min=gt.min_down_min,
+                       minutes=self._minutes(snapshot, g, True))
             if duct_tag:
                 d = need(duct_tag)
                 if d is None:
@@ -285,7 +286,8 @@ class LimitChecker:
                     on = on >= 0.5
                     cur = self._known(snapshot, tags.turbine_power(t), True)
                     self._unit(out, t, on, s, cur, avail, held, held_listed, tur.min_power_mw, tur.max_power_mw, tur.ramp_mw_per_min,
-                               can_off=tur.can_switch_off, can_on=tur.can_switch_off, up_min=self.switch_min, down_min=self.switch_min,
+                               can_off=tur.can_switch_off, can_on=tur.can_switch_off, up_min=max(self.switch_min, tur.min_up_min),
+                               down_min=max(self.switch_min, tur.min_down_min),
                                minutes=minutes, running_above=0.0)
                     if not on and abs(s) > _tol(0.0):
                         out.append(f"{t}: off with power {s:.6g} MW")

@@ -242,6 +242,34 @@ def test_minimum_up_and_down_times_hold():
     assert all(p.setpoints[f"{b}.on"] == 0 for b in ("B1", "B2", "B3")), p.setpoints
 
 
+def test_minimum_up_and_down_times_hold_for_gas_turbines():
+    """A gas turbine the site lets stop, with natural gas at ten times its price (running it then
+    loses money): it is stopped once it has run its minimum up time, not before; once stopped it is
+    not started before its minimum down time, even where that would pay (cheap gas again)."""
+    import dataclasses
+
+    gts = {g: dataclasses.replace(gt, can_switch_off=True, min_up_min=240.0, min_down_min=120.0) for g, gt in SITE.gas_turbines.items()}
+    site = dataclasses.replace(SITE, gas_turbines=gts)
+    sup = Supervisor(site, MODELS, SupervisorConfig(cycle_s=900.0))
+    snap = snapshots(1)[0]
+    dear = {**copy.deepcopy(snap), "natural_gas.price_per_gj": 10 * SITE.fuels["natural_gas"].price_per_gj,
+            "GT1.minutes_in_state": 300.0, "GT2.minutes_in_state": 300.0}
+    free = sup.step(dear)
+    assert free.status == "optimal" and free.setpoints["GT1.power_mw"] == 0.0, free.setpoints
+    young = {**dear, "timestamp": (pd.Timestamp(snap["timestamp"]) + pd.Timedelta(minutes=15)).isoformat(),
+             "GT1.minutes_in_state": 200.0, "GT2.minutes_in_state": 200.0}
+    kept = Supervisor(site, MODELS, SupervisorConfig(cycle_s=900.0)).step(young)
+    assert kept.status == "optimal" and kept.setpoints["GT1.power_mw"] > 0 and kept.setpoints["GT2.power_mw"] > 0, kept.setpoints
+    # stopped 60 min ago, gas cheap again: starting would pay, the minimum down time forbids it
+    off = {**copy.deepcopy(snap), "timestamp": (pd.Timestamp(snap["timestamp"]) + pd.Timedelta(minutes=30)).isoformat(),
+           "GT1.power_mw": 0.0, "GT1.duct_steam_tph": 0.0, "GT1.minutes_in_state": 60.0}
+    p = Supervisor(site, MODELS, SupervisorConfig(cycle_s=900.0)).step(off)
+    assert p.setpoints["GT1.power_mw"] == 0.0, p.setpoints
+    off["GT1.minutes_in_state"] = 180.0
+    p = Supervisor(site, MODELS, SupervisorConfig(cycle_s=900.0)).step(off)
+    assert p.setpoints["GT1.power_mw"] > 0.0, p.setpoints
+
+
 # ---------------------------------------------------------------------- sequences and faults
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -245,7 +245,8 @@ class SiteRules:
         units += [(f"turbines.{u.id}", u) for u in site.turbines.values()]
         for path, u in units:
             if isinstance(u, SteamTurbine) and u.drive == "machine":
-                for name, unset in (("startup_cost", 0.0), ("cold_startup_cost", None), ("cold_after_h", None), ("shutdown_cost", 0.0), ("startup_time_min", 0.0)):
+                for name, unset in (("startup_cost", 0.0), ("cold_startup_cost", None), ("cold_after_h", None), ("shutdown_cost", 0.0),
+                                    ("startup_time_min", 0.0), ("min_up_min", 0.0), ("min_down_min", 0.0)):
                     if getattr(u, name) != unset:
                         self.b.error(f"{path}.{name}", getattr(u, name), "start and stop data are for generator turbines only: "
                                      "a machine drive runs when its process does")

@@ -204,6 +204,8 @@ class GasTurbine:
     available: bool = attr("-", "in service", default=True)
     can_switch_off: bool = attr("-", "may be taken off line by the optimiser", default=False)
     ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=3.0, gt=0.0)
+    min_up_min: float = attr("min", "minimum time on after a start (0: none)", default=0.0, ge=0.0, le=1e5)
+    min_down_min: float = attr("min", "minimum time off after a stop (0: none)", default=0.0, ge=0.0, le=1e5)
     startup_cost: float = _start_stop("startup_cost")
     cold_startup_cost: float | None = _start_stop("cold_startup_cost")
     cold_after_h: float | None = _start_stop("cold_after_h")
@@ -272,6 +274,10 @@ class SteamTurbine:
     available: bool = attr("-", "in service", default=True)
     can_switch_off: bool = attr("-", "a generator that may be stopped", default=True)
     ramp_mw_per_min: float = attr("MW/min", "power ramp rate (move limit)", default=2.0, gt=0.0)
+    min_up_min: float = attr("min", "minimum time on after a start, generators only (0: none; the engine's "
+                             "min_switch_interval_min applies as well)", default=0.0, ge=0.0, le=1e5)
+    min_down_min: float = attr("min", "minimum time off after a stop, generators only (0: none; the engine's "
+                               "min_switch_interval_min applies as well)", default=0.0, ge=0.0, le=1e5)
     startup_cost: float = _start_stop("startup_cost", _GENERATORS_ONLY)
     cold_startup_cost: float | None = _start_stop("cold_startup_cost", _GENERATORS_ONLY)
     cold_after_h: float | None = _start_stop("cold_after_h", _GENERATORS_ONLY)
