@@ -142,9 +142,7 @@ def plot_vs_baseline(steps: pd.DataFrame, policies: Sequence[str], primary: str 
         return placeholder(path, title, why)
     fig, axes = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True)
     fig.suptitle(title)
-    for ax, (col, what, unit, dec) in zip(axes, _QUANTITIES):
-        unit = unit.format(currency=currency)
-        ax.set_ylabel(f"{what} saving ({unit})")
+    for ax, col, unit, dec in _quantity_panels(axes, "saving", currency):
         if col not in steps.columns:
             issues.append(f"saving vs {primary}: no column `{col}`: panel left empty")
             no_data(ax, f"no `{col}` data")
@@ -159,6 +157,15 @@ def plot_vs_baseline(steps: pd.DataFrame, policies: Sequence[str], primary: str 
                 ax.plot([], [], " ", label=f"{b}: {num(d['saving'].mean(), dec)} (not drawn: off this scale)")
         _finish_panel(ax, unit)
     _finish_figure(fig, axes, path)
+
+
+def _quantity_panels(axes, what: str, currency: str):
+    """(axis, column, unit, decimals) per quantity of :data:`_QUANTITIES`, each axis labelled
+    "<quantity> <what> (<unit>)"."""
+    for ax, (col, name, unit, dec) in zip(axes, _QUANTITIES):
+        unit = unit.format(currency=currency)
+        ax.set_ylabel(f"{name} {what} ({unit})")
+        yield ax, col, unit, dec
 
 
 def _hourly_and_daily(ax, series: dict[str, pd.Series], colours: dict[str, str], dec: int) -> bool:
@@ -205,9 +212,7 @@ def plot_gap_to_oracle(steps: pd.DataFrame, policies: Sequence[str], baselines: 
         return placeholder(path, title, why)
     fig, axes = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True)
     fig.suptitle(title)
-    for ax, (col, what, unit, dec) in zip(axes, _QUANTITIES):
-        unit = unit.format(currency=currency)
-        ax.set_ylabel(f"{what} gap ({unit})")
+    for ax, col, unit, dec in _quantity_panels(axes, "gap", currency):
         if col not in steps.columns:
             no_data(ax, f"no `{col}` data")
             continue

@@ -86,8 +86,9 @@ class StudyResult:
 
 @dataclass
 class PolicyRun:
-    """One policy over the profile: a row per step, the failures, and the realised plant states
-    (``None`` where a step failed) that later policies' predicted savings are measured against."""
+    """One policy over the profile: a row per step, the failures, and, for a baseline, the realised
+    plant states (``None`` where a step failed) that later policies' predicted savings are measured
+    against (``None`` throughout for the other policies)."""
 
     rows: list[dict]
     failures: list[str]
@@ -168,7 +169,7 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
             violations = limit_violations(site, state)
             run.rows.append({**info, **state.tags, "notes": len(state.notes),
                              "violation": bool(violations), "violations": "; ".join(violations)})
-            run.states.append(state)
+            run.states.append(state if policy in BASELINES else None)  # only baselines' points are evaluated later
             if on_step is not None and proposal is not None:
                 on_step(snap, proposal, state)
         except Exception as exc:  # one bad step must not end a study
