@@ -38,6 +38,7 @@ from tqdm import tqdm
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
+from scenarios.lookahead import lookahead_columns, on_states, start_stop_columns
 from scenarios.oracle import TrueConditions, oracle_curves
 from scenarios.plant.apply import setpoints_from_proposal
 from scenarios.plant.good_practice import GoodPractice
@@ -207,7 +208,8 @@ def run_study(spec: StudySpec, progress: bool = False) -> StudyResult:
     steps = pd.DataFrame(rows)
     steps["outside_training_range"] = _outside_training_range(spec, steps)
     steps = _in_policy_order(steps, spec.policies)
-    return StudyResult(steps, summarize(steps, spec.step_min / 60.0), failures, seconds)
+    initial = on_states(spec.site, simulator.simulate(todays_practice(spec.site, ds[0]), ds[0]).tags)
+    return StudyResult(steps, summarize(steps, spec.step_min / 60.0, spec.site, initial), failures, seconds)
 
 
 def _outside_training_range(spec: StudySpec, steps: pd.DataFrame) -> np.ndarray:
@@ -232,10 +234,14 @@ _TOTALS = {  # summary column: (tag, unit) integrated over the period
 }
 
 
-def summarize(steps: pd.DataFrame, step_hours: float) -> pd.DataFrame:
+def summarize(steps: pd.DataFrame, step_hours: float, site: Site | None = None,
+              initial_on: dict[str, bool] | None = None) -> pd.DataFrame:
     """Totals per policy; savings against each baseline present (absolute and %, realised on the
     simulator, steps outside a limit never credited); each policy's share of the oracle's saving;
     predicted vs realised savings; violation, drift and out-of-range step counts; step times.
+    With ``site`` and ``initial_on`` (unit -> on before the first step), the starts and stops of
+    each policy (:mod:`scenarios.lookahead`: ``starts``, ``stops``, ``start_stop_cost``,
+    ``cost_incl_starts``) and the value of looking ahead (:func:`scenarios.lookahead.lookahead_columns`).
 
     With ``s_i = c_b,i - c_p,i`` the saving of policy ``p`` over baseline ``b`` at step ``i``
     (currency/h) and ``V`` the steps where ``p``'s true plant was outside a limit:
@@ -294,4 +300,6 @@ def summarize(steps: pd.DataFrame, step_hours: float) -> pd.DataFrame:
             for p in summary.index:
                 if p not in ("oracle", "practice", b):  # practice is never better than a baseline
                     summary.loc[p, share] = 100.0 * summary.loc[p, col] / summary.loc["oracle", col]
+    if site is not None and initial_on is not None and len(summary):
+        summary = lookahead_columns(summary.join(start_stop_columns(site, steps, initial_on)))
     return summary
