@@ -176,9 +176,10 @@ def explain(p) -> str:
 
 
 _STUDY_COLUMNS = ("cost", "co2e_t", "co2e_scope1_t", "co2e_scope2_t", "fuel_gj", "vented_t", "shortfall_t", "import_mwh",
-                  "export_mwh", "violation_steps", "drift_flagged_steps", "step_ms_p50", "step_ms_p95")
+                  "export_mwh", "violation_steps", "drift_flagged_steps", "step_ms_p50", "step_ms_p95",
+                  "starts", "stops", "start_stop_cost", "cost_incl_starts")
 _STUDY_PREFIXES = ("cost_saving_vs_", "co2e_saving_vs_", "uncredited_saving_vs_", "share_of_oracle_saving_vs_",
-                   "predicted_saving_vs_", "realised_saving_vs_")
+                   "predicted_saving_vs_", "realised_saving_vs_", "lookahead_", "share_of_perfect_foresight", "share_of_lookahead")
 
 
 def headline(summary: pd.DataFrame, currency: str) -> list[str]:
@@ -390,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("scenario", help="scenario TOML file (e.g. scenarios/studies/base_week.toml)")
     sd.add_argument("--out", required=True, help="output folder: steps, summary, report and plots")
     sd.add_argument("--hours", type=float, help="shorten (or lengthen) the study period, h")
-    sd.add_argument("--policies", nargs="+", choices=["practice", "good_practice", "steamopt", "oracle"], help="policies to run (default: the scenario's)")
+    sd.add_argument("--policies", nargs="+", choices=["practice", "good_practice", "steamopt", "oracle", "steamopt_lookahead", "oracle_lookahead"], help="policies to run (default: the scenario's)")
     sd.add_argument("--quiet", action="store_true", help="no progress bar")
     sd.add_argument("--allow-path", action="append", default=[], help="let the scenario's site/models paths point into this folder too")
     sd.set_defaults(func=_cmd_study)

@@ -19,19 +19,44 @@ counts ``initial_hours_off_h``, default infinite: a cold start); a stop costs th
 ``shutdown_cost``. The totals per policy are the summary columns ``starts``, ``stops``,
 ``start_stop_cost`` (site currency) and ``cost_incl_starts`` = ``cost`` + ``start_stop_cost``.
 
-The rolling-plan policies are in :mod:`scenarios.lookahead_policy`.
+Rolling-plan policies
+---------------------
+``steamopt_lookahead`` and ``oracle_lookahead`` (:class:`RollingPlanner`) run the supervisory cycle
+every step exactly as ``steamopt`` and ``oracle`` do, and in addition, every :data:`REPLAN_MIN`
+minutes of study time (the first step included), plan :data:`PLAN_HORIZON_H` hours at
+:data:`PLAN_PERIOD_MIN`-minute periods from the snapshot the cycle reads
+(:meth:`optimizer.supervisor.Supervisor.plan`) and hand the schedule to the cycle
+(:meth:`~optimizer.supervisor.Supervisor.follow`): until the next plan each step keeps every unit's
+on/off at the schedule's state for the period holding its timestamp, where the cycle's own rules
+allow (availability, minimum up/down, held units). A plan that gives no schedule of the horizon
+(:attr:`optimizer.schedule.Schedule.ok` false: a fallback, invalid input) is not followed: the cycle runs myopic until the next plan.
+
+* ``steamopt_lookahead`` plans on what the Supervisor forecasts (``forecast=None``): its
+  ``plan_forecaster`` when one is set (:class:`RollingPlanner`'s ``forecaster``), which the cycle
+  feeds every step's snapshot; without one (the default in studies today) persistence: every
+  disturbance held at its measured value now, the import price from the site's tariff per period;
+* ``oracle_lookahead`` plans with perfect foresight: the forecast DataFrame of each plan is built
+  from the study's true future disturbances (:func:`true_forecast`: per period the mean of the
+  steps inside it; beyond the study's last step the last value), and the curves are the oracle's
+  true curves.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from optimizer import tags
 from optimizer.site.model import Boiler, GasTurbine, Site, SteamTurbine, start_cost
+from scenarios.plant.inputs import Disturbances
+
+log = logging.getLogger(__name__)
 
 #: A gas turbine or generator turbine delivering more than this is on, MW.
 ON_EPS_MW = 1e-6
@@ -191,3 +216,143 @@ def lookahead_columns(summary: pd.DataFrame) -> pd.DataFrame:
             s.loc["steamopt_lookahead", "share_of_lookahead_value_pct"] = (
                 100.0 * s.loc["steamopt_lookahead", "lookahead_saving"] / value if value > 0 else math.nan)
     return s
+
+
+# ----------------------------------------------------------------------------- rolling plans
+
+#: Plan horizon (h), period (min) and how often a new plan is made (min of study time). The
+#: horizon is 6 h, not the planner's 24 h default: on the reference site a 24 x 60 min plan does
+#: not finish in the 10 s plan budget on a busy 2-core machine (measured: time_limited at 10 s
+#: and at 30 s, gap 0.35 %), a 6 x 60 min plan takes 3.7-5.7 s to gap 1e-4 (docs/lookahead.md).
+PLAN_HORIZON_H = 6.0
+PLAN_PERIOD_MIN = 60.0
+REPLAN_MIN = 60.0
+#: Relative MIP gap of each plan (PLAN_API's default).
+PLAN_MIP_GAP = 1e-4
+
+
+def forecast_values(site: Site, d: Disturbances) -> dict[str, float]:
+    """The forecastable snapshot tags of one step's disturbances (PLAN_API's forecast columns):
+    each consumer's ``<c>.steam_tph`` (0 when unavailable), each by-product source's
+    ``<s>.steam_tph`` (0 when unavailable), ``ambient_temp_c``, ``site_load_mw`` (when the site has
+    a grid connection or the step gives one), each gas turbine's fouling hours and each switched
+    unit's availability ``<U>.available`` (1/0: a planned outage is known ahead)."""
+    out: dict[str, float] = {}
+    for c in site.consumers.values():
+        out[tags.steam(c.id)] = 0.0 if c.id in d.unavailable else max(0.0, d.consumer_demand_tph.get(c.id, c.demand_tph))
+    for s in site.byproduct_sources.values():
+        out[tags.steam(s.id)] = 0.0 if s.id in d.unavailable else max(0.0, d.byproduct_steam_tph.get(s.id, s.nominal_steam_tph))
+    out[tags.AMBIENT] = site.design_ambient_c if d.ambient_temp_c is None else d.ambient_temp_c
+    load = d.site_load_mw if d.site_load_mw is not None else (site.electricity.site_load_mw if site.electricity else None)
+    if load is not None:
+        out[tags.SITE_LOAD] = load
+    for g in site.gas_turbines:
+        if g in d.gt_fouling_hours:
+            out[tags.gt_fouling(g)] = d.gt_fouling_hours[g]
+    for u in switched_units(site):
+        out[tags.available(u)] = 0.0 if u in d.unavailable else 1.0
+    return out
+
+
+def true_forecast(site: Site, disturbances: Sequence[Disturbances], start: pd.Timestamp, periods: int,
+                  period_min: float) -> pd.DataFrame:
+    """Perfect foresight: the forecast DataFrame (PLAN_API: index = period starts from ``start``,
+    columns = snapshot tags) whose period ``t`` holds the mean of the true disturbances
+    (:func:`forecast_values`) of the steps with a timestamp in ``[start + t p, start + (t+1) p)``
+    (availability: the smallest, a unit out in any step of a period is out for the period);
+    a period with no step (beyond the study's end, or between coarse steps) holds the last value
+    before it. Raises ``ValueError`` for ``periods < 1`` or ``period_min <= 0``."""
+    if periods < 1:
+        raise ValueError(f"periods = {periods}: must be at least 1")
+    if not period_min > 0:
+        raise ValueError(f"period_min = {period_min}: must be > 0")
+    start = pd.Timestamp(start)
+    index = pd.DatetimeIndex([start + pd.Timedelta(minutes=period_min * t) for t in range(periods)])
+    ts = pd.DatetimeIndex([d.timestamp for d in disturbances])
+    frame = pd.DataFrame([forecast_values(site, d) for d in disturbances], index=ts)
+    before = frame[frame.index <= start]
+    if len(before) == 0:
+        raise ValueError(f"start = {start}: before the first step of the disturbances ({ts[0] if len(ts) else 'none'})")
+    k = ((frame.index - start) / pd.Timedelta(minutes=period_min)).to_numpy()
+    inside = (k >= 0) & (k < periods)
+    groups = frame[inside].groupby(np.floor(k[inside]).astype(int))
+    means = groups.mean()
+    avail = [c for c in frame.columns if c.endswith(".available")]
+    if avail:
+        means[avail] = groups[avail].min()
+    out = means.reindex(range(periods))
+    out.iloc[0] = out.iloc[0].fillna(before.iloc[-1])
+    out = out.ffill()
+    out.index = index
+    return out
+
+
+class RollingPlanner:
+    """The look-ahead part of ``steamopt_lookahead`` / ``oracle_lookahead`` (module docstring).
+
+    ``supervisor``: the policy's Supervisor (surrogates or the oracle's curves); ``disturbances``:
+    the study's true disturbances (read only for perfect foresight); ``forecaster``: for
+    ``steamopt_lookahead``, an object set as the Supervisor's ``plan_forecaster`` (``observe(ts,
+    values)``, ``forecast(values, start, periods, period_min)``); ``None``: the Supervisor's own
+    (none by default: persistence).
+    """
+
+    def __init__(self, site: Site, policy: str, supervisor, disturbances: Sequence[Disturbances], *,
+                 forecaster: object | None = None,
+                 horizon_h: float = PLAN_HORIZON_H, period_min: float = PLAN_PERIOD_MIN, replan_min: float = REPLAN_MIN,
+                 mip_rel_gap: float = PLAN_MIP_GAP, time_budget_s: float | None = None):
+        if policy not in MYOPIC_OF:
+            raise ValueError(f"policy = {policy!r}: not a look-ahead policy ({', '.join(MYOPIC_OF)})")
+        if not replan_min > 0:
+            raise ValueError(f"replan_min = {replan_min}: must be > 0")
+        self.site, self.policy, self.supervisor = site, policy, supervisor
+        self.disturbances = list(disturbances)
+        self.horizon_h, self.period_min, self.replan_min = horizon_h, period_min, replan_min
+        self.mip_rel_gap, self.time_budget_s = mip_rel_gap, time_budget_s
+        self.periods = round(horizon_h * 60.0 / period_min)
+        self.schedule = None
+        self.schedules: list = []  # every plan made, in order
+        self._last_plan: pd.Timestamp | None = None
+        if forecaster is not None and policy == "steamopt_lookahead":
+            supervisor.plan_forecaster = forecaster
+
+    def due(self, ts: pd.Timestamp) -> bool:
+        """Whether a new plan is due at ``ts`` (the first step, then every ``replan_min``)."""
+        return self._last_plan is None or (ts - self._last_plan) >= pd.Timedelta(minutes=self.replan_min) - pd.Timedelta(seconds=1)
+
+    def before_step(self, snapshot: Mapping, seen: Disturbances) -> dict:
+        """Plan when due and hand the schedule to the cycle; the step's row fields: ``plan_status``
+        (this step's plan, '' when none was made), ``plan_ms``, ``plan_gap``, ``planned_on`` (units
+        the followed schedule has on in the period holding the step; '' without one)."""
+        ts = pd.Timestamp(seen.timestamp)
+        info = {"plan_status": "", "plan_ms": np.nan, "plan_gap": np.nan}
+        if self.due(ts):
+            forecast = None
+            if self.policy == "oracle_lookahead":
+                forecast = true_forecast(self.site, self.disturbances, ts, self.periods, self.period_min)
+                known = self.supervisor.validator.rules
+                forecast = forecast[[c for c in forecast.columns if c in known]]
+            t = time.perf_counter()
+            schedule = self.supervisor.plan(snapshot, forecast=forecast, horizon_h=self.horizon_h, period_min=self.period_min,
+                                            time_budget_s=self.time_budget_s, mip_rel_gap=self.mip_rel_gap)
+            info["plan_ms"] = 1e3 * (time.perf_counter() - t)
+            info["plan_status"] = schedule.status
+            info["plan_gap"] = getattr(schedule, "gap", np.nan)
+            self._last_plan = ts
+            self.schedules.append(schedule)
+            self.schedule = schedule if schedule.ok else None
+            if self.schedule is None:
+                log.warning("%s at %s: plan status %s, not followed: %s", self.policy, ts, schedule.status,
+                            "; ".join(getattr(schedule, "warnings", [])[:2]))
+            self.supervisor.follow(self.schedule)
+        info["planned_on"] = self.planned_on(ts)
+        return info
+
+    def planned_on(self, ts: pd.Timestamp) -> str:
+        """Units the followed schedule has on in the period holding ``ts`` ('' without a schedule)."""
+        if self.schedule is None or self.schedule.on is None or len(self.schedule.on) == 0:
+            return ""
+        on = self.schedule.on
+        k = on.index.searchsorted(pd.Timestamp(ts), side="right") - 1
+        row = on.iloc[max(0, min(k, len(on) - 1))]
+        return ",".join(u for u in switched_units(self.site) if u in row.index and row[u] > 0.5)

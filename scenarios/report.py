@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scenarios import report_lookahead as lookahead
 from scenarios import report_plots as plots
 from scenarios.report_common import (GOOD_PRACTICE, ORACLE, PRACTICE, auto_decimals, baselines_of, colours, finite, is_carbon_price,
                                      md_table, num, policy_order, prepare_steps, prepare_summary, primary_baseline)
@@ -68,6 +69,7 @@ class ReportUnits:
     gas_turbines: list[str] = field(default_factory=list)
     byproduct_sources: list[str] = field(default_factory=list)
     vents: list[str] = field(default_factory=list)
+    generator_turbines: list[str] = field(default_factory=list)  # started and stopped like boilers and GTs
 
 
 # ----------------------------------------------------------------------------- summary tables
@@ -89,6 +91,15 @@ def _summary_columns(currency: str, baselines: Sequence[str]) -> dict[str, tuple
         "shortfall_t": ("steam shortfall", "t", 1),
         "import_mwh": ("import", "MWh", 1),
         "export_mwh": ("export", "MWh", 1),
+        "starts": ("starts", None, 0),
+        "stops": ("stops", None, 0),
+        "start_stop_cost": ("start/stop cost", currency, 0),
+        "cost_incl_starts": ("cost incl. starts", currency, 0),
+        "lookahead_saving": ("look-ahead saving", currency, 0),
+        "lookahead_saving_pct": ("look-ahead saving", "%", "pct"),
+        "lookahead_co2e_saving_t": ("look-ahead CO2e saving", "t", 1),
+        "share_of_perfect_foresight_saving_pct": ("share of the perfect-foresight saving", "%", "pct"),
+        "share_of_lookahead_value_pct": ("share of look-ahead's value", "%", "pct"),
     }
     for b in baselines:
         cols.update({
@@ -117,7 +128,8 @@ def _summary_columns(currency: str, baselines: Sequence[str]) -> dict[str, tuple
 
 def _summary_groups_spec(baselines: Sequence[str]) -> list[tuple[str, str, str]]:
     """(heading, first column, last column) over the order of :func:`_summary_columns`."""
-    groups = [("Period totals", "cost", "export_mwh")]
+    groups = [("Period totals", "cost", "export_mwh"),
+              ("Starts and stops (cost incl. starts; look-ahead against the myopic policy)", "starts", "share_of_lookahead_value_pct")]
     groups += [(f"Savings vs {b}", f"cost_saving_vs_{b}", f"uncredited_saving_vs_{b}") for b in baselines]
     groups += [("Limits, drift and training range", "violation_steps", "outside_training_range_steps"),
                ("Supervisory steps", "steps", "step_ms_max")]
@@ -306,6 +318,10 @@ def write_report(steps: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, *, t
     plots.plot_vents(st, policies, units, step_hours, out_dir / IMAGES["vents"], issues)
     plots.plot_solve_time(st, policies, baselines, palette, out_dir / IMAGES["solve_time"], issues)
     has_events = plots.plot_limits_and_drift(st, policies, step_hours, out_dir / LIMITS_AND_DRIFT)
+    switched = (list(units.boilers), list(units.gas_turbines) + list(units.generator_turbines))
+    with_lookahead = any(p in lookahead.LOOKAHEAD for p in policies)
+    if with_lookahead:
+        lookahead.plot_units_on(st, policies, *switched, out_dir / lookahead.UNITS_ON)
 
     # the time series and the summary should tell the same story
     for b in baselines:
@@ -326,6 +342,9 @@ def write_report(steps: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, *, t
     lines += ["## Summary", "", summary_table_markdown(sm, policies, currency, table_baselines(sm, policies)), "",
               f"Savings are relative to each baseline ({', '.join(baselines) or 'none present'}; positive = lower cost "
               "or CO2e). A positive saving at a step where the true plant ended outside a limit is not credited.", ""]
+    if with_lookahead:
+        lines += ["## Look-ahead", ""] + lookahead.lookahead_markdown(sm, st, policies, currency, *switched)
+        lines += [f"![Units on, realised and planned]({lookahead.UNITS_ON})", ""]
     lines += ["## Findings", ""]
     sections = findings_sections(sm, st, currency=currency, policies=policies, baselines=baselines or None,
                                  step_hours=step_hours)

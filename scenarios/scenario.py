@@ -119,7 +119,7 @@ ALIASES: dict[str, str] = {
     "ambient_max_c": "profile.ambient_max_c",
 }
 
-Policy = Literal["practice", "good_practice", "steamopt", "oracle"]
+Policy = Literal["practice", "good_practice", "steamopt", "oracle", "steamopt_lookahead", "oracle_lookahead"]
 
 
 # --------------------------------------------------------------------------- data

@@ -9,6 +9,8 @@ Policies:
 * ``steamopt`` - the supervisor with the ONNX surrogates, closed loop: each step the snapshot
   comes from the simulator (with sensor noise), the proposal is applied, the plant responds;
 * ``oracle`` - the same supervisor given the simulator's true curves (:mod:`scenarios.oracle`).
+* ``steamopt_lookahead`` and ``oracle_lookahead`` - the same two, planning a day ahead every hour
+  (forecasts, resp. perfect foresight) and following the plan's on/off (:mod:`scenarios.lookahead`).
 
 Savings are measured on the simulator (realised), not on the model that proposed them, against
 each baseline policy present (``practice``, ``good_practice``). A step where the true plant ends
@@ -38,7 +40,8 @@ from tqdm import tqdm
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
-from scenarios.lookahead import lookahead_columns, on_states, start_stop_columns
+from scenarios.lookahead import (LOOKAHEAD_POLICIES, PLAN_HORIZON_H, PLAN_MIP_GAP, PLAN_PERIOD_MIN, REPLAN_MIN, RollingPlanner, lookahead_columns,
+                                 on_states, start_stop_columns)
 from scenarios.oracle import TrueConditions, oracle_curves
 from scenarios.plant.apply import setpoints_from_proposal
 from scenarios.plant.good_practice import GoodPractice
@@ -52,10 +55,12 @@ from surrogate.manifest import load_model_dir
 
 log = logging.getLogger(__name__)
 
-POLICIES = ("practice", "good_practice", "steamopt", "oracle")
+POLICIES = ("practice", "good_practice", "steamopt", "oracle", *LOOKAHEAD_POLICIES)
 #: Policies savings are measured against, weakest first.
 BASELINES = ("practice", "good_practice")
-SUPERVISED = ("steamopt", "oracle")
+SUPERVISED = ("steamopt", "oracle", *LOOKAHEAD_POLICIES)
+#: Supervised policies on the ONNX surrogates (the others run on the oracle's true curves).
+ON_SURROGATES = ("steamopt", "steamopt_lookahead")
 #: Status of a step with a decision lag before the first decision (the plant keeps its setpoints).
 NO_DECISION_YET = "no_decision_yet"
 
@@ -75,6 +80,14 @@ class StudySpec:
     oracle_points: int = 9
     reality_gap: RealityGap = field(default_factory=RealityGap)
     notes: list[str] = field(default_factory=list)
+    #: ``steamopt_lookahead``'s plan forecaster (None: the Supervisor's default, persistence)
+    plan_forecaster: object | None = None
+    #: the look-ahead policies' plan: horizon (h), period (min), re-plan interval (min), time budget (s; None: the config's)
+    plan_horizon_h: float = PLAN_HORIZON_H
+    plan_period_min: float = PLAN_PERIOD_MIN
+    replan_min: float = REPLAN_MIN
+    plan_time_budget_s: float | None = None
+    plan_mip_gap: float = PLAN_MIP_GAP
 
 
 @dataclass
@@ -89,11 +102,12 @@ class StudyResult:
 class PolicyRun:
     """One policy over the profile: a row per step, the failures, and, for a baseline, the realised
     plant states (``None`` where a step failed) that later policies' predicted savings are measured
-    against (``None`` throughout for the other policies)."""
+    against (``None`` throughout for the other policies); a look-ahead policy's plans."""
 
     rows: list[dict]
     failures: list[str]
     states: list[PlantState | None]
+    schedules: list = field(default_factory=list)  # a look-ahead policy's plans, in order (optimizer.schedule.Schedule)
 
 
 def true_disturbances(spec: StudySpec) -> list[Disturbances]:
@@ -119,15 +133,19 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
     ds = disturbances if disturbances is not None else true_disturbances(spec)
     lag = gap.decision_lag_steps
     rng = np.random.default_rng(spec.seed)
-    supervisor, conditions, operator = None, None, None
+    supervisor, conditions, operator, planner = None, None, None, None
     if policy in SUPERVISED:
-        if policy == "steamopt":
+        if policy in ON_SURROGATES:
             curves = load_model_dir(spec.models_path)
         else:
             conditions = TrueConditions()
             curves = oracle_curves(site, simulator, spec.oracle_points, conditions)
-        config = SupervisorConfig(cycle_s=60.0 * spec.step_min, drift=policy == "steamopt")
+        config = SupervisorConfig(cycle_s=60.0 * spec.step_min, drift=policy in ON_SURROGATES)
         supervisor = Supervisor(site, curves, config, properties=simulator.props)
+        if policy in LOOKAHEAD_POLICIES:
+            planner = RollingPlanner(site, policy, supervisor, ds, forecaster=spec.plan_forecaster, horizon_h=spec.plan_horizon_h,
+                                     period_min=spec.plan_period_min, replan_min=spec.replan_min,
+                                     time_budget_s=spec.plan_time_budget_s, mip_rel_gap=spec.plan_mip_gap)
     elif policy == "good_practice":
         operator = GoodPractice(site, spec.step_min, properties=simulator.props)
     elif policy != "practice":
@@ -155,6 +173,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
                 else:
                     if conditions is not None:
                         conditions.current = seen
+                    if planner is not None:
+                        info.update(planner.before_step(snap, seen))
                     t = time.perf_counter()
                     proposal = supervisor.step(snap)
                     info["step_ms"] = 1e3 * (time.perf_counter() - t)
@@ -178,6 +198,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
             run.failures.append(f"{policy} {d.timestamp}: {type(exc).__name__}: {exc}")
             run.rows.append({**info, "status": "error"})
             run.states.append(None)
+    if planner is not None:
+        run.schedules = list(planner.schedules)
     return run
 
 

@@ -46,7 +46,8 @@ def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path) -> di
         result.summary.to_csv(tmp)
     site = spec.site
     units = ReportUnits(boilers=list(site.boilers), gas_turbines=list(site.gas_turbines),
-                        byproduct_sources=list(site.byproduct_sources), vents=list(site.vents))
+                        byproduct_sources=list(site.byproduct_sources), vents=list(site.vents),
+                        generator_turbines=[t.id for t in site.turbines.values() if t.drive == "generator"])
     notes = list(spec.notes) + [f"{len(spec.disturbances)} steps of {spec.step_min:g} min; policies: {', '.join(spec.policies)}; "
                                 f"run time: " + ", ".join(f"{p} {s:.1f} s" for p, s in result.seconds.items())]
     if result.failures:

@@ -138,3 +138,150 @@ def test_policy_start_stops_orders_by_time_and_carries_a_failed_step():
             {"policy": "p", "timestamp": T0 + pd.Timedelta(hours=1), "status": "error"}]
     ev = policy_start_stops(site, pd.DataFrame(rows), on)
     assert [(e.unit, e.kind, e.timestamp.hour, e.hours_off_h) for e in ev] == [("B2", "stop", 0, 0.0), ("B2", "start", 2, 2.0)]
+
+
+# ----------------------------------------------------------------------------- rolling plans in a study
+
+def _lookahead_spec(hours: float, site=None, disturbances=None, **plan):
+    import dataclasses
+
+    from scenarios.study_files import spec_from_scenario_file
+
+    spec = spec_from_scenario_file(STUDIES / "lookahead_week.toml", hours=hours,
+                                   policies=["steamopt", "oracle", "steamopt_lookahead", "oracle_lookahead"])
+    changes = {k: v for k, v in {"site": site, "disturbances": disturbances}.items() if v is not None}
+    return dataclasses.replace(spec, **changes, **plan)
+
+
+def test_true_forecast_means_steps_per_period_and_takes_the_worst_availability():
+    import dataclasses
+
+    from optimizer import tags
+    from scenarios.lookahead import true_forecast
+
+    spec = _lookahead_spec(3.0)
+    ds = [dataclasses.replace(d, unavailable={"B2"}) if d.timestamp == T0 + pd.Timedelta(minutes=75) else d
+          for d in spec.disturbances]
+    f = true_forecast(spec.site, ds, T0 + pd.Timedelta(minutes=30), 4, 60.0)
+    assert list(f.index) == [T0 + pd.Timedelta(minutes=30 + 60 * t) for t in range(4)]
+    tag = tags.steam("HP_AROMATICS")
+    first = [d.consumer_demand_tph["HP_AROMATICS"] for d in ds[2:6]]  # 00:30, 00:45, 01:00, 01:15
+    assert f[tag].iloc[0] == pytest.approx(sum(first) / 4)
+    last = [d.consumer_demand_tph["HP_AROMATICS"] for d in ds[10:12]]  # 02:30, 02:45: the last steps
+    assert f[tag].iloc[2] == pytest.approx(sum(last) / 2)
+    assert f[tag].iloc[3] == f[tag].iloc[2]  # beyond the last step: the period before it
+    assert f[tags.available("B2")].tolist() == [0.0, 1.0, 1.0, 1.0]  # out for one step of the first period: out for it
+    with pytest.raises(ValueError, match="start = 2026-03-01"):
+        true_forecast(spec.site, ds, T0 - pd.Timedelta(hours=1), 2, 60.0)
+
+
+def test_lookahead_policies_run_and_follow_their_plan():
+    """Two hours of the bundled study with a 2 h plan every hour: every plan solves, the cycle runs
+    every step, and the realised units on are the plan's in every step."""
+    from scenarios.lookahead import on_states, units_on
+    from scenarios.plant.simulator import PlantSimulator
+    from scenarios.study import run_policy
+
+    spec = _lookahead_spec(2.0, plan_horizon_h=2.0, plan_time_budget_s=30.0, plan_mip_gap=1e-3)
+    sim = PlantSimulator(spec.site)
+    for policy in ("oracle_lookahead", "steamopt_lookahead"):
+        run = run_policy(spec, policy, sim)
+        assert run.failures == []
+        steps = pd.DataFrame(run.rows)
+        assert len(steps) == 8 and set(steps["status"]) <= {"optimal", "substituted"}
+        assert [s.status for s in run.schedules] == ["optimal", "optimal"], [s.warnings for s in run.schedules]
+        assert steps["plan_status"].tolist() == ["optimal", "", "", "", "optimal", "", "", ""]
+        assert [len(s.on) for s in run.schedules] == [2, 2]
+        realised = [units_on(on_states(spec.site, r)) for r in run.rows]
+        assert steps["planned_on"].tolist() == realised
+        first = run.schedules[0]
+        assert units_on({u: first.on[u].iloc[0] > 0.5 for u in first.on.columns if u != "BFP"}) == realised[0]
+    methods = run.schedules[0].forecast_methods  # steamopt_lookahead: no forecaster in studies yet
+    assert "persistence" in next(iter(methods.values()))
+
+
+def _outage_site():
+    """The reference site with boilers that start at once (no start-up time) and B2/B3 free to
+    restart an hour after a stop at no start cost: after an outage of B2 and B3 the plan wants
+    them back and B1 off as soon as the minimum times allow."""
+    data = reference()
+    for b in data["boilers"].values():
+        b["startup_time_min"] = 0.0
+    for b in ("B2", "B3"):
+        data["boilers"][b].update(min_down_min=60.0, startup_cost=0.0, cold_startup_cost=0.0)
+    return site_from_dict(data, "ref.toml")
+
+
+def _switch_times(site, rows) -> dict[str, list[tuple[pd.Timestamp, bool]]]:
+    from scenarios.lookahead import on_states
+
+    out: dict[str, list] = {u: [] for u in switched_units(site)}
+    prev: dict = {}
+    for r in rows:
+        for u, on in on_states(site, r).items():
+            if on is not None and prev.get(u) is not None and on != prev[u]:
+                out[u].append((pd.Timestamp(r["timestamp"]), on))
+            if on is not None:
+                prev[u] = on
+    return out
+
+
+def test_carry_over_of_minimum_up_and_down_between_plan_windows():
+    """A rolling study: 2 h plans at 30 min, one every 2 h (04:00 -> 06:00 -> 08:00), B2 and B3 out
+    05:30-06:00 (known to the perfect-foresight plans). The 04:00 plan starts B1 in its last hour
+    (05:00-05:30); B1 (minimum up 4 h) stays on in the next windows until 4 h after its start,
+    though the 06:00 and 08:00 plans would rather run B2/B3; B2 and B3, stopped in the last hour of
+    the 04:00 window (05:00-05:30), are off in the 06:00 window until an hour after the stop. Checked
+    on every plan (its on/off against the realised switch times before it) and on the realised
+    plant states."""
+    import dataclasses
+
+    from scenarios.plant.simulator import PlantSimulator
+    from scenarios.study import run_policy
+
+    site = _outage_site()
+    spec = _lookahead_spec(10.0)
+    out = (T0 + pd.Timedelta(hours=5.5), T0 + pd.Timedelta(hours=6))
+    ds = [dataclasses.replace(d, unavailable=set(d.unavailable) | {"B2", "B3"}) if out[0] <= d.timestamp < out[1] else d
+          for d in spec.disturbances]
+    spec = dataclasses.replace(spec, site=site, disturbances=ds, plan_horizon_h=2.0, plan_period_min=30.0, replan_min=120.0,
+                               plan_time_budget_s=30.0, plan_mip_gap=1e-3)
+    run = run_policy(spec, "oracle_lookahead", PlantSimulator(site))
+    assert run.failures == []
+    plans = {pd.Timestamp(s.start): s for s in run.schedules}
+    assert sorted(plans) == [T0 + pd.Timedelta(hours=h) for h in (0, 2, 4, 6, 8)]
+    assert all(s.ok for s in plans.values()), {k: s.warnings for k, s in plans.items()}
+    switches = _switch_times(site, run.rows)
+    # the case: B1 started in the last hour of the 04:00 window, B2/B3 stopped in its last period
+    (b1_start, on), = [sw for sw in switches["B1"] if sw[1]]
+    assert on and T0 + pd.Timedelta(hours=5) <= b1_start <= T0 + pd.Timedelta(hours=5.5)
+    at4 = plans[T0 + pd.Timedelta(hours=4)].on
+    step = pd.Timedelta(minutes=spec.step_min)
+    # the cycle followed the plan: the switches are the plan's, or one step later where the cycle's own
+    # move limits need it (without the plan, B1 would start only when B2 and B3 go out at 05:30)
+    assert pd.Timedelta(0) <= b1_start - at4.index[at4["B1"] > 0.5][0] <= step
+    stopped = {}
+    for b in ("B2", "B3"):
+        (stopped[b], on), = [sw for sw in switches[b] if sw[0] <= out[0]]
+        assert not on and T0 + pd.Timedelta(hours=5) <= stopped[b] <= out[0]  # in the 04:00 window's last hour
+        assert pd.Timedelta(0) <= stopped[b] - at4.index[at4[b] < 0.5][0] <= step
+    # every plan respects the minimum times counted from the realised switches before it
+    checked = 0
+    for start, s in plans.items():
+        for u in ("B1", "B2", "B3", "B4"):
+            before = [sw for sw in switches[u] if sw[0] <= start]
+            if not before:
+                continue
+            when, on = before[-1]
+            hold = pd.Timedelta(minutes=site.boilers[u].min_up_min if on else site.boilers[u].min_down_min)
+            for t in s.on.index[s.on.index < when + hold]:
+                assert bool(s.on.at[t, u] > 0.5) == on, f"plan {start}: {u} {'on' if on else 'off'} since {when} changes at {t}"
+                checked += 1
+    assert checked >= 4 + 2 + 2  # B1 in the 06:00 (4 periods) and 08:00 plans (at least 2), B2 and B3 at 06:00
+    # on the plant: B1 on from its start for its 4 h; B2 and B3 off for their hour
+    steps = pd.DataFrame(run.rows).set_index("timestamp")
+    b1 = steps["B1.on"]
+    assert (b1[(b1.index >= b1_start) & (b1.index < b1_start + pd.Timedelta(hours=4))] > 0.5).all()
+    for b in ("B2", "B3"):
+        col = steps[f"{b}.on"]
+        assert (col[(col.index >= stopped[b]) & (col.index < stopped[b] + pd.Timedelta(hours=1))] < 0.5).all()
