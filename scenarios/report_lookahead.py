@@ -87,12 +87,15 @@ def lookahead_markdown(summary: pd.DataFrame, steps: pd.DataFrame, policies: Seq
         s = value(summary, la, "lookahead_saving")
         if finite(s):
             d_starts = value(summary, la, "starts") - value(summary, my, "starts")
-            sentences.append(f"{la} {'saves' if s >= 0 else 'costs'} {num(abs(s))} {currency} "
+            starts = f"({num(value(summary, la, 'starts'))} starts against {num(value(summary, my, 'starts'))})"
+            co2 = value(summary, la, "lookahead_co2e_saving_t")
+            if abs(s) < 0.5:
+                sentences.append(f"{la} is level with {my} on cost including starts {starts}.")
+                continue
+            sentences.append(f"{la} {'saves' if s > 0 else 'costs'} {num(abs(s))} {currency} "
                              f"({num(abs(value(summary, la, 'lookahead_saving_pct')), 2)} %) against {my}, cost including "
-                             f"starts, with {num(abs(d_starts))} {'fewer' if d_starts <= 0 else 'more'} starts "
-                             f"({num(value(summary, la, 'starts'))} against {num(value(summary, my, 'starts'))}) and "
-                             f"{num(abs(value(summary, la, 'lookahead_co2e_saving_t')), 1)} t CO2e "
-                             f"{'less' if value(summary, la, 'lookahead_co2e_saving_t') >= 0 else 'more'}.")
+                             f"starts, with {num(abs(d_starts))} {'fewer' if d_starts <= 0 else 'more'} starts {starts} "
+                             f"and {num(abs(co2), 1)} t CO2e {'less' if co2 >= 0 else 'more'}.")
     share = value(summary, "steamopt_lookahead", "share_of_perfect_foresight_saving_pct")
     if finite(share):
         sentences.append(f"Of what perfect foresight with the true curves (oracle_lookahead) saves over myopic steamopt, "

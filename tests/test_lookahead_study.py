@@ -315,3 +315,32 @@ def test_a_planned_start_with_a_start_up_time_happens_across_re_plans():
     later = steps[steps.index >= out + pd.Timedelta(minutes=30)]
     assert ((later["B1.on"] > 0.5) | (later["B4.on"] > 0.5)).all()
     assert (later["site.steam_shortfall_tph"] < 1e-6).all()
+
+
+def test_report_section_states_the_value_of_looking_ahead_and_plan_adherence():
+    from scenarios.report_lookahead import lookahead_markdown, plan_adherence
+
+    site = _site()
+    on = _all_on(site)
+    ts = [T0 + pd.Timedelta(hours=h) for h in range(4)]
+    rows = []
+    for k, t in enumerate(ts):
+        rows.append(_steps_row("steamopt", t, 1000.0, 2.0, on | {"B3": k not in (1, 2)}))
+        la = _steps_row("steamopt_lookahead", t, 1010.0, 2.1, on | {"GT2": k != 3})
+        la.update(plan_status="optimal" if k % 2 == 0 else "", plan_ms=1000.0 * (k + 1) if k % 2 == 0 else math.nan,
+                  planned_on=",".join(on))
+        rows.append(la)
+        rows.append(_steps_row("oracle", t, 900.0, 1.9, on))
+        rows.append(_steps_row("oracle_lookahead", t, 905.0, 1.8, on))
+    steps = pd.DataFrame(rows)
+    s = summarize(steps, 1.0, site, on)
+    boilers, others = ["B1", "B2", "B3", "B4"], ["GT1", "GT2", "TG1", "TG2"]
+    assert plan_adherence(steps, "steamopt_lookahead", boilers, others) == (4, 1)  # GT2 off at 03:00 against the plan
+    text = "\n".join(lookahead_markdown(s, steps, list(s.index), "THB", boilers, others))
+    # steamopt: 4,000 + a hot restart of B3 (18,100); steamopt_lookahead: 4,040 + GT2's stop (0)
+    assert "steamopt_lookahead saves 18,060 THB (81.72 %) against steamopt" in text
+    assert "with 1 fewer starts (0 starts against 1)" in text
+    assert "oracle_lookahead costs 20 THB" in text
+    assert "captures 97.7 %" in text  # 18,060 of 22,100 - 3,620
+    assert "| steamopt_lookahead | 2 | optimal 2 | 2,000 |" in text  # plans, statuses, p50 of 1,000 and 3,000 ms
+    assert text.rstrip().endswith("held units).")
