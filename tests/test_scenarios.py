@@ -39,7 +39,7 @@ SITE_FILE = SCENARIOS_DIR / "sites" / "reference_olefins.toml"
 MODELS_DIR = SCENARIOS_DIR / "models" / "reference_olefins"
 BUNDLED = {
     "base_week", "hot_season", "boiler_outage", "gt_filter_e12", "column_steam_reduction",
-    "hydrogen_10", "hydrogen_30", "grid_factor_2025", "carbon_price_sweep", "n1_cover", "reality_gap",
+    "hydrogen_10", "hydrogen_30", "grid_factor_2025", "carbon_price_sweep", "n1_cover", "reality_gap", "lookahead_week",
 }
 
 
