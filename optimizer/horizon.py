@@ -56,6 +56,7 @@ from scipy.sparse import block_diag, coo_matrix, csc_matrix, hstack, vstack
 from optimizer import tags
 from optimizer.cycle import CycleData
 from optimizer.lp_arrays import LpArrays
+from optimizer.mixing_probe import mixing_headers, settled_binaries
 
 if TYPE_CHECKING:
     from optimizer.snapshot import ValidatedSnapshot
@@ -142,7 +143,7 @@ class Coupling:
     vals: list[float] = dataclasses.field(default_factory=list)
     row_lower: list[float] = dataclasses.field(default_factory=list)
     row_upper: list[float] = dataclasses.field(default_factory=list)
-    fixed_on: dict[int, float] = dataclasses.field(default_factory=dict)  # block column (global) -> forced on/off value
+    fixed_on: dict[int, float] = dataclasses.field(default_factory=dict)  # block column (global) -> forced binary value
     starts: dict[str, list[int]] = dataclasses.field(default_factory=dict)  # unit -> global columns of s_t
 
     def column(self, cost: float = 0.0, lower: float = 0.0, upper: float = 1.0) -> int:
@@ -220,6 +221,18 @@ def couple(units: list[Switchable], periods: int, n_block: int, period_min: floa
     return cp
 
 
+def settle_mixing(sup: Supervisor, blocks: list[LpArrays], cp: Coupling) -> int:
+    """Fix each period's header-mixing binaries that its LP relaxation settles
+    (:mod:`optimizer.mixing_probe`: exact, the optimum is unchanged); returns how many."""
+    headers = mixing_headers(sup)
+    count = 0
+    for t, block in enumerate(blocks):
+        for col, value in settled_binaries(block, headers).items():
+            cp.fixed_on[t * cp.n_block + col] = value
+            count += 1
+    return count
+
+
 def stack(blocks: list[LpArrays], hours: list[float], cp: Coupling) -> LpArrays:
     """The blocks on the diagonal (each period's costs times its hours), the coupling beside and
     below them; on/off columns the coupling fixes get their bounds."""
@@ -236,8 +249,8 @@ def stack(blocks: list[LpArrays], hours: list[float], cp: Coupling) -> LpArrays:
     col_lower = np.concatenate([b.col_lower for b in blocks] + [np.array(cp.col_lower, float)])
     col_upper = np.concatenate([b.col_upper for b in blocks] + [np.array(cp.col_upper, float)])
     for c_idx, v in cp.fixed_on.items():
-        # an on/off forced by the snapshot's state: within what the block allows (an unavailable
-        # unit's block forces it off, and that wins)
+        # a binary forced by the snapshot's state or settled by the mixing probe: within what the
+        # block allows (an unavailable unit's block forces it off, and that wins)
         col_lower[c_idx] = min(max(v, col_lower[c_idx]), col_upper[c_idx])
         col_upper[c_idx] = max(min(v, col_upper[c_idx]), col_lower[c_idx])
     return LpArrays(

@@ -118,12 +118,14 @@ def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods,
     n = periods[0].block.num_col
     hours = [period_min / 60.0] * len(periods)
     cp = horizon.couple(units, len(periods), n, period_min, sup._weights[0], end_on)  # noqa: SLF001
+    settled = horizon.settle_mixing(sup, [p.block for p in periods], cp)
     model = horizon.stack([p.block for p in periods], hours, cp)
     t_built = time.perf_counter()
     options = {**PLAN_HIGHS_OPTIONS, **(sup.config.plan_solver_options or {})}
     result = horizon.solve(model, budget_s - (t_built - t0), gap, options)
     stats = {"build_s": t_built - t0, "solve_s": result.solve_s, "columns": result.columns, "binaries": result.binaries,
-             "nodes": result.nodes, "periods": len(periods), "solver_status": result.reason}
+             "nodes": result.nodes, "periods": len(periods), "solver_status": result.reason,
+             "mixing_binaries_settled": settled}
     status = result.status
     if result.x is None:  # no answer in the budget: the single-period answer
         warnings.append(f"the {len(periods)}-period horizon gave no answer within {budget_s:g} s ({result.reason}): "
