@@ -256,7 +256,8 @@ def _advice(units: list, starts: list, stops: list, periods: list) -> list[tuple
         ts, begin = pd.Timestamp(s["period"]), pd.Timestamp(s["begin_startup"])
         verb = "switch to the turbine" if kind[s["unit"]] == "drive" else "start"
         lead = f"{verb} {s['unit']} at {begin:%H:%M}" + (f" (on from {ts:%H:%M})" if begin != ts else "")
-        lines.append((begin, f"{lead}{why(t)}; {s['kind']} start, {s['cost']:,.0f}"))
+        cost = "" if kind[s["unit"]] == "drive" else f"; {s['kind']} start, cost {s['cost']:,.0f}"
+        lines.append((begin, f"{lead}{why(t)}{cost}"))
     for s in stops:
         t = index[s["period"]]
         verb = "switch to the motor" if kind[s["unit"]] == "drive" else "stop"
