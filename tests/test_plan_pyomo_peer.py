@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.plan_pyomo_peer import (SWITCHING_END_ON, SWITCHING_UPDATE, build_peer, pyomo_peer, reference_horizon,
-                                        reference_supervisor)
+from benchmarks.plan_pyomo_peer import (
+    SWITCHING_END_ON,
+    SWITCHING_UPDATE,
+    build_peer,
+    pyomo_peer,
+    reference_horizon,
+    reference_supervisor,
+)
 from optimizer import horizon
 from optimizer.planning import PLAN_HIGHS_OPTIONS
 
@@ -53,7 +59,7 @@ def _check_same(sup, per, cp, hours):
 
 def test_peer_equals_stacked_horizon_on_the_bundled_snapshot(sup):
     per, cp, hours, _ = reference_horizon(sup, 3, 60.0)
-    ours, peer = _check_same(sup, per, cp, hours)
+    ours, _ = _check_same(sup, per, cp, hours)
     assert ours.columns == 3 * per[0].block.num_col + len(cp.col_cost)
 
 
