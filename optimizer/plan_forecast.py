@@ -208,6 +208,24 @@ class PlanForecaster:
         b = self._buckets[series]
         return pd.Series([s / n for s, n in b.values()], index=pd.DatetimeIndex(list(b.keys())), name=series, dtype=np.float64)
 
+    def _history_at(self, name: str, start: pd.Timestamp, now: float) -> pd.Series:
+        """The history of ``name`` as seen at ``start`` with the current value ``now``: the buckets
+        before ``start``'s, and ``start``'s bucket with ``now`` in it (the held observations of that
+        bucket too when they all precede ``start``, or when ``now`` is one of them)."""
+        key = self._bucket(start)
+        b = self._buckets[name]
+        last = self._last.get(name)
+        keys = [k for k in b if k < key]
+        vals = [b[k][0] / b[k][1] for k in keys]
+        cell = b.get(key)
+        if cell is not None and last == start:  # this snapshot was observed already
+            vals.append(cell[0] / cell[1])
+        elif cell is not None and last is not None and last < start:
+            vals.append((cell[0] + now) / (cell[1] + 1))
+        else:  # none held in start's bucket, or some held after start: only the current value
+            vals.append(now)
+        return pd.Series(vals, index=pd.DatetimeIndex([*keys, key]), name=name, dtype=np.float64)
+
     # ------------------------------------------------------------------ forecast
     def _current(self, values: Mapping[str, float]) -> dict[str, float]:
         """The current value of every tag the forecast table holds; ``ValueError`` naming a bad one."""
@@ -241,9 +259,10 @@ class PlanForecaster:
         * The forecaster's values (at its own grid times after its origin) and the current value
           at ``start`` are joined by straight lines in time and read at each period's start: this
           is how a 60-min forecaster serves 15-min periods (and the reverse).
-        * A period after the forecaster's last lead takes the value one season (a day) earlier
-          from this same curve (seasonal naive of the forecast itself), or, where that is before
-          ``start``, the curve's last value (persistence); ``methods`` says from which period.
+        * A period after the forecaster's last lead takes the value one season (the forecaster's,
+          a day for the bundled ones) earlier from this same curve (seasonal naive of the forecast
+          itself), or, where that is before ``start``, the curve's last value (persistence);
+          ``methods`` says from which period.
         * A header's forecast is split among its consumers in proportion to their current values;
           a header whose consumers all read zero splits by their design ``demand_tph`` (equally if
           those are zero too). Flows are never negative (a negative forecast is cut to 0).
@@ -278,22 +297,27 @@ class PlanForecaster:
             if not self._is_header_series(name):  # a by-product source or ambient: the tag is the series
                 table[cols[0]] = series_values[name]
                 continue
-            for c, share in self._shares(cols, current).items():
-                table[c] = series_values[name] * share
+            header_now = sum(current[c] for c in cols)
+            if header_now > 0:  # in proportion to the current values (a held header holds each exactly)
+                ratio = series_values[name] / header_now
+                for c in cols:
+                    table[c] = current[c] * ratio
+            else:
+                for c, share in self._design_shares(cols).items():
+                    table[c] = series_values[name] * share
+            for c in cols:
                 table[c][0] = current[c]
         return pd.DataFrame(table, index=index), methods
 
     def _is_header_series(self, name: str) -> bool:
         return name.endswith(".demand_tph") and name.removesuffix(".demand_tph") in self.site.headers
 
-    def _shares(self, cols: list[str], current: Mapping[str, float]) -> dict[str, float]:
-        """Each consumer's share of its header: current values, else design demands, else equal."""
-        weights = np.array([current[c] for c in cols])
-        if weights.sum() <= 0:
-            weights = np.array([self.site.consumers[c.removesuffix(".steam_tph")].demand_tph for c in cols], np.float64)
+    def _design_shares(self, cols: list[str]) -> dict[str, float]:
+        """Each consumer's share of its header by design demand (equal if those are all zero)."""
+        weights = np.array([self.site.consumers[c.removesuffix(".steam_tph")].demand_tph for c in cols], np.float64)
         if weights.sum() <= 0:
             weights = np.ones(len(cols))
-        return dict(zip(cols, weights / weights.sum()))
+        return dict(zip(cols, weights / weights.sum(), strict=True))
 
     def _series_forecast(self, name: str, now: float, start: pd.Timestamp, secs: np.ndarray) -> tuple[np.ndarray, str]:
         """Values of series ``name`` at ``start + secs`` and the method text."""
@@ -301,10 +325,7 @@ class PlanForecaster:
         if f is None:
             why = "no forecasters" if not self.forecasters else "no forecaster for this series"
             return np.full(len(secs), now), f"persistence ({why})"
-        hist = self.history(name)
-        hist = hist[hist.index <= start]
-        if self._last.get(name) != start:  # the current values, unless observed already at this time
-            hist = pd.concat([hist, pd.Series([now], index=pd.DatetimeIndex([start]), name=name)])
+        hist = self._history_at(name, start, now)
         try:
             fc = f.forecast(hist)
         except Exception as exc:  # a forecaster must not cost the plan its forecast
@@ -325,12 +346,13 @@ class PlanForecaster:
             out[beyond] = np.where(seasonal, np.interp(np.maximum(back, 0.0), xs, ys), ys[-1])
             first = start + pd.Timedelta(seconds=float(secs[beyond][0]))
             horizon_h = f.spec.horizon * f.spec.period_min / 60.0
+            earlier = f"seasonal_naive of the forecast {season / 3600.0:g} h earlier"
             if seasonal.all():
-                how = "seasonal_naive of the forecast one day earlier"
+                how = earlier
             elif not seasonal.any():
                 how = "persistence of the forecast's last value"
             else:
-                how = ("seasonal_naive of the forecast one day earlier, persistence of its last value from "
+                how = (f"{earlier}, persistence of its last value from "
                        f"{_iso(start + pd.Timedelta(seconds=float(secs[beyond][~seasonal][0])))}")
             method += f"; from {_iso(first)} (beyond the forecaster's {horizon_h:g} h horizon): {how}"
         return out, method
