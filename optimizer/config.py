@@ -64,6 +64,10 @@ class SupervisorConfig:
     # finished asks it to stop). A disagreement (beyond certify_rtol, or the answer's gap when
     # time-limited) is warned of and logged.
     certify_every: int = 10
+    # Look-ahead plans (Supervisor.plan): the time budget and HiGHS options of a plan's solve
+    # (optimizer/planning.py's PLAN_HIGHS_OPTIONS underneath)
+    plan_time_budget_s: float = 10.0
+    plan_solver_options: dict[str, object] = field(default_factory=dict)
     certify_saving_rel: float = 0.25
     certify_rtol: float = 1e-6
 

@@ -10,6 +10,7 @@ learned curve's exact breakpoints over its box.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class CycleData:
     members: dict[str, tuple[str, ...]]           # curve group -> its curves
     _by_curve: dict[str, tuple[np.ndarray, np.ndarray]]  # per curve: breakpoints over the box
     states: dict[str, bool]                        # unit -> on as read (a drive: on its motor), for Supervisor.minutes_seen
+    minutes: dict[str, float] = dataclasses.field(default_factory=dict)  # unit -> minutes in its state, as the cycle took them
 
     @functools.cached_property
     def _later(self) -> dict[str, tuple]:
@@ -87,9 +89,14 @@ class CycleData:
         return {g: merge_breakpoints(per_curve, grp.members) for g, grp in sup._model.st.groups.items()}
 
     @classmethod
-    def build(cls, sup: Supervisor, snap: ValidatedSnapshot) -> "CycleData":
+    def build(cls, sup: Supervisor, snap: ValidatedSnapshot, dt_min: float | None = None, free_switching: bool = False) -> "CycleData":
+        """The cycle's data. ``dt_min``: the minutes the move limits cover (default: the cycle's);
+        ``free_switching``: minimum up/down times left out (a plan's periods: the horizon's
+        coupling rows hold them, optimizer/horizon.py); a schedule the Supervisor follows
+        (:meth:`Supervisor.follow`) narrows each unit's on/off to its plan where the rules allow."""
         site, cfg, v = sup.site, sup.config, snap.values
-        dt_min = cfg.cycle_s / 60.0
+        dt_min = cfg.cycle_s / 60.0 if dt_min is None else dt_min
+        follow = None if free_switching else getattr(sup, "following", None)
         fixed: dict = {}
         box: dict = {}
         pinned: dict = {}
@@ -104,13 +111,16 @@ class CycleData:
             return v.get(tags.available(u), 1.0) >= 0.5
 
         states: dict[str, bool] = {}  # unit -> on (for a drive: on its motor) as read this cycle
+        minutes_of: dict[str, float] = {}
 
         def minutes(u: str, on_now: bool) -> float:
             # the smaller of what the plant reports and what this engine saw itself: a unit that
             # tripped (its reading fell to 0) is not restarted before its minimum down time even
             # where the plant reports no minutes in state
             states[u] = on_now
-            return min(v.get(tags.minutes_in_state(u), 1e6), sup.minutes_seen(u, on_now, snap.timestamp))
+            m = min(v.get(tags.minutes_in_state(u), 1e6), sup.minutes_seen(u, on_now, snap.timestamp))
+            minutes_of[u] = m
+            return math.inf if free_switching else m
 
         def set3(comp, idx, b, p, lo_=None):
             box[(comp, idx)] = b
@@ -126,6 +136,7 @@ class CycleData:
                 can_off = False
             on_lo = 0.0 if (not on_now or can_off) else 1.0
             on_hi = 1.0 if (on_now or can_on) else 0.0
+            on_lo, on_hi = _followed(follow, u, snap.timestamp, on_lo, on_hi)
             free += int(on_lo != on_hi)
             if on_now:
                 c = min(max(cur, emin), emax)
@@ -225,6 +236,7 @@ class CycleData:
                 else:
                     on_lo = 0.0 if (can_switch or not ok) else (0.0 if on_motor_now else 1.0)
                     on_hi = (1.0 if (can_switch or not on_motor_now) else 0.0) if ok else 0.0
+                    on_lo, on_hi = _followed(follow, t, snap.timestamp, on_lo, on_hi)
                     free += int(on_lo != on_hi)
                 pin = 0.0 if (on_motor_now or not ok) else 1.0
                 set3("t_on_lo", t, on_lo, pin, pin)
@@ -344,7 +356,18 @@ class CycleData:
             free += sos2_bits(len(merged[g][0]) - 1)
         local_boxes = {name: local_box[(slot.kind, slot.unit)] for name, slot in sup.curves.slots.items()}
         return cls(fixed, box, pinned, local, merged, later, local_boxes, disturbances, warnings, free, duct_on,
-                   {g: grp.members for g, grp in groups.items()}, curves, states)
+                   {g: grp.members for g, grp in groups.items()}, curves, states, minutes_of)
+
+
+def _followed(schedule, unit: str, ts: pd.Timestamp, on_lo: float, on_hi: float) -> tuple[float, float]:
+    """A unit's on/off bounds narrowed to the followed schedule's state at ``ts`` where the
+    cycle's own rules leave the choice (availability, minimum up/down, held units win)."""
+    if schedule is None or on_lo == on_hi:
+        return on_lo, on_hi
+    want = schedule.state_at(unit, ts)
+    if want is None:
+        return on_lo, on_hi
+    return (1.0, 1.0) if want else (0.0, 0.0)
 
 
 def _group_ends(ends: dict, curves: dict, members: tuple[str, ...]) -> tuple[float, dict[str, float], float, dict[str, float]]:

@@ -47,6 +47,7 @@ class Proposal:
     reconciliation: dict = field(default_factory=dict)  # with SupervisorConfig.reconcile: status, tests, gross errors
     drift: dict = field(default_factory=dict)  # with SupervisorConfig.drift: flagged surrogates, rolling MAPE/bias per model
     certificate: dict = field(default_factory=dict)  # optimizer/certify.py: hold check (held: the current point proposed), re-solve verdict
+    advice: list[str] = field(default_factory=list)  # the followed plan's next starts and stops (Supervisor.follow)
 
     def to_json_line(self) -> str:
         """The proposal as one JSON line (for logs)."""

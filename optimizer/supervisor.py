@@ -52,6 +52,7 @@ from optimizer.highs_direct import HighsDirect, Lane, Ticket
 from optimizer.lp_arrays import affine_terms
 from optimizer.n1_cover import cover_shortfall
 from optimizer.proposal import Proposal
+from optimizer.schedule import Schedule
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
 from optimizer.snapshot import SnapshotValidator, ValidatedSnapshot
@@ -81,7 +82,10 @@ class Supervisor:
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
+        self._weights = weights
         self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points)
+        self.plan_forecaster = None  # an object with observe(ts, values) and forecast(values, start, periods, period_min)
+        self.following = None  # the Schedule the cycle follows (Supervisor.follow)
         self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
         self.validator = self._new_validator()
         self._lock = threading.Lock()
@@ -197,6 +201,31 @@ class Supervisor:
                 self._post_solve_s.append(time.perf_counter() - self._t_solved)
             return proposal
 
+    def plan(self, snapshot: object, forecast: pd.DataFrame | None = None, horizon_h: float = 24.0, period_min: float = 60.0, *,
+             time_budget_s: float | None = None, mip_rel_gap: float = 1e-4, end_on: Mapping[str, bool] | None = None) -> Schedule:
+        """A look-ahead schedule over ``horizon_h`` hours in periods of ``period_min`` minutes,
+        period 0 starting at the snapshot's time (the horizon formulation:
+        :mod:`optimizer.horizon`). ``forecast``: one row per period, columns the snapshot tags
+        whose value changes (demands, by-product steam, ambient, prices; see
+        :func:`optimizer.planning.check_forecast`); None: from :attr:`plan_forecaster` when set,
+        else every disturbance held at its value now. ``end_on``: unit -> its state required in
+        the last period. Within ``time_budget_s`` (default ``SupervisorConfig.plan_time_budget_s``)
+        at ``mip_rel_gap``; a horizon with no answer by then falls back to the single-period
+        answer (status ``fallback_single_period``). Never raises; changes nothing the cycle uses."""
+        from optimizer import planning
+
+        budget = self.config.plan_time_budget_s if time_budget_s is None else time_budget_s
+        with self._lock:
+            return planning.plan(self, snapshot, forecast, horizon_h, period_min, budget, mip_rel_gap, end_on)
+
+    def follow(self, schedule: Schedule | None) -> None:
+        """Make later cycles keep each switchable unit's on/off at ``schedule``'s state for the
+        period holding the snapshot's time, where the cycle's own rules leave the choice
+        (availability, minimum up/down and held units win); the proposals carry the schedule's
+        next starts and stops as advice. None (or a schedule that did not solve): stop following."""
+        with self._lock:
+            self.following = schedule if schedule is not None and schedule.ok else None
+
     def reload(self, site_path=None, models_dir=None) -> tuple[bool, str]:
         """Take a changed site file and/or model directory, only through this explicit call.
 
@@ -268,6 +297,11 @@ class Supervisor:
                             warnings=[f"operating point of {', '.join(units)} never read (no last good value): holding every setpoint "
                                       "until it is read"] + snap.warnings, substitutions=_subs(snap), held_units=sorted(snap.held_units),
                             stats={**stats, "total_ms": 1e3 * (time.perf_counter() - t0)})
+        if self.plan_forecaster is not None:  # the plan's forecasts need the recent history
+            try:
+                self.plan_forecaster.observe(snap.timestamp, snap.values)
+            except Exception:  # never costs the cycle its answer
+                log.exception("plan forecaster failed to take the snapshot")
         reconciliation = self._reconcile(snap) if self.config.reconcile else {}
         drift = self._observe_drift(snapshot, snap)
         cycle = self._cycle_data(snap)
@@ -440,7 +474,7 @@ class Supervisor:
             proposed_kpis=proposed_kpis, savings=savings, shortfall_tph=shortfall, surplus_tph=unplaced, power_shortfall_mw=power_short,
             binding=binding, surrogate_agreement=agreement,
             domain_warnings=domain, substitutions=_subs(snap), held_units=sorted(snap.held_units), warnings=warnings, stats=stats,
-            reconciliation=reconciliation, drift=drift, certificate=certificate,
+            reconciliation=reconciliation, drift=drift, certificate=certificate, advice=self._plan_advice(snap.timestamp),
         )
         if self._sampled.pending is not None:  # under a time limit of a quarter of the cycle: the next cycle does not wait for it
             self._sampled.start(self._solver._options, max(self.config.time_budget_s, 0.25 * self.config.cycle_s),  # noqa: SLF001
@@ -1144,6 +1178,19 @@ class Supervisor:
         plan += [(tags.steam(l), "value", c(m.ld[l]), None) for l in m.L]
         plan += [(tags.steam(vid), "value", c(m.vent[vid]), None) for vid in m.V]
         return plan
+
+    def _plan_advice(self, ts: pd.Timestamp, hours: float = 4.0) -> list[str]:
+        """The followed schedule's starts and stops within the next ``hours`` (their start-up
+        begins from now on)."""
+        sched = self.following
+        if sched is None:
+            return []
+        until = ts + pd.Timedelta(hours=hours)
+        out = []
+        for line, when in zip(sched.advice, sched.advice_times):
+            if ts <= pd.Timestamp(when) < until:
+                out.append(line)
+        return out
 
     def _hold_setpoints(self, values: Mapping[str, float], snap: ValidatedSnapshot | None = None) -> dict[str, float]:
         """The current setpoints as read (what holding means): this cycle's good readings (or their
