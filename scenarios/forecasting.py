@@ -29,13 +29,39 @@ from surrogate.forecast import (
     train_forecaster,
     write_forecasters,
 )
+from surrogate.manifest import read_manifest
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AMBIENT", "DEFAULT_SITE", "series_columns", "site_series", "train_site_forecasters"]
+__all__ = ["AMBIENT", "DEFAULT_SITE", "FORECAST_DIR_SUFFIX", "bundled_forecaster_dir", "series_columns", "site_series",
+           "train_site_forecasters"]
 
 #: The site ``steamopt forecast train`` uses when none is given.
 DEFAULT_SITE = Path(__file__).parent / "sites" / "reference_olefins.toml"
+
+#: A site's forecasters sit beside its unit models: ``<models dir>_forecast`` (the bundled
+#: ``scenarios/models/reference_olefins`` -> ``scenarios/models/reference_olefins_forecast``).
+FORECAST_DIR_SUFFIX = "_forecast"
+
+
+def bundled_forecaster_dir(site: Site, models_dir: str | Path) -> Path | None:
+    """The forecaster directory that goes with the unit-model directory ``models_dir``: the
+    sibling ``<models_dir>_forecast`` when it exists, holds a manifest and that manifest names
+    ``site`` (or no site); else None (logged why). Reads only the manifest (TOML), not the models."""
+    models_dir = Path(models_dir)
+    candidate = models_dir.parent / (models_dir.name + FORECAST_DIR_SUFFIX)
+    if not candidate.is_dir():
+        log.info("no forecaster directory %s beside the models", candidate)
+        return None
+    try:
+        manifest = read_manifest(candidate)
+    except ValueError as exc:  # SurrogateFileError is a ValueError
+        log.warning("forecaster directory %s not used: %s", candidate, exc)
+        return None
+    if manifest.site is not None and manifest.site != site.name:
+        log.warning("forecaster directory %s is for site %r, not %r: not used", candidate, manifest.site, site.name)
+        return None
+    return candidate
 
 
 def train_site_forecasters(site: Site, frame: pd.DataFrame, out_dir: str | Path, *, period_min: float = 60.0,
