@@ -115,26 +115,33 @@ def test_render_schedule_prints_the_schedules_own_numbers():
 
 
 @pytest.fixture(scope="module")
-def history_csv(tmp_path_factory) -> Path:
-    """49 h of simulated history ending the hour before the bundled snapshot (2026-03-02 10:00)."""
-    path = tmp_path_factory.mktemp("plan_cli") / "history.csv"
-    _frame(49.0, seed=3, start="2026-02-28 09:00").to_csv(path)
-    return path
+def evening(tmp_path_factory) -> tuple[Path, Path]:
+    """The bundled snapshot at 20:00 (a 4-h plan crosses the 22:00 change to the off-peak tariff)
+    and 49 h of simulated history ending the hour before."""
+    folder = tmp_path_factory.mktemp("plan_cli")
+    snapshot = folder / "snapshot.json"
+    snapshot.write_text(json.dumps({**json.loads(SNAPSHOT.read_text()), "timestamp": "2026-03-02T20:00:00"}))
+    history = folder / "history.csv"
+    _frame(49.0, seed=3, start="2026-02-28 19:00").to_csv(history)
+    return snapshot, history
 
 
-def test_plan_cli_uses_the_bundled_forecasters_and_prints_the_schedule(tmp_path, capsys, history_csv):
+def test_plan_cli_uses_the_bundled_forecasters_and_prints_the_schedule(tmp_path, capsys, evening):
+    snapshot_file, history_csv = evening
     out = tmp_path / "schedule.json"
-    rc = main([*BASE, "--hours", "4", "--history", str(history_csv), "--json", str(out), "--explain"])
+    rc = main(["plan", "--site", str(SITE_FILE), "--models", str(MODELS), "--snapshot", str(snapshot_file), "--hours", "4",
+               "--history", str(history_csv), "--json", str(out), "--explain"])
     text = capsys.readouterr().out
     assert rc == 0, text
     sched = json.loads(out.read_text())
     assert sched["status"] == "optimal"
-    assert sched["times"] == [f"2026-03-02T{h}:00:00" for h in (10, 11, 12, 13)]
+    assert sched["times"] == [f"2026-03-02T{h}:00:00" for h in (20, 21, 22, 23)]
     # the bundled forecasters served their models on the given history
     assert f"forecast: forecasters {FORECASTERS}, history {history_csv}" in text
     assert sched["forecast_methods"] == dict.fromkeys(series_columns(SITE), "model")
     # the printed numbers are the schedule's; the price is the one the plan paid for its import
     tariff = [SITE.electricity.import_price_per_mwh(pd.Timestamp(t).weekday(), pd.Timestamp(t).hour) for t in sched["times"]]
+    assert tariff[1] > tariff[2]  # peak, then off-peak from 22:00
     _check_rows_against(_rows(text), sched, tariff)
     kp = sched["kpis"]
     paid = [kp["electricity_cost_per_h"][t] / kp["power_import_mw"][t] for t in range(4) if kp["power_import_mw"][t] > 0.1]
@@ -151,7 +158,7 @@ def test_plan_cli_uses_the_bundled_forecasters_and_prints_the_schedule(tmp_path,
     # history, its table given to Supervisor.plan, gives the same schedule
     pf = PlanForecaster(SITE, load_forecasters(FORECASTERS))
     pf.load_history(pd.read_csv(history_csv, index_col=0, parse_dates=True))
-    snapshot = json.loads(SNAPSHOT.read_text())
+    snapshot = json.loads(snapshot_file.read_text())
     sup = Supervisor(SITE, load_model_dir(MODELS), SupervisorConfig())
     table, _methods = pf.forecast({k: v for k, v in snapshot.items() if k != "timestamp"}, pd.Timestamp(snapshot["timestamp"]), 4, 60.0)
     direct = sup.plan(snapshot, table, horizon_h=4)
