@@ -93,6 +93,23 @@ def test_split_interpolation_and_extension_by_hand(tmp_path):
     np.testing.assert_allclose(table_off[HP].sum(axis=1).to_numpy(), [70, 76 + (82 - 76) / 3, 82 + (67 - 82) / 3], rtol=1e-12)
 
 
+def test_observations_inside_the_start_hour_make_the_forecasters_origin_value(tmp_path):
+    """The origin of an hourly forecaster is the mean of the start hour's observations up to now:
+    those held before ``start`` plus the current value, counted once if it was observed already."""
+    f = _hand_forecaster(tmp_path, "HP.demand_tph", [6.0, 12.0, -3.0])
+    values = _snapshot_values()  # HP header 70 now
+    pf = PlanForecaster(SITE, {"HP.demand_tph": f})
+    pf.observe("2026-03-02 09:00", {**values, "HP_REACTOR.steam_tph": 5.0})   # header 50
+    pf.observe("2026-03-02 10:00", {**values, "HP_REACTOR.steam_tph": 15.0})  # header 60, in the start hour
+    # not yet observed at 10:20: the 10:00 bucket is (60 + 70) / 2 = 65, so lead 1 (11:00) = 71
+    table, _ = pf.forecast(values, "2026-03-02 10:20", 2, 40.0)  # periods at 10:20 and 11:00
+    np.testing.assert_allclose(table[HP].sum(axis=1).to_numpy(), [70, 71], rtol=1e-12)
+    # observed at 10:20 already (the cycle's step came first): counted once, the same 65
+    pf.observe("2026-03-02 10:20", values)
+    table, _ = pf.forecast(values, "2026-03-02 10:20", 2, 40.0)
+    np.testing.assert_allclose(table[HP].sum(axis=1).to_numpy(), [70, 71], rtol=1e-12)
+
+
 def test_extension_without_a_season_of_forecast_is_persistence(tmp_path):
     f = _hand_forecaster(tmp_path, "HP.demand_tph", [6.0, 12.0, -3.0], season=24)
     pf = PlanForecaster(SITE, {"HP.demand_tph": f})
