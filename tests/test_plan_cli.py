@@ -207,6 +207,7 @@ def _forecast_csv(tmp_path: Path, start: str) -> str:
     (["--history", "/nonexistent/h.csv"], "error: --history /nonexistent/h.csv: file not found"),
     ("bad_times", "error: --forecast {path}: row 0 starts at 2026-03-02 11:00:00; the plan's period 0 starts at 2026-03-02 10:00:00"),
     ("history_with_forecast", "error: --history: only with forecasters"),
+    ("other_site", "error: --forecasters {path}: made for site 'another_site', not 'reference_olefins'"),
 ])
 def test_plan_cli_refuses_bad_arguments_with_one_clear_line(tmp_path, capsys, extra, message):
     if extra == "bad_times":
@@ -215,6 +216,11 @@ def test_plan_cli_refuses_bad_arguments_with_one_clear_line(tmp_path, capsys, ex
     elif extra == "history_with_forecast":
         path = _forecast_csv(tmp_path, "2026-03-02 10:00")
         extra = ["--hours", "2", "--forecast", path, "--history", path]
+    elif extra == "other_site":
+        path = tmp_path / "fc"
+        shutil.copytree(FORECASTERS, path)
+        (path / "manifest.toml").write_text((path / "manifest.toml").read_text().replace('site = "reference_olefins"', 'site = "another_site"'))
+        extra, message = ["--hours", "2", "--forecasters", str(path)], message.format(path=path)
     rc = main([*BASE, *extra])
     captured = capsys.readouterr()
     assert rc == 2
