@@ -78,7 +78,7 @@ def render_schedule(schedule, explain: bool = False, *, site: Site | None = None
         index = pd.DatetimeIndex(sp.index)
         groups = unit_groups(sp, site)
         first = index[0]
-        head = (f"{'period':>9s} {'price/MWh':>10s} {'on':>5s} {'off':<14s} {'boiler t/h':>11s} {'GT MW':>8s} {'TG MW':>8s} "
+        head = (f"{'period':>10s} {'price/MWh':>10s} {'on':>5s} {'off':<14s} {'boiler t/h':>11s} {'GT MW':>8s} {'TG MW':>8s} "
                 f"{'import MW':>10s} {cur + '/h':>13s}")
         lines += ["", head]
         for t, ts in enumerate(index):
@@ -87,7 +87,7 @@ def render_schedule(schedule, explain: bool = False, *, site: Site | None = None
             price = prices[t] if prices is not None and t < len(prices) else float("nan")
             row = kp.iloc[t] if t < len(kp) else pd.Series(dtype=float)
             lines.append(
-                f"{_hhmm(ts, first):>9s} {_num(price, ',.0f'):>10s} {f'{len(units_on)}/{len(on.columns)}':>5s} "
+                f"{_hhmm(ts, first):>10s} {_num(price, ',.0f'):>10s} {f'{len(units_on)}/{len(on.columns)}':>5s} "
                 f"{(','.join(off) or '-'):<14s} {_num(sp.iloc[t][groups['boiler_tph']].sum()):>11s} "
                 f"{_num(sp.iloc[t][groups['gt_mw']].sum(), ',.2f'):>8s} {_num(sp.iloc[t][groups['tg_mw']].sum(), ',.2f'):>8s} "
                 f"{_num(row.get('power_import_mw'), ',.2f'):>10s} {_num(row.get('cost_per_h'), ',.0f'):>13s}")
