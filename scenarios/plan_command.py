@@ -36,7 +36,7 @@ from scenarios.forecasting import bundled_forecaster_dir
 from scenarios.training import read_historian
 from surrogate.atomic import atomic_write_text
 from surrogate.forecast import load_forecasters
-from surrogate.manifest import load_model_dir
+from surrogate.manifest import load_model_dir, read_manifest
 from surrogate.safe_read import read_json_file
 
 #: Exit codes: a schedule (or the single-period fallback) printed; nothing could be planned.
@@ -63,6 +63,9 @@ def run_plan(args: argparse.Namespace) -> int:
             directory = bundled_forecaster_dir(site, args.models)
         elif args.forecasters.lower() != "none":
             directory = Path(args.forecasters)
+            made_for = read_manifest(directory).site
+            if made_for is not None and made_for != site.name:
+                raise ValueError(f"--forecasters {directory}: made for site {made_for!r}, not {site.name!r} (its manifest's site)")
         if directory is not None:
             pf = PlanForecaster(site, load_forecasters(directory))
             if args.history is not None:
