@@ -451,6 +451,21 @@ def test_two_boilers_peak(b2, expected):
         assert sched.costs["startup"] == pytest.approx(5000.0) and sched.costs["shutdown"] == pytest.approx(500.0)
 
 
+def test_slow_boiler_starts_before_the_peak_and_ramps_down_to_stop():
+    """B2 ramps 12 t/h per hour (S = 20 + 12 = 32 t/h at a start or before a stop). For 100 and
+    115 t/h of HP demand in periods 5 and 6 it starts one period early and climbs 12 t/h per period
+    to 52.4 t/h; after the peak it must come down to 32 t/h or less before its stop, so it stops
+    only in period 9 (its ramp limits binding both ways)."""
+    data = make_site(b2={"ramp_tph_per_min": 0.2})
+    snap = snapshot(data, START, **B2_OFF)
+    fc = forecast_frame(START, 60.0, HPC=[40, 40, 40, 40, 40, 100, 115, 40, 40, 40], LPC=[40] * 10)
+    mine, _, sched = check_case(data, snap, fc, 60.0, {"B2": [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]})
+    b2 = [mine[f"x_B2@{t}"] for t in range(10)]
+    assert [b2[t + 1] - b2[t] for t in (4, 5)] == pytest.approx([12.0, 12.0], abs=1e-6)
+    assert [b2[t] - b2[t + 1] for t in (6, 7)] == pytest.approx([12.0, 12.0], abs=1e-6)
+    assert b2[8] <= 32.0 + 1e-6
+
+
 def test_two_peaks_keep_on_through_the_dip():
     """A two-period dip between two peaks: stopping and restarting (500 + 5,000) costs more than
     two hours at minimum load; B2 runs through, then stops. With a cheap start it stops in the dip."""
@@ -502,7 +517,10 @@ def test_held_off_below_min_down():
     (3.75, [0, 1, 1, 1, 1, 1]),
     # within 3.25 h only up to period 0: every start is cold (60,000), not worth six hours of saving
     (3.25, [0] * 6),
-], ids=["hot_start_taken", "cold_start_refused"])
+    # exactly 3.5 h off at period 1 (150 + 60 min): cold, as the site field says ("after at least
+    # cold_after_h hours off")
+    (3.5, [0] * 6),
+], ids=["hot_start_taken", "cold_start_refused", "exactly_cold_after_h_is_cold"])
 def test_hot_or_cold_start_from_the_snapshot(cold_after_h, expected):
     data = make_site(b1=EFFICIENT_B2["b1"], b2={**EFFICIENT_B2["b2"], "min_down_min": 180.0,
                                                  "cold_startup_cost": 60000.0, "cold_after_h": cold_after_h})
@@ -519,7 +537,9 @@ def test_hot_or_cold_start_from_the_snapshot(cold_after_h, expected):
     (3.0, [0, 0, 1, 1, 0, 0, 1, 1, 0, 0]),
     # within 1.5 h only: the restart would be cold (9,000): it runs through the dip
     (1.5, [0, 0, 1, 1, 1, 1, 1, 1, 0, 0]),
-], ids=["hot_restart_stops_in_dip", "cold_restart_runs_through"])
+    # off exactly 2 h (stopped at 04:00, on again at 06:00): cold
+    (2.0, [0, 0, 1, 1, 1, 1, 1, 1, 0, 0]),
+], ids=["hot_restart_stops_in_dip", "cold_restart_runs_through", "exactly_cold_after_h_is_cold"])
 def test_hot_or_cold_restart_inside_the_horizon(cold_after_h, expected):
     data = make_site(b2={"startup_cost": 1000.0, "cold_startup_cost": 9000.0, "cold_after_h": cold_after_h})
     # off for long at the start: the first start (needed for the first peak) is cold in both cases
@@ -533,16 +553,23 @@ def test_hot_or_cold_restart_inside_the_horizon(cold_after_h, expected):
 # ====================================================================== tariff and a generator
 
 
-@pytest.mark.xfail(strict=True, reason="optimizer/horizon.py couple(): no window rows when U or D <= 1 (the generator's "
-                                        "min up/down is the engine's 60 min = one period): a start and a stop in one period "
-                                        "lift its ramp limit; the plan jumps 2.6 -> 6.0 MW at 09:00 and costs 1,245 THB less")
-def test_tariff_runs_the_generator_harder_at_peak():
+ONE_PERIOD_WINDOWS = pytest.mark.xfail(
+    strict=True, reason="optimizer/horizon.py couple(): no window rows when U or D <= 1 (here the generator's min up/down "
+                        "is the engine's 60 min = one period): a start and a stop in one period lift its ramp limit; the "
+                        "plan jumps 2.6 -> 6.0 MW at 09:00 and costs 1,245 THB less than the independent optimum")
+
+
+@pytest.mark.parametrize("tg_times", [
+    pytest.param({}, marks=ONE_PERIOD_WINDOWS, id="switch_interval_60min"),
+    pytest.param({"min_up_min": 120.0, "min_down_min": 120.0}, id="min_up_down_120min"),
+])
+def test_tariff_runs_the_generator_harder_at_peak(tg_times):
     """Off-peak import at 1,000 THB/MWh, on-peak (Mon-Fri 09-22) 4,500; the generator's power costs
     about 1,250 THB/MWh of boiler fuel. The generator (always on, 1.2 MW per hour of ramp) is at
     full power from the peak's first period (09:00, period 4), so it climbs from 05:00 on, the
     least it can: 1.2, 2.4, 3.6, 4.8, then 6 MW. With no tariff it stays at its minimum."""
     tariff = {"default_price_per_mwh": 1000.0, "tariff": TARIFF}
-    data = make_site(b1={"max_steam_tph": 150.0}, tg={}, electricity=tariff, without_b2=True)
+    data = make_site(b1={"max_steam_tph": 150.0}, tg=tg_times, electricity=tariff, without_b2=True)
     start = "2026-03-02T05:00:00"
     fc = forecast_frame(start, 60.0, HPC=[40] * 10, LPC=[60] * 10)
     state = dict(loads={"B1": 100.0, "TG": 1.0}, minutes={"B1": 1e4, "TG": 1e4}, site_load_mw=8.0, **{"LPC.steam_tph": 60.0})
@@ -551,7 +578,7 @@ def test_tariff_runs_the_generator_harder_at_peak():
     assert tg == pytest.approx([1.2, 2.4, 3.6, 4.8] + [6.0] * 6, abs=1e-6)
     assert sched.setpoints["TG.power_mw"].tolist() == pytest.approx(tg, abs=1e-5)
     assert period_cost(m, mine, 6, 1.0) > period_cost(m, mine, 2, 1.0)
-    flat = make_site(b1={"max_steam_tph": 150.0}, tg={}, electricity={"default_price_per_mwh": 1000.0}, without_b2=True)
+    flat = make_site(b1={"max_steam_tph": 150.0}, tg=tg_times, electricity={"default_price_per_mwh": 1000.0}, without_b2=True)
     mine_flat, _, _ = check_case(flat, snapshot(flat, start, **state), fc, 60.0, {"TG": [1] * 10})
     assert [mine_flat[f"x_TG@{t}"] for t in range(10)] == pytest.approx([1.0] * 10, abs=1e-6)
 
