@@ -211,15 +211,18 @@ def test_generator_ramp_with_one_period_windows():
 
 
 def rolling(data: dict, state: dict, demand: dict[str, list[float]], windows: int, start: str, period_min: float = 60.0,
-            window: int = 6, carry_minutes: bool = True, availability: dict[str, list[float]] | None = None) -> dict[str, list[int]]:
+            window: int = 6, carry_minutes: bool = True, availability: dict[str, list[float]] | None = None
+            ) -> tuple[dict[str, list[int]], list[dict[str, list[int]]]]:
     """Plan ``window`` periods, apply the first period's setpoints and on/off as the plant's new
     state (time one period on; minutes in state + period, or the period alone after a switch),
     plan again, ``windows`` times. ``carry_minutes=False`` breaks the contract on purpose: every
-    unit's minutes in state reported as long ago. Returns each unit's realised on/off."""
+    unit's minutes in state reported as long ago. Returns each unit's realised on/off and each
+    window's planned on/off."""
     sup = Supervisor(site_from_dict(data), {}, SupervisorConfig(**CONFIG))
     units = list(units_of(data))
     loads, minutes = dict(state["loads"]), dict(state["minutes"])
     realised: dict[str, list[int]] = {u: [] for u in units}
+    plans: list[dict[str, list[int]]] = []
     ts = pd.Timestamp(start)
     for k in range(windows):
         series = {name: vals[k:k + window] for name, vals in demand.items()}
@@ -231,6 +234,7 @@ def rolling(data: dict, state: dict, demand: dict[str, list[float]], windows: in
         sched = sup.plan(snap, fc, horizon_h=window * period_min / 60.0, period_min=period_min, mip_rel_gap=1e-9)
         assert sched.status == "optimal", (k, sched.status, sched.warnings)
         check_schedule(data, snap, fc, sched, period_min)
+        plans.append({u: [int(v) for v in sched.on[u].tolist()] for u in units})
         for u in units:
             on_now = initial(data, snap, u)[0]
             on_next = int(sched.on[u].iloc[0])
@@ -238,7 +242,7 @@ def rolling(data: dict, state: dict, demand: dict[str, list[float]], windows: in
             loads[u] = float(sched.setpoints[load_tag(data, u)].iloc[0])
             minutes[u] = minutes[u] + period_min if on_next == on_now else period_min
         ts += pd.Timedelta(minutes=period_min)
-    return realised
+    return realised, plans
 
 
 # B2 dear (started only for a one-hour peak), 4 h minimum up: whichever window it starts in, it
@@ -250,8 +254,12 @@ UP_DEMAND = {"HPC": [40.0] * 5 + [75.0] + [40.0] * 12, "LPC": [40.0] * 18}
 def test_rolling_min_up_carried_into_the_next_windows(carry):
     data = make_site(b2={"min_up_min": 240.0, "min_down_min": 120.0, "startup_cost": 1000.0, "shutdown_cost": 0.0})
     state = {"loads": {"B1": 90.0, "B2": 0.0}, "minutes": {"B1": 1e4, "B2": 1e4}}
-    got = rolling(data, state, UP_DEMAND, windows=12, start="2026-03-02T00:00:00", carry_minutes=carry)
+    got, plans = rolling(data, state, UP_DEMAND, windows=12, start="2026-03-02T00:00:00", carry_minutes=carry)
+    # the first window starts B2 in its last period, for the peak
+    assert plans[0]["B2"] == [0, 0, 0, 0, 0, 1]
     if carry:
+        # and the window after the start still holds it on for its three remaining hours
+        assert plans[6]["B2"][:3] == [1, 1, 1]
         assert got["B2"] == [0] * 5 + [1, 1, 1, 1] + [0] * 3
     else:  # the contract broken: the plan after the peak forgets B2 started an hour ago and stops it
         assert got["B2"] == [0] * 5 + [1] + [0] * 6
@@ -268,8 +276,11 @@ def test_rolling_min_down_carried_into_the_next_windows(carry):
     data = make_site(b1={"efficiency": 0.84, "max_steam_tph": 150.0},
                      b2={"efficiency": 0.95, "startup_cost": 2000.0, "min_up_min": 120.0, "min_down_min": 180.0})
     state = {"loads": {"B1": 60.0, "B2": 40.0}, "minutes": {"B1": 1e4, "B2": 1e4}}
-    got = rolling(data, state, DOWN_DEMAND, windows=8, start="2026-03-02T00:00:00", carry_minutes=carry, availability=TRIP)
+    got, plans = rolling(data, state, DOWN_DEMAND, windows=8, start="2026-03-02T00:00:00", carry_minutes=carry,
+                         availability=TRIP)
+    assert plans[2]["B2"] == [0] * 6  # unavailable: off in the whole window
     if carry:
+        assert plans[3]["B2"] == [0, 0, 1, 1, 1, 1]  # off 60 min of its 180 when the next window is planned
         assert got["B2"] == [1, 1, 0, 0, 0, 1, 1, 1]
     else:
         assert got["B2"] == [1, 1, 0, 1, 1, 1, 1, 1]
