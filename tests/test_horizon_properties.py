@@ -207,6 +207,27 @@ def test_generator_ramp_with_one_period_windows():
     check_schedule(data, snap, fc, sched, 60.0)
 
 
+@pytest.mark.xfail(strict=True, reason="optimizer/horizon.py couple(): no window rows when U or D <= 1 (here 0): a start "
+                                        "and a stop in one period lift the ramp limit by S = min + R")
+def test_boiler_ramp_with_no_minimum_times():
+    """B2 with no minimum up/down and no start or stop cost, 3 t/h per 30-min period of ramp: a
+    start reaches at most S = 23 t/h, then it climbs 3 t/h per period. The demand jumps at 02:30
+    (found by the property test with zero minimum times allowed): the plan must not jump B2 by
+    R + S = 26 t/h while it stays on."""
+    b2 = {"ramp_tph_per_min": 0.1, "min_up_min": 0.0, "min_down_min": 0.0, "efficiency": 0.8,
+          "startup_cost": 0.0, "shutdown_cost": 0.0}
+    data = make_site(b1={"max_steam_tph": 150.0, "ramp_tph_per_min": 0.5}, b2=b2,
+                     electricity={"default_price_per_mwh": 1500.0, "tariff": TARIFF})
+    start = "2026-03-02T00:00:00"
+    fc = forecast_frame(start, 30.0, HPC=[30, 30, 30, 30, 30, 76], LPC=[30, 30, 30, 30, 30, 44])
+    snap = snapshot(data, start, loads={"B1": 75.0, "B2": 0.0}, minutes={"B1": 1e4, "B2": 0.0}, site_load_mw=8.0,
+                    **{"HPC.steam_tph": 30.0, "LPC.steam_tph": 30.0})
+    sup = Supervisor(site_from_dict(data), {}, SupervisorConfig(**CONFIG))
+    sched = sup.plan(snap, fc, horizon_h=3, period_min=30.0, mip_rel_gap=1e-9)
+    assert sched.status == "optimal"
+    check_schedule(data, snap, fc, sched, 30.0)
+
+
 # ---------------------------------------------------------------------- carry-over between windows
 
 
