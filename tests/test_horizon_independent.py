@@ -50,7 +50,7 @@ from tests.test_independent_optimum import MatrixModel, Physics, Solution
 
 REL = 1e-6
 MARGIN = 1e-4            # the runner-up pattern costs at least this much more (relative)
-CONFIG = dict(cycle_s=60.0, time_budget_s=30.0)
+CONFIG = {"cycle_s": 60.0, "time_budget_s": 30.0}
 SWITCH_MIN = 60.0        # SupervisorConfig.min_switch_interval_min, the default (a generator's least up/down)
 PLAN_GAP = 1e-9          # the plan is asked for this MIP gap: the comparison is at 1e-6
 
@@ -291,7 +291,7 @@ def on_names(m: MatrixModel) -> list[str]:
 
 
 def pattern_of(m: MatrixModel, sol: Solution) -> dict[str, int]:
-    return {n: int(round(sol[n])) for n in on_names(m)}
+    return {n: round(sol[n]) for n in on_names(m)}
 
 
 def solve(m: MatrixModel, extra: list = ()) -> Solution | None:
@@ -369,12 +369,12 @@ def plan(data: dict, snap: dict, forecast: pd.DataFrame, period_min: float, **kw
 def check_case(data: dict, snap: dict, forecast: pd.DataFrame, period_min: float, expected_on: dict[str, list[int]],
                end_on: dict[str, bool] | None = None) -> tuple[Solution, MatrixModel, object]:
     """The independent optimum (its pattern as expected, unique by a margin) and the plan equal to it."""
-    m, ph = horizon_model(data, snap, forecast, period_min, end_on)
+    m, _ph = horizon_model(data, snap, forecast, period_min, end_on)
     mine = solve(m)
     assert mine is not None, "the independent horizon is infeasible"
     T, hours = len(forecast), period_min / 60.0
     units = list(units_of(data))
-    mine_on = {u: [int(round(mine[f"u_{u}@{t}"])) for t in range(T)] for u in units}
+    mine_on = {u: [round(mine[f"u_{u}@{t}"]) for t in range(T)] for u in units}
     for u, pat in expected_on.items():
         assert mine_on[u] == pat, f"independent optimum of {u}: {mine_on[u]}, intended {pat}"
     second = runner_up(m, mine)
@@ -428,7 +428,7 @@ def check_case(data: dict, snap: dict, forecast: pd.DataFrame, period_min: float
 
 START = "2026-03-02T00:00:00"  # a Monday; the base site has no tariff
 PEAK = [40, 40, 40, 40, 75, 75, 75, 40, 40, 40]
-B2_OFF = dict(loads={"B1": 90.0, "B2": 0.0}, minutes={"B1": 1e4, "B2": 1e4})
+B2_OFF = {"loads": {"B1": 90.0, "B2": 0.0}, "minutes": {"B1": 1e4, "B2": 1e4}}
 
 
 @pytest.mark.parametrize("b2, expected", [
@@ -443,7 +443,7 @@ def test_two_boilers_peak(b2, expected):
     data = make_site(b2=b2)
     snap = snapshot(data, START, **B2_OFF)
     fc = forecast_frame(START, 60.0, HPC=PEAK, LPC=[40] * 10)
-    mine, m, sched = check_case(data, snap, fc, 60.0, {"B2": expected, "B1": [1] * 10})
+    _mine, m, sched = check_case(data, snap, fc, 60.0, {"B2": expected, "B1": [1] * 10})
     # the peak cannot be met by B1 alone: B2 is needed (the forced pattern is infeasible)
     forced_off = solve(m, [({f"u_B2@{t}": 1.0 for t in range(4, 7)}, -math.inf, 0.0)])
     assert forced_off is None
@@ -459,7 +459,7 @@ def test_slow_boiler_starts_before_the_peak_and_ramps_down_to_stop():
     data = make_site(b2={"ramp_tph_per_min": 0.2})
     snap = snapshot(data, START, **B2_OFF)
     fc = forecast_frame(START, 60.0, HPC=[40, 40, 40, 40, 40, 100, 115, 40, 40, 40], LPC=[40] * 10)
-    mine, _, sched = check_case(data, snap, fc, 60.0, {"B2": [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]})
+    mine, _, _sched = check_case(data, snap, fc, 60.0, {"B2": [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]})
     b2 = [mine[f"x_B2@{t}"] for t in range(10)]
     assert [b2[t + 1] - b2[t] for t in (4, 5)] == pytest.approx([12.0, 12.0], abs=1e-6)
     assert [b2[t] - b2[t + 1] for t in (6, 7)] == pytest.approx([12.0, 12.0], abs=1e-6)
@@ -494,7 +494,7 @@ def test_held_on_below_min_up():
 
 # B2 as the efficient boiler (cheap steam, small start cost), B1 dear but able to raise all of it:
 # B2 runs whenever it may.
-EFFICIENT_B2 = dict(b1={"efficiency": 0.84, "max_steam_tph": 150.0}, b2={"efficiency": 0.95, "startup_cost": 2000.0})
+EFFICIENT_B2 = {"b1": {"efficiency": 0.84, "max_steam_tph": 150.0}, "b2": {"efficiency": 0.95, "startup_cost": 2000.0}}
 
 
 def test_held_off_below_min_down():
@@ -526,7 +526,7 @@ def test_hot_or_cold_start_from_the_snapshot(cold_after_h, expected):
                                                  "cold_startup_cost": 60000.0, "cold_after_h": cold_after_h})
     fc = forecast_frame(START, 60.0, HPC=[50] * 6, LPC=[40] * 6)
     snap = snapshot(data, START, loads={"B1": 100.0, "B2": 0.0}, minutes={"B1": 1e4, "B2": 150.0})
-    mine, _, sched = check_case(data, snap, fc, 60.0, {"B2": expected})
+    _mine, _, sched = check_case(data, snap, fc, 60.0, {"B2": expected})
     if expected[1]:
         assert [(s["unit"], s["kind"], s["cost"]) for s in sched.starts] == [("B2", "hot", pytest.approx(2000.0))]
 
@@ -545,7 +545,7 @@ def test_hot_or_cold_restart_inside_the_horizon(cold_after_h, expected):
     # off for long at the start: the first start (needed for the first peak) is cold in both cases
     snap = snapshot(data, START, loads={"B1": 90.0, "B2": 0.0}, minutes={"B1": 1e4, "B2": 1e4})
     fc = forecast_frame(START, 60.0, HPC=[40, 40, 75, 75, 40, 40, 75, 75, 40, 40], LPC=[40] * 10)
-    mine, _, sched = check_case(data, snap, fc, 60.0, {"B2": expected})
+    _mine, _, sched = check_case(data, snap, fc, 60.0, {"B2": expected})
     kinds = [s["kind"] for s in sorted(sched.starts, key=lambda s: s["period"])]
     assert kinds == (["cold", "hot"] if expected[4] == 0 else ["cold"])
 
@@ -596,7 +596,7 @@ def test_generator_started_for_the_peak_at_30_min():
     fc = forecast_frame(start, 30.0, HPC=[40] * 8, LPC=[60] * 8)
     snap = snapshot(data, start, loads={"B1": 100.0, "TG": 0.0}, minutes={"B1": 1e4, "TG": 1e4}, site_load_mw=8.0,
                     **{"LPC.steam_tph": 60.0})
-    mine, m, sched = check_case(data, snap, fc, 30.0, {"TG": [0, 0, 1, 1, 1, 1, 1, 1]})
+    mine, _m, sched = check_case(data, snap, fc, 30.0, {"TG": [0, 0, 1, 1, 1, 1, 1, 1]})
     assert [mine[f"x_TG@{t}"] for t in range(2, 8)] == pytest.approx([2.5, 4.0, 5.5, 6.0, 6.0, 6.0], abs=1e-6)
     # without the start-up time it starts at once, half an hour before the peak, to be higher up
     # its ramp when the peak begins

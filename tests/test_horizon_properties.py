@@ -29,8 +29,17 @@ from hypothesis import strategies as st
 
 from optimizer.site import site_from_dict
 from optimizer.supervisor import Supervisor, SupervisorConfig
-from tests.test_horizon_independent import (CONFIG, TARIFF, forecast_frame, load_tag, make_site, min_times, snapshot,
-                                            tg_mw_per_tph, units_of)
+from tests.test_horizon_independent import (
+    CONFIG,
+    TARIFF,
+    forecast_frame,
+    load_tag,
+    make_site,
+    min_times,
+    snapshot,
+    tg_mw_per_tph,
+    units_of,
+)
 from tests.test_independent_optimum import Physics
 
 TOL = 1e-6
