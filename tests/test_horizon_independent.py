@@ -553,14 +553,8 @@ def test_hot_or_cold_restart_inside_the_horizon(cold_after_h, expected):
 # ====================================================================== tariff and a generator
 
 
-ONE_PERIOD_WINDOWS = pytest.mark.xfail(
-    strict=True, reason="optimizer/horizon.py couple(): no window rows when U or D <= 1 (here the generator's min up/down "
-                        "is the engine's 60 min = one period): a start and a stop in one period lift its ramp limit; the "
-                        "plan jumps 2.6 -> 6.0 MW at 09:00 and costs 1,245 THB less than the independent optimum")
-
-
 @pytest.mark.parametrize("tg_times", [
-    pytest.param({}, marks=ONE_PERIOD_WINDOWS, id="switch_interval_60min"),
+    pytest.param({}, id="switch_interval_60min"),
     pytest.param({"min_up_min": 120.0, "min_down_min": 120.0}, id="min_up_down_120min"),
 ])
 def test_tariff_runs_the_generator_harder_at_peak(tg_times):
