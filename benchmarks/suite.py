@@ -47,6 +47,11 @@ Cases
 * ``inference_single`` / ``inference_batch1000``: OnnxSurrogate calls (onnxruntime);
 * ``study``: scenario-study throughput (base week shortened to 6 h, steamopt policy);
 * the growth exponent of the median step against the number of units (log-log least squares);
+* ``plan``: look-ahead plans (``Supervisor.plan``) over a day that forces starts and stops, 24 x 60 min
+  and 96 x 15 min at MIP gap 1e-4, against the same horizon at gap 1e-6 and against a T-indexed Pyomo
+  model solved through Pyomo's HiGHS interface (:mod:`benchmarks.plan_horizon`; ``--quick``: one
+  24 x 60 plan in 10 s); reported with targets, not in the regression gate (a time-limited plan
+  takes its limit);
 * ``build_scaling``: ``Supervisor`` build time for sites of 10 -> 10,000 process consumers and its
   growth exponent (:mod:`benchmarks.build_scaling`; target: near-linear, k <= 1.2 from 1,000
   consumers up; ``--quick``: up to 3,000).
@@ -347,6 +352,10 @@ def run(quick: bool = False) -> dict:
     from benchmarks import build_scaling
 
     result["build_scaling"] = build_scaling.run(BUILD_SIZES["quick" if quick else "full"], repeats=1 if quick else 3)
+    log.info("look-ahead plans over a day")
+    from benchmarks import plan_horizon
+
+    result["plan"] = plan_horizon.run(quick)  # not a regression case: a time-limited plan's time is its limit
     result["growth"] = growth(list(result["sizes"].values()))
     result["calibration"] = combine(cal_start, calibrate())
     result["seconds"] = time.perf_counter() - t0
@@ -478,6 +487,14 @@ def targets(r: dict) -> list[dict]:
                 f"max B&B nodes ours {o['nodes_max']}, OMLT {t['nodes_max']}" + ceiling_note + compact)
         else:
             row(name, "-", ">= 10x", None, f"no models in {om['model_dir']} (make models-wide)" if om.get("missing") else "no optimal cycle to compare")
+    for name, h in ((r.get("plan") or {}).get("horizons") or {}).items():
+        ok = h["p95_s"] <= h["target_p95_s"] and h["all_optimal"]
+        row(f"{name} plan p95 <= {h['target_p95_s']:.0f} s at MIP gap 1e-4 (a day that forces a start and a stop)",
+            f"{h['p95_s']:.2f} s over {h['n']} plans ({', '.join(sorted({p['status'] for p in h['plans']}))}; max gap reached "
+            f"{'-' if h['max_gap'] is None else format(h['max_gap'], '.1e')})", f"{h['target_p95_s']:.0f} s", ok,
+            ("starts and stops in the plans" if h["forces_start_and_stop"] else "NO start and stop in these plans")
+            + ("" if h.get("cost_over_reference") is None else f"; cost vs gap 1e-6: {100 * h['cost_over_reference']:+.4f} %")
+            + ("" if not h.get("peer") else f"; Pyomo T-indexed peer / ours (build+solve) {h['peer']['peer_over_ours']:.2f}x"))
     g = r.get("growth")
     row("growth exponent of the median step vs units", f"{g['exponent']:.2f} (direct highspy {g['direct_exponent']:.2f})" if g else "-",
         "reported", None if g is None else "reported", "step ~ units^k, log-log least squares over " + ", ".join(r["sizes"]))
@@ -562,6 +579,10 @@ def markdown(r: dict, flagged: list[dict] | None = None, previous: dict | None =
 
         lines += ["", "## Supervisor build time per site size (reference site, n consumers over its headers)", "",
                   build_markdown(r["build_scaling"])]
+    if r.get("plan"):
+        from benchmarks.plan_horizon import markdown as plan_markdown
+
+        lines += ["", "## Look-ahead plans over a day (benchmarks/plan_horizon.py)", "", plan_markdown(r["plan"])]
     inf, st = r.get("inference"), r.get("study")
     lines += ["", "## Other cases", "", "| case | median | p95 | p99 | max | n |", "| --- | --- | --- | --- | --- | --- |"]
     if inf:

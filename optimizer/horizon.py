@@ -16,7 +16,7 @@ The coupling adds start ``s_t`` and stop ``d_t`` in ``[0, 1]`` (integral at ever
     o_t - o_{t-1} = s_t - d_t
 
     \\sum_{\\tau = t-U+1}^{t} s_\\tau \\le o_t, \\qquad \\sum_{\\tau = t-D+1}^{t} d_\\tau \\le 1 - o_t,
-    \\qquad U = \\lceil T_{up} / Δ \\rceil,\\ D = \\lceil T_{down} / Δ \\rceil
+    \\qquad U = \\max(1, \\lceil T_{up} / Δ \\rceil),\\ D = \\max(1, \\lceil T_{down} / Δ \\rceil)
 
     o_t = 1 \\text{ for } t < \\lceil (T_{up} - m) / Δ \\rceil \\text{ if on now}, \\qquad
     o_t = 0 \\text{ for } t < \\lceil \\max(T_{down} - m, T_{start}) / Δ \\rceil \\text{ if off now}
@@ -56,6 +56,7 @@ from scipy.sparse import block_diag, coo_matrix, csc_matrix, hstack, vstack
 from optimizer import tags
 from optimizer.cycle import CycleData
 from optimizer.lp_arrays import LpArrays
+from optimizer.mixing_probe import mixing_headers, settled_binaries
 
 if TYPE_CHECKING:
     from optimizer.snapshot import ValidatedSnapshot
@@ -81,16 +82,19 @@ class Switchable:
     ramp_per_min: float       # load units per minute (0: no ramp rows)
     min_up_min: float
     min_down_min: float
-    startup_time_min: float
+    startup_time_min: float   # min until it delivers, from a start-up begun now (less when one is under way)
     hot_cost: float           # site currency per start
     cold_cost: float | None
     cold_after_h: float | None
     shutdown_cost: float
 
 
-def switchables(sup: Supervisor, c0: CycleData, values: dict[str, float]) -> list[Switchable]:
+def switchables(sup: Supervisor, c0: CycleData, values: dict[str, float],
+                starting: dict[str, float] | None = None) -> list[Switchable]:
     """Every unit the horizon couples, read from the snapshot ``values`` as the cycle reads them
-    (``c0``: the first period's cycle data, for the states and minutes it took)."""
+    (``c0``: the first period's cycle data, for the states and minutes it took). ``starting``:
+    unit -> minutes until it delivers, for a unit off now whose start-up is under way (it replaces
+    the unit's full ``startup_time_min``)."""
     m, site, cfg = sup._model, sup.site, sup.config  # noqa: SLF001
     col = sup._solver.column  # noqa: SLF001
     out = []
@@ -99,18 +103,21 @@ def switchables(sup: Supervisor, c0: CycleData, values: dict[str, float]) -> lis
     def level(cur: float, lo: float, hi: float, on: bool) -> float:
         return min(max(cur, lo), hi) if on else 0.0
 
+    def lead(unit: str, full_min: float) -> float:
+        return min(full_min, max(0.0, (starting or {}).get(unit, full_min)))
+
     for b, bo in site.boilers.items():
         on = c0.states[b]
         out.append(Switchable(b, "boiler", col(m.b_on[b]), col(m.b_steam[b]), on,
                               level(values[tags.boiler_steam(b)], bo.min_steam_tph, bo.max_steam_tph, on), c0.minutes[b],
-                              bo.min_steam_tph, bo.ramp_tph_per_min, bo.min_up_min, bo.min_down_min, bo.startup_time_min,
+                              bo.min_steam_tph, bo.ramp_tph_per_min, bo.min_up_min, bo.min_down_min, lead(b, bo.startup_time_min),
                               bo.startup_cost, bo.cold_startup_cost, bo.cold_after_h, bo.shutdown_cost))
     for g, gt in site.gas_turbines.items():
         on = c0.states[g]
         top = max(gt.min_power_mw, gt.base_power_mw(amb, values.get(tags.gt_fouling(g), 0.0)))
         out.append(Switchable(g, "gt", col(m.g_on[g]), col(m.g_power[g]), on,
                               level(values[tags.gt_power(g)], gt.min_power_mw, top, on), c0.minutes[g],
-                              gt.min_power_mw, gt.ramp_mw_per_min, gt.min_up_min, gt.min_down_min, gt.startup_time_min,
+                              gt.min_power_mw, gt.ramp_mw_per_min, gt.min_up_min, gt.min_down_min, lead(g, gt.startup_time_min),
                               gt.startup_cost, gt.cold_startup_cost, gt.cold_after_h, gt.shutdown_cost))
     for t, tur in site.turbines.items():
         if tur.drive == "generator":
@@ -118,7 +125,7 @@ def switchables(sup: Supervisor, c0: CycleData, values: dict[str, float]) -> lis
             out.append(Switchable(t, "generator", col(m.t_on[t]), col(m.t_out[t]), on,
                                   level(values[tags.turbine_power(t)], tur.min_power_mw, tur.max_power_mw, on), c0.minutes[t],
                                   tur.min_power_mw, tur.ramp_mw_per_min, max(cfg.min_switch_interval_min, tur.min_up_min),
-                                  max(cfg.min_switch_interval_min, tur.min_down_min), tur.startup_time_min,
+                                  max(cfg.min_switch_interval_min, tur.min_down_min), lead(t, tur.startup_time_min),
                                   tur.startup_cost, tur.cold_startup_cost, tur.cold_after_h, tur.shutdown_cost))
         elif tur.motor is not None:  # on = driven by the turbine; a switch to or from the motor
             on = not c0.states[t]
@@ -142,7 +149,7 @@ class Coupling:
     vals: list[float] = dataclasses.field(default_factory=list)
     row_lower: list[float] = dataclasses.field(default_factory=list)
     row_upper: list[float] = dataclasses.field(default_factory=list)
-    fixed_on: dict[int, float] = dataclasses.field(default_factory=dict)  # block column (global) -> forced on/off value
+    fixed_on: dict[int, float] = dataclasses.field(default_factory=dict)  # block column (global) -> forced binary value
     starts: dict[str, list[int]] = dataclasses.field(default_factory=dict)  # unit -> global columns of s_t
 
     def column(self, cost: float = 0.0, lower: float = 0.0, upper: float = 1.0) -> int:
@@ -183,12 +190,12 @@ def couple(units: list[Switchable], periods: int, n_block: int, period_min: floa
                 terms.append((on[t - 1], -1.0))
             rhs = o_init if t == 0 else 0.0
             cp.row(terms, rhs, rhs)
-        up, down = ceil_periods(u.min_up_min), ceil_periods(u.min_down_min)
+        # windows of at least one period: s_t <= o_t and d_t <= 1 - o_t even with no minimum time,
+        # else a start and a stop in one period (free when they cost nothing) would pass the ramp rows
+        up, down = max(1, ceil_periods(u.min_up_min)), max(1, ceil_periods(u.min_down_min))
         for t in range(periods):
-            if up > 1:
-                cp.row([(s[k], 1.0) for k in range(max(0, t - up + 1), t + 1)] + [(on[t], -1.0)], -inf, 0.0)
-            if down > 1:
-                cp.row([(d[k], 1.0) for k in range(max(0, t - down + 1), t + 1)] + [(on[t], 1.0)], -inf, 1.0)
+            cp.row([(s[k], 1.0) for k in range(max(0, t - up + 1), t + 1)] + [(on[t], -1.0)], -inf, 0.0)
+            cp.row([(d[k], 1.0) for k in range(max(0, t - down + 1), t + 1)] + [(on[t], 1.0)], -inf, 1.0)
         if u.on_now:
             for t in range(min(periods, ceil_periods(u.min_up_min - u.minutes))):
                 cp.fixed_on[on[t]] = 1.0
@@ -220,6 +227,18 @@ def couple(units: list[Switchable], periods: int, n_block: int, period_min: floa
     return cp
 
 
+def settle_mixing(sup: Supervisor, blocks: list[LpArrays], cp: Coupling) -> int:
+    """Fix each period's header-mixing binaries that its LP relaxation settles
+    (:mod:`optimizer.mixing_probe`: exact, the optimum is unchanged); returns how many."""
+    headers = mixing_headers(sup)
+    count = 0
+    for t, block in enumerate(blocks):
+        for col, value in settled_binaries(block, headers).items():
+            cp.fixed_on[t * cp.n_block + col] = value
+            count += 1
+    return count
+
+
 def stack(blocks: list[LpArrays], hours: list[float], cp: Coupling) -> LpArrays:
     """The blocks on the diagonal (each period's costs times its hours), the coupling beside and
     below them; on/off columns the coupling fixes get their bounds."""
@@ -236,8 +255,8 @@ def stack(blocks: list[LpArrays], hours: list[float], cp: Coupling) -> LpArrays:
     col_lower = np.concatenate([b.col_lower for b in blocks] + [np.array(cp.col_lower, float)])
     col_upper = np.concatenate([b.col_upper for b in blocks] + [np.array(cp.col_upper, float)])
     for c_idx, v in cp.fixed_on.items():
-        # an on/off forced by the snapshot's state: within what the block allows (an unavailable
-        # unit's block forces it off, and that wins)
+        # a binary forced by the snapshot's state or settled by the mixing probe: within what the
+        # block allows (an unavailable unit's block forces it off, and that wins)
         col_lower[c_idx] = min(max(v, col_lower[c_idx]), col_upper[c_idx])
         col_upper[c_idx] = max(min(v, col_upper[c_idx]), col_lower[c_idx])
     return LpArrays(

@@ -37,13 +37,22 @@ PLAN_HIGHS_OPTIONS: dict[str, object] = {"threads": 1, "random_seed": 0}
 EXTRA_FORECAST_TAGS = ("import_price_per_mwh",)
 
 
-def check_forecast(sup: Supervisor, forecast: pd.DataFrame, periods: int) -> list[str]:
-    """Problems of a forecast table, each naming the field, the value and the rule."""
+def check_forecast(sup: Supervisor, forecast: pd.DataFrame, periods: int, times: pd.DatetimeIndex | None = None) -> list[str]:
+    """Problems of a forecast table, each naming the field, the value and the rule. A table
+    indexed by time must be indexed by the plan's period starts ``times`` (a positional index
+    0..T-1 is read as those periods in order)."""
     errs = []
     if not isinstance(forecast, pd.DataFrame):
         return [f"forecast: a pandas DataFrame is required, got {type(forecast).__name__}"]
     if len(forecast) != periods:
         errs.append(f"forecast: {len(forecast)} rows; the horizon has {periods} periods (one row per period)")
+    elif times is not None and isinstance(forecast.index, pd.DatetimeIndex):
+        index = forecast.index.tz_localize(None) if forecast.index.tz is not None else forecast.index
+        wrong = [i for i, (a, b) in enumerate(zip(index, times)) if a != b]
+        if wrong:
+            i = wrong[0]
+            errs.append(f"forecast index row {i}: {forecast.index[i]} is not the start of period {i} ({times[i]}); "
+                        f"rows must be the periods from the snapshot's time in steps of the period ({len(wrong)} such row(s))")
     rules = sup.validator.rules
     for col in forecast.columns:
         if col not in rules and col not in EXTRA_FORECAST_TAGS:
@@ -54,7 +63,7 @@ def check_forecast(sup: Supervisor, forecast: pd.DataFrame, periods: int) -> lis
         bad = [(i, v) for i, v in enumerate(values) if not (math.isfinite(v) and lo <= v <= hi)]
         if bad:
             i, v = bad[0]
-            errs.append(f"forecast {col!r} period {i}: {v!r} outside [{lo:g}, {hi:g}] ({len(bad)} such value(s))")
+            errs.append(f"forecast {col!r} period {i}: {float(v)!r} outside [{lo:g}, {hi:g}] ({len(bad)} such value(s))")
     return errs
 
 
@@ -93,7 +102,7 @@ def plan(sup: Supervisor, snapshot: object, forecast: pd.DataFrame | None, horiz
             forecast = pd.DataFrame(index=times)
             methods = methods or {"all": "persistence (no forecast given, no forecaster)"}
     else:
-        errs = check_forecast(sup, forecast, periods)
+        errs = check_forecast(sup, forecast, periods, times)
         if errs:
             return Schedule("invalid_input", start, period_min, warnings=errs)
         methods = {str(c): "given" for c in forecast.columns}
@@ -107,9 +116,24 @@ def plan(sup: Supervisor, snapshot: object, forecast: pd.DataFrame | None, horiz
                         forecast_methods=methods, stats={"total_s": time.perf_counter() - t0})
 
 
+def startups_under_way(followed: Schedule | None, now: pd.Timestamp) -> dict[str, float]:
+    """Unit -> minutes until it delivers, for each start of the schedule being followed whose
+    start-up began by ``now`` (``begin_startup <= now``) and whose first period on has not begun
+    long ago: re-planning then must not hold the unit off for a whole start-up time again (a
+    rolling plan would otherwise put the start one start-up time later at every re-plan)."""
+    out: dict[str, float] = {}
+    if followed is None:
+        return out
+    for s in followed.starts:
+        begin, on_from = pd.Timestamp(s["begin_startup"]), pd.Timestamp(s["period"])
+        if begin <= now and now < on_from + pd.Timedelta(minutes=followed.period_min):
+            out[s["unit"]] = max(0.0, (on_from - now).total_seconds() / 60.0)
+    return out
+
+
 def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods, warnings, t0) -> Schedule:
     periods = horizon.build_periods(sup, snap, forecast, period_min)
-    units = horizon.switchables(sup, periods[0].cycle, snap.values)
+    units = horizon.switchables(sup, periods[0].cycle, snap.values, startups_under_way(sup.following, snap.timestamp))
     unknown = sorted(set(end_on or {}) - {u.unit for u in units})
     if unknown:
         return Schedule("invalid_input", snap.timestamp.isoformat(), period_min,
@@ -118,12 +142,14 @@ def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods,
     n = periods[0].block.num_col
     hours = [period_min / 60.0] * len(periods)
     cp = horizon.couple(units, len(periods), n, period_min, sup._weights[0], end_on)  # noqa: SLF001
+    settled = horizon.settle_mixing(sup, [p.block for p in periods], cp)
     model = horizon.stack([p.block for p in periods], hours, cp)
     t_built = time.perf_counter()
     options = {**PLAN_HIGHS_OPTIONS, **(sup.config.plan_solver_options or {})}
     result = horizon.solve(model, budget_s - (t_built - t0), gap, options)
     stats = {"build_s": t_built - t0, "solve_s": result.solve_s, "columns": result.columns, "binaries": result.binaries,
-             "nodes": result.nodes, "periods": len(periods), "solver_status": result.reason}
+             "nodes": result.nodes, "periods": len(periods), "solver_status": result.reason,
+             "mixing_binaries_settled": settled}
     status = result.status
     if result.x is None:  # no answer in the budget: the single-period answer
         warnings.append(f"the {len(periods)}-period horizon gave no answer within {budget_s:g} s ({result.reason}): "
@@ -254,7 +280,8 @@ def _advice(units: list, starts: list, stops: list, periods: list) -> list[tuple
         ts, begin = pd.Timestamp(s["period"]), pd.Timestamp(s["begin_startup"])
         verb = "switch to the turbine" if kind[s["unit"]] == "drive" else "start"
         lead = f"{verb} {s['unit']} at {begin:%H:%M}" + (f" (on from {ts:%H:%M})" if begin != ts else "")
-        lines.append((begin, f"{lead}{why(t)}; {s['kind']} start, {s['cost']:,.0f}"))
+        cost = "" if kind[s["unit"]] == "drive" else f"; {s['kind']} start, cost {s['cost']:,.0f}"
+        lines.append((begin, f"{lead}{why(t)}{cost}"))
     for s in stops:
         t = index[s["period"]]
         verb = "switch to the motor" if kind[s["unit"]] == "drive" else "stop"

@@ -5,6 +5,8 @@
     steamopt surrogate retrain --site SITE.toml --models DIR --data HISTORIAN --out NEWDIR [--holdout 0.25]
     steamopt surrogate drift --site SITE.toml --models DIR --data HISTORIAN
     steamopt step --site SITE.toml --models DIR --snapshot SNAPSHOT.json [--explain]
+    steamopt plan --site SITE.toml --models DIR --snapshot SNAPSHOT.json [--forecast CSV | --forecasters DIR|none] [--history HISTORIAN]
+                  [--hours 24] [--period-min 60] [--gap 1e-4] [--time-budget S] [--explain] [--json OUT]
     steamopt replay --site SITE.toml --models DIR --log AUDIT.jsonl [--line N]
     steamopt study SCENARIO.toml --out DIR
     steamopt sweep SCENARIO.toml --set carbon_price=0,500,1000 --out DIR [--scheduler ADDRESS]
@@ -156,6 +158,12 @@ def _cmd_step(args: argparse.Namespace) -> int:
     else:
         print(proposal.to_json(indent=1))
     return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from scenarios.plan_command import run_plan
+
+    return run_plan(args)
 
 
 def explain(p) -> str:
@@ -379,6 +387,24 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--cycle-s", type=float, default=60.0, help="cycle time, s (move limits)")
     st.add_argument("--budget-s", type=float, default=1.0, help="time budget of the step, s")
     st.set_defaults(func=_cmd_step)
+
+    pl = sub.add_parser("plan", help="a look-ahead schedule (starts, stops, setpoints per period) from a snapshot and forecasts")
+    pl.add_argument("--site", required=True, help="site TOML file")
+    pl.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
+    pl.add_argument("--snapshot", required=True, help="snapshot JSON: tag -> value, and timestamp (period 0 starts then)")
+    src = pl.add_mutually_exclusive_group()
+    src.add_argument("--forecast", help="forecast table (.csv or .parquet): one row per period, first column the period start, "
+                                        "columns snapshot tags (default: the forecasters, else every disturbance held)")
+    src.add_argument("--forecasters", help="forecaster directory (default: <--models>_forecast beside the models when it is "
+                                           "for this site, e.g. scenarios/models/reference_olefins_forecast); 'none': persistence")
+    pl.add_argument("--history", help="historian table (.csv or .parquet) seeding the forecasters' recent history (a day of lags)")
+    pl.add_argument("--hours", type=float, default=24.0, help="horizon, h")
+    pl.add_argument("--period-min", type=float, default=60.0, help="period length, min")
+    pl.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap")
+    pl.add_argument("--time-budget", type=float, help="time budget of the plan, s (default: the Supervisor's plan budget)")
+    pl.add_argument("--explain", action="store_true", help="add the KPIs per period, the forecast methods and the solve figures")
+    pl.add_argument("--json", help="also write the schedule as JSON to this file")
+    pl.set_defaults(func=_cmd_plan)
 
     rp = sub.add_parser("replay", help="reproduce logged proposals from an audit log (SupervisorConfig.audit_log)")
     rp.add_argument("--site", required=True, help="site TOML file (must be the logged one)")

@@ -1,6 +1,8 @@
-"""Site glue for the learned forecasts: which historian columns make which disturbance series.
+"""Site glue for the learned forecasts: training a site's forecasters.
 
-For a :class:`~optimizer.site.model.Site`:
+Which historian columns make which disturbance series is :mod:`optimizer.plan_forecast`'s
+(:func:`series_columns`, :func:`site_series`, re-exported here), since the plan's forecast uses
+the same mapping. For a :class:`~optimizer.site.model.Site`:
 
 * ``<HEADER>.demand_tph``: process steam demand of a header, t/h, the sum of its consumers'
   ``<consumer>.steam_tph`` columns (a period where any of them is missing is missing);
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimizer.plan_forecast import AMBIENT, series_columns, site_series
 from optimizer.site.model import Site
 from scenarios.training import _check_replaceable
 from surrogate.forecast import (
@@ -26,39 +29,39 @@ from surrogate.forecast import (
     train_forecaster,
     write_forecasters,
 )
+from surrogate.manifest import read_manifest
 
 log = logging.getLogger(__name__)
 
-AMBIENT = "ambient_temp_c"
+__all__ = ["AMBIENT", "DEFAULT_SITE", "FORECAST_DIR_SUFFIX", "bundled_forecaster_dir", "series_columns", "site_series",
+           "train_site_forecasters"]
+
 #: The site ``steamopt forecast train`` uses when none is given.
 DEFAULT_SITE = Path(__file__).parent / "sites" / "reference_olefins.toml"
 
-
-def series_columns(site: Site) -> dict[str, tuple[str, list[str]]]:
-    """Series name -> (unit, historian columns summed to make it), in a stable order."""
-    out: dict[str, tuple[str, list[str]]] = {}
-    for header in site.headers:
-        cols = [f"{c.id}.steam_tph" for c in site.consumers.values() if c.header == header]
-        if cols:
-            out[f"{header}.demand_tph"] = ("t/h", cols)
-    for src in site.byproduct_sources.values():
-        out[f"{src.id}.steam_tph"] = ("t/h", [f"{src.id}.steam_tph"])
-    out[AMBIENT] = ("C", [AMBIENT])
-    return out
+#: A site's forecasters sit beside its unit models: ``<models dir>_forecast`` (the bundled
+#: ``scenarios/models/reference_olefins`` -> ``scenarios/models/reference_olefins_forecast``).
+FORECAST_DIR_SUFFIX = "_forecast"
 
 
-def site_series(site: Site, frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """The disturbance series of ``site`` from a historian table (DatetimeIndex). A missing column
-    raises ``ValueError`` naming the series and the columns."""
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        raise ValueError(f"historian index must be timestamps, got {type(frame.index).__name__}")
-    out = {}
-    for name, (_unit, cols) in series_columns(site).items():
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise ValueError(f"series {name}: historian lacks columns {missing}")
-        out[name] = frame[cols].astype(float).sum(axis=1, min_count=len(cols)).rename(name)
-    return out
+def bundled_forecaster_dir(site: Site, models_dir: str | Path) -> Path | None:
+    """The forecaster directory that goes with the unit-model directory ``models_dir``: the
+    sibling ``<models_dir>_forecast`` when it exists, holds a manifest and that manifest names
+    ``site`` (or no site); else None (logged why). Reads only the manifest (TOML), not the models."""
+    models_dir = Path(models_dir)
+    candidate = models_dir.parent / (models_dir.name + FORECAST_DIR_SUFFIX)
+    if not candidate.is_dir():
+        log.info("no forecaster directory %s beside the models", candidate)
+        return None
+    try:
+        manifest = read_manifest(candidate)
+    except ValueError as exc:  # SurrogateFileError is a ValueError
+        log.warning("forecaster directory %s not used: %s", candidate, exc)
+        return None
+    if manifest.site is not None and manifest.site != site.name:
+        log.warning("forecaster directory %s is for site %r, not %r: not used", candidate, manifest.site, site.name)
+        return None
+    return candidate
 
 
 def train_site_forecasters(site: Site, frame: pd.DataFrame, out_dir: str | Path, *, period_min: float = 60.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,17 @@ def test_no_progress_bar_when_the_output_is_not_a_terminal(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (out / "historian.parquet").exists()
     assert "%|" not in r.stderr and "\r" not in r.stderr, r.stderr[-300:]
+
+
+def test_step_stdout_is_json_only():
+    """HiGHS's start-up banner goes to the process's stdout unless the engine keeps it off:
+    `steamopt step` must print a JSON document and nothing else."""
+    root = ROOT
+    proc = subprocess.run([sys.executable, "-m", "scenarios.cli", "step", "--site", str(SITE_FILE),
+                           "--models", str(root / "scenarios" / "models" / "reference_olefins"),
+                           "--snapshot", str(root / "scenarios" / "snapshots" / "reference_olefins.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "HiGHS" not in proc.stdout
+    proposal = json.loads(proc.stdout)
+    assert proposal["status"] == "optimal"
