@@ -32,9 +32,10 @@ allow (availability, minimum up/down, held units). A plan that gives no schedule
 (:attr:`optimizer.schedule.Schedule.ok` false: a fallback, invalid input) is not followed: the cycle runs myopic until the next plan.
 
 * ``steamopt_lookahead`` plans on what the Supervisor forecasts (``forecast=None``): its
-  ``plan_forecaster`` when one is set (:class:`RollingPlanner`'s ``forecaster``), which the cycle
-  feeds every step's snapshot; without one (the default in studies today) persistence: every
-  disturbance held at its measured value now, the import price from the site's tariff per period;
+  ``plan_forecaster`` (:func:`plan_forecaster`: the learned forecasters of ``<models>_forecast``
+  beside the surrogates when that directory exists, seeded with :data:`HISTORY_H` hours of the
+  profile before the study, :func:`profile_history`), which the cycle feeds every step's
+  snapshot; without forecasters, persistence; the import price from the site's tariff per period;
 * ``oracle_lookahead`` plans with perfect foresight: the forecast DataFrame of each plan is built
   from the study's true future disturbances (:func:`true_forecast`: per period the mean of the
   steps inside it; beyond the study's last step the last value), and the curves are the oracle's
@@ -52,9 +53,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import dataclasses
+from pathlib import Path
+
 from optimizer import tags
 from optimizer.site.model import Boiler, GasTurbine, Site, SteamTurbine, start_cost
 from scenarios.plant.inputs import Disturbances
+from scenarios.plant.profiles import ProfileConfig, generate_disturbances
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +234,40 @@ PLAN_PERIOD_MIN = 60.0
 REPLAN_MIN = 60.0
 #: Relative MIP gap of each plan (PLAN_API's default).
 PLAN_MIP_GAP = 1e-4
+
+
+#: Hours of history made before a study for steamopt_lookahead's forecaster (the bundled forecasters need 48 h).
+HISTORY_H = 50.0
+
+
+def forecasters_dir(models_path: str | Path) -> Path | None:
+    """The default forecasters of a model directory: ``<models>_forecast`` beside it, if it exists."""
+    p = Path(models_path)
+    cand = p.with_name(p.name + "_forecast")
+    return cand if cand.is_dir() else None
+
+
+def profile_history(site: Site, config: ProfileConfig, hours: float = HISTORY_H) -> list[Disturbances]:
+    """What a historian would hold when a study begins: the same profile generator and settings
+    over the ``hours`` before ``config.start`` (seed + 1, no outages), at the study's step."""
+    if not hours > 0:
+        raise ValueError(f"hours = {hours}: must be > 0")
+    before = dataclasses.replace(config, start=config.start - pd.Timedelta(hours=hours), hours=hours, seed=config.seed + 1,
+                                 outages=[])
+    return generate_disturbances(site, before)
+
+
+def plan_forecaster(site: Site, forecasters: str | Path | None, history: Sequence[Disturbances] = ()):
+    """A fresh :class:`optimizer.plan_forecast.PlanForecaster` over the forecasters in directory
+    ``forecasters`` (None: none, persistence for every series), seeded with ``history``."""
+    from optimizer.plan_forecast import PlanForecaster  # noqa: PLC0415 - only steamopt_lookahead needs it
+    from surrogate.forecast import load_forecasters  # noqa: PLC0415
+
+    pf = PlanForecaster(site, load_forecasters(forecasters) if forecasters is not None else None)
+    if history:
+        pf.load_history(pd.DataFrame([forecast_values(site, d) for d in history],
+                                     index=pd.DatetimeIndex([d.timestamp for d in history])))
+    return pf
 
 
 def forecast_values(site: Site, d: Disturbances) -> dict[str, float]:

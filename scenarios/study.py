@@ -40,7 +40,8 @@ from tqdm import tqdm
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
-from scenarios.lookahead import (LOOKAHEAD_POLICIES, PLAN_HORIZON_H, PLAN_MIP_GAP, PLAN_PERIOD_MIN, REPLAN_MIN, RollingPlanner, lookahead_columns,
+from scenarios.lookahead import (LOOKAHEAD_POLICIES, PLAN_HORIZON_H, PLAN_MIP_GAP, PLAN_PERIOD_MIN, REPLAN_MIN, RollingPlanner,
+                                 plan_forecaster, lookahead_columns,
                                  on_states, start_stop_columns)
 from scenarios.oracle import TrueConditions, oracle_curves
 from scenarios.plant.apply import setpoints_from_proposal
@@ -80,8 +81,9 @@ class StudySpec:
     oracle_points: int = 9
     reality_gap: RealityGap = field(default_factory=RealityGap)
     notes: list[str] = field(default_factory=list)
-    #: ``steamopt_lookahead``'s plan forecaster (None: the Supervisor's default, persistence)
-    plan_forecaster: object | None = None
+    #: ``steamopt_lookahead``'s forecasters (a model directory; None: persistence) and the history that seeds them
+    forecasters_path: Path | None = None
+    history: list[Disturbances] = field(default_factory=list)
     #: the look-ahead policies' plan: horizon (h), period (min), re-plan interval (min), time budget (s; None: the config's)
     plan_horizon_h: float = PLAN_HORIZON_H
     plan_period_min: float = PLAN_PERIOD_MIN
@@ -143,7 +145,9 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
         config = SupervisorConfig(cycle_s=60.0 * spec.step_min, drift=policy in ON_SURROGATES)
         supervisor = Supervisor(site, curves, config, properties=simulator.props)
         if policy in LOOKAHEAD_POLICIES:
-            planner = RollingPlanner(site, policy, supervisor, ds, forecaster=spec.plan_forecaster, horizon_h=spec.plan_horizon_h,
+            planner = RollingPlanner(site, policy, supervisor, ds,
+                                     forecaster=(plan_forecaster(site, spec.forecasters_path, spec.history)
+                                                 if policy == "steamopt_lookahead" else None), horizon_h=spec.plan_horizon_h,
                                      period_min=spec.plan_period_min, replan_min=spec.replan_min,
                                      time_budget_s=spec.plan_time_budget_s, mip_rel_gap=spec.plan_mip_gap)
     elif policy == "good_practice":

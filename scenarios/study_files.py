@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenarios.scenario import Scenario, build_site, load_scenario, scenario_disturbances, with_overrides
+from scenarios.lookahead import forecasters_dir, profile_history
+from scenarios.scenario import Scenario, build_site, load_scenario, profile_config, scenario_disturbances, with_overrides
 from scenarios.study import StudyResult, StudySpec
 from surrogate.atomic import atomic_output
 
 
 def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies: list[str] | None = None) -> StudySpec:
-    """The study a scenario describes (``hours``: shorten it, e.g. for tests)."""
+    """The study a scenario describes (``hours``: shorten it, e.g. for tests). With
+    ``steamopt_lookahead``: its forecasters (``<models>_forecast`` beside the surrogates, if there)
+    and the history that seeds them (:func:`scenarios.lookahead.profile_history`)."""
     if hours is not None:
         scenario = with_overrides(scenario, {"hours": hours})
     site = build_site(scenario)
+    forecasters = forecasters_dir(scenario.models_path) if "steamopt_lookahead" in (policies or scenario.policies) else None
+    history = profile_history(site, profile_config(scenario, site)) if forecasters is not None else []
     return StudySpec(
         name=scenario.name, site=site, models_path=Path(scenario.models_path), disturbances=scenario_disturbances(scenario, site),
         step_min=scenario.step_min, policies=tuple(policies or scenario.policies), noise=scenario.noise, seed=scenario.seed,
         reality_gap=scenario.reality_gap, notes=[scenario.description] if scenario.description else [],
+        forecasters_path=forecasters, history=history,
     )
 
 
