@@ -22,12 +22,13 @@ def swallow() -> None:
 
         highspy.Highs()
         return
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            import highspy
+        os.dup2(null, 1)
+        import highspy
 
-            highspy.Highs()
+        highspy.Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(null)
