@@ -163,7 +163,7 @@ def pyomo_peer(sup: Supervisor, periods: list[Period], cp: Coupling, hours: list
     opt.config.time_limit = float(max(time_limit_s, 0.01))
     opt.config.mip_gap = float(mip_rel_gap)
     opt.config.load_solution = False
-    opt.highs_options = {**PLAN_HIGHS_OPTIONS, **(sup.config.plan_solver_options or {})}
+    opt.highs_options = {**PLAN_HIGHS_OPTIONS, **(sup.config.plan_solver_options or {}), "output_flag": False}
     res = opt.solve(m)
     has = res.best_feasible_objective is not None
     if has:

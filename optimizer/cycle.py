@@ -300,7 +300,7 @@ class CycleData:
             fixed[("tle", s)] = v.get(tags.steam(s), src.nominal_steam_tph)
         for f, fuel in site.fuels.items():
             fixed[("fuel_price", f)] = v.get(f"{f}.price_per_gj", fuel.price_per_gj)
-            fixed[("fuel_hi", f)] = fuel.max_gj_h if math.isfinite(fuel.max_gj_h) else 1e9
+            fixed[("fuel_hi", f)] = fuel.max_gj_h  # inf: no row bound (a large finite stand-in upsets HiGHS's scaling)
         fixed[("site_load", None)] = v.get(tags.SITE_LOAD, site.electricity.site_load_mw if site.electricity else 0.0)
         fixed[("import_price", None)] = v.get("import_price_per_mwh", _import_price(site, snap.timestamp))
 
