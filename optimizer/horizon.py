@@ -218,10 +218,11 @@ def couple(units: list[Switchable], periods: int, n_block: int, period_min: floa
             hot_window = max(0, math.ceil(u.cold_after_h / dh - 1e-9) - 1)
             for t in range(periods):
                 hot_from_now = (not u.on_now) and (u.minutes / 60.0 + t * dh < u.cold_after_h)
-                k = cp.column(cost_weight, 0.0, inf)
-                # k_t - premium s_t + premium sum d >= -premium h_t
-                terms = [(k, 1.0), (s[t], -premium)] + [(d[j], premium) for j in range(max(0, t - hot_window), t)]
-                cp.row(terms, -premium * (1.0 if hot_from_now else 0.0), inf)
+                # the premium as a share: c_t >= s_t - sum d - h_t costs (c_c - c_h) c_t; the same as
+                # k_t = (c_c - c_h) c_t, with coefficients of one (HiGHS's scaling)
+                k = cp.column(cost_weight * premium, 0.0, inf)
+                terms = [(k, 1.0), (s[t], -1.0)] + [(d[j], 1.0) for j in range(max(0, t - hot_window), t)]
+                cp.row(terms, -(1.0 if hot_from_now else 0.0), inf)
         if end_on and u.unit in end_on:
             cp.fixed_on[on[-1]] = 1.0 if end_on[u.unit] else 0.0
     return cp
