@@ -240,12 +240,13 @@ def _transitions(sup: Supervisor, units: list, on: pd.DataFrame, period_min: flo
                 unit = _site_unit(sup, u.unit)
                 cost = start_cost(unit, hours_off) if u.kind != "drive" else 0.0
                 cold = u.cold_cost is not None and u.cold_after_h is not None and hours_off >= u.cold_after_h
-                starts.append({"unit": u.unit, "period": ts.isoformat(),
+                starts.append({"unit": u.unit, "action": "switch to the turbine" if u.kind == "drive" else "start", "period": ts.isoformat(),
                                "begin_startup": (ts - pd.Timedelta(minutes=u.startup_time_min)).isoformat(),
                                "hours_off": hours_off, "cost": cost, "kind": "cold" if cold else "hot"})
                 startup += cost
             elif prev and not now:
-                stops.append({"unit": u.unit, "period": ts.isoformat(), "cost": u.shutdown_cost})
+                stops.append({"unit": u.unit, "action": "switch to the motor" if u.kind == "drive" else "stop",
+                              "period": ts.isoformat(), "cost": u.shutdown_cost})
                 shutdown += u.shutdown_cost
                 off_since_h = t * dh
             prev = now
@@ -278,12 +279,12 @@ def _advice(units: list, starts: list, stops: list, periods: list) -> list[tuple
     for s in starts:
         t = index[s["period"]]
         ts, begin = pd.Timestamp(s["period"]), pd.Timestamp(s["begin_startup"])
-        verb = "switch to the turbine" if kind[s["unit"]] == "drive" else "start"
+        verb = s["action"]
         lead = f"{verb} {s['unit']} at {begin:%H:%M}" + (f" (on from {ts:%H:%M})" if begin != ts else "")
         cost = "" if kind[s["unit"]] == "drive" else f"; {s['kind']} start, cost {s['cost']:,.0f}"
         lines.append((begin, f"{lead}{why(t)}{cost}"))
     for s in stops:
         t = index[s["period"]]
-        verb = "switch to the motor" if kind[s["unit"]] == "drive" else "stop"
+        verb = s["action"]
         lines.append((pd.Timestamp(s["period"]), f"{verb} {s['unit']} at {pd.Timestamp(s['period']):%H:%M}{why(t)}"))
     return sorted(lines, key=lambda item: item[0])

@@ -36,8 +36,8 @@ class Schedule:
     setpoints: pd.DataFrame = field(default_factory=pd.DataFrame)  # periods x setpoint tags
     kpis: pd.DataFrame = field(default_factory=pd.DataFrame)       # periods x KPI names (per hour)
     on: pd.DataFrame = field(default_factory=pd.DataFrame)         # periods x switchable units (0/1)
-    starts: list[dict] = field(default_factory=list)   # unit, period, begin_startup, cost, kind (hot/cold)
-    stops: list[dict] = field(default_factory=list)    # unit, period, cost
+    starts: list[dict] = field(default_factory=list)   # unit, action (start / switch to the turbine), period, begin_startup, cost, kind (hot/cold)
+    stops: list[dict] = field(default_factory=list)    # unit, action (stop / switch to the motor), period, cost
     costs: dict[str, float] = field(default_factory=dict)  # energy, startup, shutdown, total (site currency)
     objective: float | None = None
     gap: float | None = None

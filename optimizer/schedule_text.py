@@ -93,10 +93,10 @@ def render_schedule(schedule, explain: bool = False, *, site: Site | None = None
                 f"{_num(row.get('power_import_mw'), ',.2f'):>10s} {_num(row.get('cost_per_h'), ',.0f'):>13s}")
     if schedule.starts or schedule.stops:
         lines += ["", "starts and stops:"]
-        events = [(pd.Timestamp(s["begin_startup"]), f"  start {s['unit']}: start-up from {pd.Timestamp(s['begin_startup']):%Y-%m-%d %H:%M}, "
+        events = [(pd.Timestamp(s["begin_startup"]), f"  {s.get('action', 'start')} {s['unit']}: start-up from {pd.Timestamp(s['begin_startup']):%Y-%m-%d %H:%M}, "
                    f"on from {pd.Timestamp(s['period']):%H:%M}, {s.get('kind', '')} start, {_num(s['cost'], ',.0f')} {cur}")
                   for s in schedule.starts]
-        events += [(pd.Timestamp(s["period"]), f"  stop {s['unit']} at {pd.Timestamp(s['period']):%Y-%m-%d %H:%M}, "
+        events += [(pd.Timestamp(s["period"]), f"  {s.get('action', 'stop')} {s['unit']} at {pd.Timestamp(s['period']):%Y-%m-%d %H:%M}, "
                     f"{_num(s['cost'], ',.0f')} {cur}") for s in schedule.stops]
         lines += [line for _, line in sorted(events, key=lambda e: e[0])]
     else:

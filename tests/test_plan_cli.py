@@ -149,7 +149,9 @@ def test_plan_cli_uses_the_bundled_forecasters_and_prints_the_schedule(tmp_path,
     costs = sched["costs"]
     assert _costs_line(text) == [round(costs[k]) for k in ("energy", "startup", "shutdown", "total")]
     for s in sched["stops"]:
-        assert f"  stop {s['unit']} at {pd.Timestamp(s['period']):%Y-%m-%d %H:%M}" in text
+        verb = "switch to the motor" if s["unit"] == "BFP" else "stop"  # BFP: a drive, turbine or motor
+        assert s["action"] == verb
+        assert f"  {verb} {s['unit']} at {pd.Timestamp(s['period']):%Y-%m-%d %H:%M}" in text
     for a in sched["advice"]:
         assert f"  {a}" in text
     assert "  TLE.steam_tph: model" in text  # --explain: the forecast methods
