@@ -5,7 +5,7 @@ Running it nightly (text for README.md)
 ---------------------------------------
 
 ```sh
-make bench          # full suite (S, M, L, XL sites; a few minutes on 2 cores)
+make bench          # full suite (S, M, L, XL sites: a few minutes; look-ahead plans: about 30 min more, on 2 cores)
 make bench-quick    # pytest micro-benchmarks, the reference cycle, and `benchmarks.suite --quick` (< 2 min)
 python -m benchmarks.suite [--quick] [--json PATH] [--md PATH] [--compare PREVIOUS.json]
 ```
