@@ -109,15 +109,10 @@ def _peer(sup, hour: int, periods: int, period_min: float, gap: float, limit_s: 
     v.last_timestamp = None
     s = v.validate(snap)
     t0 = time.perf_counter()
-    per = horizon.build_periods(sup, s, fc, period_min)
-    units = horizon.switchables(sup, per[0].cycle, s.values)
-    cp = horizon.couple(units, periods, per[0].block.num_col, period_min, sup._weights[0])  # noqa: SLF001
-    horizon.settle_mixing(sup, [p.block for p in per], cp)
-    hours = [period_min / 60.0] * periods
-    model = horizon.stack([p.block for p in per], hours, cp)
+    hz = horizon.build(sup, s, fc, period_min)
     ours_build = time.perf_counter() - t0
-    ours = horizon.solve(model, limit_s, gap, planning.PLAN_HIGHS_OPTIONS)
-    peer = {k: v for k, v in pyomo_peer(sup, per, cp, hours, gap, limit_s).items() if k != "model"}  # figures only
+    ours = horizon.solve(hz.model, limit_s, gap, planning.PLAN_HIGHS_OPTIONS)
+    peer = {k: v for k, v in pyomo_peer(sup, hz.periods, hz.coupling, hz.hours, gap, limit_s).items() if k != "model"}  # figures only
     ours_total = ours_build + ours.solve_s
     peer_total = peer["build_s"] + peer["solve_s"]
     return {"ours_build_s": ours_build, "ours_solve_s": ours.solve_s, "ours_status": ours.status, "ours_objective": ours.objective,

@@ -306,6 +306,32 @@ def build_periods(sup: Supervisor, snap: ValidatedSnapshot, forecast: pd.DataFra
 
 
 @dataclass
+class Horizon:
+    """A horizon ready to solve: its periods, switchable units, coupling and stacked model."""
+
+    periods: list[Period]
+    units: list[Switchable]
+    coupling: Coupling
+    hours: list[float]
+    model: LpArrays
+    mixing_settled: int
+
+
+def build(sup: Supervisor, snap: ValidatedSnapshot, forecast: pd.DataFrame, period_min: float,
+          end_on: dict[str, bool] | None = None, starting: dict[str, float] | None = None) -> Horizon:
+    """The horizon's model from a validated snapshot and one forecast row per period: the
+    periods' blocks, the coupling (``end_on``: unit -> state in the last period, units not
+    switchable ignored; ``starting``: start-ups under way, :func:`switchables`), the settled
+    mixing binaries, stacked."""
+    periods = build_periods(sup, snap, forecast, period_min)
+    units = switchables(sup, periods[0].cycle, snap.values, starting)
+    cp = couple(units, len(periods), periods[0].block.num_col, period_min, sup._weights[0], end_on)  # noqa: SLF001
+    settled = settle_mixing(sup, [p.block for p in periods], cp)
+    hours = [period_min / 60.0] * len(periods)
+    return Horizon(periods, units, cp, hours, stack([p.block for p in periods], hours, cp), settled)
+
+
+@dataclass
 class HorizonResult:
     status: str               # optimal | time_limited | failed
     reason: str

@@ -132,18 +132,14 @@ def startups_under_way(followed: Schedule | None, now: pd.Timestamp) -> dict[str
 
 
 def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods, warnings, t0) -> Schedule:
-    periods = horizon.build_periods(sup, snap, forecast, period_min)
-    units = horizon.switchables(sup, periods[0].cycle, snap.values, startups_under_way(sup.following, snap.timestamp))
+    hz = horizon.build(sup, snap, forecast, period_min, end_on, startups_under_way(sup.following, snap.timestamp))
+    periods, units, cp, hours, model, settled = hz.periods, hz.units, hz.coupling, hz.hours, hz.model, hz.mixing_settled
     unknown = sorted(set(end_on or {}) - {u.unit for u in units})
     if unknown:
         return Schedule("invalid_input", snap.timestamp.isoformat(), period_min,
                         warnings=[f"end_on: {unknown} are not switchable units of site {sup.site.name!r} (boilers, GTs, generator "
                                   f"turbines, drives with a motor: {[u.unit for u in units]})"])
     n = periods[0].block.num_col
-    hours = [period_min / 60.0] * len(periods)
-    cp = horizon.couple(units, len(periods), n, period_min, sup._weights[0], end_on)  # noqa: SLF001
-    settled = horizon.settle_mixing(sup, [p.block for p in periods], cp)
-    model = horizon.stack([p.block for p in periods], hours, cp)
     t_built = time.perf_counter()
     options = {**PLAN_HIGHS_OPTIONS, **(sup.config.plan_solver_options or {})}
     result = horizon.solve(model, budget_s - (t_built - t0), gap, options)
