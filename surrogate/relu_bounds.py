@@ -26,13 +26,13 @@ corners), an over-estimate from the second on (it ignores that the neurons below
 
 Linear-relaxation bounds (:func:`crown_bounds`, the back-substitution of DeepPoly/CROWN): relax
 every neuron ``k`` below layer ``l`` by two linear functions of its pre-activation,
-:math:`\alpha_k a_k \le z_k \le s_k (a_k - L_k)` for an unstable neuron with
-:math:`s_k = U_k / (U_k - L_k)` and :math:`\alpha_k = 1` if :math:`U_k > -L_k` else 0
+:math:`\\alpha_k a_k \\le z_k \\le s_k (a_k - L_k)` for an unstable neuron with
+:math:`s_k = U_k / (U_k - L_k)` and :math:`\\alpha_k = 1` if :math:`U_k > -L_k` else 0
 (``z = a`` for a stable active one, ``z = 0`` for a stable inactive one), and bound
-:math:`c^\top z^{(l-1)}` (``c`` a row of :math:`W^{(l)}`) from above by taking the upper relaxation
+:math:`c^\\top z^{(l-1)}` (``c`` a row of :math:`W^{(l)}`) from above by taking the upper relaxation
 where ``c`` is positive and the lower one where it is negative, then substituting
 :math:`a^{(l-1)} = W^{(l-1)} z^{(l-2)} + b^{(l-1)}` and repeating down to ``x``, where the linear
-function's maximum over the box is :math:`\Lambda^+ u + \Lambda^- \ell`. (Lower bounds alike.)
+function's maximum over the box is :math:`\\Lambda^+ u + \\Lambda^- \\ell`. (Lower bounds alike.)
 Sound for the same reason as the LP (every relaxation holds at every ``x`` of the box), looser
 than the LP, and a few small matrix products (microseconds); the kept bound is the tighter of it
 and the interval one.
