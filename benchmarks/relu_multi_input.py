@@ -240,7 +240,7 @@ def omlt_solve(onnx_path: Path, net: ReluNetwork, unit: Unit, box: dict, formula
     opt = pyo.SolverFactory("appsi_highs")
     opt.config.mip_gap = GAP
     opt.config.time_limit = TIME_LIMIT_S
-    opt.highs_options = _options()
+    opt.highs_options = {**_options(), "output_flag": False}   # no log to format (it would be timed)
     opt.solve(m, load_solutions=True)
     pyomo_s = time.perf_counter() - t0
     obj_pyomo = float(pyo.value(m.objective))

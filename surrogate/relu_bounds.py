@@ -48,7 +48,8 @@ neuron ``k`` below with bounds ``[L_k, U_k]`` (already tightened),
 
 (the "triangle", the convex hull of one ReLU over an interval; it is the LP relaxation of the
 big-M formulation with these bounds). Every ``x`` of the box with its true activations is feasible
-there, so the LP optima bound :math:`a^{(l)}_j` soundly; the bound kept is the tighter of the LP
+there, so the LP optima bound :math:`a^{(l)}_j` soundly (LPs are solved only for the hidden
+neurons the linear-relaxation bounds below leave unstable: a stable one needs no binary either way); the bound kept is the tighter of the LP
 and the interval one, widened by ``lp_pad * (1 + |bound|)`` against HiGHS's feasibility and
 optimality tolerances (``lp_pad`` = 1e-7 by default; a neuron whose true bound is within the pad
 of 0 is then called unstable, which costs a binary, never exactness). One HiGHS instance per call,
@@ -224,8 +225,8 @@ def lp_bounds(net: ReluNetwork, lower: np.ndarray, upper: np.ndarray, lp_pad: fl
             h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.zeros(n_cols))
             for j in range(w.shape[0]):
                 nz = np.flatnonzero(w[j])
-                if nz.size == 0:
-                    continue
+                if nz.size == 0 or (l < len(net.weights) - 1 and (lo_i[j] >= 0.0 or hi_i[j] <= 0.0)):
+                    continue  # stable already: an LP would only tighten its activation's range
                 for sense, store in ((highspy.ObjSense.kMinimize, new_lo), (highspy.ObjSense.kMaximize, new_hi)):
                     h.changeObjectiveSense(sense)
                     h.changeColsCost(nz.size, prev_cols[nz], w[j, nz])
