@@ -322,3 +322,23 @@ def test_bad_input_is_refused_with_the_field_named():
         emb.values([0, 0], [np.inf, 1], {"d0": 0.0})
     with pytest.raises(ValueError, match=r"bound method = 'exact'"):
         neuron_bounds(net, np.zeros(3), np.ones(3), "exact")
+
+
+def test_benchmark_asserts_the_same_optimum(tmp_path, monkeypatch):
+    """benchmarks/relu_multi_input: on two boxes the figures come with agreement to 1e-6, and an
+    objective of ours off by 1e-4 relative is refused."""
+    import benchmarks.relu_multi_input as bench
+
+    unit = bench.UNITS[0]
+    res = bench.bench_network(unit, "small", 2, tmp_path, partition=False, compare_hull=False)
+    assert res["max_objective_rel_diff"] <= 1e-6 and res["max_onnxruntime_rel_diff"] <= 1e-6
+    assert res["omlt_bigm_binaries"] == 8 and 0 <= res["ours_binaries_mean"] <= 8
+    solve = bench.Ours.solve
+
+    def off(self, box):
+        obj, *rest = solve(self, box)
+        return (obj + 1e-4 * max(1.0, abs(obj)), *rest)
+
+    monkeypatch.setattr(bench.Ours, "solve", off)
+    with pytest.raises(bench.OptimumMismatch, match="differs from ours"):
+        bench.bench_network(unit, "small", 1, tmp_path, partition=False, compare_hull=False)
