@@ -28,7 +28,7 @@ import pyomo.environ as pyo
 from benchmarks.relu_multi_input import (AGREEMENT_REL, GAP, SEED, SIZES, TIME_LIMIT_S, UNITS, OptimumMismatch, _options,
                                          _pct, _rel, boxes, train)
 from optimizer.highs_direct import HighsDirect
-from optimizer.relu_embedding import add_relu_network, check_embedding
+from optimizer.relu_embedding import DEFAULT_BOUNDS, add_relu_network, check_embedding
 from surrogate.onnx_io import save_network
 from surrogate.serving import OnnxSurrogate
 
@@ -68,13 +68,13 @@ def add_site(m: pyo.Block, x: dict[tuple[str, str], object], y: dict[str, object
 class OursSite:
     """The site with our three embeddings, built once."""
 
-    def __init__(self, nets: dict):
+    def __init__(self, nets: dict, bounds: str = DEFAULT_BOUNDS):
         self.m = m = pyo.ConcreteModel()
         self.emb = {}
         for u in UNITS:
             blk = pyo.Block()
             m.add_component(f"nn_{u.name}", blk)
-            self.emb[u.name] = add_relu_network(blk, nets[u.name], u.decision)
+            self.emb[u.name] = add_relu_network(blk, nets[u.name], u.decision, bounds=bounds)
         x = {(u.name, n): self.emb[u.name].block.x[n] for u in UNITS for n in u.decision}
         y = {u.name: self.emb[u.name].block.y[u.output[0]] for u in UNITS}
         add_site(m, x, y)
@@ -93,7 +93,7 @@ class OursSite:
             v[self.pos[k]] = c.values
             n_bin += c.n_binaries
         v[self.site_pos] = [site[n] for n in SITE_PARAMS]
-        res = self.solver.solve(self.solver.arrays(v), TIME_LIMIT_S, GAP)
+        res = self.solver.run(self.solver.prepare(self.solver.arrays(v), TIME_LIMIT_S, GAP, slot="opt"))  # the cycle's kept instance
         dt = time.perf_counter() - t0
         if res.status != "optimal":
             raise OptimumMismatch(f"ours (site) ended {res.model_status}")

@@ -79,7 +79,7 @@ FORMULATIONS = ("bigm", "hull")
 #: Chosen by measurement (docs/relu_embedding.md).
 DEFAULT_FORMULATION = "bigm"
 #: Pre-activation bounds computed per cycle (surrogate.relu_bounds.BOUND_METHODS); chosen by measurement.
-DEFAULT_BOUNDS = "crown"
+DEFAULT_BOUNDS = "interval"
 #: Relative agreement with onnxruntime required of a solution (as the 1-D curves).
 AGREEMENT_RTOL = 1e-6
 
