@@ -13,10 +13,11 @@ the disturbances as mutable Params); the outputs ``y = W_L z^{(L-1)} + b_L`` as 
 
 Per cycle (:meth:`ReluEmbedding.values`, :meth:`ReluEmbedding.write`), everything that depends
 on the box and the disturbances is a mutable Param: the box, ``d``, the pre-activation bounds
-:math:`[L_j, U_j]` (:mod:`surrogate.relu_bounds`: interval arithmetic, tightened from the second
-layer on by linear relaxation, or by LP), the activation bounds :math:`[\\max(0, L_j), \\max(0, U_j)]`, the output bounds
-and the binaries' bounds: a stably active neuron (:math:`L_j \\ge 0`) gets :math:`\\delta_j = 1`
-fixed, a stably inactive one (:math:`U_j \\le 0`) :math:`\\delta_j = 0` fixed, so the rows below
+:math:`[L_j, U_j]` (:mod:`surrogate.relu_bounds`: interval arithmetic by default; optionally
+tightened from the second layer on by linear relaxation or by LP), the activation bounds
+:math:`[\\max(0, L_j), \\max(0, U_j)]`, the output bounds and the binaries' bounds: a stably
+active neuron (:math:`L_j \\ge 0`) gets :math:`\\delta_j = 1` fixed, a stably inactive one
+(:math:`U_j \\le 0`) :math:`\\delta_j = 0` fixed, so the rows below
 reduce to :math:`z_j = a_j` (linear) or :math:`z_j = 0` (removed) and HiGHS's presolve takes the
 fixed columns out; only the unstable neurons keep a free binary. Every coefficient is affine in
 the Params (:mod:`optimizer.lp_arrays` computes the HiGHS arrays from them in one product).
@@ -41,9 +42,26 @@ part of the inputs where the neuron is active; the rest is :math:`z^{(l-1)} - v`
 Tighter relaxation (ideal for one neuron over the box) for ``n_in`` more columns and ``4 n_in``
 more rows per neuron.
 
-Measured (``python -m benchmarks.relu_multi_input``, see docs/relu_embedding.md): the default
-:data:`DEFAULT_FORMULATION` is the one that solved faster on our networks; the numbers are in
-that document and in :data:`DEFAULT_FORMULATION`'s comment.
+Which one, and which bounds: measured (``python -m benchmarks.relu_multi_input``, 40 cycle-like
+boxes per network, HiGHS with the supervisor's options, one thread, 2 shared cores; whole per-box
+time = bounds + Params + arrays + HiGHS, p50 / p95 in ms; docs/relu_embedding.md has all figures):
+
+=====================  ==============  ==============  ==============  ==============
+network (wide)         bigm, interval  bigm, CROWN     bigm, LP        hull, interval
+=====================  ==============  ==============  ==============  ==============
+3-16-16-1 turbine      3.20 / 14.3     3.74 / 10.5     3.85 / 13.2     5.57 / 40.4
+3-16-16-1 HRSG         2.29 / 6.2      3.27 / 7.1      5.06 / 11.2     5.53 / 10.6
+4-16-16-1 turbine      2.84 / 33.4     3.12 / 36.1     4.33 / 29.6     7.59 / 96.6
+=====================  ==============  ==============  ==============  ==============
+
+(the small n-8-1 networks: 0.9-1.4 ms for all). The hull's tighter relaxation does not pay for its
+``n_in`` extra columns and ``4 n_in`` extra rows per neuron: HiGHS solves these models at or near
+the root either way, so the formulation's size decides; big-M is the default. Tighter bounds
+(CROWN, LP) cut the free binaries (mean 7.1 -> 4.5 -> 4.3 on the first network) but HiGHS's own
+presolve and probing recover most of that, and computing them costs 0.3-2 ms; with the three
+wide networks in one site (benchmarks/relu_coupled.py) interval bounds gave 10.6 / 25.5 ms,
+CROWN 14.5 / 29.0, LP 18.8 / 39.8. Interval bounds are the default; the others stay available
+(``bounds=``) for networks or sites where the binaries count more.
 
 :func:`check_embedding` compares the embedding's ``(x, y)`` at a solution with onnxruntime on the
 same network, relative to ``max(|y_onnx|, 1e-9)`` as the supervisor's curve check does.

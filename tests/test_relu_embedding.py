@@ -164,7 +164,7 @@ def served(name: str, tmp_dir: str) -> OnnxSurrogate:
 def test_optimum_equals_activation_pattern_enumeration(name):
     net = NETS[name]()
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    models = {(f, b): Solved(net, f, b) for f in ("bigm", "hull") for b in ("crown", "lp")}
+    models = {(f, b): Solved(net, f, b) for f in ("bigm", "hull") for b in BOUND_METHODS}
     for _ in range(4):
         lower, upper, dist, c_x, c_y = random_case(net, rng)
         for sign in (1.0, -1.0):                      # min and max of the same objective
@@ -268,17 +268,18 @@ def test_free_binaries_equal_unstable_neurons(formulation, bounds):
     assert len(counts) > 1  # the boxes differ in what they need
 
 
-def test_parameters_written_per_cycle_equal_a_model_built_for_that_box():
+@pytest.mark.parametrize("formulation", ["bigm", "hull"])
+def test_parameters_written_per_cycle_equal_a_model_built_for_that_box(formulation):
     """The model built once and re-parameterised gives the same HiGHS model as one built and set
     for the box directly (every coefficient affine in the Params, as lp_arrays needs)."""
     net = seeded_net([4, 6, 5, 1], 21, 3)
     rng = np.random.default_rng(4)
-    once = Solved(net, "bigm", "crown")
+    once = Solved(net, formulation, "interval")
     once.solve(*random_case(net, rng))
     for _ in range(3):
         case = random_case(net, rng)
         res, _, arrays = once.solve(*case)
-        fresh = Solved(net, "bigm", "crown")
+        fresh = Solved(net, formulation, "interval")
         res2, _, arrays2 = fresh.solve(*case)
         assert abs(res.objective - res2.objective) <= 1e-9 * max(1.0, abs(res2.objective))
         for field in ("col_lower", "col_upper", "row_lower", "row_upper", "col_cost", "a_value"):
