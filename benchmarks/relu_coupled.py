@@ -25,8 +25,20 @@ from pathlib import Path
 import numpy as np
 import pyomo.environ as pyo
 
-from benchmarks.relu_multi_input import (AGREEMENT_REL, GAP, SEED, SIZES, TIME_LIMIT_S, UNITS, OptimumMismatch, _options,
-                                         _pct, _rel, boxes, train)
+from benchmarks.relu_multi_input import (
+    AGREEMENT_REL,
+    GAP,
+    SEED,
+    SIZES,
+    TIME_LIMIT_S,
+    UNITS,
+    OptimumMismatch,
+    _options,
+    _pct,
+    _rel,
+    boxes,
+    train,
+)
 from optimizer.highs_direct import HighsDirect
 from optimizer.relu_embedding import DEFAULT_BOUNDS, add_relu_network, check_embedding
 from surrogate.onnx_io import save_network
@@ -139,7 +151,7 @@ def omlt_site(paths: dict, nets: dict, unit_boxes: dict, site: dict, formulation
     opt.highs_options = {**_options(), "output_flag": False}
     opt.solve(m, load_solutions=True)
     pyomo_s = time.perf_counter() - t0
-    model = opt._solver_model.getModel()  # noqa: SLF001
+    model = opt._solver_model.getModel()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", GAP)

@@ -63,7 +63,12 @@ import pyomo.environ as pyo
 
 from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig
 from optimizer.highs_direct import HighsDirect
-from optimizer.relu_embedding import DEFAULT_BOUNDS, DEFAULT_FORMULATION, check_embedding, standalone_model
+from optimizer.relu_embedding import (
+    DEFAULT_BOUNDS,
+    DEFAULT_FORMULATION,
+    check_embedding,
+    standalone_model,
+)
 from surrogate.network import ReluNetwork, Variable
 from surrogate.onnx_io import save_network
 from surrogate.serving import OnnxSurrogate
@@ -249,7 +254,7 @@ def omlt_solve(onnx_path: Path, net: ReluNetwork, unit: Unit, box: dict, formula
     opt.solve(m, load_solutions=True)
     pyomo_s = time.perf_counter() - t0
     obj_pyomo = float(pyo.value(m.objective))
-    model = opt._solver_model.getModel()  # noqa: SLF001
+    model = opt._solver_model.getModel()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", GAP)

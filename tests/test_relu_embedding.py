@@ -48,7 +48,7 @@ def seeded_net(sizes: list[int], seed: int, n_decision: int) -> ReluNetwork:
     return ReluNetwork(ws, bs, inputs, [Variable("y", "t/h")])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trained_net() -> ReluNetwork:
     """A small net trained like surrogate.train (standardised data, scaling folded) on a smooth
     unit-like function: steam(power, extraction | cooling-water temperature)."""
@@ -151,7 +151,7 @@ class Solved:
         return res, cycle, arrays
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def served(name: str, tmp_dir: str) -> OnnxSurrogate:
     from pathlib import Path
 
@@ -194,7 +194,7 @@ def test_any_box_and_disturbance_agrees_with_onnxruntime(tmp_path_factory, name,
     assert abs(res.objective - served_obj) <= 1e-6 * max(1.0, abs(served_obj))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _solved(name: str, formulation: str, bounds: str) -> Solved:
     return Solved(NETS[name](), formulation, bounds)
 
