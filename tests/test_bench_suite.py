@@ -288,3 +288,26 @@ def test_missing_wide_models_reported_not_measured(tmp_path):
     row = next(t for t in suite.targets(r) if "wide networks" in t["target"])
     assert row["verdict"] == "not measured" and "make models-wide" in row["note"]
     assert "not measured" in suite.markdown(r, [])
+
+
+def test_multi_input_embedding_targets_follow_the_figures():
+    """The suite's rows for the multi-input benchmark: a ratio below 10x on HiGHS time is MISSED,
+    10x build + solve is MET, and an optimum off by more than 1e-6 fails the HiGHS-time row even
+    at a high ratio."""
+    def figures(highs: float, pyomo: float, partition: float, diff: float) -> dict:
+        return {"networks": {"a": {}, "b": {}}, "min_speedup_vs_omlt_bigm_p50": highs, "min_speedup_vs_omlt_bigm_pyomo_p50": pyomo,
+                "min_speedup_vs_omlt_partition_p50": partition, "max_objective_rel_diff": diff,
+                "target_10x_vs_bigm_highs_met": highs >= 10, "target_10x_vs_bigm_pyomo_met": pyomo >= 10,
+                "faster_than_partition_highs": partition > 1, "site_speedup_vs_omlt_bigm_pyomo_p50": {"small": 7.2}}
+
+    def verdicts(rm: dict) -> list[str]:
+        r = _fake_run()
+        r["relu_multi_input"] = rm
+        return [t["verdict"] for t in suite.targets(r) if t["target"].startswith("multi-input networks")]
+
+    assert verdicts(figures(0.68, 10.4, 2.7, 2.7e-8)) == ["MISSED", "MET", "MET"]
+    assert verdicts(figures(12.0, 9.4, 0.9, 2.7e-8)) == ["MET", "MISSED", "MISSED"]
+    assert verdicts(figures(12.0, 12.0, 2.0, 1e-4))[0] == "MISSED"
+    r = _fake_run()
+    r["relu_multi_input"] = figures(0.68, 10.4, 2.7, 2.7e-8)
+    assert "multi-input networks" in suite.markdown(r, [])
