@@ -525,6 +525,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # a sweep variant that failed in its worker (scenarios.sweep.VariantError)
+        from scenarios.sweep import VariantError
+
+        if not isinstance(exc, VariantError):
+            raise
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -118,6 +118,8 @@ ALIASES: dict[str, str] = {
     "ambient_min_c": "profile.ambient_min_c",
     "ambient_max_c": "profile.ambient_max_c",
 }
+# the field an alias sets, by its own name: ``carbon_price_per_t`` as the bundled files write it
+ALIASES.update({target.rsplit(".", 1)[-1]: target for target in list(ALIASES.values())})
 
 Policy = Literal["practice", "good_practice", "steamopt", "oracle", "steamopt_lookahead", "oracle_lookahead"]
 
@@ -683,7 +685,7 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario
 
     Keys are dotted paths with optional list indexes (``hours``, ``changes.carbon_price_per_t``,
     ``profile.ambient_max_c``, ``events[0].factor``, ``changes.hydrogen[1].volume_fraction``) or an
-    alias of :data:`ALIASES` (``carbon_price`` ...). Values are typed as in TOML (numbers, strings,
+    alias of :data:`ALIASES` (``carbon_price``, or the field's own name ``carbon_price_per_t`` ...). Values are typed as in TOML (numbers, strings,
     booleans, lists, tables); ``None`` removes the key (back to the default). A bad key or value
     raises :class:`~optimizer.site.schema.DataFileError` naming it, with a suggestion for a typo.
     """

@@ -33,13 +33,31 @@ def variants(sets: dict[str, list]) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(sets[k] for k in keys))]
 
 
+class VariantError(RuntimeError):
+    """A variant that failed in its worker: the variant and the error, as one picklable message
+    (an exception the parent cannot rebuild would surface as a broken process pool)."""
+
+
+def check_variants(scenario_path: str | Path, sets: dict[str, list], hours: float | None = None) -> None:
+    """Build every variant's study spec before any worker starts: a bad ``--set`` key or value
+    raises the scenario's own validation error (``ValueError``, naming the field, value and rule)."""
+    from scenarios.study_files import spec_from_scenario_file
+
+    for overrides in variants(sets):
+        spec_from_scenario_file(str(scenario_path), overrides, hours=hours)
+
+
 def run_variant(scenario_path: str, overrides: dict, hours: float | None = None) -> pd.DataFrame:
     """One variant's summary (a row per policy) with the overrides as columns."""
-    from scenarios.study_files import spec_from_scenario_file
     from scenarios.study import run_study
+    from scenarios.study_files import spec_from_scenario_file
 
-    spec = spec_from_scenario_file(scenario_path, overrides, hours=hours)
-    result = run_study(spec)
+    try:
+        spec = spec_from_scenario_file(scenario_path, overrides, hours=hours)
+        result = run_study(spec)
+    except Exception as exc:
+        shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        raise VariantError(f"variant {shown}: {type(exc).__name__}: {exc}") from None
     summary = result.summary.reset_index()
     for k, v in overrides.items():
         summary[k] = v
@@ -49,7 +67,10 @@ def run_variant(scenario_path: str, overrides: dict, hours: float | None = None)
 
 def run_sweep(scenario_path: str | Path, sets: dict[str, list], hours: float | None = None, scheduler: str | None = None,
               workers: int | None = None, on_done: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Every variant, in parallel; one table (a row per variant and policy)."""
+    """Every variant, in parallel; one table (a row per variant and policy). Every variant is
+    validated first (:func:`check_variants`); a variant failing in its worker raises
+    :class:`VariantError` naming it."""
+    check_variants(scenario_path, sets, hours)
     jobs = variants(sets)
     path = str(scenario_path)
     if scheduler:

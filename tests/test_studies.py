@@ -176,6 +176,59 @@ def test_sweep_on_a_process_pool(tmp_path):
     assert (tmp_path / "tradeoff.png").exists()
 
 
+def test_sweep_takes_the_field_name_the_bundled_file_uses(tmp_path):
+    """``--set carbon_price_per_t=...`` (the key written in carbon_price_sweep.toml's [changes])
+    sets the same field as the alias ``carbon_price``; it used to end in a BrokenProcessPool."""
+    from scenarios.cli import main
+
+    assert main(["sweep", str(STUDIES / "carbon_price_sweep.toml"), "--set", "carbon_price_per_t=0,2000", "--hours", "1",
+                 "--out", str(tmp_path), "--workers", "2", "--quiet"]) == 0
+    table = pd.read_csv(tmp_path / "sweep.csv")
+    assert sorted(table["carbon_price_per_t"].unique()) == [0, 2000]
+    steamopt = table[table["policy"] == "steamopt"].set_index("carbon_price_per_t")
+    assert steamopt.loc[0, "carbon_cost"] == 0 and steamopt.loc[2000, "carbon_cost"] == pytest.approx(2000 * steamopt.loc[2000, "co2e_t"], rel=1e-9)
+
+
+@pytest.mark.parametrize("item, message", [
+    ("nonsense=1,2", "nonsense = 1: unknown key"),
+    ("carbon_price_per_t=0,-5", "changes.carbon_price_per_t = -5.0: must be >= 0"),
+])
+def test_bad_sweep_set_is_the_validation_message_before_any_worker(tmp_path, capsys, monkeypatch, item, message):
+    """A bad ``--set`` key or value: exit 2 and the scenario's own validation message, before a
+    worker starts (no pool is made)."""
+    import scenarios.sweep as sweep
+    from scenarios.cli import main
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for an invalid sweep")
+
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", no_pool)
+    assert main(["sweep", str(STUDIES / "carbon_price_sweep.toml"), "--set", item, "--hours", "1", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not (tmp_path / "sweep.csv").exists()
+
+
+def test_a_variant_failing_in_its_worker_is_named(tmp_path, capsys, monkeypatch):
+    """An error inside a worker reaches the command line as one message naming the variant (exit
+    1), not as a broken process pool; the error survives pickling between processes."""
+    import pickle
+
+    import scenarios.study as study
+    import scenarios.sweep as sweep
+    from scenarios.cli import main
+
+    def broken(spec):
+        raise ZeroDivisionError("synthetic failure")
+
+    monkeypatch.setattr(study, "run_study", broken)  # forked workers inherit it
+    assert main(["sweep", str(STUDIES / "carbon_price_sweep.toml"), "--set", "carbon_price=0,500", "--hours", "1",
+                 "--out", str(tmp_path), "--workers", "2", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "variant carbon_price=0: ZeroDivisionError: synthetic failure" in err and "BrokenProcessPool" not in err
+    exc = pickle.loads(pickle.dumps(sweep.VariantError("variant x=1: boom")))
+    assert isinstance(exc, sweep.VariantError) and str(exc) == "variant x=1: boom"
+
+
 def test_sweep_on_a_dask_local_cluster():
     distributed = pytest.importorskip("distributed")
     from scenarios.sweep import run_sweep
