@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -151,7 +152,11 @@ def _cmd_step(args: argparse.Namespace) -> int:
     snapshot = read_json_file(args.snapshot, MAX_SNAPSHOT_BYTES, what="snapshot")
     site = load_site(args.site)
     models = load_model_dir(args.models)
-    supervisor = Supervisor(site, models, SupervisorConfig(cycle_s=args.cycle_s, time_budget_s=args.budget_s, objective=args.objective))
+    weights = parse_weights(args.weights) if args.objective == "weighted" else None
+    config = SupervisorConfig(cycle_s=args.cycle_s, time_budget_s=args.budget_s, objective=args.objective)
+    if weights is not None:
+        config.weights = {"cost": 0.0, "co2e": 0.0, "steam": 0.0, **weights}
+    supervisor = Supervisor(site, models, config)
     proposal = supervisor.step(snapshot)
     if args.explain:
         print(explain(proposal))
@@ -359,9 +364,52 @@ def _cmd_opcua_run(args: argparse.Namespace) -> int:
     return 0 if any(connected) or not connected else 1
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Help text with each option's default, where it has one (not for required options and flags)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and action.default != []
+        if "%(default)" not in text and action.option_strings and shown and not action.required:
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)command's ``--help`` shows its options' defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """``"cost=1,co2e=2000,steam=0"`` -> weights of the weighted objective; ``ValueError`` naming the
+    item and the rule (keys cost, co2e, steam; finite numbers >= 0; at least one > 0)."""
+    out: dict[str, float] = {}
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in ("cost", "co2e", "steam"):
+            raise ValueError(f"--weights {item!r}: expected cost=W, co2e=W or steam=W")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"--weights {key} = {raw.strip()!r}: must be a number") from None
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"--weights {key} = {value!r}: must be a finite number >= 0")
+        out[key] = value
+    if not any(out.values()):
+        raise ValueError(f"--weights {text!r}: at least one weight must be > 0")
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="steamopt", description="Supervisory steam-network optimisation engine.")
+    from optimizer import __version__
+
+    p = _Parser(prog="steamopt", description="Supervisory steam-network optimisation engine.")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    p.add_argument("--version", action="version", version=f"steamopt {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("simulate", help="simulate a site under today's practice and write a historian table")
@@ -383,7 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
     st.add_argument("--snapshot", required=True, help="snapshot JSON: tag -> value, and timestamp")
     st.add_argument("--explain", action="store_true", help="print a table of current vs proposed instead of JSON")
-    st.add_argument("--objective", choices=["cost", "co2e", "steam"], default="cost")
+    st.add_argument("--objective", choices=["cost", "co2e", "steam", "weighted"], default="cost",
+                    help="what the cycle minimises (weighted: see --weights)")
+    st.add_argument("--weights", default="cost=1,co2e=0,steam=0",
+                    help="weighted objective: currency x cost + co2e x t CO2e + steam x t steam generated (per hour)")
     st.add_argument("--cycle-s", type=float, default=60.0, help="cycle time, s (move limits)")
     st.add_argument("--budget-s", type=float, default=1.0, help="time budget of the step, s")
     st.set_defaults(func=_cmd_step)

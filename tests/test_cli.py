@@ -116,3 +116,44 @@ def test_step_stdout_is_json_only():
     assert "HiGHS" not in proc.stdout
     proposal = json.loads(proc.stdout)
     assert proposal["status"] == "optimal"
+
+
+def test_version_and_help_with_defaults(capsys):
+    from optimizer import __version__
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"steamopt {__version__}"
+    with pytest.raises(SystemExit):
+        main(["step", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "time budget of the step, s (default: 1.0)" in text and "(default: cost)" in text
+    assert "(default: None)" not in text and "(default: False)" not in text  # required options and flags: no default shown
+
+
+def _step(capsys, *extra: str) -> dict:
+    code = main(["step", "--site", str(SITE_FILE), "--models", str(ROOT / "scenarios" / "models" / "reference_olefins"),
+                 "--snapshot", str(ROOT / "scenarios" / "snapshots" / "reference_olefins.json"), *extra])
+    out = capsys.readouterr()
+    return {"code": code, "out": out.out, "err": out.err}
+
+
+def test_step_weighted_objective(capsys):
+    """``--objective weighted``: cost=1 alone gives the cost objective's proposal; a carbon weight
+    far above the site's carbon price trades cost for CO2e."""
+    cost = json.loads(_step(capsys)["out"])
+    same = json.loads(_step(capsys, "--objective", "weighted", "--weights", "cost=1")["out"])
+    green = json.loads(_step(capsys, "--objective", "weighted", "--weights", "cost=1,co2e=50000")["out"])
+    assert cost["status"] == same["status"] == green["status"] == "optimal"
+    kpi = "co2e_t_h"
+    assert same["proposed_kpis"]["cost_per_h"] == pytest.approx(cost["proposed_kpis"]["cost_per_h"], rel=1e-9)
+    assert green["proposed_kpis"][kpi] < cost["proposed_kpis"][kpi] - 1e-3
+    assert green["proposed_kpis"]["cost_per_h"] > cost["proposed_kpis"]["cost_per_h"]
+
+
+@pytest.mark.parametrize("weights, message", [("cost=1,co2e=-3", "--weights co2e = -3.0: must be a finite number >= 0"),
+                                              ("carbon=2", "--weights 'carbon=2': expected cost=W, co2e=W or steam=W"),
+                                              ("cost=0", "at least one weight must be > 0")])
+def test_step_bad_weights_named(capsys, weights, message):
+    r = _step(capsys, "--objective", "weighted", "--weights", weights)
+    assert r["code"] == 2 and message in r["err"] and r["out"] == ""
