@@ -457,7 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", help="also write the schedule as JSON to this file")
     pl.set_defaults(func=_cmd_plan)
 
-    rp = sub.add_parser("replay", help="reproduce logged proposals from an audit log (SupervisorConfig.audit_log)")
+    rp = sub.add_parser("replay", help="audit check: re-run the cycles of an audit log (SupervisorConfig.audit_log) and confirm "
+                                       "each logged proposal is reproduced exactly; to run the engine over plant data, see "
+                                       "`historian replay`")
     rp.add_argument("--site", required=True, help="site TOML file (must be the logged one)")
     rp.add_argument("--models", required=True, help="model directory (must be the logged one)")
     rp.add_argument("--log", required=True, help="audit log: one JSON line per cycle")
@@ -521,7 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--test-days", type=float, default=7.0, help="days at the end held out for the accuracy table")
     ft.set_defaults(func=_cmd_forecast_train)
 
-    hi = sub.add_parser("historian", help="historian tables").add_subparsers(dest="historian_command", required=True)
+    hi = sub.add_parser("historian", help="historian tables: `historian replay` runs the engine over a historian as it "
+                                                   "would have run live, with an adherence report (to check an audit log, "
+                                                   "see `replay`)").add_subparsers(dest="historian_command", required=True)
     hr = hi.add_parser("replay", help="run the supervisor over a historian table as it would have run live; adherence report")
     hr.add_argument("--site", required=True, help="site TOML file")
     hr.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")

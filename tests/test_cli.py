@@ -157,3 +157,13 @@ def test_step_weighted_objective(capsys):
 def test_step_bad_weights_named(capsys, weights, message):
     r = _step(capsys, "--objective", "weighted", "--weights", weights)
     assert r["code"] == 2 and message in r["err"] and r["out"] == ""
+
+
+def test_the_two_replays_say_which_is_which(capsys):
+    """`replay` (an audit log) and `historian replay` (plant data) were easily confused: the
+    top-level help says what each does and points to the other."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "audit check: re-run the cycles of an audit log" in text and "see `historian replay`" in text
+    assert "`historian replay` runs the engine over a historian as it would have run live" in text and "see `replay`" in text
