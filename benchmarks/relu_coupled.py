@@ -37,6 +37,7 @@ from benchmarks.relu_multi_input import (
     _pct,
     _rel,
     boxes,
+    solve_pyomo_then_highs,
     train,
 )
 from optimizer.highs_direct import HighsDirect
@@ -114,7 +115,6 @@ class OursSite:
 
 def omlt_site(paths: dict, nets: dict, unit_boxes: dict, site: dict, formulation: str) -> dict:
     """OMLT's site model of this box (built now): appsi solve, then a fresh highspy re-run."""
-    import highspy
     import onnx
     from omlt import OmltBlock
     from omlt.io import load_onnx_neural_network
@@ -145,24 +145,7 @@ def omlt_site(paths: dict, nets: dict, unit_boxes: dict, site: dict, formulation
     add_site(m, x, y)
     for n in SITE_PARAMS:
         m.site[n] = site[n]
-    opt = pyo.SolverFactory("appsi_highs")
-    opt.config.mip_gap = GAP
-    opt.config.time_limit = TIME_LIMIT_S
-    opt.highs_options = {**_options(), "output_flag": False}
-    opt.solve(m, load_solutions=True)
-    pyomo_s = time.perf_counter() - t0
-    model = opt._solver_model.getModel()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", GAP)
-    h.setOptionValue("time_limit", TIME_LIMIT_S)
-    for k, v in _options().items():
-        h.setOptionValue(k, v)
-    h.passModel(model)
-    t1 = time.perf_counter()
-    h.run()
-    return {"objective": float(h.getInfo().objective_function_value), "objective_pyomo": float(pyo.value(m.objective)),
-            "pyomo_s": pyomo_s, "highs_s": time.perf_counter() - t1}
+    return solve_pyomo_then_highs(m, t0)
 
 
 def bench_site(size: str, n_boxes: int, out_dir: Path, partition: bool = True) -> dict:

@@ -247,6 +247,13 @@ def omlt_solve(onnx_path: Path, net: ReluNetwork, unit: Unit, box: dict, formula
             m.nn.inputs[j].fix(box["disturbances"][n])
     m.objective = pyo.Objective(expr=sum(float(box["c_x"][unit.decision.index(n)]) * m.nn.inputs[j]
                                          for j, n in enumerate(names) if n in unit.decision) + box["c_y"] * m.nn.outputs[0])
+    return solve_pyomo_then_highs(m, t0)
+
+
+def solve_pyomo_then_highs(m: pyo.ConcreteModel, t0: float) -> dict:
+    """Solve ``m`` through Pyomo's appsi HiGHS (``pyomo_s``: from ``t0``, the build's start, to
+    the solution loaded), then the same HiGHS model in a fresh highspy with the same options
+    (``highs_s``: HiGHS's run alone)."""
     opt = pyo.SolverFactory("appsi_highs")
     opt.config.mip_gap = GAP
     opt.config.time_limit = TIME_LIMIT_S

@@ -139,14 +139,7 @@ def check_box(net: ReluNetwork, lower: np.ndarray, upper: np.ndarray) -> tuple[n
 def interval_bounds(net: ReluNetwork, lower: np.ndarray, upper: np.ndarray) -> NeuronBounds:
     """Interval-arithmetic bounds of every layer over the box (module docstring)."""
     z_lo, z_hi = check_box(net, lower, upper)
-    pre = []
-    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
-        wp, wn = np.maximum(w, 0.0), np.minimum(w, 0.0)
-        a_lo = wp @ z_lo + wn @ z_hi + b
-        a_hi = wp @ z_hi + wn @ z_lo + b
-        pre.append((a_lo, a_hi))
-        z_lo, z_hi = np.maximum(a_lo, 0.0), np.maximum(a_hi, 0.0)
-    return NeuronBounds(pre, "interval")
+    return NeuronBounds(net.interval_bounds(z_lo, z_hi), "interval")  # the network's own interval arithmetic
 
 
 def _relaxation(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
