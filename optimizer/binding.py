@@ -34,9 +34,18 @@ class BindingLimits:
     """The binding-limit report of one model. ``names``: () -> (row names, column names) of the
     HiGHS model, asked for once (the index of the limits worth reporting is kept)."""
 
-    def __init__(self, names: Callable[[], tuple[list[str], list[str]]]):
+    def __init__(self, names: Callable[[], tuple[list[str], list[str]]],
+                 describe: Callable[[str], tuple[str, str]] | None = None, currency: str = ""):
         self._names = names
         self._index: tuple | None = None
+        # plant words and unit of each limit (optimizer.plant_words.describe_limit)
+        self._describe = describe or (lambda n: (n, ""))
+        self._currency = currency
+
+    def _entry(self, name: str, kind: str, what: str, worth: float) -> dict:
+        words, unit = self._describe(name)
+        return {"limit": name, "kind": kind, "what": what, "description": words, "unit": unit, "currency": self._currency,
+                "worth_per_unit_per_h": worth}
 
     def candidates(self, duals) -> tuple[list[dict], list[tuple[int, dict]]] | None:
         """What the report needs only the duals for: the constraints with a dual, and the
@@ -54,9 +63,8 @@ class BindingLimits:
         row_dual, col_dual = duals
         (r_idx, r_names, r_what), (c_idx, c_names, c_what) = self._index
         r_worth, c_worth = np.abs(row_dual[r_idx]), np.abs(col_dual[c_idx])
-        rows_out = [{"limit": r_names[k], "kind": "constraint", "what": r_what[k], "worth_per_unit_per_h": float(r_worth[k])}
-                    for k in np.flatnonzero(r_worth > 1e-6).tolist()]
-        cols_out = [(int(c_idx[k]), {"limit": c_names[k], "kind": "bound", "what": c_what[k], "worth_per_unit_per_h": float(c_worth[k])})
+        rows_out = [self._entry(r_names[k], "constraint", r_what[k], float(r_worth[k])) for k in np.flatnonzero(r_worth > 1e-6).tolist()]
+        cols_out = [(int(c_idx[k]), self._entry(c_names[k], "bound", c_what[k], float(c_worth[k])))
                     for k in np.flatnonzero(c_worth > 1e-6).tolist()]
         return rows_out, cols_out
 

@@ -44,6 +44,7 @@ from pyomo.repn import generate_standard_repn
 from optimizer import __version__, certify, tags
 from optimizer.audit import append_line, sha256_of
 from optimizer.binding import BindingLimits
+from optimizer.plant_words import describe_limit
 from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config  # noqa: F401 - TUNED_HIGHS_OPTIONS re-exported
 from optimizer.curves import CurveProvider, SurrogateCurves
 from optimizer.cycle import CycleData
@@ -124,7 +125,8 @@ class Supervisor:
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self._model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
-        self._binding_limits = BindingLimits(self._names)  # what holds the proposal, from the duals LP
+        # what holds the proposal, from the duals LP, in plant words
+        self._binding_limits = BindingLimits(self._names, lambda n: describe_limit(n, site), site.currency)
         # parameter values (HighsDirect.params order): the static and the cycle's fixed data; and
         # what the Pyomo Params hold (the last optimisation's data)
         self._base = self._solver.template.values()

@@ -319,7 +319,7 @@ def adherence_report(site: Site, models, replay: ReplayResult, frame: pd.DataFra
                           "units_advised": len(advised_u), "units_followed": sum(1 for u in advised_u if info[u][1]),
                           "followed": (n_fol == n_adv) if n_adv else np.nan})
         for b in p.binding:
-            binding_rows.append({"timestamp": ts, "limit": b["limit"], "what": b.get("what", ""), "kind": b.get("kind", ""),
+            binding_rows.append({"timestamp": ts, "limit": b["limit"], "description": b.get("description", b["limit"]), "what": b.get("what", ""), "kind": b.get("kind", ""),
                                  "worth_per_unit_per_h": float(b["worth_per_unit_per_h"]), "gap_per_h": gap_step})
 
     steps = pd.DataFrame(step_rows)

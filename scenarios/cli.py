@@ -159,7 +159,7 @@ def _cmd_step(args: argparse.Namespace) -> int:
     supervisor = Supervisor(site, models, config)
     proposal = supervisor.step(snapshot)
     if args.explain:
-        print(explain(proposal))
+        print(explain(proposal, snapshot))
     else:
         print(proposal.to_json(indent=1))
     return 0
@@ -171,16 +171,31 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return run_plan(args)
 
 
-def explain(p) -> str:
-    """A human-readable table of current vs proposed."""
+def explain(p, snapshot: dict | None = None) -> str:
+    """The proposal for a person: KPIs current vs proposed (the proposed alone, and why, when the
+    current point could not be evaluated), every setpoint current vs proposed (current: the
+    snapshot's reading of the same tag, where it has one), the binding limits in plant words with
+    their worth, warnings and substitutions."""
     lines = [f"status: {p.status}   timestamp: {p.timestamp}   total {p.stats.get('total_ms', float('nan')):.1f} ms"]
-    if p.current_kpis and p.proposed_kpis:
+    if p.proposed_kpis:
         lines.append(f"{'KPI':28s} {'current':>14s} {'proposed':>14s} {'saving':>14s}")
-        for k in p.proposed_kpis:
-            c = p.current_kpis.get(k, float("nan"))
-            lines.append(f"{k:28s} {c:14,.2f} {p.proposed_kpis[k]:14,.2f} {c - p.proposed_kpis[k]:14,.2f}")
-    lines.append("setpoints:")
-    lines += [f"  {k:28s} {v:12.3f}" for k, v in p.setpoints.items()]
+        for k, v in p.proposed_kpis.items():
+            c = p.current_kpis.get(k) if p.current_kpis else None
+            cur, saving = ("n/a", "n/a") if c is None else (f"{c:,.2f}", f"{c - v:,.2f}")
+            lines.append(f"{k:28s} {cur:>14s} {v:14,.2f} {saving:>14s}")
+        if not p.current_kpis:
+            why = [w for w in p.warnings if "current operating point" in w or "current point" in w]
+            lines.append("no current KPIs or savings: " + (why[0] if why else "the current point was not evaluated (no reason recorded)"))
+    lines.append(f"{'setpoint':28s} {'current':>12s} {'proposed':>12s}")
+    for k, v in p.setpoints.items():
+        c = (snapshot or {}).get(k)
+        cur = f"{c:12.3f}" if isinstance(c, (int, float)) and not isinstance(c, bool) else f"{'-':>12s}"
+        lines.append(f"  {k:26s} {cur} {v:12.3f}")
+    if p.binding:
+        lines.append("binding limits (worth of one more unit of each, per hour):")
+        for b in p.binding:
+            per = f" per {b['unit']}" if b.get("unit") else ""
+            lines.append(f"  {b.get('description', b['limit']):58s} {b['worth_per_unit_per_h']:12,.1f} {b.get('currency', '')}/h{per}")
     for w in p.warnings + p.domain_warnings:
         lines.append(f"warning: {w}")
     for s in p.substitutions:
