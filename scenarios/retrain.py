@@ -18,7 +18,8 @@ learned quantity of the site:
      (one-sided; ``z = 3``: about 0.13 % chance of a false replacement under no improvement);
    * its training domain covers at least ``min_domain_coverage`` of the current model's domain
      along every input (a model fitted on a few days of data must not replace one fitted over the
-     whole operating range: the optimiser would extrapolate it);
+     whole operating range: the optimiser would extrapolate it). The domain is the training rows'
+     box, known before the fit: data that fail this are refused at once, without training;
 
 3. if at least one model is replaced, writes a new model directory ``out_dir``: the replaced
    models' new ONNX files, the other models' files copied byte for byte, ``manifest.toml``,
@@ -275,28 +276,35 @@ def retrain(
         a = round(_FIT_SHARE * len(fit))
         digest = hashlib.sha256(clean.to_numpy(np.float64).tobytes() + "|".join(spec.columns).encode()).hexdigest()
         data = PreparedData(spec, fit.iloc[:a], fit.iloc[a:], hold, report, digest)
-        model = train_quantity(data, config)
+        # the candidate's domain is its training rows' box, known before it is trained: data that
+        # cover too little of the current model's domain are refused at once, not after the fit
+        cover = domain_coverage(old, data.domain)
         x_h, y_h = data.xy("test")
-        old_pred = old.evaluate_batch(x_h)
+        old_pred = old.evaluate_batch(x_h)  # the current model on the held-out rows, trained or not
+        acc_old = Accuracy.of(y_h, old_pred)
+        old_mape = max(acc_old.mape_pct)
+        row.update(old_mape_pct=old_mape, old_bias_pct=_bias(old_pred, y_h), old_max_ape_pct=max(acc_old.max_ape_pct),
+                   min_domain_coverage=min(cover.values()))
+        narrow = {k: v for k, v in cover.items() if v < min_domain_coverage}
+        if narrow:
+            row["reason"] = ("recent data cover too little of the domain: " + ", ".join(f"{k} {v:.0%}" for k, v in narrow.items())
+                             + f" < {min_domain_coverage:.0%} (not trained)")
+            log.info("%s: keep (%s)", name, row["reason"])
+            continue
+        log.info("%s: training a candidate on %d rows", name, len(fit))
+        model = train_quantity(data, config)
         new_pred = model.network.evaluate(x_h)
         ape_old, ape_new = _ape(old_pred, y_h).max(axis=1), _ape(new_pred, y_h).max(axis=1)
-        acc_old = Accuracy.of(y_h, old_pred)
         _, t = paired_improvement(ape_old, ape_new)
-        cover = domain_coverage(old, data.domain)
-        old_mape, new_mape = max(acc_old.mape_pct), max(model.test.mape_pct)
-        row.update(old_mape_pct=old_mape, new_mape_pct=new_mape, old_bias_pct=_bias(old_pred, y_h), new_bias_pct=_bias(new_pred, y_h),
-                   old_max_ape_pct=max(acc_old.max_ape_pct), new_max_ape_pct=max(model.test.max_ape_pct),
+        new_mape = max(model.test.mape_pct)
+        row.update(new_mape_pct=new_mape, new_bias_pct=_bias(new_pred, y_h), new_max_ape_pct=max(model.test.max_ape_pct),
                    improvement=1.0 - new_mape / old_mape if old_mape > 0 else float("nan"), paired_t=t,
-                   min_domain_coverage=min(cover.values()), new_hidden_sizes="-".join(map(str, model.network.hidden_sizes)))
+                   new_hidden_sizes="-".join(map(str, model.network.hidden_sizes)))
         fails = []
         if not new_mape <= (1.0 - min_improvement) * old_mape:
             fails.append(f"held-out MAPE {new_mape:.3f} % not <= {1.0 - min_improvement:.2f} x {old_mape:.3f} %")
         if not t >= z:
             fails.append(f"paired t {t:.2f} < {z:g}")
-        narrow = {k: v for k, v in cover.items() if v < min_domain_coverage}
-        if narrow:
-            fails.append("recent data cover too little of the domain: " + ", ".join(f"{k} {v:.0%}" for k, v in narrow.items())
-                         + f" < {min_domain_coverage:.0%}")
         if fails:
             row["reason"] = "; ".join(fails)
         else:

@@ -317,6 +317,25 @@ def test_retrain_on_healthy_data_writes_nothing(site, campaign, tmp_path):
     assert table.loc["GT1_fuel", "reason"].count("cover too little") == 1
 
 
+def test_retrain_refuses_narrow_data_before_training(site, campaign, tmp_path, monkeypatch):
+    """Data that cover too little of a model's domain are refused at once (the candidate's domain
+    is its training rows' box, known before the fit): no training for that model."""
+    import scenarios.retrain as rt
+
+    trained = []
+    real = rt.train_quantity
+
+    def spy(data, config):
+        trained.append(data.spec.name)
+        return real(data, config)
+
+    monkeypatch.setattr(rt, "train_quantity", spy)
+    table = retrain(site, MODELS, campaign["healthy"], tmp_path / "new", 0.25, config=FAST, window_hours=72, only=["B1_fuel", "GT1_fuel"])
+    assert trained == ["B1_fuel"]
+    assert table.loc["GT1_fuel", "reason"].startswith("recent data cover too little of the domain") and "(not trained)" in table.loc["GT1_fuel", "reason"]
+    assert table.loc["GT1_fuel", "min_domain_coverage"] < 0.1 and np.isnan(table.loc["GT1_fuel", "new_mape_pct"])
+
+
 def test_retrain_keeps_a_model_without_data(site, campaign, tmp_path):
     frame = campaign["degraded"].copy()
     frame[["B4.steam_tph", "B4.fuel_gj_h"]] = 0.0  # B4 off the whole time
