@@ -347,6 +347,36 @@ def _cmd_site_attributes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_opcua_demo(args: argparse.Namespace) -> int:
+    """Serve the demo plant until interrupted (or ``--steps``); exit 2 without the password."""
+    import asyncio
+    import os
+
+    site = load_site(args.site)
+    if site.plant_connection is None or not site.plant_connection.read_nodes:
+        raise ValueError(f"{args.site}: no [plant_connection] tag map: the demo plant serves that map")
+    try:
+        from scenarios.opcua_demo import PASSWORD_ENV, DemoPlant, prepare_pki, serve
+    except ImportError as exc:
+        print(f"error: the demo plant needs asyncua ({exc}): pip install -e '.[opcua]'", file=sys.stderr)
+        return 2
+    password = os.environ.get(PASSWORD_ENV, "")
+    if not password:
+        raise ValueError(f"environment variable {PASSWORD_ENV}: not set; the demo plant and the adapter use it as the password")
+    endpoint = f"opc.tcp://127.0.0.1:{args.port}/steamopt"
+    timezone = site.timezone or "UTC"
+    config = prepare_pki(args.pki, endpoint, args.site, timezone)
+    plant = DemoPlant(site, endpoint, pki=args.pki, password=password, step_min=args.step_min, seed=args.seed, timezone=timezone)
+    print(f"demo plant {site.name} at {endpoint} (Basic256Sha256 SignAndEncrypt, user steamopt), a step of {args.step_min:g} min "
+          f"every {args.period_s:g} s\nconnect the engine with:\n  steamopt opcua run --site {args.site} --models MODELS --config {config}",
+          flush=True)
+    try:
+        asyncio.run(serve(plant, args.period_s, args.steps))
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    return 0
+
+
 def _cmd_opcua_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -565,6 +595,16 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--config", required=True, help="adapter configuration TOML (e.g. scenarios/opcua/reference_olefins.toml)")
     ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
     ur.set_defaults(func=_cmd_opcua_run)
+    dm = oc.add_parser("demo-server", help="a demo plant: the plant simulator served as an OPC UA server on loopback, "
+                                           "with the adapter's default security (try the loop without a plant)")
+    dm.add_argument("--site", required=True, help="site TOML file with a [plant_connection] tag map")
+    dm.add_argument("--port", type=int, default=4840, help="TCP port on 127.0.0.1")
+    dm.add_argument("--pki", default="out/opcua_demo", help="folder for the demo's certificates and the adapter.toml it writes")
+    dm.add_argument("--period-s", type=float, default=5.0, help="wall-clock seconds per simulated step")
+    dm.add_argument("--step-min", type=float, default=15.0, help="simulated minutes per step")
+    dm.add_argument("--seed", type=int, default=0, help="random seed of the demand and ambient profile")
+    dm.add_argument("--steps", type=int, help="stop after this many steps (default: run until interrupted)")
+    dm.set_defaults(func=_cmd_opcua_demo)
     return p
 
 

@@ -39,6 +39,7 @@ from optimizer.opcua.config import (
 from optimizer.opcua.limits import check_write, setpoint_limit
 from optimizer.proposal import Proposal
 from optimizer.site import load_site
+from scenarios.opcua_demo import add_tag_map
 from scenarios.plant.practice import todays_practice
 from scenarios.plant.profiles import ProfileConfig, generate_disturbances
 from scenarios.plant.simulator import PlantSimulator
@@ -131,7 +132,6 @@ class PlantServer:
         return self
 
     async def _start(self, snapshot: dict) -> None:
-        pc = self.site.plant_connection
         server = Server(user_manager=_Users()) if self.secure else Server()
         await server.init()
         server.set_endpoint(self.endpoint)
@@ -145,21 +145,7 @@ class PlantServer:
             server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
             server.set_identity_tokens([ua.AnonymousIdentityToken])
         assert await server.register_namespace("urn:steamopt:test-plant") == 2  # ns=2 in the site file
-        objects = server.nodes.objects
-
-        async def add(nid: str, variant: ua.Variant, writable: bool) -> None:
-            node = await objects.add_variable(ua.NodeId.from_string(nid), ua.QualifiedName(nid.split("s=", 1)[1], 2), variant)
-            if writable:
-                await node.set_writable()
-
-        for tag, nid in pc.read_nodes.items():
-            await add(nid, ua.Variant(float(snapshot[tag]), ua.VariantType.Double), False)
-        await add(pc.timestamp_node, ua.Variant(_utc(snapshot["timestamp"]), ua.VariantType.DateTime), False)
-        for item, nid in pc.advisory_nodes.items():
-            await add(nid, ua.Variant("", ua.VariantType.String) if item == "status" else ua.Variant(math.nan, ua.VariantType.Double), True)
-        for tag, nid in pc.control_nodes.items():
-            await add(nid, ua.Variant(float(snapshot[tag]), ua.VariantType.Double), True)
-        await add(pc.watchdog_node, ua.Variant(0, ua.VariantType.UInt32), True)
+        await add_tag_map(server, self.site, snapshot, TZ)  # the demo plant's address space (scenarios/opcua_demo.py)
         await server.start()
         self.server = server
 

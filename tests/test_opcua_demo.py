@@ -1,0 +1,133 @@
+"""The demo plant on OPC UA (issue 19, item 5): the simulator as a secure OPC UA server on loopback,
+the adapter and the engine against it, advisory writing nothing and closed loop only what it may."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+asyncua = pytest.importorskip("asyncua")
+
+from optimizer.opcua.adapter import PlantAdapter, build_supervisor  # noqa: E402
+from optimizer.opcua.config import config_from_dict, load_adapter_config  # noqa: E402
+from optimizer.site import load_site  # noqa: E402
+from scenarios.opcua_demo import PASSWORD_ENV, DemoPlant, apply_written, prepare_pki  # noqa: E402
+from surrogate.manifest import load_model_dir  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE_FILE = ROOT / "scenarios" / "sites" / "reference_olefins.toml"
+MODELS = ROOT / "scenarios" / "models" / "reference_olefins"
+PASSWORD = "demo plant password"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Loop:
+    """An event loop in its own thread, for the demo plant's server."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, coro, timeout: float = 60.0):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    site = load_site(SITE_FILE)
+    pki = tmp_path_factory.mktemp("demo_pki")
+    endpoint = f"opc.tcp://127.0.0.1:{_free_port()}/steamopt"
+    config_file = prepare_pki(pki, endpoint, SITE_FILE, site.timezone or "UTC")
+    plant = DemoPlant(site, endpoint, pki=pki, password=PASSWORD, timezone=site.timezone or "UTC")
+    loop = _Loop()
+    loop.call(plant.start())
+    yield site, plant, loop, config_file
+    loop.call(plant.stop())
+    loop.close()
+
+
+def _adapter(site, config_file: Path, monkeypatch, **changes) -> PlantAdapter:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    config = load_adapter_config(config_file)
+    if changes:
+        import tomllib  # the config rebuilt from its own file plus the changes
+
+        data = tomllib.loads(config_file.read_text())
+        for key, value in changes.items():
+            section, _, name = key.rpartition("__")
+            (data.setdefault(section, {}) if section else data)[name] = value
+        config = config_from_dict(data, str(config_file), base_dir=config_file.parent)
+    return PlantAdapter(site, build_supervisor(site, load_model_dir(MODELS), config), config)
+
+
+def _control_values(plant: DemoPlant, loop: _Loop) -> dict[str, float]:
+    pc = plant.site.plant_connection
+    return {tag: float(loop.call(plant.server.get_node(nid).read_value())) for tag, nid in pc.control_nodes.items()}
+
+
+def test_the_adapter_as_shipped_reads_the_demo_plant_and_advisory_writes_no_setpoint(demo, monkeypatch):
+    """The adapter.toml the demo writes connects with the adapter's default security; in advisory
+    mode a cycle publishes the proposal and beats the watchdog but writes no control node, and the
+    plant's next step takes no setpoint."""
+    site, plant, loop, config_file = demo
+    adapter = _adapter(site, config_file, monkeypatch)
+    assert adapter.config.security_policy == "Basic256Sha256_SignAndEncrypt" and not adapter.config.closed_loop
+    before = _control_values(plant, loop)
+    report = asyncio.run(adapter.run_cycle())
+    assert report.connected and report.status == "optimal", report.summary()
+    assert report.written == {} and _control_values(plant, loop) == before
+    pc = site.plant_connection
+    assert loop.call(plant.server.get_node(pc.advisory_nodes["status"]).read_value()) == "optimal"
+    assert loop.call(plant.server.get_node(pc.watchdog_node).read_value()) >= 1
+    step = loop.call(plant.advance())
+    assert step.written == {}
+
+
+def test_closed_loop_writes_only_the_allowed_setpoint_and_the_plant_takes_it(demo, monkeypatch):
+    site, plant, loop, config_file = demo
+    adapter = _adapter(site, config_file, monkeypatch, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph"])
+    before = _control_values(plant, loop)
+    report = asyncio.run(adapter.run_cycle())
+    assert report.status == "optimal", report.summary()
+    after = _control_values(plant, loop)
+    assert set(report.written) == {"B1.steam_tph"}, (report.written, report.refused)  # the only one allowed, and written
+    assert {t for t in after if after[t] != before[t]} == set(report.written)
+    step = loop.call(plant.advance())
+    assert step.written == report.written
+    for tag, value in report.written.items():
+        assert plant.setpoints.boiler_steam_tph[tag.split(".")[0]] == pytest.approx(value, rel=1e-12)
+
+
+def test_apply_written_names_a_tag_it_cannot_apply():
+    site = load_site(SITE_FILE)
+    from scenarios.plant.inputs import Setpoints
+
+    sp = apply_written(site, Setpoints(boiler_steam_tph={"B1": 50.0}, gt_power_mw={"GT1": 30.0}),
+                       {"B1.steam_tph": 61.0, "GT1.duct_steam_tph": 12.0, "TG1.power_mw": 11.0})
+    assert sp.boiler_steam_tph == {"B1": 61.0} and sp.duct_steam_tph == {"GT1": 12.0} and sp.turbine_power_mw == {"TG1": 11.0}
+    assert sp.gt_power_mw == {"GT1": 30.0}
+    with pytest.raises(ValueError, match="control node 'LD_HP_MP.steam_tph': the demo plant cannot apply it"):
+        apply_written(site, sp, {"LD_HP_MP.steam_tph": 3.0})
+
+
+def test_demo_server_needs_the_password_from_the_environment(tmp_path, monkeypatch, capsys):
+    from scenarios.cli import main
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    assert main(["opcua", "demo-server", "--site", str(SITE_FILE), "--pki", str(tmp_path), "--steps", "1"]) == 2
+    assert f"environment variable {PASSWORD_ENV}: not set" in capsys.readouterr().err
