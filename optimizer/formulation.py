@@ -64,6 +64,7 @@ from optimizer.emissions import fuel_factor
 from optimizer.n1_cover import add_n1_cover
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties
+from optimizer.steam import mixing_letdowns
 
 log = logging.getLogger(__name__)
 
@@ -379,10 +380,11 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.da_steam = pyo.Var(domain=pyo.NonNegativeReals)
     m.mass = pyo.Constraint(m.H, rule=lambda m, hid: header_in(hid) + m.spray[hid] + m.unserved[hid] == header_out(hid) + m.unplaced[hid])
 
+    mixing_lds = mixing_letdowns(site.letdowns.values(), h)  # the simulator's list too
+
     def exhaust_excess(hid):
         e = sum(leaving_energy_mw(t, k) - leaving(t, k) * h[hid] / 3600.0 for t, k in st.sections if site.turbines[t].sections[k].outlet == hid)
-        e += sum(m.ld[l] * (h[site.letdowns[l].inlet] - h[hid]) / 3600.0 for l in site.letdowns
-                 if site.letdowns[l].outlet == hid and not site.letdowns[l].desuperheat)
+        e += sum(m.ld[l] * drop / 3600.0 for l, (outlet, drop) in mixing_lds.items() if outlet == hid)
         return e
 
     m.energy = pyo.Constraint(m.H, rule=lambda m, hid: m.spray[hid] * (h[hid] - props.header_spray_water_kj_kg[hid]) / 3600.0 - m.deficit[hid] == exhaust_excess(hid))

@@ -152,6 +152,26 @@ def desuperheater_water_ratio(steam_in_kj_kg: float, steam_out_kj_kg: float, wat
     return max(0.0, (steam_in_kj_kg - steam_out_kj_kg) / (steam_out_kj_kg - water_kj_kg))
 
 
+def header_spray_or_deficit(excess_tph_kj_kg: float, header_kj_kg: float, water_kj_kg: float) -> tuple[float, float]:
+    """How a header closes its energy when streams enter it off its own enthalpy ``h_H``:
+    ``excess = sum m (h_in - h_H)`` (t/h x kJ/kg) over the turbine exhausts and the
+    undesuperheated letdowns entering it (:func:`mixing_letdowns`). Hotter (``excess > 0``): its
+    desuperheater sprays water at ``h_w`` to bring the mix to ``h_H``,
+    ``w = excess / (h_H - h_w)`` t/h; colder: no spray, an energy deficit ``-excess / 3600`` MW.
+    Returns ``(w, deficit)``. The simulator computes this; the optimiser encodes the same rule as
+    a disjunction, one binary per header (:mod:`optimizer.formulation`, ``spray_if_hot``)."""
+    if not header_kj_kg > water_kj_kg:
+        raise SteamPropertyError(f"header enthalpy {header_kj_kg} kJ/kg must exceed the spray water's {water_kj_kg} kJ/kg")
+    return max(0.0, excess_tph_kj_kg) / (header_kj_kg - water_kj_kg), max(0.0, -excess_tph_kj_kg) * TPH_KJKG_TO_MW
+
+
+def mixing_letdowns(letdowns, header_kj_kg: dict[str, float]) -> dict[str, tuple[str, float]]:
+    """The letdowns whose steam enters their outlet header off its enthalpy (not desuperheated):
+    ``id -> (outlet header, h_inlet - h_outlet in kJ/kg)``, the throttled steam keeping its inlet
+    enthalpy. One list for the optimiser's energy rows and the simulator's header balance."""
+    return {ld.id: (ld.outlet, header_kj_kg[ld.inlet] - header_kj_kg[ld.outlet]) for ld in letdowns if not ld.desuperheat}
+
+
 def energy_mw(steam_tph: float, enthalpy_kj_kg: float) -> float:
     """Energy flow (MW) of a stream of ``steam_tph`` t/h at ``enthalpy_kj_kg``."""
     return steam_tph * enthalpy_kj_kg * TPH_KJKG_TO_MW

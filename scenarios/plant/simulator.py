@@ -41,6 +41,7 @@ import pandas as pd
 from optimizer.emissions import fuel_factor
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
+from optimizer.steam import header_spray_or_deficit, mixing_letdowns
 from scenarios.plant.curves import BoilerCurve, GasTurbineCurve, TurbineCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
 from scenarios.plant.reality_gap import check_disturbance_gap, unmeasured_loss_tag
@@ -241,28 +242,26 @@ class PlantSimulator:
                     tags[f"{tid}.extraction{k}_tph"] = x[k]
                 h_in = h_ex
 
-        # --- header desuperheaters (spray) or energy deficit, fixed for the step
-        spray = {}
-        for hid, excess in exhaust_energy_excess.items():
-            h_w = props.header_spray_water_kj_kg[hid]
-            spray[hid] = max(0.0, excess) / (h_h[hid] - h_w)
-            bal[hid].energy_deficit_mw = max(0.0, -excess) * MW_PER_TPH_KJKG
-            if spray[hid] > 0:
-                bal[hid].inflows.append(Stream(f"{hid}.spray", spray[hid], h_w))
-
-        # --- boilers, letdowns, vents, deaerator: the pressure-control cascade
+        # --- boilers, letdowns, vents, deaerator: the pressure-control cascade, iterated with the
+        # deaerator steam and the header desuperheaters: a header's spray (or energy deficit)
+        # follows from the exhausts and the undesuperheated letdowns entering it
+        # (optimizer.steam.header_spray_or_deficit, the optimiser's rule), and the letdown flows
+        # come from the cascade
+        mixing_lds = mixing_letdowns(site.letdowns.values(), h_h)
         boiler_on = {b: up(b) and setpoints.boiler_steam_tph.get(b, 0.0) > 0.0 for b in self.boilers}
         master = {b for b in setpoints.boilers_on_master if boiler_on.get(b)}
         da_steam = 0.0
+        spray = self._set_spray(bal, exhaust_energy_excess, mixing_lds, {})
         for _ in range(_MAX_ITER):
             cascade = self._cascade(bal, setpoints, boiler_on, master, da_steam)
             boiler_tph, ld_in, vent_tph, short, surplus = cascade
-            feedwater = self._feedwater(bal, boiler_tph, ld_in, spray)
+            new_spray = self._set_spray(bal, exhaust_energy_excess, mixing_lds, ld_in)
+            feedwater = self._feedwater(bal, boiler_tph, ld_in, new_spray)
             new_da = self._deaerator_steam(feedwater, returned_tph, condensate_tph)
-            if abs(new_da - da_steam) < _TOL_TPH:
-                da_steam = new_da
+            settled = abs(new_da - da_steam) < _TOL_TPH and all(abs(new_spray[k] - spray[k]) < _TOL_TPH for k in spray)
+            da_steam, spray = new_da, new_spray
+            if settled:
                 break
-            da_steam = new_da
         else:  # pragma: no cover - the map is a contraction for any physical site
             notes.append("deaerator iteration did not converge")
         cascade = self._cascade(bal, setpoints, boiler_on, master, da_steam)
@@ -292,8 +291,6 @@ class PlantSimulator:
             bal[ld.outlet].inflows.append(Stream(lid, tph, h_h[ld.inlet]))
             if water > 0:
                 bal[ld.outlet].inflows.append(Stream(f"{lid}.water", water, props.header_spray_water_kj_kg[ld.outlet]))
-            if not ld.desuperheat:  # undesuperheated steam arrives hotter than the header
-                bal[ld.outlet].energy_deficit_mw -= tph * (h_h[ld.inlet] - h_h[ld.outlet]) * MW_PER_TPH_KJKG
             tags[f"{lid}.steam_tph"], tags[f"{lid}.water_tph"] = tph, water
         for vid, tph in vent_tph.items():
             v = self.site.vents[vid]
@@ -323,6 +320,23 @@ class PlantSimulator:
         return PlantState(d.timestamp, tags, bal, notes)
 
     # ------------------------------------------------------------------ cascade
+    def _set_spray(self, bal, exhaust_excess: dict[str, float], mixing_lds: dict[str, tuple[str, float]],
+                   ld_in: dict[str, float]) -> dict[str, float]:
+        """Each header's spray water (t/h, as its ``{H}.spray`` inflow) and energy deficit (MW) from
+        the exhausts' excess and the undesuperheated letdowns' at flows ``ld_in``; replaces the
+        previous iteration's. Returns header -> spray t/h."""
+        excess = dict(exhaust_excess)
+        for lid, (outlet, drop) in mixing_lds.items():
+            excess[outlet] += ld_in.get(lid, 0.0) * drop
+        spray = {}
+        for hid, e in excess.items():
+            h_w = self.props.header_spray_water_kj_kg[hid]
+            spray[hid], bal[hid].energy_deficit_mw = header_spray_or_deficit(e, self.props.header_enthalpy_kj_kg[hid], h_w)
+            bal[hid].inflows = [x for x in bal[hid].inflows if x.name != f"{hid}.spray"]
+            if spray[hid] > 0:
+                bal[hid].inflows.append(Stream(f"{hid}.spray", spray[hid], h_w))
+        return spray
+
     def _cascade(self, bal, setpoints, boiler_on, master, da_steam):
         """Letdowns, vents and boiler trim that close each header (see the module docstring)."""
         site, props = self.site, self.props
