@@ -71,6 +71,27 @@ async def add_tag_map(server: Any, site: Site, snapshot: dict[str, Any], timezon
     await add(pc.watchdog_node, ua.Variant(0, ua.VariantType.UInt32), True)
 
 
+async def plant_server(endpoint: str, user_manager: Any | None, pki: str | Path | None, application_uri: str) -> Any:
+    """An initialised asyncua server at ``endpoint``: with a ``user_manager``, the adapter's default
+    security (Basic256Sha256 SignAndEncrypt, username tokens, the certificate and key in ``pki``
+    as ``server_cert.der`` / ``server_key.pem``); without, the None policy with anonymous sessions."""
+    from asyncua import Server, ua
+
+    server = Server(user_manager=user_manager) if user_manager is not None else Server()
+    await server.init()
+    server.set_endpoint(endpoint)
+    if user_manager is not None:
+        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+        server.set_identity_tokens([ua.UserNameIdentityToken])
+        await server.set_application_uri(application_uri)
+        await server.load_certificate(str(Path(pki) / "server_cert.der"))
+        await server.load_private_key(str(Path(pki) / "server_key.pem"))
+    else:
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        server.set_identity_tokens([ua.AnonymousIdentityToken])
+    return server
+
+
 def prepare_pki(directory: str | Path, endpoint: str, site_file: str | Path, timezone: str) -> Path:
     """Self-signed certificates of the demo server and of the steamopt client in ``directory``
     (made once, kept after), and ``adapter.toml`` there: advisory mode, the adapter's default
@@ -177,7 +198,6 @@ class DemoPlant:
         return snapshot_from_state(self.site, state, d)
 
     async def start(self) -> None:
-        from asyncua import Server, ua
         from asyncua.crypto.permission_rules import User, UserRole
         from asyncua.server.user_managers import UserManager
 
@@ -187,18 +207,7 @@ class DemoPlant:
             def get_user(self, iserver, username=None, password=None, certificate=None):
                 return User(role=UserRole.User, name=username) if (username, password) == (USER, expected) else None
 
-        server = Server(user_manager=_Users()) if self.secure else Server()
-        await server.init()
-        server.set_endpoint(self.endpoint)
-        if self.secure:
-            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
-            server.set_identity_tokens([ua.UserNameIdentityToken])
-            await server.set_application_uri(SERVER_URI)
-            await server.load_certificate(str(Path(self.pki) / "server_cert.der"))
-            await server.load_private_key(str(Path(self.pki) / "server_key.pem"))
-        else:
-            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-            server.set_identity_tokens([ua.AnonymousIdentityToken])
+        server = await plant_server(self.endpoint, _Users() if self.secure else None, self.pki, SERVER_URI)
         if await server.register_namespace(NAMESPACE) != 2:
             raise RuntimeError("the demo plant's namespace must be ns=2 (the site file's node ids)")
         snapshot = self._snapshot()

@@ -39,7 +39,7 @@ from optimizer.opcua.config import (
 from optimizer.opcua.limits import check_write, setpoint_limit
 from optimizer.proposal import Proposal
 from optimizer.site import load_site
-from scenarios.opcua_demo import add_tag_map
+from scenarios.opcua_demo import add_tag_map, plant_server
 from scenarios.plant.practice import todays_practice
 from scenarios.plant.profiles import ProfileConfig, generate_disturbances
 from scenarios.plant.simulator import PlantSimulator
@@ -132,18 +132,7 @@ class PlantServer:
         return self
 
     async def _start(self, snapshot: dict) -> None:
-        server = Server(user_manager=_Users()) if self.secure else Server()
-        await server.init()
-        server.set_endpoint(self.endpoint)
-        if self.secure:
-            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
-            server.set_identity_tokens([ua.UserNameIdentityToken])
-            await server.set_application_uri(SERVER_URI)
-            await server.load_certificate(str(self.pki / "server_cert.der"))
-            await server.load_private_key(str(self.pki / "server_key.pem"))
-        else:
-            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-            server.set_identity_tokens([ua.AnonymousIdentityToken])
+        server = await plant_server(self.endpoint, _Users() if self.secure else None, self.pki, SERVER_URI)
         assert await server.register_namespace("urn:steamopt:test-plant") == 2  # ns=2 in the site file
         await add_tag_map(server, self.site, snapshot, TZ)  # the demo plant's address space (scenarios/opcua_demo.py)
         await server.start()
