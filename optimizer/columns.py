@@ -11,8 +11,8 @@ as a GT's fuel and HRSG steam are) adds, per cycle with the feed fixed in the cu
     p_c + \\pi_c \\ge (p^{spec}_c + p^{margin}_c)\\, o_c, \\qquad \\pi_c \\ge 0
 
 with ``S_c`` (its steam, the curve's output) drawn from its header as any consumer's draw, ``p_c``
-the purity curve's output, ``o_c`` the column running (a Param: 1, or 0 for a column out of
-service), the box ``[r_lo, r_hi]`` its reflux range intersected with the move limit of the cycle
+the purity curve's output, ``o_c`` the column running (a variable held by its bounds at the Param
+``col_on``: 1, or 0 for a column out of service), the box ``[r_lo, r_hi]`` its reflux range intersected with the move limit of the cycle
 (optimizer/cycle.py). ``\\pi_c``, purity below the spec, is priced at
 :data:`PURITY_SHORT_PENALTY`: far above any steam it could save, so the spec holds whenever the
 box allows it; a box that cannot reach the spec (a held column, a feed jump beyond one move)
@@ -49,10 +49,15 @@ def add_columns(m: pyo.Block, site: Site, columns: list[str], param) -> None:
     for name in ("r_lo", "r_hi", "col_on", "purity_min"):
         param(m, name, m.COL)
     m.reflux = pyo.Var(m.COL, domain=pyo.NonNegativeReals, bounds=lambda m, c: (m.r_lo[c], m.r_hi[c]))
+    # running: a variable held at its Param by its bounds (the curves' weights sum to it; a
+    # proposal's check reads it like a unit's on/off)
+    m.col_run = pyo.Var(m.COL, domain=pyo.NonNegativeReals, bounds=lambda m, c: (m.col_on[c], m.col_on[c]))
     m.col_steam = pyo.Var(m.COL, domain=pyo.NonNegativeReals)
     m.col_purity = pyo.Var(m.COL, domain=pyo.Reals)
     m.purity_short = pyo.Var(m.COL, domain=pyo.NonNegativeReals)
-    m.col_spec = pyo.Constraint(m.COL, rule=lambda m, c: m.col_purity[c] + m.purity_short[c] >= m.purity_min[c] * m.col_on[c])
+    # purity_min is (spec + margin) x col_on, written by the cycle (one Param per row bound:
+    # the HiGHS arrays are affine in the Params)
+    m.col_spec = pyo.Constraint(m.COL, rule=lambda m, c: m.col_purity[c] + m.purity_short[c] >= m.purity_min[c])
 
 
 def purity_penalty(m: pyo.Block):

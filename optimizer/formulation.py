@@ -161,9 +161,9 @@ def sos_layout(groups: Mapping[str, CurveGroup]) -> tuple[list[str], dict[str, i
 
 def on_var(m: pyo.Block, slot):
     """The on/off variable of a learned curve's (or curve group's) unit (a steered column's: its
-    ``col_on`` Param)."""
+    ``col_run``, held at its ``col_on`` Param)."""
     if slot.kind in ("column_steam", "column_purity"):
-        return m.col_on[slot.unit]
+        return m.col_run[slot.unit]
     return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
 
 
