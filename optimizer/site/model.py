@@ -329,9 +329,10 @@ class ByproductSource:
 
 @dataclass(frozen=True, kw_only=True)
 class Column:
-    """A distillation column the optimiser may steer (binary shortcut model, see
-    :mod:`scenarios.plant.column`): the reflux ratio is the decision, the feed a disturbance; the
-    reboiler's steam and the distillate purity follow. Mole and mass fractions are taken alike
+    """A distillation column the optimiser steers by its reflux ratio (the feed a disturbance).
+
+    The reboiler's steam and the distillate purity follow (the simulator's binary shortcut model,
+    scenarios/plant/column.py; the optimiser learns both). Mole and mass fractions are taken alike
     (a binary of nearly equal molar masses, e.g. propylene 42.08 / propane 44.10 g/mol)."""
 
     feed_nominal_tph: float = attr("t/h", "feed at today's operation", gt=0.0, le=5000.0)
