@@ -124,3 +124,20 @@ def test_purity_on_the_true_plant_holds_the_spec_closed_loop(models):
     assert refluxes[-1] < 11.5 and refluxes[-1] == pytest.approx(refluxes[-2], abs=1e-9)  # settled near the spec
     steps = np.diff([12.5] + refluxes)
     assert np.all(np.abs(steps) <= COL.reflux_move_per_min * STEP_MIN + 1e-9)
+
+
+def test_binding_limits_name_the_purity_spec(models):
+    """At the spec point the purity row binds; its worth is what one more mol/mol of allowed
+    impurity would save: the steam per unit of purity there x the column's steam price, which is
+    the MP header's marginal value less the credit of its returned condensate (90 % comes back to
+    the deaerator), so a few per cent below the header's price."""
+    sup = _supervisor(models)
+    p = sup.step(_snapshot(11.3)[0])
+    spec = [b for b in p.binding if b["limit"] == f"col_spec[{C3}]"]
+    assert spec and spec[0]["what"] == "column purity spec (per mol/mol)"
+    feed, r = 16.5, p.setpoints[tags.column_reflux(C3)]
+    h = 1e-3  # relaxing the spec moves the reflux down: the segment just below it
+    ds_dp = ((_onnx(models, f"{C3}_steam", r, feed) - _onnx(models, f"{C3}_steam", r - h, feed))
+             / (_onnx(models, f"{C3}_purity", r, feed) - _onnx(models, f"{C3}_purity", r - h, feed)))
+    assert ds_dp > 0
+    assert 0.85 * _mp_price(p) * ds_dp < spec[0]["worth_per_unit_per_h"] <= _mp_price(p) * ds_dp
