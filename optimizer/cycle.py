@@ -402,17 +402,23 @@ _BOX_PARAMS = {"boiler_fuel": ("b_lo", "b_hi"), "gt_fuel": ("g_lo", "g_hi"), "hr
 def _column_box(col, c: str, v, snap: ValidatedSnapshot, cfg, dt_min: float, warnings: list[str]):
     """A steered column's reflux boxes: (optimisation), (current point), (fallback). The reflux
     moves at most ``reflux_move_per_min x dt_min`` from its reading (taken inside its range);
-    a column whose reflux or feed reading is substituted is held where it is (its feed unknown,
-    its steam and purity at another reflux are too)."""
+    a column whose reflux or feed reading is substituted, or whose feed is outside its range
+    (where its learned curves were not trained), is held where it is (its steam and purity at
+    another reflux are not known well enough to move it)."""
     r_read = v[tags.column_reflux(c)]
     cur = min(max(r_read, col.reflux_ratio_min), col.reflux_ratio_max)
     if cur != r_read:
         warnings.append(f"{tags.column_reflux(c)} = {r_read:.4g}: outside the column's range "
                         f"[{col.reflux_ratio_min:g}, {col.reflux_ratio_max:g}]; taken at {cur:.4g}")
     feed_bad = any(sub.tag == tags.column_feed(c) for sub in snap.substitutions)
-    held = c in snap.held_units or feed_bad
+    feed = v[tags.column_feed(c)]
+    feed_out = not col.feed_min_tph <= feed <= col.feed_max_tph
+    held = c in snap.held_units or feed_bad or feed_out
     if feed_bad:
         warnings.append(f"{c}: feed reading substituted: the column is held at its reflux ratio {cur:.4g}")
+    elif feed_out:
+        warnings.append(f"{c}: feed {feed:.4g} t/h outside its range [{col.feed_min_tph:g}, {col.feed_max_tph:g}]: "
+                        f"the column is held at its reflux ratio {cur:.4g}")
     step = 0.0 if held else col.reflux_move_per_min * dt_min
     lo, hi = max(col.reflux_ratio_min, cur - step), min(col.reflux_ratio_max, cur + step)
     frac = cfg.local_box_fraction

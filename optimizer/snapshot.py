@@ -212,8 +212,8 @@ def setpoint_names(site: Site) -> list[str]:
         names += [tags.extraction(t.id, k) for k in range(len(t.sections) - 1)]
         if t.motor is not None:
             names.append(tags.on_motor(t.id))
-    names += [tags.steam(c.id) for c in site.consumers.values() if c.flexible]
-    names += [tags.column_reflux(c.id) for c in site.consumers.values() if c.column is not None]
+    names += [tags.steam(c.id) for c in site.consumers.values() if c.flexible and c.column is None]
+    names += [tags.column_reflux(c.id) for c in site.consumers.values() if c.column is not None]  # a column: its reflux
     names += [tags.steam(u) for u in (*site.letdowns, *site.vents)]
     return names
 

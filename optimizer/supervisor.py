@@ -1175,8 +1175,7 @@ class Supervisor:
         plan += [(tags.extraction(t, k), "value", c(m.extr[t, k]), None) for t, k in m.TX]
         plan += [(tags.on_motor(t), "off", c(m.t_on[t]), None) for t in m.TMOT]
         plan += [(tags.steam(cf), "value", c(m.cdraw[cf]), None) for cf in m.CF]
-        plan += [(tags.column_reflux(k), "value", c(m.reflux[k]), None) for k in m.COL]  # a steered column: its reflux,
-        plan += [(tags.steam(k), "value", c(m.col_steam[k]), None) for k in m.COL]       # and the steam it should then draw
+        plan += [(tags.column_reflux(k), "value", c(m.reflux[k]), None) for k in m.COL]  # a steered column: its reflux
         plan += [(tags.steam(l), "value", c(m.ld[l]), None) for l in m.L]
         plan += [(tags.steam(vid), "value", c(m.vent[vid]), None) for vid in m.V]
         return plan
