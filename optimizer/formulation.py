@@ -21,7 +21,8 @@ the union of the members' breakpoints, the unit's on/off ``u`` and decision ``x`
     \\quad \\lambda_k \\ge 0
 
 One weight set per group makes the relaxation the convex hull of the joint graph, tighter than
-one hull per curve. For a fuel curve that is convex for every cycle (structurally), minimising
+one hull per curve. A steered column's steam and purity form one group on its reflux ratio, its
+steam drawn from its header like a consumer's, its purity held to the spec (optimizer/columns.py). For a fuel curve that is convex for every cycle (structurally), minimising
 cost keeps ``(x, y)`` on the curve, so no binaries are needed. Otherwise adjacency (SOS2) is
 enforced by the logarithmic formulation (:func:`sos2_bit_sets`): ``ceil(log2(segments))``
 binaries ``z_b`` per group, ``\\sum_{k \\in L_b} \\lambda_k \\le z_b``,

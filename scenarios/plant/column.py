@@ -94,3 +94,33 @@ class ColumnCurve:
     def feed_for(self, steam_tph: float, reflux_ratio: float) -> float:
         """The feed, t/h, that ``steam_tph`` boils up at ``reflux_ratio``."""
         return steam_tph / self.steam_per_feed(reflux_ratio)
+
+
+def column_draw(c, curve: ColumnCurve, setpoints, d, demand: float, tags: dict[str, float], notes: list[str]) -> float:
+    """A steered column's reboiler steam (t/h) in the simulator, its tags written into ``tags``.
+
+    ``c``: the consumer, ``setpoints``/``d``: the step's Setpoints and Disturbances, ``demand``: its
+    consumer demand (t/h; read as throughput when the feed is not given). The reflux ratio
+    setpoint (default today's) sets the steam, within the reboiler's [min_tph, max_tph] (at a
+    limit the reflux follows the steam); a steam setpoint alone (the reboiler on its flow
+    controller) sets the reflux instead. Purity from the reflux."""
+    col = c.column
+    feed = d.column_feed_tph.get(c.id, col.feed_nominal_tph * demand / c.demand_tph if c.demand_tph > 0 else col.feed_nominal_tph)
+    feed = max(feed, 1e-9)
+    if c.id in setpoints.column_reflux or c.id not in setpoints.consumer_tph:
+        r_set = setpoints.column_reflux.get(c.id, col.reflux_ratio_today)
+        reflux = min(max(r_set, col.reflux_ratio_min), col.reflux_ratio_max)
+        steam = curve.steam_tph(feed, reflux)
+        if not c.min_tph <= steam <= c.max_tph:
+            steam = min(max(steam, c.min_tph), c.max_tph)
+            reflux = curve.reflux_for_steam(feed, steam)
+            notes.append(f"{c.id}: reboiler steam at its limit {steam:.2f} t/h; reflux ratio {reflux:.3f} instead of {r_set:.3f}")
+    else:
+        steam = min(max(setpoints.consumer_tph[c.id], c.min_tph), c.max_tph)
+        reflux = curve.reflux_for_steam(feed, steam)
+    purity = curve.purity(reflux)
+    tags[f"{c.id}.feed_tph"] = feed
+    tags[f"{c.id}.reflux_ratio"] = reflux
+    tags[f"{c.id}.purity_mol_frac"] = purity
+    tags[f"{c.id}.purity_short_mol_frac"] = max(0.0, col.purity_spec - purity)
+    return steam

@@ -41,7 +41,7 @@ import pandas as pd
 from optimizer.emissions import fuel_factor
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
-from scenarios.plant.column import ColumnCurve
+from scenarios.plant.column import ColumnCurve, column_draw
 from scenarios.plant.curves import BoilerCurve, GasTurbineCurve, TurbineCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
 from scenarios.plant.reality_gap import check_disturbance_gap, unmeasured_loss_tag
@@ -141,7 +141,7 @@ class PlantSimulator:
         for c in site.consumers.values():
             demand = d.consumer_demand_tph.get(c.id, c.demand_tph)
             if c.column is not None:
-                demand = self._column(c, setpoints, d, demand, tags, notes) if up(c.id) else 0.0
+                demand = column_draw(c, self.columns[c.id], setpoints, d, demand, tags, notes) if up(c.id) else 0.0
             elif c.flexible:
                 demand = setpoints.consumer_tph.get(c.id, demand)
                 demand = min(max(demand, c.min_tph), c.max_tph)
@@ -483,32 +483,6 @@ class PlantSimulator:
             "site.steam_shortfall_tph": sum(tags[f"{h}.shortfall_tph"] for h in site.headers),
             "site.steam_surplus_tph": sum(tags[f"{h}.surplus_tph"] for h in site.headers),
         })
-
-    def _column(self, c, setpoints: Setpoints, d: Disturbances, demand: float, tags: dict[str, float], notes: list[str]) -> float:
-        """A steered column's reboiler steam (t/h), its tags written into ``tags``. The reflux
-        ratio setpoint (default today's) sets the steam, within the reboiler's [min_tph, max_tph]
-        (at a limit the reflux follows the steam); a steam setpoint alone (the reboiler on its
-        flow controller) sets the reflux instead. Purity from the reflux (scenarios.plant.column)."""
-        col, curve = c.column, self.columns[c.id]
-        feed = d.column_feed_tph.get(c.id, col.feed_nominal_tph * demand / c.demand_tph if c.demand_tph > 0 else col.feed_nominal_tph)
-        feed = max(feed, 1e-9)
-        if c.id in setpoints.column_reflux or c.id not in setpoints.consumer_tph:
-            r_set = setpoints.column_reflux.get(c.id, col.reflux_ratio_today)
-            reflux = min(max(r_set, col.reflux_ratio_min), col.reflux_ratio_max)
-            steam = curve.steam_tph(feed, reflux)
-            if not c.min_tph <= steam <= c.max_tph:
-                steam = min(max(steam, c.min_tph), c.max_tph)
-                reflux = curve.reflux_for_steam(feed, steam)
-                notes.append(f"{c.id}: reboiler steam at its limit {steam:.2f} t/h; reflux ratio {reflux:.3f} instead of {r_set:.3f}")
-        else:
-            steam = min(max(setpoints.consumer_tph[c.id], c.min_tph), c.max_tph)
-            reflux = curve.reflux_for_steam(feed, steam)
-        purity = curve.purity(reflux)
-        tags[f"{c.id}.feed_tph"] = feed
-        tags[f"{c.id}.reflux_ratio"] = reflux
-        tags[f"{c.id}.purity_mol_frac"] = purity
-        tags[f"{c.id}.purity_short_mol_frac"] = max(0.0, col.purity_spec - purity)
-        return steam
 
     def import_price_per_mwh(self, timestamp: pd.Timestamp) -> float:
         """Energy price of imported power at a time (tariff period or default, plus Ft)."""
