@@ -20,10 +20,14 @@ def _check(result, hours: float) -> pd.Series:
     assert s.steps == steps and not result.failures
     held = result.steps[result.steps.variant == "held"]
     steered = result.steps[result.steps.variant == "steered"]
-    # held: today's reflux at every step; steered: below it, moving at most 0.3 a step
+    # held: today's reflux at every step; steered: below it, moving at most 0.3 a step where the
+    # reboiler is inside its steam limits (at a limit the true plant's reflux follows the steam, and
+    # the engine moves from that reading)
     assert (held[tags.column_reflux(C3)] == 12.5).all()
-    r = steered[tags.column_reflux(C3)].to_numpy()
-    assert r[0] == pytest.approx(12.2) and (abs(pd.Series(r).diff().dropna()) <= 0.3 + 1e-9).all()
+    r = steered[tags.column_reflux(C3)].reset_index(drop=True)
+    free = steered[tags.steam(C3)].reset_index(drop=True).between(25.5 + 1e-9, 30.0 - 1e-9)
+    both = free & free.shift(1, fill_value=False)
+    assert r[0] == pytest.approx(12.2) and (r.diff().abs()[both] <= 0.3 + 1e-9).all() and both.sum() > 0.5 * len(r)
     # the totals are the steps' sums (15-min steps: t/h x 0.25 h)
     assert s.steam_t_held == pytest.approx(held[tags.steam(C3)].sum() * 0.25)
     assert s.steam_saved_t == pytest.approx((held[tags.steam(C3)].sum() - steered[tags.steam(C3)].sum()) * 0.25)
