@@ -27,6 +27,7 @@ LIMITS: dict[str, str] = {
     "exp": "grid export limit (per MW)", "cond_duty": "condenser cooling capacity (per MW)", "grid": "marginal value of electricity (per MW)",
     "contract": "contract minimum import (per MW)", "makeup_nonneg": "make-up water (per t/h)",
     "n1_cover": "N-1 cover: spare steam reachable within the cover time on losing the source (per t/h)",
+    "col_spec": "column purity spec (per mol/mol)", "reflux": "column reflux range / move limit (per unit of reflux ratio)",
 }
 
 

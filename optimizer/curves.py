@@ -27,7 +27,7 @@ from surrogate.bundle import SurrogateBundle
 from surrogate.curve import max_breakpoints, restrict_to_line, structurally_convex
 from surrogate.serving import OnnxSurrogate
 
-KINDS = ("boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam")
+KINDS = ("boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,12 @@ def classify(site: Site, output_tag: str) -> tuple[str, str, str] | None:
     for t, tur in site.turbines.items():
         if output_tag == tags.turbine_inlet(t) and tur.drive == "generator" and len(tur.sections) == 1:
             return "turbine_steam", t, tags.turbine_power(t)
+    for c, con in site.consumers.items():  # a steered column: steam and purity share its reflux ratio
+        if con.column is not None:
+            if output_tag == tags.steam(c):
+                return "column_steam", c, tags.column_reflux(c)
+            if output_tag == tags.column_purity(c):
+                return "column_purity", c, tags.column_reflux(c)
     return None
 
 

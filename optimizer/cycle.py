@@ -292,10 +292,20 @@ class CycleData:
         for c, con in site.consumers.items():
             demand = v.get(tags.steam(c), con.demand_tph)
             fixed[("draw", c)] = demand
-            if con.flexible:
+            if con.flexible and c in sup._model.CF:
                 cur = min(max(demand, con.min_tph), con.max_tph)
                 set3("draw_lo", c, con.min_tph, cur, con.min_tph)
                 set3("draw_hi", c, con.max_tph, cur, con.max_tph)
+        for c in sup._model.COL:  # steered columns: the reflux ratio within its range and its move
+            (lo, hi), (pl, ph), (ll, lh) = _column_box(site.consumers[c].column, c, v, snap, cfg, dt_min, warnings)
+            set3("r_lo", c, lo, pl, ll)
+            set3("r_hi", c, hi, ph, lh)
+            col = site.consumers[c].column
+            fixed[("col_on", c)] = 1.0
+            fixed[("purity_min", c)] = col.purity_spec + col.purity_margin
+            for kind in ("column_steam", "column_purity"):
+                unit_box[(kind, c)] = (lo, hi, pl, ph)
+                local_box[(kind, c)] = (ll, lh)
         for s, src in site.byproduct_sources.items():
             fixed[("tle", s)] = v.get(tags.steam(s), src.nominal_steam_tph)
         for f, fuel in site.fuels.items():
@@ -386,7 +396,34 @@ def _group_ends(ends: dict, curves: dict, members: tuple[str, ...]) -> tuple[flo
 
 # the box Params each kind of learned curve's decision input is held by
 _BOX_PARAMS = {"boiler_fuel": ("b_lo", "b_hi"), "gt_fuel": ("g_lo", "g_hi"), "hrsg_steam": ("g_lo", "g_hi"),
-               "turbine_steam": ("t_lo", "t_hi")}
+               "turbine_steam": ("t_lo", "t_hi"), "column_steam": ("r_lo", "r_hi"), "column_purity": ("r_lo", "r_hi")}
+
+
+def _column_box(col, c: str, v, snap: ValidatedSnapshot, cfg, dt_min: float, warnings: list[str]):
+    """A steered column's reflux boxes: (optimisation), (current point), (fallback). The reflux
+    moves at most ``reflux_move_per_min x dt_min`` from its reading (taken inside its range);
+    a column whose reflux or feed reading is substituted, or whose feed is outside its range
+    (where its learned curves were not trained), is held where it is (its steam and purity at
+    another reflux are not known well enough to move it)."""
+    r_read = v[tags.column_reflux(c)]
+    cur = min(max(r_read, col.reflux_ratio_min), col.reflux_ratio_max)
+    if cur != r_read:
+        warnings.append(f"{tags.column_reflux(c)} = {r_read:.4g}: outside the column's range "
+                        f"[{col.reflux_ratio_min:g}, {col.reflux_ratio_max:g}]; taken at {cur:.4g}")
+    feed_bad = any(sub.tag == tags.column_feed(c) for sub in snap.substitutions)
+    feed = v[tags.column_feed(c)]
+    feed_out = not col.feed_min_tph <= feed <= col.feed_max_tph
+    held = c in snap.held_units or feed_bad or feed_out
+    if feed_bad:
+        warnings.append(f"{c}: feed reading substituted: the column is held at its reflux ratio {cur:.4g}")
+    elif feed_out:
+        warnings.append(f"{c}: feed {feed:.4g} t/h outside its range [{col.feed_min_tph:g}, {col.feed_max_tph:g}]: "
+                        f"the column is held at its reflux ratio {cur:.4g}")
+    step = 0.0 if held else col.reflux_move_per_min * dt_min
+    lo, hi = max(col.reflux_ratio_min, cur - step), min(col.reflux_ratio_max, cur + step)
+    frac = cfg.local_box_fraction
+    ll, lh = max(col.reflux_ratio_min, cur - frac * step), min(col.reflux_ratio_max, cur + frac * step)
+    return (lo, hi), (cur, cur), (ll, lh)
 
 
 def _window(xs: np.ndarray, x0: float, points: int) -> tuple[float, float]:

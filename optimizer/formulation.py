@@ -21,7 +21,8 @@ the union of the members' breakpoints, the unit's on/off ``u`` and decision ``x`
     \\quad \\lambda_k \\ge 0
 
 One weight set per group makes the relaxation the convex hull of the joint graph, tighter than
-one hull per curve. For a fuel curve that is convex for every cycle (structurally), minimising
+one hull per curve. A steered column's steam and purity form one group on its reflux ratio, its
+steam drawn from its header like a consumer's, its purity held to the spec (optimizer/columns.py). For a fuel curve that is convex for every cycle (structurally), minimising
 cost keeps ``(x, y)`` on the curve, so no binaries are needed. Otherwise adjacency (SOS2) is
 enforced by the logarithmic formulation (:func:`sos2_bit_sets`): ``ceil(log2(segments))``
 binaries ``z_b`` per group, ``\\sum_{k \\in L_b} \\lambda_k \\le z_b``,
@@ -59,6 +60,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
+from optimizer.columns import add_columns, purity_penalty, steered_columns
 from optimizer.curves import CurveGroup, CurveSlot, group_curves
 from optimizer.emissions import fuel_factor
 from optimizer.n1_cover import add_n1_cover
@@ -160,12 +162,17 @@ def sos_layout(groups: Mapping[str, CurveGroup]) -> tuple[list[str], dict[str, i
 
 
 def on_var(m: pyo.Block, slot):
-    """The on/off variable of a learned curve's (or curve group's) unit."""
+    """The on/off variable of a learned curve's (or curve group's) unit (a steered column's: its
+    ``col_run``, held at its ``col_on`` Param)."""
+    if slot.kind in ("column_steam", "column_purity"):
+        return m.col_run[slot.unit]
     return {"boiler_fuel": m.b_on, "gt_fuel": m.g_on, "hrsg_steam": m.g_on, "turbine_steam": m.t_on}[slot.kind][slot.unit]
 
 
 def x_var(m: pyo.Block, slot):
     """The decision variable a learned curve (or curve group) is a function of."""
+    if slot.kind in ("column_steam", "column_purity"):
+        return m.reflux[slot.unit]
     return {"boiler_fuel": m.b_steam, "gt_fuel": m.g_power, "hrsg_steam": m.g_power, "turbine_steam": m.t_out}[slot.kind][slot.unit]
 
 
@@ -173,7 +180,8 @@ def y_var(m: pyo.Block, slot: CurveSlot):
     """The variable a learned curve's output is."""
     if slot.kind == "turbine_steam":
         return m.flow[slot.unit, 0]
-    return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired}[slot.kind][slot.unit]
+    return {"boiler_fuel": m.b_fuel, "gt_fuel": m.g_fuel, "hrsg_steam": m.g_unfired,
+            "column_steam": m.col_steam, "column_purity": m.col_purity}[slot.kind][slot.unit]
 
 
 def add_learned_curves(m: pyo.Block, groups: Mapping[str, CurveGroup], slots: Mapping[str, CurveSlot],
@@ -244,7 +252,8 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.TMOT = pyo.Set(initialize=st.motors)
     m.L, m.V = pyo.Set(initialize=list(site.letdowns)), pyo.Set(initialize=list(site.vents))
     m.C = pyo.Set(initialize=list(site.consumers))
-    m.CF = pyo.Set(initialize=[c for c, x in site.consumers.items() if x.flexible])
+    columns = steered_columns(site, st.curves)  # steered columns (optimizer/columns.py): not a flexible band
+    m.CF = pyo.Set(initialize=[c for c, x in site.consumers.items() if x.flexible and x.column is None])
     m.S = pyo.Set(initialize=list(site.byproduct_sources))
     m.H, m.F = pyo.Set(initialize=H), pyo.Set(initialize=list(site.fuels))
 
@@ -328,7 +337,8 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.t_gen_min = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] >= m.t_lo[t] * m.t_on[t])
     m.t_gen_max = pyo.Constraint(m.TG, rule=lambda m, t: m.t_out[t] <= m.t_hi[t] * m.t_on[t])
 
-    # ------------------------------------------------------------------ learned curves (lambda + logarithmic SOS2)
+    # ------------------------------------------------------------------ steered columns, learned curves (lambda + logarithmic SOS2)
+    add_columns(m, site, columns, _param)
     add_learned_curves(m, st.groups, st.curves)
 
     # ------------------------------------------------------------------ letdowns, vents, consumers
@@ -340,7 +350,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.offspec_def = pyo.Constraint(m.CF, rule=lambda m, c: pyo.Constraint.Skip if offspec_at[c] is None else m.offspec[c] >= offspec_at[c] - m.cdraw[c])
 
     def draw(c):
-        return m.cdraw[c] if c in m.CF else m.draw[c]
+        return m.cdraw[c] if c in m.CF else (m.col_steam[c] if c in m.COL else m.draw[c])
 
     # ------------------------------------------------------------------ headers: mass and energy
     m.spray = pyo.Var(m.H, domain=pyo.NonNegativeReals)
@@ -466,7 +476,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # priced like unplaced steam so it is never a cheap way to dump steam
     m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess + m.power_short)
                                   + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H) + n1_penalty
-                                  + SWING_SHORT_PENALTY * sum(m.swing_short[h] for h in m.SW))
+                                  + SWING_SHORT_PENALTY * sum(m.swing_short[h] for h in m.SW) + purity_penalty(m))
     w_cost, w_co2, w_steam = weights
     m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
     return m

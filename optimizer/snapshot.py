@@ -133,6 +133,12 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
         add(tags.steam(c.id), 0.0, 5.0 * max(c.demand_tph, c.max_tph or 0.0) + 10.0, c.demand_tph)
     for s in site.byproduct_sources.values():
         add(tags.steam(s.id), 0.0, 2.0 * s.max_steam_tph, s.nominal_steam_tph)
+    for c in site.consumers.values():
+        if c.column is not None:  # a steered column: its reflux is its operating point, its feed a disturbance
+            col = c.column         # (a substituted feed holds the column: optimizer/cycle.py)
+            add(tags.column_reflux(c.id), 0.0, 2.0 * col.reflux_ratio_max, None, unit=c.id, kind=POINT)
+            add(tags.column_feed(c.id), 0.0, 2.0 * col.feed_max_tph, col.feed_nominal_tph, unit=c.id)
+            add(tags.column_purity(c.id), 0.0, 1.0, None, required=False)
     for b in site.boilers.values():
         add(tags.boiler_steam(b.id), 0.0, 1.5 * b.max_steam_tph, None, unit=b.id, kind=POINT)
     for g in site.gas_turbines.values():
@@ -206,7 +212,8 @@ def setpoint_names(site: Site) -> list[str]:
         names += [tags.extraction(t.id, k) for k in range(len(t.sections) - 1)]
         if t.motor is not None:
             names.append(tags.on_motor(t.id))
-    names += [tags.steam(c.id) for c in site.consumers.values() if c.flexible]
+    names += [tags.steam(c.id) for c in site.consumers.values() if c.flexible and c.column is None]
+    names += [tags.column_reflux(c.id) for c in site.consumers.values() if c.column is not None]  # a column: its reflux
     names += [tags.steam(u) for u in (*site.letdowns, *site.vents)]
     return names
 

@@ -1177,6 +1177,7 @@ class Supervisor:
         plan += [(tags.extraction(t, k), "value", c(m.extr[t, k]), None) for t, k in m.TX]
         plan += [(tags.on_motor(t), "off", c(m.t_on[t]), None) for t in m.TMOT]
         plan += [(tags.steam(cf), "value", c(m.cdraw[cf]), None) for cf in m.CF]
+        plan += [(tags.column_reflux(k), "value", c(m.reflux[k]), None) for k in m.COL]  # a steered column: its reflux
         plan += [(tags.steam(l), "value", c(m.ld[l]), None) for l in m.L]
         plan += [(tags.steam(vid), "value", c(m.vent[vid]), None) for vid in m.V]
         return plan
@@ -1204,6 +1205,7 @@ class Supervisor:
         units += [(t, [tags.turbine_power(t)] if t in m.TG else []) for t in self.site.turbines]
         units += [(t, [tags.extraction(t, k)]) for t, k in m.TX]
         units += [(t, [tags.on_motor(t)]) for t in m.TMOT]
+        units += [(k, [tags.column_reflux(k)]) for k in m.COL]
         out: dict[str, float] = {}
         for unit, keys in units:
             if values.get(tags.available(unit), 1.0) < 0.5 or (snap is not None and unit in snap.unknown_units):

@@ -72,3 +72,18 @@ def available(unit: str) -> str:
 def minutes_in_state(unit: str) -> str:
     """Minutes since the unit last started or stopped (for minimum up/down times)."""
     return f"{unit}.minutes_in_state"
+
+
+def column_feed(c: str) -> str:
+    """A steered column's feed, t/h (a disturbance)."""
+    return f"{c}.feed_tph"
+
+
+def column_reflux(c: str) -> str:
+    """A steered column's reflux ratio L/D (its decision; dimensionless)."""
+    return f"{c}.reflux_ratio"
+
+
+def column_purity(c: str) -> str:
+    """A steered column's distillate purity, light-key mole fraction (mol/mol)."""
+    return f"{c}.purity_mol_frac"

@@ -10,6 +10,8 @@ optimiser can embed it as an exact 1-D piecewise-linear curve.
 | ``gt_fuel`` | ``G.power_mw``, ``ambient_temp_c``, ``G.fouling_hours`` | ``G.fuel_gj_h`` |
 | ``hrsg_steam`` | ``G.power_mw``, ``ambient_temp_c``, ``G.fouling_hours`` | ``G.hrsg_unfired_tph`` |
 | ``turbine_steam`` | ``T.power_mw`` (single-section generators) | ``T.inlet_tph`` |
+| ``column_steam`` | ``C.reflux_ratio``, ``C.feed_tph`` (steered columns) | ``C.steam_tph`` |
+| ``column_purity`` | ``C.reflux_ratio``, ``C.feed_tph`` (steered columns) | ``C.purity_mol_frac`` |
 
 Duct firing stays first principles (its incremental efficiency is close to 100 %).
 """
@@ -54,4 +56,17 @@ def learned_quantities(site: Site) -> list[QuantitySpec]:
             if t.id not in excluded and t.drive == "generator" and len(t.sections) == 1:
                 spec(f"{t.id}_steam", [f"{t.id}.power_mw"], [f"{t.id}.inlet_tph"],
                      {f"{t.id}.power_mw": (max(t.min_power_mw, 1e-6) * 0.97, t.max_power_mw * 1.03), f"{t.id}.inlet_tph": (1e-6, 1e5)})
+    for c in site.consumers.values():
+        col = c.column
+        if col is None or c.id in excluded:
+            continue
+        # reflux ratio first (the decision), the feed the disturbance; each over its range with
+        # 3 % slack, like the units' loads above
+        inputs = [f"{c.id}.reflux_ratio", f"{c.id}.feed_tph"]
+        ranges = {f"{c.id}.reflux_ratio": (col.reflux_ratio_min * 0.97, col.reflux_ratio_max * 1.03),
+                  f"{c.id}.feed_tph": (col.feed_min_tph * 0.97, col.feed_max_tph * 1.03)}
+        if "column_steam" in kinds:
+            spec(f"{c.id}_steam", inputs, [f"{c.id}.steam_tph"], {**ranges, f"{c.id}.steam_tph": (1e-6, 1e5)})
+        if "column_purity" in kinds:
+            spec(f"{c.id}_purity", inputs, [f"{c.id}.purity_mol_frac"], {**ranges, f"{c.id}.purity_mol_frac": (1e-6, 1.0)})
     return specs

@@ -60,5 +60,11 @@ def _true_function(sim: PlantSimulator, unit: str, kind: str, cond: TrueConditio
         gt = sim.gts[unit]
         f = gt.fuel_gj_h if kind == "gt_fuel" else gt.unfired_steam_tph
         return lambda x, d: f(x, d[tags.AMBIENT], d.get(tags.gt_fouling(unit), 0.0), fouling_rate_factor=cond.gt_fouling_rate_factor(unit))
+    if kind == "column_steam":  # a steered column: x is its reflux ratio, its feed a disturbance
+        col = sim.columns[unit]
+        return lambda x, d: col.steam_tph(d[tags.column_feed(unit)], x)
+    if kind == "column_purity":
+        col = sim.columns[unit]
+        return lambda x, d: col.purity(x)
     turbine = sim.turbines[unit]
     return lambda x, d: turbine.solve(x, [])[0][0] if x > 0 else 0.0

@@ -168,6 +168,8 @@ class Changes:
     column_steam_reduction: float = attr("-", "fraction of steam cut from the consumers in column_consumers", default=0.0, ge=0.0, le=0.5)
     column_consumers: list[str] = attr("-", "consumers (distillation reboilers) the column steam reduction applies to",
                                        default_factory=lambda: ["MP_C3_SPLITTER"])
+    column_reflux_held: bool = attr("-", "hold every steered column at today's reflux ratio (its reflux range shrunk to "
+                                         "reflux_ratio_today): the comparison of column_optimisation", default=False)
     hydrogen: list[HydrogenCofiring] = attr("-", "hydrogen co-firing per boiler or HRSG duct burner", default_factory=list)
     carbon_price_per_t: float | None = attr("currency/tCO2e", "carbon price (default: the site's)", default=None, ge=0.0, le=1e6)
     grid_ef_t_mwh: float | None = attr("tCO2e/MWh", "grid emission factor (default: the site's)", default=None, ge=0.0, le=2.0)
@@ -517,6 +519,8 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
     2. ``gt_filter_class`` becomes every gas turbine's ``filter_class``;
     3. ``column_steam_reduction`` r multiplies by (1 - r) the ``demand_tph`` of each consumer in
        ``column_consumers`` and, when flexible, its ``min_tph``, ``max_tph`` and ``offspec_below_tph``;
+       ``column_reflux_held`` sets every steered column's ``reflux_ratio_min`` and ``reflux_ratio_max``
+       to its ``reflux_ratio_today`` (the column held at today's reflux);
     4. hydrogen co-firing: for each entry a fuel ``h2_blend_<unit>`` with the unit's current fuel
        (a boiler's first fuel, a gas turbine's HRSG ``duct_fuel``) blended with hydrogen at energy
        share s = :func:`hydrogen_energy_share` (volume fraction): emission factors x (1 - s), price
@@ -565,6 +569,12 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
             for key in keys:
                 if isinstance(c.get(key), int | float):
                     c[key] = c[key] * keep
+
+    if changes.column_reflux_held:
+        for c in _table(data, "consumers").values():
+            col = c.get("column") if isinstance(c, dict) else None
+            if isinstance(col, dict) and isinstance(col.get("reflux_ratio_today"), int | float):
+                col["reflux_ratio_min"] = col["reflux_ratio_max"] = col["reflux_ratio_today"]
 
     for h in changes.hydrogen:
         base_id = _base_fuel(data, h.unit)

@@ -328,10 +328,28 @@ class LimitChecker:
                 if not -_tol(0.0) <= v <= hi + _tol(hi):
                     out.append(f"{l} = {v:.6g} outside [0, {hi:g}]")
         for c, con in site.consumers.items():
-            if con.flexible:
+            if con.flexible and con.column is None:
                 v = need(tags.steam(c))
                 if v is not None and not con.min_tph - _tol(con.min_tph) <= v <= con.max_tph + _tol(con.max_tph):
                     out.append(f"{c} = {v:.6g} outside [{con.min_tph:g}, {con.max_tph:g}]")
+            elif con.column is not None:  # a steered column: its reflux in range, moved at most its limit
+                col, rt = con.column, tags.column_reflux(c)
+                r = need(rt)
+                if r is None:
+                    continue
+                if not col.reflux_ratio_min - _tol(0.0) <= r <= col.reflux_ratio_max + _tol(0.0):
+                    out.append(f"{rt} = {r:.6g} outside [{col.reflux_ratio_min:g}, {col.reflux_ratio_max:g}]")
+                rcur, feed = self._known(snapshot, rt, True), self.good(snapshot, tags.column_feed(c))
+                if rcur is None:
+                    if c not in held_listed:
+                        out.append(f"{c}: reflux never read but {c} not in held_units")
+                    continue
+                # held: its reflux or feed reading bad, or its feed outside the column's range
+                held = self.good(snapshot, rt) is None or feed is None or not col.feed_min_tph <= feed <= col.feed_max_tph
+                rc = _clamp(rcur, col.reflux_ratio_min, col.reflux_ratio_max)
+                step = 0.0 if held else col.reflux_move_per_min * dt
+                if abs(r - rc) > step + 1e-9 * (1.0 + abs(rc)):
+                    out.append(f"{rt}: {rcur:.6g} -> {r:.6g} moves {r - rc:+.6g}, limit {step:g}{' (held)' if held else ''}")
 
     def _unit(self, out: list[str], u: str, on: bool, s: float, cur: float | None, avail: bool | None, held: bool,
               held_listed: set[str], emin: float, emax: float, ramp: float, can_off: bool, can_on: bool,

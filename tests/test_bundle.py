@@ -23,18 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
 MODELS = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
 SURROGATES = list(MODELS.values())
+N = 11  # the bundled surrogates: 9 units' and the C3 splitter column's steam and purity
 BUNDLE = SurrogateBundle.build(SURROGATES)
 SNAPSHOT = json.loads((ROOT / "scenarios" / "snapshots" / "reference_olefins.json").read_text())
 
 
 def test_reference_surrogates_bundle():
     assert BUNDLE is not None
-    assert len(BUNDLE.surrogates) == len(SURROGATES) == 9
+    assert len(BUNDLE.surrogates) == len(SURROGATES) == N
     assert BUNDLE.bound  # onnxruntime's I/O binding checked and used
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(0.0, 1.0), min_size=9 * 4, max_size=9 * 4), st.lists(st.floats(-0.2, 1.2), min_size=9, max_size=9))
+@given(st.lists(st.floats(0.0, 1.0), min_size=N * 4, max_size=N * 4), st.lists(st.floats(-0.2, 1.2), min_size=N, max_size=N))
 def test_bundle_serves_what_each_surrogate_serves_alone(fractions, free_fractions):
     """Points anywhere in (and a little beyond, for the free input) each training domain."""
     points, free, values = [], [], []
@@ -53,17 +54,17 @@ def test_bundle_serves_what_each_surrogate_serves_alone(fractions, free_fraction
 
 def test_bundle_refuses_non_finite_values_and_bad_points():
     points = [0.5 * (s.domain[0] + s.domain[1]) for s in SURROGATES]
-    f = BUNDLE.line_evaluator(points, [0] * 9)
+    f = BUNDLE.line_evaluator(points, [0] * N)
     values = [float(p[0]) for p in points]
     values[3] = float("nan")
     with pytest.raises(ValueError, match=rf"model {SURROGATES[3].name}: input {SURROGATES[3].input_names[0]} = nan"):
         f(values)
     with pytest.raises(ValueError, match="surrogates"):
-        BUNDLE.line_evaluator(points[:-1], [0] * 8)
+        BUNDLE.line_evaluator(points[:-1], [0] * (N - 1))
     bad = list(points)
     bad[0] = np.array([1.0])
     with pytest.raises(ValueError, match=rf"surrogate '{SURROGATES[0].name}'"):
-        BUNDLE.line_evaluator(bad, [0] * 9)
+        BUNDLE.line_evaluator(bad, [0] * N)
 
 
 def _with_opset(s: OnnxSurrogate, opset: int) -> OnnxSurrogate:
@@ -108,12 +109,12 @@ def test_check_reports_a_surrogate_that_disagrees_with_the_embedded_curve(monkey
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(0.0, 1.0), min_size=9, max_size=9))
+@given(st.lists(st.floats(0.0, 1.0), min_size=N, max_size=N))
 def test_bound_and_plain_runs_serve_the_same(fractions):
     """The I/O-bound evaluator (inputs updated in place) against plain runs, call after call."""
     points = [0.5 * (s.domain[0] + s.domain[1]) for s in SURROGATES]
-    bound = BUNDLE.line_evaluator(points, [0] * 9)
-    plain = BUNDLE.line_evaluator(points, [0] * 9, bound=False)
+    bound = BUNDLE.line_evaluator(points, [0] * N)
+    plain = BUNDLE.line_evaluator(points, [0] * N, bound=False)
     for shift in (0.0, 0.3):
         values = [float(s.domain[0][0] + ((u + shift) % 1.0) * (s.domain[1][0] - s.domain[0][0])) for s, u in zip(SURROGATES, fractions)]
         assert bound(values).tolist() == plain(values).tolist()

@@ -32,7 +32,8 @@ def test_one_pass_curve_equals_the_general_path(name, u, w, p, amb, fouling):
     lo = dom_lo + u * (dom_hi - dom_lo)
     hi = min(dom_hi, lo + w * 0.3 * (dom_hi - dom_lo))
     pl, ph = lo + p * (hi - lo) * 0.5, hi
-    dist = {"ambient_temp_c": amb, "GT1.fouling_hours": fouling, "GT2.fouling_hours": fouling}
+    dist = {"ambient_temp_c": amb, "GT1.fouling_hours": fouling, "GT2.fouling_hours": fouling,
+            "MP_C3_SPLITTER.feed_tph": 12.0 + 9.0 * (amb - 15.0) / 25.0}  # the column's feed over its 12-21 t/h range
     margin = CURVE_MARGIN_FRACTION * max(abs(hi), abs(lo), 1.0)
     (bx, by), later = CURVES.box_curve_deferred(name, lo, hi, margin, pl, ph, dist)
     ends, (sx, sy) = later()

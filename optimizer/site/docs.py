@@ -25,6 +25,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("[vents.ID]", model.Vent),
     ("[byproduct_sources.ID]", model.ByproductSource),
     ("[consumers.ID]", model.Consumer),
+    ("[consumers.ID.column]", model.Column),
     ("[electricity]", model.Electricity),
     ("[[electricity.tariff]]", model.TariffPeriod),
     ("[emissions]", model.Emissions),

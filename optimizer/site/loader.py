@@ -289,6 +289,31 @@ class SiteRules:
                         self.b.error(f"{path}.demand_tph", c.demand_tph, f"must lie in [min_tph, max_tph] = [{c.min_tph:g}, {c.max_tph:g}]")
             elif c.min_tph is not None or c.max_tph is not None:
                 self.b.error(f"{path}.flexible", c.flexible, "min_tph/max_tph are given, so flexible must be true")
+            if c.column is not None:
+                self._column_rules(path, c)
+
+    def _column_rules(self, path: str, c) -> None:
+        """A steered column: a flexible consumer (its reboiler's steam limits), no off-spec draw
+        (its purity spec replaces it), its ranges in order and today's point inside them."""
+        col, cp = c.column, f"{path}.column"
+        if not c.flexible:
+            self.b.error(f"{path}.flexible", c.flexible, "a steered column must be flexible (min_tph/max_tph: its reboiler's steam limits)")
+        if c.offspec_below_tph is not None:
+            self.b.error(f"{path}.offspec_below_tph", c.offspec_below_tph, "a steered column has a purity spec instead; leave it out")
+        self._limits(cp, col.feed_min_tph, col.feed_max_tph, "feed_min_tph", "feed_max_tph")
+        self._limits(cp, col.reflux_ratio_min, col.reflux_ratio_max, "reflux_ratio_min", "reflux_ratio_max")
+        if col.feed_min_tph <= col.feed_max_tph and not col.feed_min_tph <= col.feed_nominal_tph <= col.feed_max_tph:
+            self.b.error(f"{cp}.feed_nominal_tph", col.feed_nominal_tph,
+                         f"must lie in [feed_min_tph, feed_max_tph] = [{col.feed_min_tph:g}, {col.feed_max_tph:g}]")
+        if col.reflux_ratio_min <= col.reflux_ratio_max and not col.reflux_ratio_min <= col.reflux_ratio_today <= col.reflux_ratio_max:
+            self.b.error(f"{cp}.reflux_ratio_today", col.reflux_ratio_today,
+                         f"must lie in [reflux_ratio_min, reflux_ratio_max] = [{col.reflux_ratio_min:g}, {col.reflux_ratio_max:g}]")
+        if col.purity_spec + col.purity_margin >= 1.0:
+            self.b.error(f"{cp}.purity_margin", col.purity_margin, f"purity_spec + purity_margin must be below 1 (purity_spec = {col.purity_spec:g})")
+        if col.distillate_to_feed >= col.feed_light_fraction / col.purity_spec:
+            self.b.error(f"{cp}.distillate_to_feed", col.distillate_to_feed,
+                         f"must be below feed_light_fraction / purity_spec = {col.feed_light_fraction / col.purity_spec:.4g} "
+                         "(the distillate cannot hold more of the light key than the feed brings)")
 
     def _check_header_sources(self) -> None:
         site = self.site

@@ -328,6 +328,33 @@ class ByproductSource:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Column:
+    """A distillation column the optimiser steers by its reflux ratio (the feed a disturbance).
+
+    The reboiler's steam and the distillate purity follow (the simulator's binary shortcut model,
+    scenarios/plant/column.py; the optimiser learns both). Mole and mass fractions are taken alike
+    (a binary of nearly equal molar masses, e.g. propylene 42.08 / propane 44.10 g/mol)."""
+
+    feed_nominal_tph: float = attr("t/h", "feed at today's operation", gt=0.0, le=5000.0)
+    feed_min_tph: float = attr("t/h", "lowest feed the column runs at", gt=0.0, le=5000.0)
+    feed_max_tph: float = attr("t/h", "highest feed the column runs at", gt=0.0, le=5000.0)
+    feed_light_fraction: float = attr("-", "light key (product) mole fraction in the feed", gt=0.0, lt=1.0)
+    distillate_to_feed: float = attr("-", "distillate / feed, held by the column's inventory control", gt=0.0, lt=1.0)
+    relative_volatility: float = attr("-", "light / heavy key relative volatility", gt=1.0, le=10.0)
+    theoretical_stages: float = attr("-", "equilibrium stages (trays x efficiency)", gt=1.0, le=1000.0)
+    boilup_latent_heat_kj_kg: float = attr("kJ/kg", "latent heat of the boil-up", gt=0.0, le=5000.0)
+    reboiler_heat_kj_kg: float = attr("kJ/kg", "heat one kg of header steam gives the reboiler (desuperheat and condense)",
+                                      gt=0.0, le=4000.0)
+    reflux_ratio_min: float = attr("-", "lowest reflux ratio L/D", gt=0.0, le=1000.0)
+    reflux_ratio_max: float = attr("-", "highest reflux ratio L/D", gt=0.0, le=1000.0)
+    reflux_ratio_today: float = attr("-", "today's fixed reflux ratio", gt=0.0, le=1000.0)
+    reflux_move_per_min: float = attr("1/min", "largest reflux-ratio change per minute", gt=0.0, le=100.0)
+    purity_spec: float = attr("mol/mol", "distillate purity specification (minimum light-key mole fraction)", gt=0.0, lt=1.0)
+    purity_margin: float = attr("mol/mol", "margin the optimiser keeps above the spec (the purity model's error)",
+                                default=0.0, ge=0.0, lt=1.0)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Consumer:
     """A process steam consumer; a flexible one may be moved within its band."""
 
@@ -342,6 +369,8 @@ class Consumer:
     condensate_return_fraction: float | None = attr("-", "condensate returned (default: site's)", default=None, ge=0.0, le=1.0)
     variability_fraction: float = attr("-", "relative random variation of the demand", default=0.03, ge=0.0, le=0.5)
     daily_swing_fraction: float = attr("-", "relative amplitude of the daily demand cycle", default=0.0, ge=0.0, le=0.5)
+    column: Column | None = attr("-", "a distillation column steered by its reflux ratio (flexible: [min_tph, max_tph] "
+                                 "are its reboiler's steam limits)", default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -407,10 +436,12 @@ class Surrogates:
 
     Kinds: ``boiler_fuel`` (fuel vs steam and ambient), ``gt_fuel`` (fuel vs power, ambient and
     fouling hours), ``hrsg_steam`` (unfired HRSG steam vs GT power, ambient and fouling hours),
-    ``turbine_steam`` (inlet steam vs power of single-section generator turbines).
+    ``turbine_steam`` (inlet steam vs power of single-section generator turbines),
+    ``column_steam`` and ``column_purity`` (a steered column's reboiler steam and distillate
+    purity vs its reflux ratio and feed).
     """
 
-    kinds: list[Literal["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam"]] = attr(
+    kinds: list[Literal["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity"]] = attr(
         "-", "kinds of quantity to learn", default_factory=lambda: ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam"])
     exclude: list[str] = attr("-", "unit ids whose quantities stay first principles", default_factory=list)
 

@@ -27,5 +27,7 @@ def setpoints_from_proposal(site: Site, proposal: Proposal, previous: Setpoints 
         turbine_extraction_tph={t: [sp.get(tags.extraction(t, k), 0.0) for k in range(len(tur.sections) - 1)]
                                 for t, tur in site.turbines.items() if len(tur.sections) > 1},
         drivers_on_motor={t for t, tur in site.turbines.items() if tur.motor is not None and sp.get(tags.on_motor(t), 0) >= 0.5},
-        consumer_tph={c: sp[tags.steam(c)] for c, con in site.consumers.items() if con.flexible and tags.steam(c) in sp},
+        consumer_tph={c: sp[tags.steam(c)] for c, con in site.consumers.items() if con.flexible and con.column is None and tags.steam(c) in sp},
+        column_reflux={c: sp[tags.column_reflux(c)] for c, con in site.consumers.items()
+                       if con.column is not None and tags.column_reflux(c) in sp} or prev.column_reflux,
     )

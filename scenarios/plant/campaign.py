@@ -19,7 +19,20 @@ import numpy as np
 import pandas as pd
 
 from optimizer.site.model import Site
+from scenarios.plant.column import ColumnCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
+
+
+def _holds(rng: np.random.Generator, hours: np.ndarray, config: "CampaignConfig", draw) -> np.ndarray:
+    """A piecewise-constant series on ``rng``: a new draw at the start of each random-length hold."""
+    out = np.empty(len(hours))
+    t_next, value = -1.0, None
+    for k, h in enumerate(hours):
+        if h >= t_next:
+            value = draw()
+            t_next = h + rng.uniform(config.hold_min_h, config.hold_max_h)
+        out[k] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -93,15 +106,28 @@ class IdentificationCampaign:
                     next_wash += rng.uniform(self.config.wash_min_days, self.config.wash_max_days) * 24.0
                 fouling[k] = h - last_wash
             sched[f"fouling:{g.id}"] = fouling
+        # steered columns: the reboiler's steam is stepped above (the consumer's draws, as for any
+        # flexible consumer) and the reflux ratio on its own random stream, so that the other
+        # units' schedules, and so their data, do not depend on whether a column is steered; the
+        # feed is the throughput that steam boils up at that reflux (ColumnCurve.feed_for)
+        col_rng = np.random.default_rng([self.config.seed, 17])
+        for c in s.consumers.values():
+            if c.column is not None:
+                col = c.column
+                sched[f"reflux:{c.id}"] = _holds(col_rng, hours, self.config,
+                                                 lambda col=col: col_rng.uniform(col.reflux_ratio_min, col.reflux_ratio_max))
         self._sched = sched
 
     def with_washes(self, disturbances: list[Disturbances]) -> list[Disturbances]:
-        """The disturbances with the campaign's fouling hours (offline washes) in place."""
+        """The disturbances with the campaign's fouling hours (offline washes) in place, and each
+        steered column's feed: the throughput its stepped steam boils up at its stepped reflux."""
         out = []
+        columns = {c.id: ColumnCurve(c.column) for c in self.site.consumers.values() if c.column is not None}
         for d in disturbances:
             k = self._index[pd.Timestamp(d.timestamp)]
             fouling = {g: float(self._sched[f"fouling:{g}"][k]) for g in self.site.gas_turbines}
-            out.append(replace(d, gt_fouling_hours=fouling))
+            feed = {c: curve.feed_for(self._sched[f"consumer:{c}"][k], self._sched[f"reflux:{c}"][k]) for c, curve in columns.items()}
+            out.append(replace(d, gt_fouling_hours=fouling, column_feed_tph={**d.column_feed_tph, **feed}))
         return out
 
     def __call__(self, site: Site, d: Disturbances) -> Setpoints:

@@ -27,7 +27,7 @@ Policy = Callable[[Site, Disturbances], Setpoints]
 
 UNIT_SUFFIXES = {
     "_tph": "t/h", "_gj_h": "GJ/h", "_mw": "MW", "_temp_c": "C", "_kj_kg": "kJ/kg", "_kj_kwh": "kJ/kWh",
-    "_t_h": "t/h", "_per_h": "currency/h", "_per_mwh": "currency/MWh", "_hours": "h"
+    "_t_h": "t/h", "_per_h": "currency/h", "_per_mwh": "currency/MWh", "_hours": "h", "_mol_frac": "mol/mol"
 }
 # Tags a plant actually measures: unit-level flows, fuels and powers; not computed KPIs.
 _MEASURED = re.compile(r"^(?!site\.)[^.]+\.(?!.*(shortfall|surplus|deficit|base_power|shaft)).*(_tph|_gj_h|_mw)$")
@@ -41,9 +41,18 @@ def unit_of(tag: str) -> str:
     return "-"
 
 
+# A steered column's process measurements (feed and reflux flow meters, the product analyser):
+# noised on their own random stream, so that the noise on every other tag does not depend on
+# whether a site has a steered column
+_COLUMN_RELATIVE = re.compile(r"^[^.]+\.(feed_tph|reflux_ratio)$")
+_COLUMN_ANALYSER = re.compile(r"^[^.]+\.purity_mol_frac$")
+
+
 def units_table(columns: Iterable[str]) -> pd.DataFrame:
     """Tag, unit and whether the tag is a measurement (gets sensor noise) or a computed value."""
-    return pd.DataFrame([{"tag": c, "unit": unit_of(c), "measured": bool(_MEASURED.match(c)) or c == "ambient_temp_c"} for c in columns])
+    return pd.DataFrame([{"tag": c, "unit": unit_of(c), "measured": bool(_MEASURED.match(c) or _COLUMN_RELATIVE.match(c)
+                                                                         or _COLUMN_ANALYSER.match(c)) or c == "ambient_temp_c"}
+                         for c in columns])
 
 
 @dataclass
@@ -53,15 +62,26 @@ class SensorNoise:
     relative_std: float = 0.005
     ambient_std_c: float = 0.2
     seed: int = 0
+    # mol/mol, 1 standard deviation of an on-line chromatograph on a product of 99.5 % (assumed:
+    # about 2 % of the 0.5 % impurity it measures)
+    purity_std_mol_frac: float = 1e-4
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         rng = np.random.default_rng(self.seed)
         out = frame.copy()
-        measured = [c for c in frame.columns if _MEASURED.match(c)]
+        column_relative = [c for c in frame.columns if _COLUMN_RELATIVE.match(c)]
+        measured = [c for c in frame.columns if _MEASURED.match(c) and c not in column_relative]
         values = out[measured].to_numpy(dtype=float)
         out[measured] = values * (1.0 + self.relative_std * rng.standard_normal(values.shape))
         if "ambient_temp_c" in out:
             out["ambient_temp_c"] = out["ambient_temp_c"] + self.ambient_std_c * rng.standard_normal(len(out))
+        analysers = [c for c in frame.columns if _COLUMN_ANALYSER.match(c)]
+        if column_relative or analysers:  # a steered column's own stream (see _COLUMN_RELATIVE)
+            col_rng = np.random.default_rng([self.seed, 17])
+            values = out[column_relative].to_numpy(dtype=float)
+            out[column_relative] = values * (1.0 + self.relative_std * col_rng.standard_normal(values.shape))
+            values = out[analysers].to_numpy(dtype=float)
+            out[analysers] = np.minimum(values + self.purity_std_mol_frac * col_rng.standard_normal(values.shape), 1.0)
         return out
 
 

@@ -25,6 +25,9 @@ class Disturbances:
     * ``gt_fouling_rate_factor``: true fouling rate / the site file's, per gas turbine (absent: 1);
     * ``unmeasured_loss_fraction``: steam lost unmetered per header, fraction of the steam its
       process consumers draw.
+
+    ``column_feed_tph``: feed per steered column, t/h (absent: the column's ``feed_nominal_tph``
+    scaled by its consumer demand over ``demand_tph``: the demand profile read as throughput).
     """
 
     timestamp: pd.Timestamp = field(default_factory=lambda: pd.Timestamp("2026-01-05 00:00"))
@@ -38,6 +41,7 @@ class Disturbances:
     boiler_efficiency_loss: dict[str, float] = field(default_factory=dict)
     gt_fouling_rate_factor: dict[str, float] = field(default_factory=dict)
     unmeasured_loss_fraction: dict[str, float] = field(default_factory=dict)
+    column_feed_tph: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,7 +56,10 @@ class Setpoints:
     * ``turbine_power_mw``: power per generator turbine (absent or 0: stopped).
     * ``turbine_extraction_tph``: extraction flows per multi-section turbine, one per extraction.
     * ``drivers_on_motor``: switchable drives run on their motor.
-    * ``consumer_tph``: draw of flexible consumers (absent: nominal demand).
+    * ``consumer_tph``: draw of flexible consumers (absent: nominal demand); for a steered
+      column, its reboiler's steam flow setpoint (the reflux ratio follows).
+    * ``column_reflux``: reflux ratio per steered column (wins over ``consumer_tph``; neither:
+      the column's ``reflux_ratio_today``).
     """
 
     boiler_steam_tph: dict[str, float] = field(default_factory=dict)
@@ -64,3 +71,4 @@ class Setpoints:
     turbine_extraction_tph: dict[str, list[float]] = field(default_factory=dict)
     drivers_on_motor: set[str] = field(default_factory=set)
     consumer_tph: dict[str, float] = field(default_factory=dict)
+    column_reflux: dict[str, float] = field(default_factory=dict)

@@ -5,7 +5,8 @@
 * gas turbines at base load (``None`` = the maximum the ambient and fouling allow);
 * duct firing, turbo-generator power and extraction flows at the site's fixed practice setpoints;
 * drives on their turbine unless the practice puts them on the motor;
-* flexible consumers at their nominal draw;
+* flexible consumers at their nominal draw; a steered column at its fixed reflux ratio
+  (``reflux_ratio_today``), its steam following its feed;
 * letdowns and vents close the balances (the simulator's pressure controllers).
 """
 
@@ -28,5 +29,7 @@ def todays_practice(site: Site, disturbances: Disturbances) -> Setpoints:
         turbine_power_mw={t: p for t, p in pr.turbine_power_mw.items() if site.turbines[t].available and up(t)},
         turbine_extraction_tph={t: list(x) for t, x in pr.extraction_tph.items()},
         drivers_on_motor=set(pr.drivers_on_motor),
-        consumer_tph={c.id: disturbances.consumer_demand_tph.get(c.id, c.demand_tph) for c in site.consumers.values() if c.flexible},
+        consumer_tph={c.id: disturbances.consumer_demand_tph.get(c.id, c.demand_tph) for c in site.consumers.values()
+                      if c.flexible and c.column is None},
+        column_reflux={c.id: c.column.reflux_ratio_today for c in site.consumers.values() if c.column is not None},
     )

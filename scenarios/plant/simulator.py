@@ -42,6 +42,7 @@ from optimizer.emissions import fuel_factor
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
 from optimizer.steam import header_spray_or_deficit, mixing_letdowns
+from scenarios.plant.column import ColumnCurve, column_draw
 from scenarios.plant.curves import BoilerCurve, GasTurbineCurve, TurbineCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
 from scenarios.plant.reality_gap import check_disturbance_gap, unmeasured_loss_tag
@@ -111,6 +112,7 @@ class PlantSimulator:
             for g in site.gas_turbines.values()
         }
         self.turbines = {t.id: TurbineCurve(t, p.sections[t.id]) for t in site.turbines.values()}
+        self.columns = {c.id: ColumnCurve(c.column) for c in site.consumers.values() if c.column is not None}
         self.factors = {f.id: fuel_factor(f, site.emissions.gwp_set) for f in site.fuels.values()}
         self._ascending = [h.id for h in sorted(site.headers.values(), key=lambda h: h.pressure_barg)]
         self._letdowns_into = {h: sorted((ld for ld in site.letdowns.values() if ld.outlet == h), key=lambda ld: site.headers[ld.inlet].pressure_barg) for h in site.headers}
@@ -139,7 +141,9 @@ class PlantSimulator:
         drawn = {h: 0.0 for h in site.headers}
         for c in site.consumers.values():
             demand = d.consumer_demand_tph.get(c.id, c.demand_tph)
-            if c.flexible:
+            if c.column is not None:
+                demand = column_draw(c, self.columns[c.id], setpoints, d, demand, tags, notes) if up(c.id) else 0.0
+            elif c.flexible:
                 demand = setpoints.consumer_tph.get(c.id, demand)
                 demand = min(max(demand, c.min_tph), c.max_tph)
             tph = max(0.0, demand) if up(c.id) else 0.0
