@@ -39,6 +39,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "contract": ("contract minimum import", "MW"),
     "makeup_nonneg": ("make-up water", "t/h"),
     "n1_cover": ("N-1 cover of {0}: spare steam within the cover time", "t/h"),
+    "col_spec": ("{0}: product purity at its specification", "mol/mol"),
+    "reflux": ("{0} reflux at its range or move limit", "reflux ratio"),
 }
 
 

@@ -61,7 +61,7 @@ def compare_column(path: str | Path, hours: float | None = None, progress: bool 
         if con.column is None:
             continue
         col, steam, purity = con.column, tags.steam(c), tags.column_purity(c)
-        held, steered = runs["held"], runs["steered"]
+        steered = runs["steered"]
         row = {"column": c, "steps": len(steered), "purity_spec": col.purity_spec}
         for variant, frame in runs.items():
             row[f"steam_t_{variant}"] = float(frame[steam].sum() * dt_h)

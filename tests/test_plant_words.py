@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("fuel_limit[fuel_gas]", "Fuel gas availability", "GJ/h"),
     ("ld[LD_SHP_HP]", "letdown LD_SHP_HP at its capacity", "t/h"),
     ("imp", "grid import limit", "MW"),
+    ("col_spec[MP_C3_SPLITTER]", "MP_C3_SPLITTER: product purity at its specification", "mol/mol"),
     ("something_new[X]", "something_new[X]", ""),
 ])
 def test_limit_names_in_plant_words(name, words, unit):
@@ -48,7 +49,7 @@ def test_the_proposal_names_its_binding_limits_in_plant_words_with_currency():
     p = sup.step(snap)
     assert p.status == "optimal" and p.binding
     for b in p.binding:
-        assert "[" not in b["description"] and b["currency"] == "THB" and b["unit"] in ("MW", "t/h", "GJ/h"), b
+        assert "[" not in b["description"] and b["currency"] == "THB" and b["unit"] in ("MW", "t/h", "GJ/h", "mol/mol", "reflux ratio"), b
         assert b["worth_per_unit_per_h"] > 0
     words = {b["description"] for b in p.binding}
     assert "GT1 at maximum power (base load or move limit)" in words and "SHP header: steam balance" in words
