@@ -14,6 +14,7 @@
     steamopt site check SITE.toml
     steamopt site attributes
     steamopt opcua run --site SITE.toml --models DIR --config ADAPTER.toml [--cycles N]
+    steamopt serve --site SITE.toml --models DIR [--config SERVICE.toml] [--host 127.0.0.1] [--port 8080]
 """
 
 from __future__ import annotations
@@ -565,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--config", required=True, help="adapter configuration TOML (e.g. scenarios/opcua/reference_olefins.toml)")
     ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
     ur.set_defaults(func=_cmd_opcua_run)
+    from optimizer.service.command import register as register_serve
+
+    register_serve(sub)  # steamopt serve: the HTTP/JSON service and the advisory page (optimizer/service)
     return p
 
 
