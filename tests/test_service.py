@@ -223,3 +223,17 @@ def test_service_configuration_is_checked(tmp_path, monkeypatch):
     (tmp_path / "tok").write_text(TOKEN + "\n")
     assert resolve_token(cfg, {}) == TOKEN
     assert resolve_token(ServiceConfig(), {"STEAMOPT_TOKEN": TOKEN}) == TOKEN and resolve_token(ServiceConfig(), {}) is None
+
+
+def test_adherence_judges_advised_moves_by_deadband_and_progress():
+    from optimizer.service.adherence import adherence
+
+    before = {"B1.steam_tph": 50.0, "B2.steam_tph": 50.0, "B3.steam_tph": 50.0, "GT1.power_mw": 30.0, "B4.steam_tph": 40.0}
+    proposed = {"B1.steam_tph": 40.0, "B2.steam_tph": 40.0, "B3.steam_tph": 51.5, "GT1.power_mw": 32.0, "B4.steam_tph": 30.0, "B1.on": 1}
+    after = {"B1.steam_tph": 45.0, "B2.steam_tph": 45.1, "B3.steam_tph": 50.0, "GT1.power_mw": 31.4, "B4.steam_tph": 28.5}
+    got = adherence(proposed, before, after)
+    # B1 half of the way (followed), B2 short of half (not), B3's move inside the 2 t/h deadband (not advised),
+    # GT1 within 0.6 MW of 32 with a 2 MW move: max(0.5, 1.0) -> followed; B4 past the proposal by 1.5 t/h: within the deadband
+    assert {t: r["followed"] for t, r in got["setpoints"].items()} == {"B1.steam_tph": True, "B2.steam_tph": False,
+                                                                      "GT1.power_mw": True, "B4.steam_tph": True}
+    assert (got["advised"], got["followed"]) == (4, 3)

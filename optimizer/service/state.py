@@ -28,6 +28,7 @@ from pathlib import Path
 from optimizer.audit import append_line
 from optimizer.proposal import Proposal
 from optimizer.schedule import Schedule
+from optimizer.service.adherence import adherence
 from optimizer.service.config import MODES, ServiceConfig
 from optimizer.supervisor import Supervisor
 
@@ -62,6 +63,7 @@ class ServiceState:
         self.latest: dict | None = None  # the latest step's answer (see step)
         self.latest_snapshot: dict | None = None
         self.latest_plan: dict | None = None
+        self.adherence: dict | None = None  # the plant against the previous proposal (optimizer/service/adherence.py)
         self.cycles = 0
         self.savings_so_far: dict[str, float] = {v: 0.0 for v in SAVING_TOTALS.values()} | {"hours": 0.0, "proposals": 0}
         if self.supervisor is not None:
@@ -159,11 +161,19 @@ class ServiceState:
             writable = {k: v for k, v in proposal.setpoints.items() if k in enabled} if mode == "ON" and proposal.status in WRITE_STATUSES else {}
             self.cycles += 1
             self._add_savings(proposal)
+            self._judge_adherence(snapshot)
             answer = {"cycle": self.cycles, "mode": mode, "closed_loop_setpoints": list(enabled), "writable": writable,
                       "proposal": proposal.to_dict()}
             self.latest, self.latest_snapshot = answer, snapshot if isinstance(snapshot, dict) else None
         log.info("cycle %d (%s): %s, %d setpoint(s) writable", answer["cycle"], mode, proposal.status, len(writable))
         return answer
+
+    def _judge_adherence(self, snapshot: object) -> None:
+        prev, before = self.latest, self.latest_snapshot
+        if not isinstance(snapshot, dict) or prev is None or before is None or prev["proposal"]["status"] not in WRITE_STATUSES + (
+                "fallback_local", "substituted", "infeasible_demand"):
+            return
+        self.adherence = {"of_cycle": prev["cycle"], **adherence(prev["proposal"]["setpoints"], before, snapshot)}
 
     def plan(self, snapshot: object, horizon_h: float, period_min: float) -> dict:
         with self.lock:
@@ -191,7 +201,7 @@ class ServiceState:
                     "cycle_s": self.config.cycle_s, "cycles": self.cycles, **self.mode_view(),
                     "mode_history": self.mode_history[-10:], "savings_so_far": dict(self.savings_so_far),
                     "latest": self.latest, "current": _current_values(self.latest_snapshot, self.latest),
-                    "plan": self.latest_plan}
+                    "plan": self.latest_plan, "adherence": self.adherence}
 
 
 def _current_values(snapshot: dict | None, latest: dict | None) -> dict:

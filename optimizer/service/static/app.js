@@ -28,7 +28,12 @@ function render(s) {
   $("saving-now").textContent = p && p.savings && p.savings.cost_per_h !== undefined ? `${num(p.savings.cost_per_h, 0)} ${cur}/h` : "-";
   $("closed-loop-count").textContent = `${s.closed_loop_setpoints.length} setpoint(s)`;
   const w = latest ? Object.keys(latest.writable) : [];
-  $("writable").textContent = s.mode === "ON" ? (w.length ? `writable now: ${w.join(", ")}` : "nothing writable this cycle") : `mode ${s.mode}: nothing is written`;
+  $("writable").textContent = s.mode !== "ON" ? `mode ${s.mode}: nothing is written` :
+    (!latest ? "no proposal yet" : latest.mode !== "ON" ? `latest proposal made in mode ${latest.mode}: nothing to write` :
+      (w.length ? `writable now: ${w.join(", ")}` : `nothing writable (status ${p.status})`));
+  const ad = s.adherence;
+  $("adherence").textContent = ad ? (ad.advised ? `${ad.followed} of ${ad.advised} followed` : "no move advised") : "-";
+  $("adherence-detail").textContent = ad ? `advice of cycle ${ad.of_cycle}, judged on the next snapshot` : "judged from the second snapshot on";
   // KPIs
   const k = p ? Object.keys(p.proposed_kpis) : [];
   rows("kpis", k.map((name) => {
@@ -39,11 +44,13 @@ function render(s) {
   $("warnings").innerHTML = warns.length ? warns.map((x) => `<li>${esc(x)}</li>`).join("") : "<li class=\"small\">none</li>";
   // setpoints
   rows("setpoints", p ? Object.entries(p.setpoints).map(([tag, v]) => {
-    const c = s.current[tag], move = c === undefined ? null : v - c;
-    const cls = move === null || Math.abs(move) < 1e-9 ? "" : (move > 0 ? "up" : "down");
+    const c = s.current[tag], raw = c === undefined ? null : v - c, move = raw !== null && Math.abs(raw) < 5e-4 ? 0 : raw;
+    const cls = move === null || move === 0 ? "" : (move > 0 ? "up" : "down");
+    const a = ad && ad.setpoints[tag];
     return `<tr data-setpoint="${esc(tag)}"><td>${esc(tag)}</td><td>${c === undefined ? "-" : num(c, 3)}</td>` +
       `<td class="proposed">${num(v, 3)}</td><td class="${cls}">${move === null ? "-" : num(move, 3)}</td>` +
-      `<td>${s.closed_loop_setpoints.includes(tag) ? (s.mode === "ON" ? "enabled" : "enabled (not ON)") : ""}</td></tr>`;
+      `<td>${s.closed_loop_setpoints.includes(tag) ? (s.mode === "ON" ? "enabled" : "enabled (not ON)") : ""}</td>` +
+      `<td class="adherence">${a ? (a.followed ? "followed" : "not followed") : ""}</td></tr>`;
   }) : []);
   // binding limits
   rows("limits", p ? p.binding.map((b) => `<tr><td class="description">${esc(b.description || b.limit)}</td>` +
