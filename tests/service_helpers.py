@@ -60,24 +60,28 @@ class RunningService:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def request(self, method: str, path: str, body: object = None, token: str | None = TOKEN, raw: bytes | None = None,
-                headers: dict | None = None, chunked: bool = False) -> tuple[int, object]:
-        """(HTTP status, parsed JSON body or text)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        h = dict(headers or {})
-        if token is not None:
-            h["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        if data is not None:
-            h.setdefault("Content-Type", "application/json")
-        if chunked:
-            conn.request(method, path, body=iter([data[i:i + 65536] for i in range(0, len(data), 65536)]), headers=h, encode_chunked=True)
-        else:
-            conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        text = resp.read().decode()
-        conn.close()
-        try:
-            return resp.status, json.loads(text)
-        except ValueError:
-            return resp.status, text
+    def request(self, method: str, path: str, body: object = None, token: str | None = TOKEN, **kwargs) -> tuple[int, object]:
+        return request(self.port, method, path, body, token, **kwargs)
+
+
+def request(port: int, method: str, path: str, body: object = None, token: str | None = TOKEN, raw: bytes | None = None,
+            headers: dict | None = None, chunked: bool = False) -> tuple[int, object]:
+    """One HTTP request to 127.0.0.1:port: (HTTP status, parsed JSON body or text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    h = dict(headers or {})
+    if token is not None:
+        h["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    if data is not None:
+        h.setdefault("Content-Type", "application/json")
+    if chunked:
+        conn.request(method, path, body=iter([data[i:i + 65536] for i in range(0, len(data), 65536)]), headers=h, encode_chunked=True)
+    else:
+        conn.request(method, path, body=data, headers=h)
+    resp = conn.getresponse()
+    text = resp.read().decode()
+    conn.close()
+    try:
+        return resp.status, json.loads(text)
+    except ValueError:
+        return resp.status, text

@@ -237,3 +237,48 @@ def test_adherence_judges_advised_moves_by_deadband_and_progress():
     assert {t: r["followed"] for t, r in got["setpoints"].items()} == {"B1.steam_tph": True, "B2.steam_tph": False,
                                                                       "GT1.power_mw": True, "B4.steam_tph": True}
     assert (got["advised"], got["followed"]) == (4, 3)
+
+
+def test_steamopt_serve_from_the_command_line_with_a_config_file(tmp_path):
+    """The CLI end to end in a subprocess: the config's token file, start mode, closed-loop list and audit log."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import tomllib
+
+    from tests.service_helpers import MODELS, ROOT, SITE, base_snapshot, request
+
+    example = re.search(r"```toml\n(.*?)```", (ROOT / "docs" / "service.md").read_text(), re.S).group(1)
+    service_config_from_dict(tomllib.loads(example), "docs/service.md", tmp_path)  # the documented example is valid
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "svc.toml").write_text('mode = "ON"\nclosed_loop_setpoints = ["B1.steam_tph"]\ntoken_file = "token"\n'
+                                       'audit_log = "audit.jsonl"\ntime_budget_s = 20.0\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "STEAMOPT_TOKEN"} | {"PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli", "serve", "--site", str(SITE), "--models", str(MODELS),
+                             "--config", str(tmp_path / "svc.toml"), "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if request(port, "GET", "/readyz", token=None)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.2)
+        assert request(port, "GET", "/api/mode", token=None)[1]["closed_loop_setpoints"] == ["B1.steam_tph"]
+        assert request(port, "POST", "/api/step", base_snapshot(), token="wrong-token-0123456789")[0] == 401
+        code, answer = request(port, "POST", "/api/step", base_snapshot())
+        assert code == 200 and answer["mode"] == "ON" and answer["proposal"]["status"] == "optimal"
+        assert answer["writable"] == {"B1.steam_tph": answer["proposal"]["setpoints"]["B1.steam_tph"]}
+        records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        assert len(records) == 1 and records[0]["proposal"]["setpoints"] == answer["proposal"]["setpoints"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
