@@ -65,9 +65,9 @@ class RunningService:
 
 
 def request(port: int, method: str, path: str, body: object = None, token: str | None = TOKEN, raw: bytes | None = None,
-            headers: dict | None = None, chunked: bool = False) -> tuple[int, object]:
+            headers: dict | None = None, chunked: bool = False, timeout_s: float = 120.0) -> tuple[int, object]:
     """One HTTP request to 127.0.0.1:port: (HTTP status, parsed JSON body or text)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     h = dict(headers or {})
     if token is not None:
         h["Authorization"] = f"Bearer {token}"

@@ -127,6 +127,18 @@ def test_mode_switches_gate_cycles_and_name_what_may_be_written(service, tmp_pat
     assert len(audit["records"]) == 2 and audit["records"][-1]["proposal"]["status"] == "optimal"
 
 
+def test_status_and_mode_answer_while_a_cycle_holds_the_engine(service):
+    """The page reads (and the mode switches) are not held up by a cycle or plan in progress:
+    here the engine's lock is held by the test, as a long plan would hold it."""
+    assert service.request("POST", "/api/step", base_snapshot())[0] == 200
+    with service.state.lock:
+        code, status = service.request("GET", "/api/status", token=None, timeout_s=20)
+        assert code == 200 and status["latest"]["cycle"] == 1 and status["mode"] == "WARM"
+        code, mode = service.request("PUT", "/api/mode", {"mode": "OFF", "reason": "trip"}, timeout_s=20)
+        assert code == 200 and mode["mode"] == "OFF"
+    assert service.request("GET", "/api/mode")[1]["mode"] == "OFF"
+
+
 def test_a_plan_over_http_equals_the_librarys(service):
     snap = base_snapshot()
     assert service.request("GET", "/api/plan/latest", token=None)[0] == 404

@@ -19,6 +19,7 @@ configured, appended to the audit trail's ``*.modes.jsonl`` beside it):
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -51,7 +52,8 @@ class ServiceState:
 
     def __init__(self, engine: Supervisor | Callable[[], Supervisor], config: ServiceConfig, setpoint_names: list[str] | None = None):
         self.config = config
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the engine's: cycles and plans one at a time
+        self._view = threading.Lock()  # what is published (mode, latest answers): never held during a solve
         self.supervisor: Supervisor | None = engine if isinstance(engine, Supervisor) else None
         self._factory = None if isinstance(engine, Supervisor) else engine
         self.engine_error: str | None = None
@@ -83,7 +85,7 @@ class ServiceState:
             bad = self._closed_loop_issues(self.config.closed_loop_setpoints, "closed_loop_setpoints", names)
             if bad:
                 raise ModeError(bad)
-            with self.lock:
+            with self._view:
                 self._setpoint_names = names
                 self.supervisor = sup
             log.info("engine ready: site %s (%.2f s)", sup.site.name, time.perf_counter() - t0)
@@ -108,7 +110,7 @@ class ServiceState:
         if not isinstance(mode, str) or mode.upper() not in MODES:
             raise ModeError(f"mode = {mode!r}: must be one of {', '.join(MODES)}")
         mode = mode.upper()
-        with self.lock:
+        with self._view:
             enabled = self.closed_loop_setpoints
             if closed_loop_setpoints is not None:
                 if not isinstance(closed_loop_setpoints, list) or not all(isinstance(s, str) for s in closed_loop_setpoints):
@@ -155,8 +157,14 @@ class ServiceState:
         """One cycle through the engine (the caller checked mode and readiness). Returns the
         answer: mode, the closed-loop list, what an adapter may write, the proposal."""
         with self.lock:
-            sup = self.supervisor
-            proposal: Proposal = sup.step(snapshot)
+            proposal: Proposal = self.supervisor.step(snapshot)
+            self._publish(proposal, snapshot)
+            answer = self.latest
+        log.info("cycle %d (%s): %s, %d setpoint(s) writable", answer["cycle"], answer["mode"], proposal.status, len(answer["writable"]))
+        return answer
+
+    def _publish(self, proposal: Proposal, snapshot: object) -> None:
+        with self._view:
             mode, enabled = self.mode, self.closed_loop_setpoints
             writable = {k: v for k, v in proposal.setpoints.items() if k in enabled} if mode == "ON" and proposal.status in WRITE_STATUSES else {}
             self.cycles += 1
@@ -165,8 +173,6 @@ class ServiceState:
             answer = {"cycle": self.cycles, "mode": mode, "closed_loop_setpoints": list(enabled), "writable": writable,
                       "proposal": proposal.to_dict()}
             self.latest, self.latest_snapshot = answer, snapshot if isinstance(snapshot, dict) else None
-        log.info("cycle %d (%s): %s, %d setpoint(s) writable", answer["cycle"], mode, proposal.status, len(writable))
-        return answer
 
     def _judge_adherence(self, snapshot: object) -> None:
         prev, before = self.latest, self.latest_snapshot
@@ -178,8 +184,9 @@ class ServiceState:
     def plan(self, snapshot: object, horizon_h: float, period_min: float) -> dict:
         with self.lock:
             schedule: Schedule = self.supervisor.plan(snapshot, horizon_h=horizon_h, period_min=period_min)
-            self.latest_plan = {"made": _now(), "mode": self.mode, "schedule": schedule.to_dict()}
-            return self.latest_plan
+            with self._view:
+                self.latest_plan = {"made": _now(), "mode": self.mode, "schedule": schedule.to_dict()}
+                return self.latest_plan
 
     def _add_savings(self, p: Proposal) -> None:
         if not p.savings or p.status not in ("optimal", "time_limited", "fallback_local", "substituted", "infeasible_demand"):
@@ -187,14 +194,14 @@ class ServiceState:
         hours = self.config.cycle_s / 3600.0
         for rate, total in SAVING_TOTALS.items():
             v = p.savings.get(rate)
-            if isinstance(v, float | int) and v == v:
+            if isinstance(v, float | int) and math.isfinite(v):
                 self.savings_so_far[total] += float(v) * hours
         self.savings_so_far["hours"] += hours
         self.savings_so_far["proposals"] += 1
 
     def status_view(self) -> dict:
-        """Everything the page shows, in one consistent read."""
-        with self.lock:
+        """Everything the page shows, in one consistent read (not held up by a cycle or plan in progress)."""
+        with self._view:
             sup = self.supervisor
             return {"ready": sup is not None, "engine_error": self.engine_error,
                     "site": None if sup is None else sup.site.name, "currency": None if sup is None else sup.site.currency,
@@ -211,7 +218,7 @@ def _current_values(snapshot: dict | None, latest: dict | None) -> dict:
     out = {}
     for k in latest["proposal"].get("setpoints", {}):
         v = snapshot.get(k)
-        if isinstance(v, int | float) and not isinstance(v, bool) and v == v:
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
             out[k] = float(v)
     return out
 
