@@ -16,7 +16,7 @@ GET  /api/status         everything the page shows                              
 GET  /                   the advisory page (static, no external assets)         no
 =======================  =====================================================  ===========
 
-Bodies larger than ``max_body_bytes`` get 413 (from Content-Length before reading, else while
+Bodies must be sent as ``application/json`` (else 415); bodies larger than ``max_body_bytes`` get 413 (from Content-Length before reading, else while
 reading); bodies that are not JSON (or nested too deep) get 422; a snapshot that is JSON but not
 usable goes to the engine, whose proposal says ``invalid_input`` (the engine never raises).
 """
@@ -53,11 +53,12 @@ _MODE_BODY = {"requestBody": {"required": True, "content": {"application/json": 
         "reason": {"type": "string"}}}}}}}
 
 
-def create_app(state: ServiceState, token: str | None) -> FastAPI:
+def create_app(state: ServiceState, token: str | None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The ASGI application around one :class:`ServiceState`. ``token``: the bearer token that
     state-changing requests must carry (None: no token; only for a loopback bind, see
-    :func:`optimizer.service.run.serve`). When the state's engine is not built yet, it is built
-    on a thread at start-up."""
+    :func:`optimizer.service.run.serve`). ``allowed_hosts``: the Host header values accepted
+    (others get 400: a loopback service is not reachable through a rebound DNS name); None: any.
+    When the state's engine is not built yet, it is built on a thread at start-up."""
     config: ServiceConfig = state.config
 
     @asynccontextmanager
@@ -69,6 +70,10 @@ def create_app(state: ServiceState, token: str | None) -> FastAPI:
     app = FastAPI(title="steamopt", version=__version__, lifespan=lifespan,
                   description="Supervisory steam-network optimisation: proposals, plans, commissioning modes.")
     app.state.service = state
+    if allowed_hosts is not None:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
     def authorised(request: Request) -> str:
         if token is None:
@@ -89,6 +94,11 @@ def create_app(state: ServiceState, token: str | None) -> FastAPI:
             raise HTTPException(409, "mode OFF: no proposals are computed (PUT /api/mode to WARM or ON)")
 
     async def json_body(request: Request) -> Any:
+        # JSON only: a browser cannot send it across origins without asking first (CORS
+        # preflight, which this service never grants), so no other site's page can post here
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise HTTPException(415, f"Content-Type {kind or '(none)'!r}: the body must be sent as application/json")
         limit = config.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

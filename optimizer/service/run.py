@@ -13,6 +13,9 @@ from optimizer.supervisor import Supervisor, SupervisorConfig
 
 log = logging.getLogger(__name__)
 
+#: Host header values a loopback service accepts (with any port)
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
 
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
@@ -53,7 +56,7 @@ def make_server(state: ServiceState, token: str | None, host: str = "127.0.0.1",
     from optimizer.service.app import create_app
 
     check_bind(host, token)
-    app = create_app(state, token)
+    app = create_app(state, token, LOOPBACK_NAMES if is_loopback(host) else None)
     cfg = uvicorn.Config(app, host=host, port=port, log_level=uvicorn_options.pop("log_level", "info"),
                          limit_concurrency=uvicorn_options.pop("limit_concurrency", 64),
                          timeout_keep_alive=uvicorn_options.pop("timeout_keep_alive", 5), **uvicorn_options)
