@@ -296,3 +296,25 @@ def test_steamopt_serve_from_the_command_line_with_a_config_file(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_steamopt_serve_refuses_bad_files_with_exit_2(tmp_path, capsys, monkeypatch):
+    from scenarios.cli import main
+    from tests.service_helpers import MODELS, SITE
+
+    monkeypatch.delenv("STEAMOPT_TOKEN", raising=False)
+    (tmp_path / "svc.toml").write_text('mode = "AUTO"\nmax_body_bytes = -1\n')
+    args = ["serve", "--site", str(SITE), "--models", str(MODELS), "--port", "8080"]
+    assert main([*args, "--config", str(tmp_path / "svc.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "svc.toml: mode = 'AUTO': must be one of OFF, WARM, ON" in err and "max_body_bytes = -1" in err
+    assert main(["serve", "--site", str(SITE), "--models", str(tmp_path / "nowhere"), "--port", "8080"]) == 2
+    assert "nowhere: not a directory" in capsys.readouterr().err
+    (tmp_path / "tok.toml").write_text('token_file = "missing.token"\n')
+    assert main([*args, "--config", str(tmp_path / "tok.toml")]) == 2
+    assert "token_file = " in capsys.readouterr().err
+    monkeypatch.setenv("STEAMOPT_TOKEN", "short")
+    assert main(args) == 2
+    assert "STEAMOPT_TOKEN: the token has 5 characters; it must have at least 16" in capsys.readouterr().err
+    assert main([*args[:-1], "70000"]) == 2
+    assert "--port 70000: must be a TCP port in 1..65535" in capsys.readouterr().err
