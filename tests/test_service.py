@@ -302,6 +302,12 @@ def test_steamopt_serve_refuses_bad_files_with_exit_2(tmp_path, capsys, monkeypa
     from scenarios.cli import main
     from tests.service_helpers import MODELS, SITE
 
+    import optimizer.service.run
+
+    def must_not_start(*_a, **_k):
+        raise AssertionError("the server was started despite a bad file or option")
+
+    monkeypatch.setattr(optimizer.service.run, "make_server", must_not_start)  # a missed check fails here, not hangs
     monkeypatch.delenv("STEAMOPT_TOKEN", raising=False)
     (tmp_path / "svc.toml").write_text('mode = "AUTO"\nmax_body_bytes = -1\n')
     args = ["serve", "--site", str(SITE), "--models", str(MODELS), "--port", "8080"]
