@@ -559,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = site.add_parser("attributes", help="print the attribute tables of every component (Markdown)")
     a.set_defaults(func=_cmd_site_attributes)
 
+    from optimizer.service.command import register as register_serve
+
+    register_serve(sub)  # steamopt serve: the HTTP/JSON service and the advisory page (optimizer/service)
     oc = sub.add_parser("opcua", help="the plant link: OPC UA adapter").add_subparsers(dest="opcua_command", required=True)
     ur = oc.add_parser("run", help="read the plant over OPC UA every cycle, step, publish the proposal (and write, in closed-loop mode)")
     ur.add_argument("--site", required=True, help="site TOML file with a [plant_connection] tag map")
@@ -566,9 +569,6 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--config", required=True, help="adapter configuration TOML (e.g. scenarios/opcua/reference_olefins.toml)")
     ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
     ur.set_defaults(func=_cmd_opcua_run)
-    from optimizer.service.command import register as register_serve
-
-    register_serve(sub)  # steamopt serve: the HTTP/JSON service and the advisory page (optimizer/service)
     return p
 
 
