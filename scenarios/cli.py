@@ -562,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     from optimizer.service.command import register as register_serve
 
     register_serve(sub)  # steamopt serve: the HTTP/JSON service and the advisory page (optimizer/service)
+
     oc = sub.add_parser("opcua", help="the plant link: OPC UA adapter").add_subparsers(dest="opcua_command", required=True)
     ur = oc.add_parser("run", help="read the plant over OPC UA every cycle, step, publish the proposal (and write, in closed-loop mode)")
     ur.add_argument("--site", required=True, help="site TOML file with a [plant_connection] tag map")
