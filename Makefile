@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: run test test-all bench bench-quick models models-wide forecasts venv clean
+.PHONY: run test test-all browser bench bench-quick models models-wide forecasts venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ run: $(STAMP)
 	$(VENV)/bin/steamopt study scenarios/studies/base_week.toml --out $(OUT)/base_week
 
 ## The test suite (slow studies excluded; `make test-all` includes them).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q -m "not slow"
+
+## Debian's headless chromium and its driver, for the advisory page's browser tests (installed when absent).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver; \
+	  else echo "chromium/chromium-driver missing and no root: the browser tests will be skipped"; fi; }
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q

@@ -14,6 +14,7 @@
     steamopt site check SITE.toml
     steamopt site attributes
     steamopt opcua run --site SITE.toml --models DIR --config ADAPTER.toml [--cycles N]
+    steamopt serve --site SITE.toml --models DIR [--config SERVICE.toml] [--host 127.0.0.1] [--port 8080]
 """
 
 from __future__ import annotations
@@ -587,6 +588,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_site_check)
     a = site.add_parser("attributes", help="print the attribute tables of every component (Markdown)")
     a.set_defaults(func=_cmd_site_attributes)
+
+    from optimizer.service.command import register as register_serve
+
+    register_serve(sub)  # steamopt serve: the HTTP/JSON service and the advisory page (optimizer/service)
 
     oc = sub.add_parser("opcua", help="the plant link: OPC UA adapter").add_subparsers(dest="opcua_command", required=True)
     ur = oc.add_parser("run", help="read the plant over OPC UA every cycle, step, publish the proposal (and write, in closed-loop mode)")

@@ -1,0 +1,80 @@
+"""Starting the service: the engine factory, the bind check and uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from optimizer.service.config import TOKEN_ENV, ServiceConfig, resolve_token
+from optimizer.service.state import ServiceState
+from optimizer.supervisor import Supervisor, SupervisorConfig
+
+log = logging.getLogger(__name__)
+
+#: Host header values a loopback service accepts (with any port)
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """A bind other than loopback needs a token: ``ValueError`` naming the host and the rule."""
+    if token is None and not is_loopback(host):
+        raise ValueError(f"--host {host}: not a loopback address, and no token is configured; set {TOKEN_ENV} or token_file "
+                         "in the service configuration (state-changing requests must be authenticated off this machine)")
+
+
+def engine_factory(site_path: str | Path, models_dir: str | Path, config: ServiceConfig) -> Callable[[], Supervisor]:
+    """A function building the engine from the site file and model directory with the service's
+    cycle settings (and audit log)."""
+    def build() -> Supervisor:
+        from optimizer.site import load_site
+        from surrogate.manifest import load_model_dir
+
+        cfg = SupervisorConfig(cycle_s=config.cycle_s, time_budget_s=config.time_budget_s, objective=config.objective,
+                               audit_log=None if config.audit_log is None else str(config.audit_log))
+        return Supervisor(load_site(site_path), load_model_dir(models_dir), cfg)
+
+    return build
+
+
+def make_server(state: ServiceState, token: str | None, host: str = "127.0.0.1", port: int = 8080, **uvicorn_options):
+    """A ``uvicorn.Server`` for the service (not started). Raises ``ValueError`` for a non-loopback
+    bind without a token."""
+    import uvicorn
+
+    from optimizer.service.app import create_app
+
+    check_bind(host, token)
+    app = create_app(state, token, LOOPBACK_NAMES if is_loopback(host) else None)
+    cfg = uvicorn.Config(app, host=host, port=port, log_level=uvicorn_options.pop("log_level", "info"),
+                         limit_concurrency=uvicorn_options.pop("limit_concurrency", 64),
+                         timeout_keep_alive=uvicorn_options.pop("timeout_keep_alive", 5), **uvicorn_options)
+    return uvicorn.Server(cfg)
+
+
+def serve(site_path: str | Path, models_dir: str | Path, config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the service in the foreground until interrupted. The site and models are checked
+    first (a bad file is a ``ValueError`` before anything listens); the engine is then built
+    on a thread while the server answers health checks."""
+    from optimizer.site import load_site
+
+    token = resolve_token(config)
+    check_bind(host, token)
+    load_site(site_path)  # a bad site file fails here, with its message, not later in readiness
+    if not Path(models_dir).is_dir():
+        raise ValueError(f"--models {models_dir}: not a directory")
+    if token is None:
+        log.warning("no token configured (%s or token_file): state-changing requests are open to anyone on this machine", TOKEN_ENV)
+    state = ServiceState(engine_factory(site_path, models_dir, config), config)
+    make_server(state, token, host, port).run()
