@@ -131,3 +131,45 @@ def test_demo_server_needs_the_password_from_the_environment(tmp_path, monkeypat
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
     assert main(["opcua", "demo-server", "--site", str(SITE_FILE), "--pki", str(tmp_path), "--steps", "1"]) == 2
     assert f"environment variable {PASSWORD_ENV}: not set" in capsys.readouterr().err
+
+
+def test_commissioning_modes_switched_at_run_time(demo, monkeypatch):
+    """One adapter, its configuration allowing B1 and B2: WARM writes no control node; ON with B2
+    alone enabled writes B2 and never B1; OFF reads, computes and writes nothing, not even the
+    watchdog. Every switch is recorded; a switch the configuration does not allow is refused and
+    changes nothing."""
+    site, plant, loop, config_file = demo
+    pc = site.plant_connection
+    adapter = _adapter(site, config_file, monkeypatch, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph", "B2.steam_tph"])
+    watchdog = lambda: int(loop.call(plant.server.get_node(pc.watchdog_node).read_value()))  # noqa: E731
+
+    async def session():
+        adapter.set_mode("WARM", reason="commissioning: advisory first")
+        before = _control_values(plant, loop)
+        warm = await adapter.run_cycle()
+        assert warm.mode == "WARM" and warm.status == "optimal" and warm.written == {} and _control_values(plant, loop) == before
+        await asyncio.to_thread(loop.call, plant.advance())
+        adapter.set_mode("ON", ["B2.steam_tph"], reason="B2 first")
+        before = _control_values(plant, loop)
+        on = await adapter.run_cycle()
+        after = _control_values(plant, loop)
+        assert on.mode == "ON" and set(on.written) == {"B2.steam_tph"}, (on.written, on.refused)
+        assert after["B1.steam_tph"] == before["B1.steam_tph"] and after["B2.steam_tph"] == pytest.approx(on.written["B2.steam_tph"])
+        adapter.set_mode("OFF", reason="end of shift")
+        beat = watchdog()
+        off = await adapter.run_cycle()
+        assert off.status == "off" and off.proposal is None and off.written == {} and off.watchdog is None and watchdog() == beat
+        await adapter.disconnect()
+
+    asyncio.run(session())
+    assert [(s["from"], s["to"], s["enabled"]) for s in adapter.mode_switches] == [
+        ("ON", "WARM", []), ("WARM", "ON", ["B2.steam_tph"]), ("ON", "OFF", [])]
+    with pytest.raises(ValueError, match=r"enabled = \['LD_HP_MP.steam_tph'\]: must be a non-empty subset"):
+        adapter.set_mode("ON", ["LD_HP_MP.steam_tph"])
+    with pytest.raises(ValueError, match="mode = 'AUTO': must be one of OFF, WARM, ON"):
+        adapter.set_mode("AUTO")
+    assert adapter.mode == "OFF" and len(adapter.mode_switches) == 3
+    advisory = _adapter(site, config_file, monkeypatch)
+    with pytest.raises(ValueError, match="mode = 'ON': the adapter configuration .* is advisory"):
+        advisory.set_mode("ON")
+    assert advisory.mode == "WARM"

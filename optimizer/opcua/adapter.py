@@ -30,6 +30,15 @@ One cycle (:meth:`PlantAdapter.run_cycle`):
       and writes nothing of a unit with a bad reading). No setpoint is ever written in a cycle
       whose watchdog write failed or was withheld.
 
+**Commissioning modes**, switchable at run time (:meth:`PlantAdapter.set_mode`): ``OFF`` - the
+cycle reads nothing, computes nothing, writes nothing (not even the watchdog, so the plant sees
+the optimiser is off); ``WARM`` - advisory: steps a) above, no setpoint written; ``ON`` - closed
+loop for the setpoints enabled at the switch, a subset of the configuration's
+``write_allow_list`` (the file grants what may ever be written; the switch chooses what is, now).
+ON is refused unless the configuration's mode is ``closed_loop``. The configuration's mode is the
+starting one (advisory: WARM; closed_loop: ON with the whole allow list). Each switch is logged
+and kept in :attr:`PlantAdapter.mode_switches`.
+
 Every write decision (written, or refused with its reason) is logged and returned in the
 :class:`CycleReport`. A lost connection is reported, the session dropped, and the next cycle
 reconnects after a backoff (``reconnect_initial_s`` doubling up to ``reconnect_max_s``); the loop
@@ -44,7 +53,7 @@ import logging
 import math
 import time
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -68,6 +77,8 @@ from optimizer.supervisor import Supervisor, SupervisorConfig
 log = logging.getLogger(__name__)
 
 WRITE_STATUSES = ("optimal", "time_limited")
+#: Commissioning modes (module docstring): off, advisory, closed loop for the enabled setpoints.
+COMMISSIONING_MODES = ("OFF", "WARM", "ON")
 # an engine answering one of these (with a new proposal time) is alive: the watchdog beats
 FRESH_STATUSES = ("optimal", "time_limited", "fallback_local", "infeasible_demand")
 MIN_STEP_WAIT_S = 5.0  # the longest wait for a step is the cycle time, but never shorter than this (a cold start)
@@ -113,6 +124,34 @@ class PlantAdapter:
         self._writable = set(self.pc.advisory_nodes.values()) | ({self.pc.watchdog_node} if self.pc.watchdog_node else set())
         if config.closed_loop:
             self._writable |= {self.pc.control_nodes[n] for n in config.write_allow_list}
+        # commissioning mode (module docstring), starting from the configuration's
+        self.mode = "ON" if config.closed_loop else "WARM"
+        self.enabled: tuple[str, ...] = tuple(config.write_allow_list) if config.closed_loop else ()
+        self.mode_switches: list[dict[str, Any]] = []
+
+    def set_mode(self, mode: str, enabled: Sequence[str] | None = None, reason: str = "") -> None:
+        """Switch to ``OFF``, ``WARM`` or ``ON`` from the next cycle on; ``enabled``: the setpoints
+        ON writes (default: the whole allow list). ``ValueError`` naming the field, value and rule
+        for an unknown mode, ON without closed loop in the configuration, or a setpoint outside the
+        allow list; a refused switch changes nothing."""
+        if mode not in COMMISSIONING_MODES:
+            raise ValueError(f"mode = {mode!r}: must be one of {', '.join(COMMISSIONING_MODES)}")
+        chosen: tuple[str, ...] = ()
+        if mode == "ON":
+            if not self.config.closed_loop:
+                raise ValueError(f"mode = 'ON': the adapter configuration ({self.config.source}) is advisory; closed loop needs "
+                                 "mode = \"closed_loop\" and a write_allow_list there")
+            chosen = tuple(self.config.write_allow_list if enabled is None else enabled)
+            outside = [n for n in chosen if n not in self.config.write_allow_list]
+            if outside or not chosen:
+                raise ValueError(f"enabled = {list(chosen)!r}: must be a non-empty subset of the configuration's write_allow_list "
+                                 f"{list(self.config.write_allow_list)!r}")
+        switch = {"time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "from": self.mode, "to": mode,
+                  "enabled": list(chosen), "reason": reason}
+        self.mode, self.enabled = mode, chosen
+        self.mode_switches.append(switch)
+        log.warning("commissioning mode %s -> %s%s%s", switch["from"], mode, f" (writes {', '.join(chosen)})" if chosen else "",
+                    f": {reason}" if reason else "")
 
     @property
     def connected(self) -> bool:
@@ -159,7 +198,10 @@ class PlantAdapter:
         self._cycle += 1
         t0 = time.perf_counter()
         report = CycleReport(cycle=self._cycle, time_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                             connected=False, status="disconnected")
+                             connected=False, status="disconnected", mode=self.mode)
+        if self.mode == "OFF":  # commissioning OFF: nothing read, computed or written
+            report.status, report.connected = "off", self._client is not None
+            return self._done(report, t0)
         if self._client is None:
             try:
                 await self.connect()
@@ -325,12 +367,12 @@ class PlantAdapter:
             else:
                 report.error = f"watchdog not written: server refused the write: {status.name}"
                 log.error("%s", report.error)
-        if not self.config.closed_loop:
+        if self.mode != "ON":  # WARM: advisory only
             return
         held = set(proposal.held_units)
         wrong_picture = self._wrong_picture(proposal, numeric)
         batch = WriteBatch(self._missing_nodes, self._vtypes)
-        for name in self.config.write_allow_list:
+        for name in self.enabled:
             nid = self.pc.control_nodes[name]
             value = proposal.setpoints.get(name)
             if not beat_ok:

@@ -21,7 +21,8 @@ class WriteDecision:
 
 @dataclass
 class CycleReport:
-    """What one cycle did. ``status`` is the proposal's, or ``disconnected`` when nothing was read."""
+    """What one cycle did. ``status`` is the proposal's, ``disconnected`` when nothing was read, or
+    ``off`` in commissioning mode OFF; ``mode`` the commissioning mode of the cycle."""
 
     cycle: int
     time_utc: str
@@ -34,6 +35,7 @@ class CycleReport:
     advisory_failed: dict[str, str] = field(default_factory=dict)   # item -> reason
     writes: list[WriteDecision] = field(default_factory=list)
     watchdog: int | None = None                                     # the counter written this cycle (None: not written)
+    mode: str = ""                                                  # OFF | WARM | ON
     stuck_cycles: int = 0                                           # cycles in a row without a fresh answer from the engine
     error: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -48,6 +50,8 @@ class CycleReport:
 
     def summary(self) -> str:
         """One line for a console or a log."""
+        if self.status == "off":
+            return f"cycle {self.cycle} {self.time_utc}: commissioning mode OFF: nothing read, computed or written"
         if not self.connected:
             return f"cycle {self.cycle} {self.time_utc}: not connected: {self.error}"
         p = self.proposal
