@@ -393,6 +393,8 @@ def _cmd_opcua_run(args: argparse.Namespace) -> int:
         print(f"error: the OPC UA adapter needs asyncua ({exc}): pip install -e '.[opcua]'", file=sys.stderr)
         return 2
     adapter = PlantAdapter(site, build_supervisor(site, load_model_dir(args.models), config), config)
+    if args.mode_file:
+        adapter.watch_mode_file(args.mode_file)
     connected = []
 
     def show(report) -> None:
@@ -599,6 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
     ur.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
     ur.add_argument("--config", required=True, help="adapter configuration TOML (e.g. scenarios/opcua/reference_olefins.toml)")
     ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
+    ur.add_argument("--mode-file", help="commissioning switches at run time: a TOML file with mode = \"OFF\" | \"WARM\" | \"ON\", "
+                                        "enabled = [...], reason = \"...\", read at the start of each cycle when it changes")
     ur.set_defaults(func=_cmd_opcua_run)
     dm = oc.add_parser("demo-server", help="a demo plant: the plant simulator served as an OPC UA server on loopback, "
                                            "with the adapter's default security (try the loop without a plant)")

@@ -173,3 +173,35 @@ def test_commissioning_modes_switched_at_run_time(demo, monkeypatch):
     with pytest.raises(ValueError, match="mode = 'ON': the adapter configuration .* is advisory"):
         advisory.set_mode("ON")
     assert advisory.mode == "WARM"
+
+
+def test_commissioning_switches_from_a_mode_file(demo, monkeypatch, tmp_path):
+    """`opcua run --mode-file`: the file is read at each cycle's start when it changed; a switch
+    the configuration does not allow (or a bad file) is refused, the mode stays, the report says so."""
+    site, plant, loop, config_file = demo
+    adapter = _adapter(site, config_file, monkeypatch, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph", "B2.steam_tph"])
+    mode_file = tmp_path / "mode.toml"
+    mode_file.write_text('mode = "WARM"\nreason = "first day"\n')
+    adapter.watch_mode_file(mode_file)
+
+    def switch(text: str) -> None:
+        mode_file.write_text(text)
+        adapter._mode_file_seen = None  # noqa: SLF001 - a test rewrites the file within the clock's resolution
+
+    async def session():
+        warm = await adapter.run_cycle()
+        assert warm.mode == "WARM" and warm.written == {}
+        switch('mode = "ON"\nenabled = ["B1.steam_tph"]\nreason = "B1 commissioned"\n')
+        on = await adapter.run_cycle()
+        assert on.mode == "ON" and set(on.written) <= {"B1.steam_tph"}
+        switch('mode = "ON"\nenabled = ["LD_HP_MP.steam_tph"]\n')
+        refused = await adapter.run_cycle()
+        assert refused.mode == "ON" and adapter.enabled == ("B1.steam_tph",) and "mode switch refused" in refused.error
+        switch('mode = "OFF"\n')
+        off = await adapter.run_cycle()
+        assert off.status == "off"
+        await adapter.disconnect()
+
+    asyncio.run(session())
+    assert [s["to"] for s in adapter.mode_switches] == ["WARM", "ON", "OFF"]
+    assert adapter.mode_switches[1]["reason"] == "B1 commissioned"

@@ -54,6 +54,7 @@ import math
 import time
 import zoneinfo
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -71,6 +72,7 @@ from optimizer.opcua.limits import check_write, operating_tags, proposal_mismatc
 from optimizer.opcua.report import CycleReport, WriteDecision
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
+from optimizer.site.schema import read_toml_file
 from optimizer.snapshot import setpoint_names, tag_rules
 from optimizer.supervisor import Supervisor, SupervisorConfig
 
@@ -128,6 +130,40 @@ class PlantAdapter:
         self.mode = "ON" if config.closed_loop else "WARM"
         self.enabled: tuple[str, ...] = tuple(config.write_allow_list) if config.closed_loop else ()
         self.mode_switches: list[dict[str, Any]] = []
+
+    def watch_mode_file(self, path: str | Path) -> None:
+        """Take commissioning switches from a small TOML file, read at the start of every cycle
+        when it has changed: ``mode = "OFF" | "WARM" | "ON"``, optional ``enabled = [...]`` (ON) and
+        ``reason = "..."``. A file that cannot be read or asks for a switch :meth:`set_mode`
+        refuses leaves the mode as it is; the cycle's report says why."""
+        self._mode_file, self._mode_file_seen = Path(path), None
+
+    def _poll_mode_file(self, report: CycleReport) -> None:
+        path = getattr(self, "_mode_file", None)
+        if path is None:
+            return
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError as exc:
+            report.error = f"mode file {path}: cannot be read ({exc.strerror}); mode stays {self.mode}"
+            return
+        if stamp == self._mode_file_seen:
+            return
+        self._mode_file_seen = stamp
+        try:
+            data = read_toml_file(path, 10_000, "mode")
+            unknown = sorted(set(data) - {"mode", "enabled", "reason"})
+            if unknown:
+                raise ValueError(f"{path}: {', '.join(unknown)}: unknown key(s) (allowed: mode, enabled, reason)")
+            enabled = data.get("enabled")
+            if enabled is not None and not (isinstance(enabled, list) and all(isinstance(n, str) for n in enabled)):
+                raise ValueError(f"{path}: enabled = {enabled!r}: must be a list of setpoint names")
+            if data.get("mode") == self.mode and (enabled is None or tuple(enabled) == self.enabled):
+                return  # already in force
+            self.set_mode(str(data.get("mode")), enabled, str(data.get("reason", f"mode file {path}")))
+        except ValueError as exc:
+            report.error = f"mode switch refused: {exc}; mode stays {self.mode}"
+            log.error("%s", report.error)
 
     def set_mode(self, mode: str, enabled: Sequence[str] | None = None, reason: str = "") -> None:
         """Switch to ``OFF``, ``WARM`` or ``ON`` from the next cycle on; ``enabled``: the setpoints
@@ -198,7 +234,9 @@ class PlantAdapter:
         self._cycle += 1
         t0 = time.perf_counter()
         report = CycleReport(cycle=self._cycle, time_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                             connected=False, status="disconnected", mode=self.mode)
+                             connected=False, status="disconnected")
+        self._poll_mode_file(report)
+        report.mode = self.mode
         if self.mode == "OFF":  # commissioning OFF: nothing read, computed or written
             report.status, report.connected = "off", self._client is not None
             return self._done(report, t0)
