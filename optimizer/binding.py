@@ -43,9 +43,8 @@ class BindingLimits:
         self._describe = describe or (lambda n: (n, ""))
         self._currency = currency
 
-    def _entry(self, name: str, kind: str, what: str, worth: float) -> dict:
-        words, unit = self._describe(name)
-        return {"limit": name, "kind": kind, "what": what, "description": words, "unit": unit, "currency": self._currency,
+    def _entry(self, name: str, kind: str, what: str, said: tuple[str, str], worth: float) -> dict:
+        return {"limit": name, "kind": kind, "what": what, "description": said[0], "unit": said[1], "currency": self._currency,
                 "worth_per_unit_per_h": worth}
 
     def candidates(self, duals) -> tuple[list[dict], list[tuple[int, dict]]] | None:
@@ -53,19 +52,21 @@ class BindingLimits:
         columns with a reduced cost (column, entry) before the at-the-upper-bound test of :meth:`at`."""
         if duals is None:
             return None
-        if self._index is None:  # per kind: (HiGHS indices, names, what each is worth)
+        if self._index is None:  # per kind: (HiGHS indices, names, what each is worth, plant words and unit), once
             rows, cols = self._names()
 
             def index(names):
                 hits = [(i, n, LIMITS[n.split("[")[0]]) for i, n in enumerate(names) if n and n.split("[")[0] in LIMITS]
-                return np.array([i for i, _, _ in hits], dtype=np.int64), [n for _, n, _ in hits], [w for _, _, w in hits]
+                return (np.array([i for i, _, _ in hits], dtype=np.int64), [n for _, n, _ in hits], [w for _, _, w in hits],
+                        [self._describe(n) for _, n, _ in hits])
 
             self._index = (index(rows), index(cols))
         row_dual, col_dual = duals
-        (r_idx, r_names, r_what), (c_idx, c_names, c_what) = self._index
+        (r_idx, r_names, r_what, r_said), (c_idx, c_names, c_what, c_said) = self._index
         r_worth, c_worth = np.abs(row_dual[r_idx]), np.abs(col_dual[c_idx])
-        rows_out = [self._entry(r_names[k], "constraint", r_what[k], float(r_worth[k])) for k in np.flatnonzero(r_worth > 1e-6).tolist()]
-        cols_out = [(int(c_idx[k]), self._entry(c_names[k], "bound", c_what[k], float(c_worth[k])))
+        rows_out = [self._entry(r_names[k], "constraint", r_what[k], r_said[k], float(r_worth[k]))
+                    for k in np.flatnonzero(r_worth > 1e-6).tolist()]
+        cols_out = [(int(c_idx[k]), self._entry(c_names[k], "bound", c_what[k], c_said[k], float(c_worth[k])))
                     for k in np.flatnonzero(c_worth > 1e-6).tolist()]
         return rows_out, cols_out
 

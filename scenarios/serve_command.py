@@ -1,4 +1,4 @@
-"""``steamopt serve``: the subcommand's arguments and handler (registered by scenarios/cli.py)."""
+"""``steamopt serve``: the subcommand's arguments and handler (registered by scenarios/cli.py; the service itself is optimizer/service)."""
 
 from __future__ import annotations
 
