@@ -119,3 +119,13 @@ def test_a_plant_link_that_cannot_follow_the_service_is_refused_before_anything_
     with pytest.raises(PlantLinkError, match=r"closed_loop_setpoints: TG1.power_mw: not in the adapter configuration's write_allow_list"):
         new_state(SITE_FILE, MODELS, ServiceConfig(mode="ON", closed_loop_setpoints=("TG1.power_mw",), cycle_s=CYCLE_S,
                                                    opcua_config=closed))
+
+
+def test_serve_with_a_plant_link_it_cannot_run_exits_2_naming_the_setting(demo, monkeypatch, capsys):
+    from scenarios.cli import main
+
+    _, _, _, demo_config = demo
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    code = main(["serve", "--site", str(SITE_FILE), "--models", str(MODELS), "--opcua", str(link_config(demo_config, False, CYCLE_S))])
+    assert code == 2
+    assert "cycle.cycle_s = 3 s differs from the service's cycle_s = 60 s" in capsys.readouterr().err
