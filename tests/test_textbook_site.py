@@ -225,3 +225,207 @@ def test_letdown_water_by_pressure_and_entropy_matches_iapws_balance(state):
     assert p.status == "optimal", (p.status, p.warnings)
     m = sup.model
     assert m.ld["LD"].value * (1.0 + ratio) == pytest.approx(80.0 + m.da_steam.value, rel=REL)  # LP: letdown + its water = consumer + deaerator
+
+
+# ---------------------------------------------------------------------- (c) Willans lines from Sun & Smith (2015)
+
+# the paper's regression coefficients x = x1 + x2 P_in + x3 P_out (bar a), typed here from the
+# source the module cites (github.com/Norvell-git/SteamSystems turbines/functions/base.py, f_abc)
+BP = {"a": (1.1880, -2.9564e-4, 4.6473e-3), "b": (449.98, 5.6702, -11.505), "c": (0.20515, -6.9517e-4, 2.8446e-3)}
+COND = {"a": (1.3150, -1.6347e-3, -0.36798), "b": (-437.77, 29.007, 10.359), "c": (7.8863e-2, 5.2833e-4, -0.70315)}
+
+
+def _sun_smith_kw(p_in: float, t_in: float, p_out: float, m_kg_s: float, m_max_kg_s: float) -> float:
+    """Shaft power (kW) of the Willans line W = n m - W_int, written from the paper's formulas."""
+    inlet = IAPWS97(P=p_in / 10.0, T=t_in + 273.15)
+    dh = inlet.h - IAPWS97(P=p_out / 10.0, s=inlet.s).h
+    k = COND if p_out < 1.013 else BP
+    a, b, c = (k[x][0] + k[x][1] * p_in + k[x][2] * p_out for x in ("a", "b", "c"))
+    n = (1 + c) / a * (dh - b / m_max_kg_s)
+    w_int = c / a * (m_max_kg_s * dh - b)
+    return n * m_kg_s - w_int
+
+
+def _willans_site(p_in_barg: float, t_in: float, outlet: dict, max_tph: float) -> dict:
+    cond = "pressure_bara" in outlet
+    site = {
+        "name": "sun and smith",
+        "steam": {"deaerator_steam_header": "HP" if cond else "LP"},
+        "headers": {"HP": {"pressure_barg": p_in_barg, "temp_c": t_in}},
+        "fuels": {"gas": {"price_per_gj": 300.0}},
+        "boilers": {"B": {"header": "HP", "fuels": ["gas"], "min_steam_tph": 0.0, "max_steam_tph": 200.0, "efficiency": 0.9}},
+        "turbines": {"T": {"inlet": "HP", "drive": "generator", "max_power_mw": 40.0,
+                           "sections": [{"outlet": "C" if cond else "LP", "model": "willans", "max_flow_tph": max_tph}]}},
+        "consumers": {"HPC": {"header": "HP", "demand_tph": 10.0}},
+        "electricity": {"site_load_mw": 5.0, "max_import_mw": 50.0, "default_price_per_mwh": 2000.0},
+    }
+    if cond:
+        site["condensers"] = {"C": outlet}
+    else:
+        site["headers"]["LP"] = outlet
+    return site
+
+
+@pytest.mark.parametrize("p_in, t_in, outlet, p_out", [
+    (79.0 - ATM + 1.0, 500.0, {"pressure_barg": 20.0 - ATM, "temp_c": 400.0}, 20.0),   # back-pressure, 80 -> 20 bar(a)
+    (41.0 - ATM, 420.0, {"pressure_barg": 4.0, "temp_c": 200.0}, 4.0 + ATM),            # back-pressure, to LP
+    (10.0 - ATM, 300.0, {"pressure_bara": 0.1}, 0.1),                                     # condensing, 10 -> 0.1 bar(a)
+    (60.0 - ATM, 480.0, {"pressure_bara": 0.08}, 0.08),                                   # condensing
+], ids=["bp_80_20", "bp_41_5", "cond_10_0.1", "cond_60_0.08"])
+def test_sun_smith_willans_line_matches_the_papers_coefficients(p_in, t_in, outlet, p_out):
+    max_tph = 43.2  # 12 kg/s
+    site = site_from_dict(_willans_site(p_in, t_in, outlet, max_tph))
+    sp = compute_properties(site).sections["T"][0]
+    p_in_bara = p_in + ATM
+    for m_tph in (10.0, 30.0, 43.2):
+        mine_mw = _sun_smith_kw(p_in_bara, t_in, p_out, m_tph / 3.6, max_tph / 3.6) / 1000.0
+        assert sp.slope_mw_per_tph * m_tph - sp.intercept_mw == pytest.approx(mine_mw, rel=REL)
+
+
+def test_sun_smith_reproduces_the_published_implementations_test_values():
+    """Shaft powers (kW) listed by the implementation the coefficients come from, for 12 kg/s
+    maximum flow (Norvell-git/SteamSystems tests, commit 400f565): 80 bar(a) 500 C -> 20 bar(a) at
+    12 kg/s: 3273.0215; 10 bar(a) 300 C -> 0.1 bar(a) at 12 and at 10 kg/s: 7671.6389, 6375.3476."""
+    from optimizer.site.willans import sun_smith_line
+
+    for p_in, t_in, p_out, m, published_kw in ((80.0, 500.0, 20.0, 12.0, 3273.0215), (10.0, 300.0, 0.1, 12.0, 7671.6389),
+                                                (10.0, 300.0, 0.1, 10.0, 6375.3476)):
+        inlet = IAPWS97(P=p_in / 10.0, T=t_in + 273.15)
+        dh = inlet.h - IAPWS97(P=p_out / 10.0, s=inlet.s).h
+        line = sun_smith_line(p_in, p_out, dh, 12.0 * 3.6)
+        assert (line.slope_mw_per_tph * m * 3.6 - line.intercept_mw) * 1000.0 == pytest.approx(published_kw, rel=1e-6)
+
+
+def test_sun_smith_line_runs_in_optimiser_and_simulator_alike():
+    """The correlation's line is the section's model in both: the simulator's shaft power at a
+    flow and the optimiser's coefficients come from the same SectionProperties."""
+    site = site_from_dict(_willans_site(41.0 - ATM, 420.0, {"pressure_barg": 4.0, "temp_c": 200.0}, 80.0))
+    sec = site.turbines["T"].sections[0]
+    assert sec.isentropic_efficiency is None and sec.no_load_flow_fraction is None
+    sim = PlantSimulator(site)
+    mine_mw = _sun_smith_kw(41.0, 420.0, 4.0 + ATM, 50.0 / 3.6, 80.0 / 3.6) / 1000.0
+    assert sim.turbines["T"].section_power_mw(0, 50.0) == pytest.approx(mine_mw, rel=REL)
+
+
+# ---------------------------------------------------------------------- validation of each convention
+
+
+def _issues(data: dict) -> str:
+    with pytest.raises(SiteError) as exc:
+        site_from_dict(data)
+    return str(exc.value)
+
+
+def test_willans_needs_both_or_neither_of_efficiency_and_no_load_flow():
+    data = _willans_site(41.0 - ATM, 420.0, {"pressure_barg": 4.0, "temp_c": 200.0}, 80.0)
+    data["turbines"]["T"]["sections"][0]["isentropic_efficiency"] = 0.75
+    msg = _issues(data)
+    assert "turbines.T.sections[0].no_load_flow_fraction" in msg and "required for a willans section that gives isentropic_efficiency" in msg
+    data["turbines"]["T"]["sections"][0]["no_load_flow_fraction"] = 0.08
+    assert site_from_dict(data).turbines["T"].sections[0].no_load_flow_fraction == 0.08
+
+
+def test_condensing_enthalpy_drop_needs_a_stated_exhaust():
+    data = copy.deepcopy(TEXTBOOK)
+    del data["turbines"]["T1"]["sections"][1]["exhaust_enthalpy_kj_kg"]
+    msg = _issues(data)
+    assert "turbines.T1.sections[1].model" in msg and "needs exhaust_enthalpy_kj_kg or enthalpy_drop_kj_kg" in msg
+    data["turbines"]["T1"]["sections"][1]["enthalpy_drop_kj_kg"] = H_MP - H_EXHAUST   # the same section, by its drop
+    sp = compute_properties(site_from_dict(data)).sections["T1"][1]
+    assert sp.design_exhaust_enthalpy_kj_kg == pytest.approx(H_EXHAUST, rel=1e-12)
+    del data["turbines"]["T1"]["sections"][1]["enthalpy_drop_kj_kg"]
+    data["turbines"]["T1"]["sections"][1]["exhaust_enthalpy_kj_kg"] = 150.0   # below the condensate (191.8 kJ/kg at 0.1 bar a)
+    assert "must exceed the condensate's" in _issues(data)
+    data["turbines"]["T1"]["sections"][1].update(enthalpy_drop_kj_kg=400.0, exhaust_enthalpy_kj_kg=2550.0)
+    assert "give enthalpy_drop_kj_kg or exhaust_enthalpy_kj_kg, not both" in _issues(data)
+
+
+def test_drop_above_isentropic_is_warned_unless_a_textbook_simplification(caplog):
+    data = copy.deepcopy(TEXTBOOK)
+    data["turbines"]["T1"]["sections"][1]["exhaust_enthalpy_kj_kg"] = 2150.0   # below the isentropic exhaust (about 2184 kJ/kg)
+    with caplog.at_level("WARNING", logger="optimizer.site.loader"):
+        site = site_from_dict(copy.deepcopy(data))
+    assert len(site.warnings) == 1 and "turbines.T1.sections[1]" in site.warnings[0] and "exceeds the isentropic drop" in site.warnings[0]
+    assert "exceeds the isentropic drop" in caplog.text
+    data["turbines"]["T1"]["sections"][1]["textbook_drop"] = True
+    assert site_from_dict(data).warnings == ()
+    assert site_from_dict(copy.deepcopy(TEXTBOOK)).warnings == ()
+
+
+def test_feedwater_and_water_states_are_validated():
+    data = copy.deepcopy(TEXTBOOK)
+    data["boilers"]["B2"]["feedwater_enthalpy_kj_kg"] = 500.0   # with a temperature as well
+    assert "boilers.B2.feedwater_temp_c" in _issues(data)
+    data = copy.deepcopy(TEXTBOOK)
+    data["letdowns"]["LD1"]["desuperheat_water"]["entropy_kj_kgk"] = 1.3   # temperature and entropy
+    assert "letdowns.LD1.desuperheat_water" in (msg := _issues(data)) and "exactly one of temp_c, enthalpy_kj_kg, entropy_kj_kgk" in msg
+    data = copy.deepcopy(TEXTBOOK)
+    data["letdowns"]["LD1"]["desuperheat_water"] = {"pressure_barg": 15.0, "enthalpy_kj_kg": 3000.0}   # hotter than MP (2950)
+    assert "letdowns.LD1.desuperheat_water" in (msg := _issues(data)) and "must be below the outlet header MP's 2950.0 kJ/kg" in msg
+    data = copy.deepcopy(TEXTBOOK)
+    data["steam"]["deaerator"] = True   # a stated site feedwater enthalpy needs no deaerator
+    assert "steam.feedwater_enthalpy_kj_kg" in _issues(data)
+    data = copy.deepcopy(TEXTBOOK)
+    data["steam"]["deaerator_steam_header"] = "LP"
+    assert "steam.deaerator_steam_header" in _issues(data)
+
+
+def test_header_spray_water_state_is_used_for_header_and_letdowns():
+    data = copy.deepcopy(TEXTBOOK)
+    data["headers"]["LP"]["spray_water"] = {"pressure_barg": 8.0, "temp_c": 60.0}
+    props = compute_properties(site_from_dict(data))
+    h_w = _iapws_h(8.0 + ATM, temp_c=60.0)
+    assert props.header_spray_water_kj_kg["LP"] == pytest.approx(h_w, rel=1e-9)
+    assert props.letdown_water_kj_kg["LD2"] == pytest.approx(h_w, rel=1e-9)
+    assert props.letdown_water_ratio["LD2"] == pytest.approx((H_MP - H_LP) / (H_LP - h_w), rel=1e-9)
+    assert props.header_spray_water_kj_kg["MP"] == H_FW   # the site's stated feedwater where a header states none
+
+
+SMALL_CONDENSING_TOML = """
+name = "small condensing"
+[steam]
+deaerator = false
+feedwater_enthalpy_kj_kg = 440.0
+[headers.HP]
+pressure_barg = 40.0
+enthalpy_kj_kg = 3210.0
+[fuels.gas]
+price_per_gj = 300.0
+[boilers.B]
+header = "HP"
+fuels = ["gas"]
+min_steam_tph = 0.0
+max_steam_tph = 100.0
+efficiency = 0.9
+[turbines.T]
+inlet = "HP"
+drive = "generator"
+max_power_mw = 30.0
+[[turbines.T.sections]]
+outlet = "C"
+model = "enthalpy_drop"
+exhaust_enthalpy_kj_kg = {exhaust}
+max_flow_tph = 60.0
+[condensers.C]
+pressure_bara = 0.1
+[consumers.HPC]
+header = "HP"
+demand_tph = 20.0
+[electricity]
+site_load_mw = 10.0
+max_import_mw = 30.0
+default_price_per_mwh = 2000.0
+"""
+
+
+def test_site_check_prints_the_warning(tmp_path, capsys):
+    from scenarios.cli import main
+
+    path = tmp_path / "site.toml"
+    path.write_text(SMALL_CONDENSING_TOML.replace("{exhaust}", "1900.0"))   # isentropic exhaust at 0.1 bar(a): about 2139 kJ/kg
+    assert main(["site", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "warning: turbines.T.sections[0]: the stated drop 1310.0 kJ/kg exceeds the isentropic drop" in out
+    path.write_text(SMALL_CONDENSING_TOML.replace("{exhaust}", "2300.0"))
+    assert main(["site", "check", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().out

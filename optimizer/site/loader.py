@@ -204,15 +204,15 @@ class SiteRules:
         temp_c = unit.feedwater_temp_c
         if temp_c is None or header not in self.site.headers:
             return
-        p_barg = next((x for x in (unit.feedwater_pressure_barg, self.site.steam.feedwater_pressure_barg) if x is not None),
-                      self.site.headers[header].pressure_barg)
-        p = p_barg + self.site.steam.atmospheric_pressure_bar
+        p_barg = next((x for x in (unit.feedwater_pressure_barg, self.site.steam.feedwater_pressure_barg) if x is not None), None)
+        where = header if p_barg is None else f"{p_barg:g} bar(g)"
+        p = (self.site.headers[header].pressure_barg if p_barg is None else p_barg) + self.site.steam.atmospheric_pressure_bar
         try:
             t_sat = steam.saturation_temp_c(p)
         except _OUT_OF_RANGE:
             return  # the header's pressure is reported by _check_headers
         if temp_c >= t_sat:
-            self.b.error(f"{path}.feedwater_temp_c", temp_c, f"feedwater must be below saturation at {p_barg:g} bar(g) ({t_sat:.1f} C)")
+            self.b.error(f"{path}.feedwater_temp_c", temp_c, f"feedwater must be below saturation at {where} ({t_sat:.1f} C)")
 
     def _check_gas_turbines(self) -> None:
         for g in self.site.gas_turbines.values():
