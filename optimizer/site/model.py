@@ -334,7 +334,7 @@ class Condenser:
 @dataclass(frozen=True, kw_only=True)
 class Letdown:
     """A pressure-reducing valve from ``inlet`` to ``outlet``, optionally desuperheated to the
-    outlet header's enthalpy with feedwater."""
+    outlet header's enthalpy with water (its stated state, else the header's spray water)."""
 
     id: str
     inlet: str = attr("-", "upstream header", ref="headers")
