@@ -338,6 +338,8 @@ def _cmd_site_check(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     print(f"{args.site}: OK: {len(site.headers)} headers, {len(site.boilers)} boilers, {len(site.gas_turbines)} gas turbines, "
           f"{len(site.turbines)} steam turbines, {len(site.letdowns)} letdowns, {len(site.consumers)} consumers")
+    for w in site.warnings:  # accepted, but to be looked at (e.g. a stated drop above the isentropic one)
+        print(f"{args.site}: warning: {w}")
     return 0
 
 

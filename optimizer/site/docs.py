@@ -22,6 +22,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("[turbines.ID.motor]", model.Motor),
     ("[condensers.ID]", model.Condenser),
     ("[letdowns.ID]", model.Letdown),
+    ("headers.ID.spray_water, letdowns.ID.desuperheat_water", model.WaterState),
     ("[vents.ID]", model.Vent),
     ("[byproduct_sources.ID]", model.ByproductSource),
     ("[consumers.ID]", model.Consumer),
