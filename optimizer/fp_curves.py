@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -220,6 +221,25 @@ class MixedCurves:
             return out
 
         return evaluate_all
+
+
+#: The model-directory argument that means "no learned models" (CLI ``--models none``, scenario ``models = "none"``).
+NO_MODELS = "none"
+
+
+def no_models(path: str | Path | None) -> bool:
+    """True when ``path`` names no model directory: None or :data:`NO_MODELS` (any case)."""
+    return path is None or str(path).strip().lower() == NO_MODELS
+
+
+def load_models(path: str | Path | None) -> dict:
+    """The ONNX models of a model directory (:func:`surrogate.manifest.load_model_dir`), or none
+    (an empty dict: every unit on first principles, :func:`site_curves`) for :func:`no_models` paths."""
+    if no_models(path):
+        return {}
+    from surrogate.manifest import load_model_dir
+
+    return load_model_dir(path)
 
 
 def site_curves(site: Site, models: Mapping, props: SiteProperties, max_points: int = 32,
