@@ -81,14 +81,20 @@ class BoilerPhysics:
         """Heat taken up by the water and steam, GJ/h."""
         return steam_tph * (self.steam_kj_kg - self.feedwater_kj_kg) / 1000.0
 
-    def fuel_gj_h(self, steam_tph: float, ambient_c: float) -> float:
-        """Fuel, GJ/h (LHV), at ``steam_tph`` t/h and ``ambient_c`` C (0 at no steam)."""
-        if steam_tph <= 0.0:
-            return 0.0
+    def fuel_on_gj_h(self, steam_tph: float, ambient_c: float) -> float:
+        """The running boiler's fuel curve, GJ/h (LHV), at ``steam_tph`` t/h and ``ambient_c`` C,
+        continued below zero steam (the efficiency flat below its curve's first point: linear
+        there), as a curve's breakpoints just beyond a box starting at 0 need it."""
         eta = self.efficiency(steam_tph, ambient_c)
         if not eta > 0.0:
             raise ValueError(f"boiler {self.boiler.id}: efficiency {eta!r} at {steam_tph:g} t/h, {ambient_c:g} C: must stay > 0")
         return self.heat_to_steam_gj_h(steam_tph) / eta
+
+    def fuel_gj_h(self, steam_tph: float, ambient_c: float) -> float:
+        """Fuel, GJ/h (LHV), at ``steam_tph`` t/h and ``ambient_c`` C (0 at no steam)."""
+        if steam_tph <= 0.0:
+            return 0.0
+        return self.fuel_on_gj_h(steam_tph, ambient_c)
 
 
 @dataclass
@@ -141,6 +147,11 @@ class GasTurbinePhysics:
         base_hr = g.iso_heat_rate_kj_kwh * (1.0 + g.heat_rate_ambient_coef_per_c * (ambient_c - g.iso_ambient_c)) * (1.0 + fh * fouling_h / 1000.0)
         return base_hr / self._rel_eff(x)
 
+    def fuel_on_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+        """The running GT's fuel curve, GJ/h (LHV), continued below zero power (see
+        :meth:`BoilerPhysics.fuel_on_gj_h`)."""
+        return power_mw * self.heat_rate_kj_kwh(power_mw, ambient_c, fouling_h) / 1000.0
+
     def fuel_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
         """Fuel, GJ/h (LHV), at ``power_mw`` MW (0 when off)."""
         if power_mw <= 0.0:
@@ -158,16 +169,27 @@ class GasTurbinePhysics:
 
     def recovery(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
         """Share of the exhaust heat the HRSG recovers (unfired)."""
-        hrsg = self.gt.hrsg
-        if hrsg is None or power_mw <= 0.0:
+        if self.gt.hrsg is None or power_mw <= 0.0:
             return 0.0
+        return self._recovery_on(power_mw, ambient_c, fouling_h)
+
+    def _recovery_on(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
         x = power_mw / self.base_power_mw(ambient_c, fouling_h)
-        return self._r0 * self._rel_rec(x) * (1.0 + hrsg.ambient_recovery_per_c * (ambient_c - self.gt.iso_ambient_c))
+        return self._r0 * self._rel_rec(x) * (1.0 + self.gt.hrsg.ambient_recovery_per_c * (ambient_c - self.gt.iso_ambient_c))
 
     def unfired_steam_tph(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
         """Unfired HRSG steam, t/h."""
         heat = self.recovery(power_mw, ambient_c, fouling_h) * self.exhaust_gj_h(power_mw, ambient_c, fouling_h)
         return heat * 1000.0 / self._dh if self.gt.hrsg else 0.0
+
+    def unfired_steam_on_tph(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+        """The running GT's unfired HRSG steam curve, t/h, continued below zero power (see
+        :meth:`BoilerPhysics.fuel_on_gj_h`); equal to :meth:`unfired_steam_tph` at any power > 0."""
+        if self.gt.hrsg is None:
+            return 0.0
+        fuel = self.fuel_on_gj_h(power_mw, ambient_c, fouling_h)
+        heat = self._recovery_on(power_mw, ambient_c, fouling_h) * self._exhaust_gj_h(power_mw, fuel)
+        return heat * 1000.0 / self._dh
 
     def duct_fuel_gj_h(self, duct_steam_tph: float) -> float:
         """Duct-burner fuel, GJ/h, for ``duct_steam_tph`` t/h of fired steam."""
