@@ -81,6 +81,7 @@ class Supervisor:
         self.props = properties or compute_properties(site)
         # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
         # models say so, first principles elsewhere; a provider given as such is completed
+        self._models_given = models  # what reload() rebuilds from when it is given no new model directory
         self.curves: CurveProvider = (complete_curves(site, models, self.props) if hasattr(models, "breakpoints")
                                       else site_curves(site, models, self.props, self.config.max_curve_points))
         cfg = self.config
@@ -238,12 +239,14 @@ class Supervisor:
         The new site and models are validated and a complete new engine is built first; only if
         that succeeds does it replace the running one (between cycles, under the lock). On any
         problem the running engine is kept and the message says why. Returns (ok, message)."""
+        from optimizer.fp_curves import load_models
         from optimizer.site import load_site
-        from surrogate.manifest import load_model_dir
 
         try:
             site = load_site(site_path) if site_path is not None else self.site
-            models = load_model_dir(models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
+            # the models (or provider) this engine was built from: each unit's curve source is
+            # resolved again against the new site file ("none": no learned models)
+            models = load_models(models_dir) if models_dir is not None else self._models_given
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
             log.warning("reload refused, keeping the running engine: %s", exc)

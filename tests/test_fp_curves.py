@@ -389,3 +389,22 @@ def test_learned_site_without_models_is_one_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert re.search(r'error: boilers\.B2\.curve_source = "learned": the models have no boiler_fuel model of B2', err), err
     assert "Traceback" not in err
+
+
+def test_reload_resolves_each_units_source_again(tmp_path):
+    """A reloaded site file that turns B1 to first principles takes effect on the models the engine
+    was built with; reloading with no models ("none") puts every unit on first principles."""
+    sup = Supervisor(SITE, MODELS, SupervisorConfig())
+    assert "B1_fuel" in sup.curves.models
+    changed = tmp_path / "changed.toml"
+    changed.write_text(with_keys(SITE_TEXT, {"boilers.B1": 'curve_source = "first_principles"'}))
+    ok, msg = sup.reload(site_path=changed)
+    assert ok, msg
+    assert isinstance(sup.curves, MixedCurves) and "B1_fuel" not in sup.curves.models and "B2_fuel" in sup.curves.models
+    ok, msg = sup.reload(models_dir="none")
+    assert ok, msg
+    assert isinstance(sup.curves, FirstPrinciplesCurves) and sup.step(snapshot()).status == "optimal"
+    learned = tmp_path / "learned.toml"
+    learned.write_text(with_keys(SITE_TEXT, {"boilers.B3": 'curve_source = "learned"'}))
+    ok, msg = sup.reload(site_path=learned)  # no model of B3 now: refused, the running engine kept
+    assert not ok and "boilers.B3.curve_source" in msg and isinstance(sup.curves, FirstPrinciplesCurves)
