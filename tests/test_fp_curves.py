@@ -14,7 +14,6 @@ import pyomo.environ as pyo
 import pytest
 from scipy.interpolate import PchipInterpolator
 
-import optimizer.fp_curves as fpc
 from optimizer.fp_curves import FP_LINEARISATION_RTOL, FirstPrinciplesCurves, MixedCurves, site_curves, spread, unit_quantities
 from optimizer.site import compute_properties, parse_site
 from optimizer.site.loader import SiteError
