@@ -22,6 +22,7 @@ from optimizer.unit_physics import BoilerPhysics, GasTurbinePhysics
 from scenarios.cli import main
 from scenarios.plant.curves import BoilerCurve, GasTurbineCurve
 from surrogate.manifest import load_model_dir
+from tests.test_supervisor import assert_model_solution_valid
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_FILE = ROOT / "scenarios" / "sites" / "reference_olefins.toml"
@@ -58,26 +59,6 @@ def snapshot(ambient_c: float | None = None) -> dict:
 
 def without(*names: str) -> dict:
     return {n: m for n, m in MODELS.items() if n not in names}
-
-
-def assert_model_solution_valid(sup: Supervisor, tol: float = 1e-6) -> None:
-    """Every constraint of the model (header mass and energy balances, deaerator, grid, curves)
-    and every variable bound holds at the proposal."""
-    m = sup.model
-    n = 0
-    for c in m.component_data_objects(pyo.Constraint, active=True):
-        body = pyo.value(c.body)
-        scale = 1.0 + abs(body)
-        if c.has_lb():
-            assert body >= pyo.value(c.lower) - tol * scale, (c.name, body, pyo.value(c.lower))
-        if c.has_ub():
-            assert body <= pyo.value(c.upper) + tol * scale, (c.name, body, pyo.value(c.upper))
-        n += 1
-    assert n > 100
-    for v in m.component_data_objects(pyo.Var):
-        if v.value is not None:
-            assert v.lb is None or v.value >= v.lb - tol * (1 + abs(v.lb)), (v.name, v.value, v.lb)
-            assert v.ub is None or v.value <= v.ub + tol * (1 + abs(v.ub)), (v.name, v.value, v.ub)
 
 
 def assert_balances_closed(sup: Supervisor) -> None:
