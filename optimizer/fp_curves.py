@@ -27,6 +27,9 @@ the same function it was linearised from (:meth:`FirstPrinciplesCurves.evaluate`
 the linearisation). An exact curve must agree to ``SupervisorConfig.agreement_rtol``; a
 linearised one to :data:`FP_LINEARISATION_RTOL` (:meth:`FirstPrinciplesCurves.tolerance`), the
 linearisation's own error: a chord of a smooth curve is off the curve between its breakpoints.
+Either way the relative difference is reported in ``Proposal.surrogate_agreement`` under the
+curve's name, and one beyond what the curve may have is a warning
+(:meth:`optimizer.supervisor.Supervisor.curve_mismatches`).
 Measured on the reference site's units over their whole load range with 17 points (ambient 24
 and 35 C, 500 fouling hours; 4001-point grid): at most 3.6e-4 relative (boiler B4's fuel), 2.3e-4
 (a GT's fuel), 2.9e-4 (its HRSG steam); a cycle's move box is narrower, its error smaller
