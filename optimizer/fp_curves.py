@@ -12,9 +12,10 @@ turbines and steam turbines, :mod:`optimizer.site.model`):
 First principles, per kind of quantity:
 
 * ``boiler_fuel``: :class:`optimizer.unit_physics.BoilerPhysics` (the simulator's own definition).
-  With a constant efficiency the fuel is linear in the steam at the cycle's ambient: two
-  breakpoints, EXACT. With an efficiency curve (smooth, PCHIP) it is linearised on
-  :data:`FP_POINTS` equal steps over the cycle's box;
+  With a constant efficiency the fuel is linear in the steam at the cycle's ambient: no curve but
+  the model's linear row ``fuel = k steam`` with ``k`` set each cycle at its ambient
+  (:func:`linear_fuel_boilers`), EXACT. With an efficiency curve (smooth, PCHIP) it is
+  linearised on :data:`FP_POINTS` breakpoints over the cycle's box;
 * ``gt_fuel`` and ``hrsg_steam``: :class:`optimizer.unit_physics.GasTurbinePhysics` (ISO rating
   with coefficients, or the rating table), linearised on :data:`FP_POINTS` equal steps;
 * ``turbine_steam``: no curve; the turbine's sections' own models (Willans, isentropic, enthalpy
@@ -77,6 +78,28 @@ def unit_quantities(site: Site) -> list[tuple[str, str, str]]:
     out += [("turbine_steam", t, tags.turbine_inlet(t)) for t, tur in site.turbines.items()
             if tur.drive == "generator" and len(tur.sections) == 1]
     return out
+
+
+def boiler_physics(site: Site, props: SiteProperties, boiler: str) -> BoilerPhysics:
+    """The first-principles physics of one boiler with its site's enthalpies."""
+    b = site.boilers[boiler]
+    return BoilerPhysics(b, props.header_enthalpy_kj_kg[b.header], props.boiler_feedwater_kj_kg[boiler])
+
+
+def linear_fuel_boilers(site: Site, slots: Mapping[str, CurveSlot]) -> list[str]:
+    """The boilers whose fuel is no curve's but the linear row of the model (a constant
+    efficiency on first principles): ``fuel = steam (h - h_fw) / (1000 eta(T))``, exact, its
+    coefficient set per cycle at the cycle's ambient (:mod:`optimizer.cycle`)."""
+    curved = {s.unit for s in slots.values() if s.kind == "boiler_fuel"}
+    return [b for b, bo in site.boilers.items() if b not in curved and bo.efficiency_curve is None]
+
+
+def _fp_needs_curve(site: Site, kind: str, unit: str) -> bool:
+    """A first-principles quantity that is a curve of this module (not a row of the model: a
+    turbine's sections, a constant-efficiency boiler's linear fuel)."""
+    if kind == "turbine_steam":
+        return False
+    return not (kind == "boiler_fuel" and site.boilers[unit].efficiency_curve is None)
 
 
 def _source(site: Site, kind: str, unit: str) -> str:
@@ -315,13 +338,13 @@ def site_curves(site: Site, models: Mapping, props: SiteProperties, max_points: 
             if name is not None:
                 log.info("%s %s: curve_source = first_principles, model %s not used", _COLLECTION[kind], unit, name)
                 del learned[name]
-            if kind != "turbine_steam":
+            if _fp_needs_curve(site, kind, unit):
                 fp.append((kind, unit))
         elif name is None:
             if source == "learned":
                 missing.append(f"{_COLLECTION[kind]}.{unit}.curve_source = \"learned\": the models have no {kind} model of {unit} "
                                f"(output {y_tag}, e.g. {quantity_name(kind, unit)}.onnx)")
-            elif kind != "turbine_steam":
+            elif _fp_needs_curve(site, kind, unit):
                 fp.append((kind, unit))
     if missing:
         raise ValueError("; ".join(missing) + ". Train the models (`steamopt surrogate train --site SITE.toml --data HISTORIAN "
@@ -332,7 +355,7 @@ def site_curves(site: Site, models: Mapping, props: SiteProperties, max_points: 
     if learned:
         providers.append(SurrogateCurves(site, learned, max_points))
     if fp or not providers:
-        providers.append(FirstPrinciplesCurves(site, props, fp, fp_points))
+        providers.append(FirstPrinciplesCurves(site, props, fp, fp_points))  # possibly none: every unit a row of the model
     return providers[0] if len(providers) == 1 else MixedCurves(providers)
 
 
@@ -340,7 +363,7 @@ def complete_curves(site: Site, provider: CurveProvider, props: SiteProperties, 
     """A provider given as such (the oracle's true curves, a test's) with first-principles
     curves added for the boilers and gas turbines it lacks (unchanged when it lacks none)."""
     have = {(s.kind, s.unit) for s in provider.slots.values()}
-    fp = [(k, u) for k, u, _ in unit_quantities(site) if k != "turbine_steam" and (k, u) not in have]
+    fp = [(k, u) for k, u, _ in unit_quantities(site) if _fp_needs_curve(site, k, u) and (k, u) not in have]
     if not fp:
         return provider
     return MixedCurves([provider, FirstPrinciplesCurves(site, props, fp, fp_points)])
