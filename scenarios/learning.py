@@ -26,10 +26,15 @@ AMBIENT = "ambient_temp_c"
 AMBIENT_RANGE_C = (-20.0, 60.0)
 
 
-def learned_quantities(site: Site) -> list[QuantitySpec]:
+def learned_quantities(site: Site, include_first_principles: bool = False) -> list[QuantitySpec]:
     """The site's learned quantities, with the valid range of every column (a unit that is off,
-    or a reading outside physics, is not data for its curve)."""
+    or a reading outside physics, is not data for its curve). A unit whose ``curve_source`` is
+    ``first_principles`` is not learned (left out) unless ``include_first_principles`` (the
+    oracle: the true curves of every unit)."""
     kinds, excluded = set(site.surrogates.kinds), set(site.surrogates.exclude)
+    if not include_first_principles:
+        excluded |= {u.id for coll in (site.boilers, site.gas_turbines, site.turbines) for u in coll.values()
+                     if u.curve_source == "first_principles"}
     specs: list[QuantitySpec] = []
 
     def spec(name: str, inputs: list[str], outputs: list[str], ranges: dict) -> None:

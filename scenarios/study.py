@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from optimizer.fp_curves import load_models
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
@@ -52,7 +53,6 @@ from scenarios.plant.practice import todays_practice
 from scenarios.plant.reality_gap import RealityGap, apply_reality_gap, measured_snapshot, outside_training_range
 from scenarios.plant.simulator import PlantSimulator, PlantState
 from scenarios.plant.snapshots import snapshot_from_state
-from surrogate.manifest import load_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class StudySpec:
 
     name: str
     site: Site
-    models_path: Path
+    models_path: Path | None  # None: no learned models (every unit on first principles)
     disturbances: list[Disturbances]
     step_min: float
     policies: tuple[str, ...] = POLICIES
@@ -138,7 +138,7 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
     supervisor, conditions, operator, planner = None, None, None, None
     if policy in SUPERVISED:
         if policy in ON_SURROGATES:
-            curves = load_model_dir(spec.models_path)
+            curves = load_models(spec.models_path)
         else:
             conditions = TrueConditions()
             curves = oracle_curves(site, simulator, spec.oracle_points, conditions)
@@ -239,7 +239,7 @@ def run_study(spec: StudySpec, progress: bool = False) -> StudyResult:
 
 
 def _outside_training_range(spec: StudySpec, steps: pd.DataFrame) -> np.ndarray:
-    if "ambient_temp_c" not in steps or not Path(spec.models_path).is_dir():
+    if "ambient_temp_c" not in steps or spec.models_path is None or not Path(spec.models_path).is_dir():
         return np.zeros(len(steps), dtype=bool)
     ambient = steps["ambient_temp_c"].to_numpy(dtype=float)
     return np.asarray(outside_training_range(spec.models_path, ambient), dtype=bool) & np.isfinite(ambient)

@@ -15,6 +15,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("efficiency_curve", model.EfficiencyCurve),
     ("[gas_turbines.ID]", model.GasTurbine),
     ("[gas_turbines.ID.fouling.CLASS]", model.Fouling),
+    ("[gas_turbines.ID.rating_table]", model.RatingTable),
     ("[gas_turbines.ID.hrsg]", model.Hrsg),
     ("part_load_efficiency, part_load_recovery", model.RelativeCurve),
     ("[turbines.ID]", model.SteamTurbine),

@@ -440,6 +440,45 @@ class SiteRules:
             if uid not in units:
                 self.b.error(f"surrogates.exclude[{i}]", uid, f"unknown unit (known: {', '.join(units)})")
 
+    def _check_curve_sources(self) -> None:
+        """Each unit's ``curve_source`` against the data it needs (a learned unit's model is checked
+        when the models are loaded: optimizer/fp_curves.py), and the gas turbines' rating tables."""
+        site = self.site
+        excluded = set(site.surrogates.exclude)
+        for b in site.boilers.values():
+            if b.curve_source == "first_principles" and b.efficiency is None and b.efficiency_curve is None:
+                self.b.error(f"boilers.{b.id}.curve_source", b.curve_source,
+                             "first_principles needs efficiency or efficiency_curve (the fuel is computed from it)")
+        units = [("boilers", u) for u in site.boilers.values()] + [("gas_turbines", u) for u in site.gas_turbines.values()]
+        units += [("turbines", u) for u in site.turbines.values()]
+        for coll, u in units:
+            if u.curve_source == "learned" and u.id in excluded:
+                self.b.error(f"{coll}.{u.id}.curve_source", u.curve_source, "a unit in surrogates.exclude is never learned: "
+                             "remove it from the exclude list or set curve_source = \"first_principles\"")
+        for t in site.turbines.values():
+            if t.curve_source == "learned" and not (t.drive == "generator" and len(t.sections) == 1):
+                self.b.error(f"turbines.{t.id}.curve_source", t.curve_source, "learned turbine curves (turbine_steam) exist only for "
+                             f"single-section generators; {t.id} is a {len(t.sections)}-section {t.drive} drive: use auto or first_principles")
+        for g in site.gas_turbines.values():
+            if g.rating_table is not None:
+                self._rating_table(f"gas_turbines.{g.id}.rating_table", g.rating_table, g.min_power_mw)
+
+    def _rating_table(self, path: str, r, min_power_mw: float) -> None:
+        for name, xs in (("ambient_c", r.ambient_c), ("load_fraction", r.load_fraction)):
+            if any(b <= a for a, b in zip(xs, xs[1:])):
+                self.b.error(f"{path}.{name}", xs, "must be strictly increasing")
+        if len(r.base_power_mw) != len(r.ambient_c):
+            self.b.error(f"{path}.base_power_mw", r.base_power_mw, f"must have one value per ambient ({len(r.ambient_c)})")
+        if r.load_fraction[-1] != 1.0:
+            self.b.error(f"{path}.load_fraction", r.load_fraction, "must end at 1.0 (base load)")
+        if len(r.heat_rate_kj_kwh) != len(r.ambient_c):
+            self.b.error(f"{path}.heat_rate_kj_kwh", r.heat_rate_kj_kwh, f"must have one row per ambient ({len(r.ambient_c)})")
+        for i, row in enumerate(r.heat_rate_kj_kwh):
+            if len(row) != len(r.load_fraction):
+                self.b.error(f"{path}.heat_rate_kj_kwh[{i}]", row, f"must have one value per load fraction ({len(r.load_fraction)})")
+        if r.base_power_mw and min(r.base_power_mw) < min_power_mw:
+            self.b.error(f"{path}.base_power_mw", r.base_power_mw, f"every base power must be at least min_power_mw = {min_power_mw:g}")
+
     def _check_n1_cover(self) -> None:
         from optimizer.n1_cover import cover_plan, default_sources, source_header  # the cover builds on the site model
 

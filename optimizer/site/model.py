@@ -66,6 +66,33 @@ class RelativeCurve:
     relative: list[float] = attr("-", "value / value at full load", gt=0.0, le=2.0, min_len=2)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RatingTable:
+    """A gas turbine's rating from its data sheet: base power and heat rate against ambient and load.
+
+    Base power is linear in ambient between the rows (flat beyond the ends); the heat rate is
+    bilinear in (ambient, load fraction) (flat beyond the ends); compressor fouling applies on top
+    (the ``fouling`` rates). Given, it replaces the ISO rating's ambient coefficients and
+    ``part_load_efficiency`` for base power and fuel (the ISO rating still calibrates the HRSG).
+    """
+
+    ambient_c: list[float] = attr("C", "compressor-inlet ambient of each row, strictly increasing", ge=-40.0, le=60.0, min_len=2)
+    base_power_mw: list[float] = attr("MW", "base (maximum) power at each ambient, clean compressor", gt=0.0, le=1000.0, min_len=2)
+    load_fraction: list[float] = attr("-", "load / base load of each column, strictly increasing, the last 1.0", gt=0.0, le=1.0,
+                                      min_len=2)
+    heat_rate_kj_kwh: list[list[float]] = attr("kJ/kWh", "heat rate (LHV): one row per ambient, one value per load fraction",
+                                               gt=3000.0, le=30000.0, min_len=2)
+
+
+#: Where a unit's performance curve comes from (``curve_source`` of boilers, gas turbines and
+#: steam turbines): ``auto`` learned where the model directory has the unit's model, else first
+#: principles; ``learned`` a model is required; ``first_principles`` the site file's data (a model
+#: of the unit, if any, is not used). See optimizer/fp_curves.py.
+CURVE_SOURCES = ("auto", "learned", "first_principles")
+_CURVE_SOURCE_DESC = ("where its performance curve comes from: auto (learned if the model directory has its model, else "
+                      "first principles), learned (a model is required) or first_principles (the site file's data)")
+
+
 # --------------------------------------------------------------------------- water side
 
 
@@ -182,6 +209,9 @@ class Boiler:
     cold_after_h: float | None = _start_stop("cold_after_h")
     shutdown_cost: float = _start_stop("shutdown_cost")
     startup_time_min: float = _start_stop("startup_time_min")
+    curve_source: Literal["auto", "learned", "first_principles"] = attr(
+        "-", _CURVE_SOURCE_DESC + "; first principles: fuel = steam x (h_steam - h_feedwater) / efficiency, the efficiency "
+             "from efficiency or efficiency_curve with the ambient correction", default="auto")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -237,6 +267,10 @@ class GasTurbine:
     shutdown_cost: float = _start_stop("shutdown_cost")
     startup_time_min: float = _start_stop("startup_time_min")
     hrsg: Hrsg | None = attr("-", "heat-recovery steam generator", default=None)
+    curve_source: Literal["auto", "learned", "first_principles"] = attr(
+        "-", _CURVE_SOURCE_DESC + "; first principles: fuel from the rating (rating_table, or the ISO rating with its "
+             "coefficients and part_load_efficiency), unfired HRSG steam from the exhaust heat it recovers", default="auto")
+    rating_table: RatingTable | None = attr("-", "data-sheet rating: base power and heat rate against ambient and load", default=None)
 
     def fouling_rates(self) -> tuple[float, float]:
         """(power loss, heat-rate rise) per 1000 running hours for the fitted inlet filter."""
@@ -247,7 +281,20 @@ class GasTurbine:
         """Maximum power at an ambient and compressor fouling:
         ``P_ISO (1 + a_P (T - T_ISO)) (1 - f_P t_f / 1000)``."""
         loss, _ = self.fouling_rates()
+        if self.rating_table is not None:  # the data sheet's base power at this ambient (linear between rows, flat beyond)
+            clean = interp_flat(ambient_c, self.rating_table.ambient_c, self.rating_table.base_power_mw)
+            return clean * max(0.0, 1.0 - loss * fouling_h / 1000.0)
         return self.iso_power_mw * (1.0 + self.power_ambient_coef_per_c * (ambient_c - self.iso_ambient_c)) * max(0.0, 1.0 - loss * fouling_h / 1000.0)
+
+
+def interp_flat(x: float, xs: list[float], ys: list[float]) -> float:
+    """Linear interpolation of ``ys`` over increasing ``xs`` at ``x``, flat beyond the ends."""
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:
+        return ys[-1]
+    i = next(k for k in range(1, len(xs)) if x <= xs[k])
+    return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / (xs[i] - xs[i - 1])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,6 +367,9 @@ class SteamTurbine:
     cold_after_h: float | None = _start_stop("cold_after_h", _GENERATORS_ONLY)
     shutdown_cost: float = _start_stop("shutdown_cost", _GENERATORS_ONLY)
     startup_time_min: float = _start_stop("startup_time_min", _GENERATORS_ONLY)
+    curve_source: Literal["auto", "learned", "first_principles"] = attr(
+        "-", _CURVE_SOURCE_DESC + "; first principles: its sections' models; learned only for a single-section generator",
+        default="auto")
 
 
 @dataclass(frozen=True, kw_only=True)
