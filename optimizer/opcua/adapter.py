@@ -102,7 +102,7 @@ class PlantAdapter:
             raise ConfigError(config.source, issues)
         check_against_site(config, site)
         self.site, self.supervisor, self.config = site, supervisor, config
-        self._engine_step = step or supervisor.step
+        self._engine_step = step  # None: the supervisor's own step, looked up at each cycle
         self.pc = site.plant_connection
         self._client_factory = client_factory
         self._client: Client | None = None
@@ -291,7 +291,7 @@ class PlantAdapter:
             return _hold(snapshot, "the previous cycle's step has still not answered: no new step started")
         self._pending = None
         wait_s = max(self.config.cycle_s, MIN_STEP_WAIT_S)
-        future = asyncio.ensure_future(asyncio.to_thread(self._engine_step, snapshot))
+        future = asyncio.ensure_future(asyncio.to_thread(self._engine_step or self.supervisor.step, snapshot))
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout=wait_s)
         except TimeoutError:
