@@ -234,12 +234,12 @@ class Supervisor:
         The new site and models are validated and a complete new engine is built first; only if
         that succeeds does it replace the running one (between cycles, under the lock). On any
         problem the running engine is kept and the message says why. Returns (ok, message)."""
+        from optimizer.model_site import load_models_for_site
         from optimizer.site import load_site
-        from surrogate.manifest import load_model_dir
 
         try:
             site = load_site(site_path) if site_path is not None else self.site
-            models = load_model_dir(models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
+            models = load_models_for_site(site, models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
             log.warning("reload refused, keeping the running engine: %s", exc)

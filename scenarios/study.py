@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from optimizer.model_site import load_models_for_site
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
@@ -52,7 +53,6 @@ from scenarios.plant.practice import todays_practice
 from scenarios.plant.reality_gap import RealityGap, apply_reality_gap, measured_snapshot, outside_training_range
 from scenarios.plant.simulator import PlantSimulator, PlantState
 from scenarios.plant.snapshots import snapshot_from_state
-from surrogate.manifest import load_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
     supervisor, conditions, operator, planner = None, None, None, None
     if policy in SUPERVISED:
         if policy in ON_SURROGATES:
-            curves = load_model_dir(spec.models_path)
+            curves = load_models_for_site(site, spec.models_path)
         else:
             conditions = TrueConditions()
             curves = oracle_curves(site, simulator, spec.oracle_points, conditions)

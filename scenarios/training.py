@@ -12,12 +12,13 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from optimizer.model_site import build_site_record, load_models_for_site
 from optimizer.site.model import Site
 from scenarios.learning import learned_quantities
 from surrogate import safe_read
 from surrogate.data import PreparedData, prepare
 from surrogate.atomic import atomic_directory
-from surrogate.manifest import MANIFEST_NAME, load_model_dir, write_manifest
+from surrogate.manifest import MANIFEST_NAME, write_manifest
 from surrogate.onnx_io import save_network
 from surrogate.report import report_rows, write_report
 from surrogate.train import TrainedModel, TrainingConfig, train_quantity
@@ -67,14 +68,14 @@ def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, conf
     """Train, export and report every learned quantity of ``site``; returns the report rows.
 
     The model directory is built beside ``out_dir`` under a temporary name, loaded as a whole
-    (every check of :func:`~surrogate.manifest.load_model_dir`) and only then swapped in for
+    (every check of :func:`~optimizer.model_site.load_models_for_site`: the files and the site record) and only then swapped in for
     ``out_dir`` (see :func:`surrogate.atomic.atomic_directory`): an existing model directory is
     never overwritten in place, and a run that fails or is killed part-way leaves it as it was."""
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
     trained: dict[str, tuple[PreparedData, TrainedModel]] = {}
     entries = {}
-    with atomic_directory(out_dir, check=load_model_dir) as tmp:
+    with atomic_directory(out_dir, check=lambda d: load_models_for_site(site, d)) as tmp:
         for spec in tqdm(learned_quantities(site), desc="train", unit="model", disable=not progress):
             data = prepare(frame, spec)
             model = train_quantity(data, config)
@@ -82,7 +83,8 @@ def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, conf
             save_network(model.network, tmp / file, spec.name)
             trained[spec.name] = (data, model)
             entries[spec.name] = (file, spec.inputs, spec.outputs)
-        write_manifest(tmp, entries, site=site.name)
+        write_manifest(tmp, entries, site=site.name,
+                       site_record=build_site_record(site, {n: (i, o) for n, (_, i, o) in entries.items()}))
         rows = report_rows(trained)
         write_report(rows, tmp, title=f"Surrogate accuracy: {site.name}")
     log.info("wrote the model directory %s (%d models)", out_dir, len(entries))

@@ -38,12 +38,13 @@ def engine_factory(site_path: str | Path, models_dir: str | Path, config: Servic
     """A function building the engine from the site file and model directory with the service's
     cycle settings (and audit log)."""
     def build() -> Supervisor:
+        from optimizer.model_site import load_models_for_site
         from optimizer.site import load_site
-        from surrogate.manifest import load_model_dir
 
         cfg = SupervisorConfig(cycle_s=config.cycle_s, time_budget_s=config.time_budget_s, objective=config.objective,
                                audit_log=None if config.audit_log is None else str(config.audit_log))
-        return Supervisor(load_site(site_path), load_model_dir(models_dir), cfg)
+        site = load_site(site_path)
+        return Supervisor(site, load_models_for_site(site, models_dir), cfg)
 
     return build
 
