@@ -79,7 +79,7 @@ def _cmd_surrogate_train(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     frame = read_historian(args.data)
     config = TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2)))
-    rows = train_site_models(site, frame, args.out, config, progress=_progress(args))
+    rows = train_site_models(site, frame, args.out, config, progress=_progress(args), min_coverage=args.min_coverage)
     from surrogate.report import markdown_table
 
     print(f"trained {len(rows)} models for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
@@ -487,6 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
     t.add_argument("--out", required=True, help="model directory to write")
     t.add_argument("--seed", type=int, default=0, help="first training seed")
+    t.add_argument("--min-coverage", type=float, default=0.5,
+                   help="share of each unit's operating range the training data must cover (checked before training)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_surrogate_train)
     sp = sur.add_parser("stamp", help="record the site (its hash and what each model depends on) in an existing model "

@@ -51,7 +51,7 @@ import pandas as pd
 
 from optimizer.model_site import build_site_record, load_models_for_site
 from optimizer.site.model import Site
-from scenarios.learning import learned_quantities
+from scenarios.learning import box_coverage, learned_quantities, narrow_inputs
 from surrogate.atomic import atomic_directory
 from surrogate.data import DataError, DropReport, PreparedData, QuantitySpec, prepare
 from surrogate.drift import ACCURACY_NAME
@@ -114,14 +114,8 @@ def domain_coverage(old: OnnxSurrogate, new_domain: dict[str, tuple[float, float
     """Per input: the share of the current model's domain span that the candidate's training
     domain covers, ``|[lo_new, hi_new] ∩ [lo_old, hi_old]| / (hi_old - lo_old)`` (1 for a
     zero-width old span that the new domain contains)."""
-    out = {}
     lo, hi = old.domain
-    for j, name in enumerate(old.input_names):
-        a, b = float(lo[j]), float(hi[j])
-        c, d = new_domain[name]
-        inter = max(0.0, min(b, d) - max(a, c))
-        out[name] = inter / (b - a) if b > a else float(c <= a <= d)
-    return out
+    return box_coverage({name: (float(lo[j]), float(hi[j])) for j, name in enumerate(old.input_names)}, new_domain)
 
 
 def _ape(model_out: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -286,7 +280,7 @@ def retrain(
         old_mape = max(acc_old.mape_pct)
         row.update(old_mape_pct=old_mape, old_bias_pct=_bias(old_pred, y_h), old_max_ape_pct=max(acc_old.max_ape_pct),
                    min_domain_coverage=min(cover.values()))
-        narrow = {k: v for k, v in cover.items() if v < min_domain_coverage}
+        narrow = narrow_inputs(cover, min_domain_coverage)
         if narrow:
             row["reason"] = ("recent data cover too little of the domain: " + ", ".join(f"{k} {v:.0%}" for k, v in narrow.items())
                              + f" < {min_domain_coverage:.0%} (not trained)")
