@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.model_site import (ModelSiteMismatch, build_site_record, load_models_for_site, model_dependencies, site_hash,
-                                  stamp_model_dir)
+from optimizer.model_site import ModelSiteMismatch, build_site_record, load_models_for_site, model_dependencies, site_hash
 from optimizer.site import load_site
 from scenarios.cli import main
 from surrogate.manifest import MANIFEST_NAME, read_manifest, write_manifest
@@ -224,6 +223,18 @@ def test_the_service_engine_takes_the_same_check(tmp_path):
     build = engine_factory(site_variant(tmp_path, "hp45", HP_45), MODEL_DIR, ServiceConfig())
     with pytest.raises(ModelSiteMismatch, match=r"header HP.pressure_barg: 42 -> 45"):
         build()
+
+
+def test_serve_exits_non_zero_before_listening(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("uvicorn")
+    import optimizer.service.run as run
+
+    def listen(*a, **k):
+        raise AssertionError("the service started listening for a site its models do not fit")
+
+    monkeypatch.setattr(run, "make_server", listen)
+    rc = main(["serve", "--site", str(site_variant(tmp_path, "hp45", HP_45)), "--models", str(MODEL_DIR), "--port", "1"])
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in capsys.readouterr().err.splitlines()
 
 
 # ----------------------------------------------------------------------------- the manifest's record

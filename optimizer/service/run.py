@@ -66,15 +66,19 @@ def make_server(state: ServiceState, token: str | None, host: str = "127.0.0.1",
 
 def serve(site_path: str | Path, models_dir: str | Path, config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the service in the foreground until interrupted. The site and models are checked
-    first (a bad file is a ``ValueError`` before anything listens); the engine is then built
+    first (a bad file, or models trained for other physics, is a ``ValueError`` before anything
+    listens); the engine is then built
     on a thread while the server answers health checks."""
+    from optimizer.model_site import check_manifest_for_site
     from optimizer.site import load_site
+    from surrogate.manifest import read_manifest
 
     token = resolve_token(config)
     check_bind(host, token)
-    load_site(site_path)  # a bad site file fails here, with its message, not later in readiness
+    site = load_site(site_path)  # a bad site file fails here, with its message, not later in readiness
     if not Path(models_dir).is_dir():
         raise ValueError(f"--models {models_dir}: not a directory")
+    check_manifest_for_site(site, read_manifest(models_dir))  # models of another site's physics: refused before anything listens
     if token is None:
         log.warning("no token configured (%s or token_file): state-changing requests are open to anyone on this machine", TOKEN_ENV)
     state = ServiceState(engine_factory(site_path, models_dir, config), config)
