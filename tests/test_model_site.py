@@ -339,3 +339,28 @@ def test_train_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     err = capsys.readouterr().err
     assert "train: 100%|" in err and "TG2_steam" in err, err
+
+
+def test_a_study_takes_the_same_check(tmp_path):
+    import dataclasses
+
+    from scenarios.study import run_study
+    from scenarios.study_files import spec_from_scenario_file
+
+    spec = spec_from_scenario_file(ROOT / "scenarios" / "studies" / "base_week.toml", hours=1.0, policies=["steamopt"])
+    spec = dataclasses.replace(spec, site=load_site(site_variant(tmp_path, "hp45", HP_45)))
+    with pytest.raises(ModelSiteMismatch, match=r"header HP.pressure_barg: 42 -> 45 \(affects GT1_hrsg, GT2_hrsg, TG2_steam\)"):
+        run_study(spec)
+
+
+@pytest.mark.parametrize("command", [
+    ["plan", "--snapshot", str(SNAPSHOT), "--hours", "2"],
+    ["replay", "--log", "never_read.jsonl"],
+    ["historian", "replay", "--data", "never_read.parquet", "--out", "never_written"],
+])
+def test_the_other_commands_take_the_same_check(tmp_path, capsys, command):
+    path = site_variant(tmp_path, "hp45", HP_45)
+    rc = main([*command, "--site", str(path), "--models", str(MODEL_DIR)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines(), err
+    assert f"steamopt surrogate train --site {path}" in err
