@@ -273,12 +273,25 @@ def check_manifest_for_site(site: Site, manifest: Manifest) -> None:
              str(record.get("hash"))[:12])
 
 
-def load_models_for_site(site: Site, directory: str | os.PathLike[str]) -> dict[str, OnnxSurrogate]:
+def load_models_for_site(site: Site, directory: str | os.PathLike[str], *, what_if: Site | None = None) -> dict[str, OnnxSurrogate]:
     """Serve the models of ``directory`` for ``site``: every check of
     :func:`surrogate.manifest.load_model_dir`, then the site check (module docstring). Raises
-    :class:`ModelSiteMismatch` (a ValueError) naming every difference and the command to retrain."""
+    :class:`ModelSiteMismatch` (a ValueError) naming every difference and the command to retrain.
+
+    ``what_if``: a deliberate variant of ``site`` that will run on these models (a scenario
+    study's ``[changes]``: another filter class, a hydrogen blend). The models are checked against
+    ``site`` (the site file they must belong to); what the variant changes that a model depends
+    on is logged as a warning naming each difference (the study then measures the models against a
+    plant they do not know), not refused."""
     manifest, models = load_model_dir_with_manifest(directory)
     check_manifest_for_site(site, manifest)
+    record = manifest.site_record
+    if what_if is not None and record is not None and site_hash(what_if) != record.get("hash"):
+        diffs = compare_site_record(what_if, record)
+        if diffs:
+            log.warning("%s: the models of %s were trained without its changes, which alter what they depend on: %s; the "
+                        "what-if runs on them as they are", what_if.source, manifest.path.parent,
+                        "; ".join(f"{what}: {_show(old)} -> {_show(new)} ({', '.join(ms)})" for what, old, new, ms in diffs))
     return models
 
 

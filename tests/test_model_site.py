@@ -341,16 +341,32 @@ def test_train_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     assert "train: 100%|" in err and "TG2_steam" in err, err
 
 
-def test_a_study_takes_the_same_check(tmp_path):
-    import dataclasses
+def test_a_study_of_a_changed_site_file_is_refused(tmp_path, capsys):
+    site_variant(tmp_path, "hp45", HP_45)
+    text = (ROOT / "scenarios" / "studies" / "base_week.toml").read_text()
+    text = text.replace('site = "../sites/reference_olefins.toml"', 'site = "hp45.toml"').replace(
+        'models = "../models/reference_olefins"', f'models = "{MODEL_DIR}"')
+    (tmp_path / "week.toml").write_text(text)
+    rc = main(["study", str(tmp_path / "week.toml"), "--out", str(tmp_path / "out"), "--hours", "1", "--policies", "steamopt", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines(), err
 
+
+def test_a_studys_what_if_changes_run_on_the_models_with_a_warning(caplog):
+    """A scenario's [changes] are a what-if on the models of its site file: checked against the
+    file, and what the changes alter that the models depend on is named in a warning."""
     from scenarios.study import run_study
     from scenarios.study_files import spec_from_scenario_file
 
-    spec = spec_from_scenario_file(ROOT / "scenarios" / "studies" / "base_week.toml", hours=1.0, policies=["steamopt"])
-    spec = dataclasses.replace(spec, site=load_site(site_variant(tmp_path, "hp45", HP_45)))
-    with pytest.raises(ModelSiteMismatch, match=r"header HP.pressure_barg: 42 -> 45 \(affects GT1_hrsg, GT2_hrsg, TG2_steam\)"):
-        run_study(spec)
+    spec = spec_from_scenario_file(ROOT / "scenarios" / "studies" / "gt_filter_e12.toml", hours=0.25, policies=["steamopt"])
+    assert spec.site.gas_turbines["GT1"].filter_class == "E12" and spec.models_site.gas_turbines["GT1"].filter_class == "E10"
+    with caplog.at_level(logging.WARNING, logger="optimizer.model_site"):
+        result = run_study(spec)
+    assert len(result.steps) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert ("gas_turbine GT1.filter_class: E10 -> E12 (GT1_fuel, GT1_hrsg); gas_turbine GT2.filter_class: E10 -> E12 "
+            "(GT2_fuel, GT2_hrsg)") in warnings[0]
 
 
 @pytest.mark.parametrize("command", [
