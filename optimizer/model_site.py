@@ -47,6 +47,10 @@ command, the study runner and the service use):
   naming each difference (old value -> new value, the models affected) and the command to
   retrain; differences no model depends on load, with an info log saying so;
 * no record (a directory written before this existed): loaded with a warning.
+
+A scenario study checks its models against its site file; the scenario's ``[changes]`` are a
+deliberate what-if run on them (``what_if=``): what they alter that a model depends on is
+logged as a warning, not refused.
 """
 
 from __future__ import annotations
