@@ -21,6 +21,7 @@ import pandas as pd
 
 from optimizer import tags
 from optimizer.curves import merge_breakpoints
+from optimizer.fp_curves import boiler_physics, linear_fuel_boilers
 from optimizer.formulation import sos2_bits
 from optimizer.site.model import Site
 from optimizer.snapshot import ValidatedSnapshot
@@ -176,6 +177,11 @@ class CycleData:
                     set3("b_share_lo", (b, f), 0.0, gj / total if on_now and total > 0.0 else 0.0, 0.0)
         # gas turbines
         amb = v.get(tags.AMBIENT, site.design_ambient_c)
+        # a constant-efficiency boiler with no curve of its own: fuel = this x steam, its
+        # efficiency corrected for this cycle's ambient (optimizer/fp_curves.py, the linear row
+        # b_linear_fuel of optimizer/formulation.py)
+        for b in linear_fuel_boilers(site, sup.curves.slots):
+            fixed[("b_fuel_per_tph", b)] = boiler_physics(site, sup.props, b).fuel_on_gj_h(1.0, amb)
         for g, gt in site.gas_turbines.items():
             cur = v[tags.gt_power(g)]
             # no fouling reading ever: the GT is held (snapshot), so its maximum at no fouling

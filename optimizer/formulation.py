@@ -387,7 +387,8 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
         e += sum(m.vent[v] for v in site.vents if site.vents[v].header == hid)
         return e + (m.da_steam if hid == da_h else 0.0)
 
-    m.da_steam = pyo.Var(domain=pyo.NonNegativeReals)
+    # a site without a deaerator (steam.deaerator = false) takes no deaerator steam
+    m.da_steam = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0.0, None if props.has_deaerator else 0.0))
     m.mass = pyo.Constraint(m.H, rule=lambda m, hid: header_in(hid) + m.spray[hid] + m.unserved[hid] == header_out(hid) + m.unplaced[hid])
 
     mixing_lds = mixing_letdowns(site.letdowns.values(), h)  # the simulator's list too
@@ -423,16 +424,18 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ deaerator
     h_m, h_s = props.makeup_kj_kg, h[da_h]
     h_c = next(iter(props.condensate_kj_kg.values()), h_m)
-    m.da_excess = pyo.Var(domain=pyo.NonNegativeReals)
+    m.da_excess = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0.0, None if props.has_deaerator else 0.0))
     m.feedwater = pyo.Expression(expr=sum(m.b_steam[b] for b in m.B) + sum(m.g_unfired[g] for g in m.G) + sum(m.d_steam[g] for g in m.GD)
                                  + sum(m.tle[s] for s in m.S) + sum(ratio[l] * m.ld[l] for l in m.L) + sum(m.spray[k] for k in m.H))
     ret = {c: site.steam.condensate_return_fraction if x.condensate_return_fraction is None else x.condensate_return_fraction for c, x in site.consumers.items()}
     m.returned = pyo.Expression(expr=sum(ret[c] * draw(c) for c in site.consumers))
     m.condensate = pyo.Expression(expr=sum(leaving(t, k) for t, k in cond_sections))
-    m.da_energy = pyo.Constraint(expr=m.da_steam * (h_s - h_m) - m.da_excess == m.feedwater * (props.deaerator_feedwater_kj_kg - h_m)
-                                 - m.returned * (props.condensate_return_kj_kg - h_m) - m.condensate * (h_c - h_m))
     m.makeup = pyo.Expression(expr=m.feedwater - m.returned - m.condensate - m.da_steam)
-    m.makeup_nonneg = pyo.Constraint(expr=m.makeup >= 0)
+    if props.has_deaerator:
+        m.da_energy = pyo.Constraint(expr=m.da_steam * (h_s - h_m) - m.da_excess == m.feedwater * (props.deaerator_feedwater_kj_kg - h_m)
+                                     - m.returned * (props.condensate_return_kj_kg - h_m) - m.condensate * (h_c - h_m))
+        m.makeup_nonneg = pyo.Constraint(expr=m.makeup >= 0)
+    # else no deaerator: the feedwater comes at its stated state, no water-side balance (returned water beyond the feedwater is drained)
 
     # ------------------------------------------------------------------ fuels, electricity, emissions
     e = site.electricity

@@ -17,9 +17,9 @@ time (and by ``steamopt surrogate stamp`` for an existing directory) the manifes
   ============== ==========================================================================
   kind           recorded (besides kind, unit, tags)
   ============== ==========================================================================
-  boiler_fuel    the boiler's header and its state, its feedwater temperature, its fuels
+  boiler_fuel    the boiler's header and its state, its feedwater enthalpy, its fuels
   gt_fuel        the GT's fuel and inlet-filter class (the meaning of ``fouling_hours``)
-  hrsg_steam     as gt_fuel, plus the HRSG's header and its state and its feedwater temperature
+  hrsg_steam     as gt_fuel, plus the HRSG's header and its state and its feedwater enthalpy
   turbine_steam  drive, number of sections, inlet header and its state, the exhaust (a header
                  and its state, or a condenser and its pressure)
   column_steam,  the header the reboiler draws from and its state, and the column's physics
@@ -28,7 +28,9 @@ time (and by ``steamopt surrogate stamp`` for an existing directory) the manifes
   ============== ==========================================================================
 
   A header's state is its gauge pressure, its temperature or enthalpy as the site gives it, and
-  the site's atmospheric pressure (gauge to absolute).
+  the site's atmospheric pressure (gauge to absolute). The feedwater is recorded by the enthalpy
+  the site's properties give it (kJ/kg, to 0.01), however the site states it (a temperature at a
+  pressure, an enthalpy, the unit's own or the site's).
 
 Not recorded, because a learned model does not depend on them: prices, tariffs, emission factors
 and carbon prices; operating limits (minimum and maximum loads, ramps, availability, start and
@@ -48,6 +50,10 @@ command, the study runner and the service use):
   retrain; differences no model depends on load, with an info log saying so;
 * no record (a directory written before this existed): loaded with a warning.
 
+A model of a unit whose ``curve_source`` is ``first_principles`` is not used (the site file's
+data give its curve), so its recorded inputs are not compared. ``--models none`` (no directory)
+has nothing to check.
+
 A scenario study checks its models against its site file; the scenario's ``[changes]`` are a
 deliberate what-if run on them (``what_if=``): what they alter that a model depends on is
 logged as a warning, not refused.
@@ -63,6 +69,8 @@ from typing import Any
 
 from optimizer.audit import sha256_of
 from optimizer.curves import classify
+from optimizer.fp_curves import no_models
+from optimizer.site.properties import SiteProperties, compute_properties
 from optimizer.site.model import Site
 from surrogate.manifest import Manifest, load_model_dir_with_manifest, write_manifest
 from surrogate.serving import OnnxSurrogate
@@ -104,19 +112,22 @@ def _header_state(site: Site, hid: str, out: dict[str, Any]) -> None:
     out["site.atmospheric_pressure_bar"] = site.steam.atmospheric_pressure_bar
 
 
-def model_dependencies(site: Site, kind: str, unit: str) -> dict[str, Any] | None:
+def model_dependencies(site: Site, kind: str, unit: str, props: SiteProperties | None = None) -> dict[str, Any] | None:
     """The physical inputs the meaning of ``kind``'s model of ``unit`` depends on (module
     docstring), as ``"<component> <id>.<field>" -> value``; None if ``site`` has no such unit (or
     no longer this quantity of it: a GT without its HRSG, a consumer that is no longer a column).
-    Raises ValueError for an unknown kind."""
+    ``props``: the site's properties (computed when needed and not given). Raises ValueError for
+    an unknown kind."""
     out: dict[str, Any] = {}
+    if kind in ("boiler_fuel", "hrsg_steam") and props is None:
+        props = compute_properties(site)
     if kind == "boiler_fuel":
         b = site.boilers.get(unit)
         if b is None:
             return None
         out[f"boiler {unit}.header"] = b.header
         _header_state(site, b.header, out)
-        out[f"boiler {unit}.feedwater_temp_c"] = b.feedwater_temp_c if b.feedwater_temp_c is not None else site.steam.feedwater_temp_c
+        out[f"boiler {unit}.feedwater_enthalpy_kj_kg"] = round(props.boiler_feedwater_kj_kg[unit], 2)
         out[f"boiler {unit}.fuels"] = list(b.fuels)
     elif kind in ("gt_fuel", "hrsg_steam"):
         g = site.gas_turbines.get(unit)
@@ -127,8 +138,7 @@ def model_dependencies(site: Site, kind: str, unit: str) -> dict[str, Any] | Non
         if kind == "hrsg_steam":
             out[f"gas_turbine {unit}.hrsg.header"] = g.hrsg.header
             _header_state(site, g.hrsg.header, out)
-            fw = g.hrsg.feedwater_temp_c
-            out[f"gas_turbine {unit}.hrsg.feedwater_temp_c"] = fw if fw is not None else site.steam.feedwater_temp_c
+            out[f"gas_turbine {unit}.hrsg.feedwater_enthalpy_kj_kg"] = round(props.hrsg_feedwater_kj_kg[unit], 2)
     elif kind == "turbine_steam":
         t = site.turbines.get(unit)
         if t is None:
@@ -162,6 +172,7 @@ def build_site_record(site: Site, entries: Mapping[str, tuple[Sequence[str], Seq
     quantity of ``site`` (its output is no unit's quantity, or it lacks the decision input)."""
     models: dict[str, dict[str, Any]] = {}
     problems = []
+    props = compute_properties(site)
     for name, (inputs, outputs) in entries.items():
         found = classify(site, outputs[0]) if len(outputs) == 1 else None
         if found is None:
@@ -172,7 +183,7 @@ def build_site_record(site: Site, entries: Mapping[str, tuple[Sequence[str], Seq
             problems.append(f"model {name}: inputs {list(inputs)} lack the decision input {x_tag!r} of {_UNIT_WORD[kind]} {unit}")
             continue
         models[name] = {"kind": kind, "unit": unit, "inputs": list(inputs), "outputs": list(outputs),
-                        **model_dependencies(site, kind, unit)}
+                        **model_dependencies(site, kind, unit, props)}
     if problems:
         raise ValueError("\n".join(problems))
     return {"format": RECORD_FORMAT, "site": site.name, "hash": site_hash(site), "models": models}
@@ -191,6 +202,7 @@ def compare_site_record(site: Site, record: Mapping[str, Any]) -> list[tuple[str
     ``(what, old, new, models affected)``, one per distinct change (models in record order).
     ``old``/``new`` None: not given on that side."""
     changes: dict[tuple[str, str, str], tuple[Any, Any, list[str]]] = {}
+    props = compute_properties(site)
 
     def note(what: str, old: Any, new: Any, model: str) -> None:
         key = (what, repr(old), repr(new))
@@ -202,7 +214,9 @@ def compare_site_record(site: Site, record: Mapping[str, Any]) -> list[tuple[str
             note(f"model {name}", f"kind {kind!r} of unit {unit!r}", "not a kind this engine knows", name)
             continue
         word = _UNIT_WORD[kind]
-        now = model_dependencies(site, kind, unit)
+        if _curve_source(site, kind, unit) == "first_principles":
+            continue  # the model is not used: the site file's data give the unit's curve
+        now = model_dependencies(site, kind, unit, props)
         if now is None:
             gone = not _unit_exists(site, kind, unit)
             note(f"{word} {unit}", "present" if gone else f"has {kind}",
@@ -220,6 +234,13 @@ def compare_site_record(site: Site, record: Mapping[str, Any]) -> list[tuple[str
             if old != new:
                 note(key, old, new, name)
     return [(what, old, new, models) for (what, _, _), (old, new, models) in changes.items()]
+
+
+def _curve_source(site: Site, kind: str, unit: str) -> str | None:
+    coll = {"boiler_fuel": site.boilers, "gt_fuel": site.gas_turbines, "hrsg_steam": site.gas_turbines,
+            "turbine_steam": site.turbines}.get(kind)
+    u = coll.get(unit) if coll is not None else None
+    return getattr(u, "curve_source", None)
 
 
 def _unit_exists(site: Site, kind: str, unit: str) -> bool:
@@ -277,7 +298,7 @@ def check_manifest_for_site(site: Site, manifest: Manifest) -> None:
              str(record.get("hash"))[:12])
 
 
-def load_models_for_site(site: Site, directory: str | os.PathLike[str], *, what_if: Site | None = None) -> dict[str, OnnxSurrogate]:
+def load_models_for_site(site: Site, directory: str | os.PathLike[str] | None, *, what_if: Site | None = None) -> dict[str, OnnxSurrogate]:
     """Serve the models of ``directory`` for ``site``: every check of
     :func:`surrogate.manifest.load_model_dir`, then the site check (module docstring). Raises
     :class:`ModelSiteMismatch` (a ValueError) naming every difference and the command to retrain.
@@ -287,6 +308,8 @@ def load_models_for_site(site: Site, directory: str | os.PathLike[str], *, what_
     ``site`` (the site file they must belong to); what the variant changes that a model depends
     on is logged as a warning naming each difference (the study then measures the models against a
     plant they do not know), not refused."""
+    if no_models(directory):  # --models none: every unit on first principles, nothing to check
+        return {}
     manifest, models = load_model_dir_with_manifest(directory)
     check_manifest_for_site(site, manifest)
     record = manifest.site_record

@@ -46,7 +46,8 @@ from optimizer.audit import append_line, sha256_of
 from optimizer.binding import BindingLimits
 from optimizer.plant_words import describe_limit
 from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config  # noqa: F401 - TUNED_HIGHS_OPTIONS re-exported
-from optimizer.curves import CurveProvider, SurrogateCurves
+from optimizer.curves import CurveProvider
+from optimizer.fp_curves import complete_curves, site_curves
 from optimizer.cycle import CycleData
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
 from optimizer.highs_direct import HighsDirect, Lane, Ticket
@@ -78,7 +79,11 @@ class Supervisor:
         HighsDirect.check_options(self.config.solver_options)  # unknown HiGHS options or bad values: refused here, not ignored
         check_config(self.config)
         self.props = properties or compute_properties(site)
-        self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models, self.config.max_curve_points)
+        # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
+        # models say so, first principles elsewhere; a provider given as such is completed
+        self._models_given = models  # what reload() rebuilds from when it is given no new model directory
+        self.curves: CurveProvider = (complete_curves(site, models, self.props) if hasattr(models, "breakpoints")
+                                      else site_curves(site, models, self.props, self.config.max_curve_points))
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
@@ -239,7 +244,9 @@ class Supervisor:
 
         try:
             site = load_site(site_path) if site_path is not None else self.site
-            models = load_models_for_site(site, models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
+            # the models (or provider) this engine was built from: each unit's curve source is
+            # resolved again against the new site file ("none": no learned models)
+            models = load_models_for_site(site, models_dir) if models_dir is not None else self._models_given
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
             log.warning("reload refused, keeping the running engine: %s", exc)
@@ -444,9 +451,10 @@ class Supervisor:
         if uncovered:  # N-1 cover (optimizer/n1_cover.py) not reachable inside this cycle's boxes
             warnings.append(f"N-1 cover short (within {self.site.n1_cover.cover_time_min:g} min): "
                             + ", ".join(f"losing {s} leaves {v:.2f} t/h uncovered" for s, v in uncovered.items()))
-        bad = {k: v for k, v in agreement.items() if v > self.config.agreement_rtol}
+        bad = self.curve_mismatches(agreement)
         if bad:
-            warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
+            warnings.append("surrogate mismatch between the model and onnxruntime (for a first-principles curve: its function): "
+                            + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
         # what needs no duals, while the worker's duals LP runs
         setpoints = self._setpoints(x_prop)
         savings = {k: current_kpis[k] - proposed_kpis[k] for k in proposed_kpis if k in current_kpis}
@@ -1078,6 +1086,15 @@ class Supervisor:
                 elif not (chk[1] - 1e-9 <= xv <= chk[2] + 1e-9):
                     domain.append(f"{name}: {chk[0]} = {xv:.4g} outside the training domain [{chk[1]:.4g}, {chk[2]:.4g}]")
         return agreement, domain
+
+    def curve_mismatches(self, agreement: Mapping[str, float]) -> dict[str, float]:
+        """The curves whose relative disagreement with their provider exceeds what they may have:
+        ``agreement_rtol`` for exact curves (surrogates, linear first-principles curves), the
+        provider's ``tolerance(name)`` where larger (a linearised first-principles curve:
+        :data:`optimizer.fp_curves.FP_LINEARISATION_RTOL`)."""
+        tol = getattr(self.curves, "tolerance", None)
+        rtol = self.config.agreement_rtol
+        return {k: v for k, v in agreement.items() if v > (max(rtol, tol(k)) if tol is not None else rtol)}
 
     def _kpis(self, x: np.ndarray | None = None) -> dict[str, float]:
         """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI

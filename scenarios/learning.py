@@ -28,10 +28,12 @@ AMBIENT = "ambient_temp_c"
 AMBIENT_RANGE_C = (-20.0, 60.0)
 
 
-def learned_quantities(site: Site) -> list[QuantitySpec]:
+def learned_quantities(site: Site, include_first_principles: bool = False) -> list[QuantitySpec]:
     """The site's learned quantities, with the valid range of every column (a unit that is off,
-    or a reading outside physics, is not data for its curve)."""
-    return [spec for spec, _ in _learned(site)]
+    or a reading outside physics, is not data for its curve). A unit whose ``curve_source`` is
+    ``first_principles`` is not learned (left out) unless ``include_first_principles`` (the
+    oracle: the true curves of every unit)."""
+    return [spec for spec, _ in _learned(site, include_first_principles)]
 
 
 def operating_ranges(site: Site) -> dict[str, dict[str, tuple[float, float]]]:
@@ -62,8 +64,11 @@ def narrow_inputs(coverage: Mapping[str, float], min_coverage: float) -> dict[st
     return {k: v for k, v in coverage.items() if v < min_coverage}
 
 
-def _learned(site: Site) -> list[tuple[QuantitySpec, dict[str, tuple[float, float]]]]:
+def _learned(site: Site, include_first_principles: bool = False) -> list[tuple[QuantitySpec, dict[str, tuple[float, float]]]]:
     kinds, excluded = set(site.surrogates.kinds), set(site.surrogates.exclude)
+    if not include_first_principles:
+        excluded |= {u.id for coll in (site.boilers, site.gas_turbines, site.turbines) for u in coll.values()
+                     if u.curve_source == "first_principles"}
     specs: list[tuple[QuantitySpec, dict[str, tuple[float, float]]]] = []
 
     def spec(name: str, inputs: list[str], outputs: list[str], ranges: dict, operating: dict) -> None:

@@ -52,7 +52,8 @@ def demo(args: argparse.Namespace) -> int:
     config = prepare_pki(args.pki, endpoint, args.site, timezone)
     plant = DemoPlant(site, endpoint, pki=args.pki, password=password, step_min=args.step_min, seed=args.seed, timezone=timezone)
     print(f"demo plant {site.name} at {endpoint} (Basic256Sha256 SignAndEncrypt, user steamopt), a step of {args.step_min:g} min "
-          f"every {args.period_s:g} s\nconnect the engine with:\n  steamopt opcua run --site {args.site} --models MODELS --config {config}",
+          f"every {args.period_s:g} s\nconnect the engine with:\n  steamopt opcua run --site {args.site} --models MODELS --config {config}\n"
+          f"or the service and its page (http://127.0.0.1:8080/):\n  steamopt serve --site {args.site} --models MODELS --opcua {config}",
           flush=True)
     try:
         asyncio.run(serve(plant, args.period_s, args.steps))

@@ -53,6 +53,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from optimizer.fp_curves import no_models
 from optimizer.site.loader import MAX_SITE_FILE_BYTES, site_from_dict
 from optimizer.site.model import Site, attr
 from optimizer.site.schema import Builder, DataFileError, ValidationIssue, public_fields, read_toml_file
@@ -187,7 +188,8 @@ class Scenario:
     name: str = attr("-", "scenario name (letters, digits, '_' or '-'; names output folders)")
     description: str = attr("-", "what the study asks", default="")
     site: str = attr("-", "site file, relative to the scenario file's folder")
-    models: str = attr("-", "model directory (ONNX surrogates and manifest), relative to the scenario file's folder")
+    models: str = attr("-", "model directory (ONNX surrogates and manifest), relative to the scenario file's folder; "
+                            "\"none\": no learned models (every unit on first principles, optimizer/fp_curves.py)")
     start: str = attr("-", "first step, local time 'YYYY-MM-DD HH:MM'", default="2026-03-02 00:00")
     hours: float = attr("h", "horizon", gt=0.0, le=8784.0)
     step_min: float = attr("min", "step length (one supervisory decision per step)", default=15.0, ge=1.0, le=1440.0)
@@ -301,7 +303,7 @@ class _ScenarioRules:
             _parse_time(builder, "start", data["start"])
         if isinstance(data.get("site"), str):
             rules._path("site", data["site"], want="file")
-        if isinstance(data.get("models"), str):
+        if isinstance(data.get("models"), str) and not no_models(data["models"]):
             rules._path("models", data["models"], want="dir")
 
     def _name(self, name: str) -> None:
@@ -331,7 +333,7 @@ class _ScenarioRules:
                     log.warning("scenario %s: events[%d] (%s %s, %s to %s) lies outside the horizon %s to %s",
                                 s.name, i, e.kind, e.unit, e.start, e.end, start, end_h)
         site_path = self._path("site", s.site, want="file")
-        models_path = self._path("models", s.models, want="dir")
+        models_path = None if no_models(s.models) else self._path("models", s.models, want="dir")
         if site_path is not None:
             try:
                 site_data = _read_toml(site_path, MAX_SITE_FILE_BYTES, "site")

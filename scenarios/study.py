@@ -72,7 +72,7 @@ class StudySpec:
 
     name: str
     site: Site
-    models_path: Path
+    models_path: Path | None  # None: no learned models (every unit on first principles)
     disturbances: list[Disturbances]
     step_min: float
     policies: tuple[str, ...] = POLICIES
@@ -243,7 +243,7 @@ def run_study(spec: StudySpec, progress: bool = False) -> StudyResult:
 
 
 def _outside_training_range(spec: StudySpec, steps: pd.DataFrame) -> np.ndarray:
-    if "ambient_temp_c" not in steps or not Path(spec.models_path).is_dir():
+    if "ambient_temp_c" not in steps or spec.models_path is None or not Path(spec.models_path).is_dir():
         return np.zeros(len(steps), dtype=bool)
     ambient = steps["ambient_temp_c"].to_numpy(dtype=float)
     return np.asarray(outside_training_range(spec.models_path, ambient), dtype=bool) & np.isfinite(ambient)

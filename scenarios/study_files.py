@@ -20,10 +20,11 @@ def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies:
     if hours is not None:
         scenario = with_overrides(scenario, {"hours": hours})
     site = build_site(scenario)
-    forecasters = forecasters_dir(scenario.models_path) if "steamopt_lookahead" in (policies or scenario.policies) else None
+    lookahead = "steamopt_lookahead" in (policies or scenario.policies)
+    forecasters = forecasters_dir(scenario.models_path) if lookahead and scenario.models_path is not None else None
     history = profile_history(site, profile_config(scenario, site)) if forecasters is not None else []
     return StudySpec(
-        name=scenario.name, site=site, models_path=Path(scenario.models_path), disturbances=scenario_disturbances(scenario, site),
+        name=scenario.name, site=site, models_path=scenario.models_path, disturbances=scenario_disturbances(scenario, site),
         step_min=scenario.step_min, policies=tuple(policies or scenario.policies), noise=scenario.noise, seed=scenario.seed,
         reality_gap=scenario.reality_gap, notes=[scenario.description] if scenario.description else [],
         forecasters_path=forecasters, history=history,

@@ -107,7 +107,10 @@ def test_a_changed_header_pressure_is_refused_naming_the_header_old_and_new_valu
     with pytest.raises(ModelSiteMismatch) as e:
         load_models_for_site(site, MODEL_DIR)
     lines = [ln for ln in str(e.value).splitlines() if "(affects" in ln]
-    assert lines == [f"  header HP.pressure_barg: 42 -> 45 (affects {', '.join(affected)})"]
+    # the HRSGs' feedwater is taken at their header's pressure: its enthalpy moves with it (IAPWS-IF97, 120 C)
+    assert lines == ["  gas_turbine GT1.hrsg.feedwater_enthalpy_kj_kg: 506.67 -> 506.88 (affects GT1_hrsg)",
+                     f"  header HP.pressure_barg: 42 -> 45 (affects {', '.join(affected)})",
+                     "  gas_turbine GT2.hrsg.feedwater_enthalpy_kj_kg: 506.67 -> 506.88 (affects GT2_hrsg)"]
     rc = main(["step", "--site", str(path), "--models", str(MODEL_DIR), "--snapshot", str(SNAPSHOT)])
     err = capsys.readouterr().err
     assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines()
@@ -380,3 +383,15 @@ def test_the_other_commands_take_the_same_check(tmp_path, capsys, command):
     err = capsys.readouterr().err
     assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines(), err
     assert f"steamopt surrogate train --site {path}" in err
+
+
+def test_a_model_of_a_unit_on_first_principles_is_not_compared(tmp_path, caplog):
+    """B4 set to first principles: its model is not used, so its fuel change does not refuse the
+    directory; the same change with B4 learned does."""
+    fuel = ('[boilers.B4]\nheader = "SHP"\nfuels = ["natural_gas"]', '[boilers.B4]\nheader = "SHP"\nfuels = ["fuel_gas"]')
+    fp = site_variant(tmp_path, "fp", (fuel[0], fuel[1] + '\ncurve_source = "first_principles"'))
+    assert load_site(fp).boilers["B4"].curve_source == "first_principles"
+    assert len(load_models_for_site(load_site(fp), MODEL_DIR)) == 11
+    with pytest.raises(ModelSiteMismatch, match=r"boiler B4.fuels: \[natural_gas\] -> \[fuel_gas\] \(affects B4_fuel\)"):
+        load_models_for_site(load_site(site_variant(tmp_path, "learned", fuel)), MODEL_DIR)
+    assert load_models_for_site(load_site(fp), "none") == {}

@@ -355,7 +355,7 @@ CASES = [
     ("machine-without-power", drop("turbines.CGC.power_mw"), "turbines.CGC.power_mw", "None", "required for a machine drive"),
     ("generator-without-max-power", drop("turbines.TG2.max_power_mw"), "turbines.TG2.max_power_mw", "None", "required for a generator"),
     ("willans-without-efficiency", drop("turbines.ETH.sections[0].isentropic_efficiency"), "turbines.ETH.sections[0].isentropic_efficiency", "None", "required for a willans section"),
-    ("enthalpy-drop-to-condenser", put("turbines.PRC.sections[1].model", "enthalpy_drop"), "turbines.PRC.sections[1].model", "'enthalpy_drop'", "enthalpy_drop needs a header outlet"),
+    ("enthalpy-drop-to-condenser", put("turbines.PRC.sections[1].model", "enthalpy_drop"), "turbines.PRC.sections[1].model", "'enthalpy_drop'", "an enthalpy_drop section to a condenser needs exhaust_enthalpy_kj_kg or enthalpy_drop_kj_kg"),
     # -- practice
     (
         "practice-too-many-extractions",
@@ -431,7 +431,7 @@ def test_typo_hint_names_the_allowed_keys() -> None:
 def test_unknown_key_without_close_match_has_no_hint() -> None:
     data = reference()
     data["headers"]["HP"]["colour"] = "red"
-    line = assert_reported(errors_of(data), "headers.HP.colour", "'red'", "unknown key (allowed: enthalpy_kj_kg, pressure_barg, swing_reserve_tph, temp_c)")
+    line = assert_reported(errors_of(data), "headers.HP.colour", "'red'", "unknown key (allowed: enthalpy_kj_kg, pressure_barg, spray_water, swing_reserve_tph, temp_c)")
     assert "did you mean" not in line
 
 

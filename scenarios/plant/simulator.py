@@ -294,7 +294,7 @@ class PlantSimulator:
             bal[ld.inlet].outflows.append(Stream(lid, tph, h_h[ld.inlet]))
             bal[ld.outlet].inflows.append(Stream(lid, tph, h_h[ld.inlet]))
             if water > 0:
-                bal[ld.outlet].inflows.append(Stream(f"{lid}.water", water, props.header_spray_water_kj_kg[ld.outlet]))
+                bal[ld.outlet].inflows.append(Stream(f"{lid}.water", water, props.letdown_water_kj_kg[lid]))
             tags[f"{lid}.steam_tph"], tags[f"{lid}.water_tph"] = tph, water
         for vid, tph in vent_tph.items():
             v = self.site.vents[vid]
@@ -312,6 +312,8 @@ class PlantSimulator:
         # --- deaerator and water side
         feedwater = self._feedwater(bal, boiler_tph, ld_in, spray)
         makeup = feedwater - returned_tph - condensate_tph - da_steam
+        if not props.has_deaerator:  # returned water beyond the feedwater is drained
+            makeup = max(0.0, makeup)
         tags.update({"deaerator.steam_tph": da_steam, "deaerator.feedwater_tph": feedwater, "deaerator.makeup_tph": makeup,
                      "deaerator.condensate_return_tph": returned_tph, "deaerator.condenser_condensate_tph": condensate_tph})
         for c, mw in condenser_mw.items():
@@ -445,6 +447,8 @@ class PlantSimulator:
         .. math:: S = \\frac{F (h_{fw} - h_m) - R (h_r - h_m) - C (h_c - h_m)}{h_s - h_m}
         """
         p = self.props
+        if not p.has_deaerator:
+            return 0.0
         h_m, h_s = p.makeup_kj_kg, p.header_enthalpy_kj_kg[p.deaerator_steam_header]
         h_c = next(iter(p.condensate_kj_kg.values()), h_m)
         if len(set(p.condensate_kj_kg.values())) > 1:
