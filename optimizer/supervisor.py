@@ -239,14 +239,14 @@ class Supervisor:
         The new site and models are validated and a complete new engine is built first; only if
         that succeeds does it replace the running one (between cycles, under the lock). On any
         problem the running engine is kept and the message says why. Returns (ok, message)."""
-        from optimizer.fp_curves import load_models
+        from optimizer.model_site import load_models_for_site
         from optimizer.site import load_site
 
         try:
             site = load_site(site_path) if site_path is not None else self.site
             # the models (or provider) this engine was built from: each unit's curve source is
             # resolved again against the new site file ("none": no learned models)
-            models = load_models(models_dir) if models_dir is not None else self._models_given
+            models = load_models_for_site(site, models_dir) if models_dir is not None else self._models_given
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
             log.warning("reload refused, keeping the running engine: %s", exc)

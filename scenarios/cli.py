@@ -2,6 +2,7 @@
 
     steamopt simulate --site SITE.toml --hours N --step-min M --seed S --out DIR [--policy campaign]
     steamopt surrogate train --site SITE.toml --data HISTORIAN --out DIR
+    steamopt surrogate stamp --site SITE.toml --models DIR
     steamopt surrogate retrain --site SITE.toml --models DIR --data HISTORIAN --out NEWDIR [--holdout 0.25]
     steamopt surrogate drift --site SITE.toml --models DIR --data HISTORIAN
     steamopt step --site SITE.toml --models DIR|none --snapshot SNAPSHOT.json [--explain]
@@ -78,12 +79,22 @@ def _cmd_surrogate_train(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     frame = read_historian(args.data)
     config = TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2)))
-    rows = train_site_models(site, frame, args.out, config, progress=_progress(args))
+    rows = train_site_models(site, frame, args.out, config, progress=_progress(args), min_coverage=args.min_coverage)
     from surrogate.report import markdown_table
 
     print(f"trained {len(rows)} models for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
     print(markdown_table(rows))
     print(f"models, manifest.toml and accuracy.json/.md in {args.out}")
+    return 0
+
+
+def _cmd_surrogate_stamp(args: argparse.Namespace) -> int:
+    """Record the site in an existing model directory's manifest (the model files are not touched)."""
+    from optimizer.model_site import site_hash, stamp_model_dir
+
+    site = load_site(args.site)
+    path = stamp_model_dir(site, args.models)
+    print(f"{path}: records site {site.name} (hash {site_hash(site)[:12]}) and what each model depends on")
     return 0
 
 
@@ -145,14 +156,14 @@ def _cmd_forecast_train(args: argparse.Namespace) -> int:
 
 def _cmd_step(args: argparse.Namespace) -> int:
     """Exit 0 with the proposal printed; 2 if the site, models or snapshot file cannot be used."""
-    from optimizer.fp_curves import load_models
+    from optimizer.model_site import load_models_for_site
     from optimizer.supervisor import Supervisor, SupervisorConfig
     from surrogate.safe_read import read_json_file
 
     # read first: a missing, oversized, deeply nested or non-JSON snapshot is one error line, exit 2
     snapshot = read_json_file(args.snapshot, MAX_SNAPSHOT_BYTES, what="snapshot")
     site = load_site(args.site)
-    models = load_models(args.models)  # "none": every unit on first principles
+    models = load_models_for_site(site, args.models)  # "none": every unit on first principles
     weights = parse_weights(args.weights) if args.objective == "weighted" else None
     config = SupervisorConfig(cycle_s=args.cycle_s, time_budget_s=args.budget_s, objective=args.objective)
     if weights is not None:
@@ -277,10 +288,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     """Exit 0: every complete record replayed exactly; 1: some differ. Lines that are not a whole
     record (torn by a crash) are reported and skipped; they do not stop the others."""
     from optimizer.audit import read_log_checked, replay
-    from surrogate.manifest import load_model_dir
+    from optimizer.model_site import load_models_for_site
 
     site = load_site(args.site)
-    models = load_model_dir(args.models)
+    models = load_models_for_site(site, args.models)
     audit_log = read_log_checked(args.log)
     for n, size, reason in audit_log.skipped:
         print(f"warning: {args.log}:{n}: skipped ({size} bytes): {reason}", file=sys.stderr)
@@ -313,12 +324,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_historian_replay(args: argparse.Namespace) -> int:
     from scenarios.adherence import AdherenceRules, adherence_report, summary_markdown, write_adherence
     from scenarios.historian_replay import replay_historian, write_replay
+    from optimizer.model_site import load_models_for_site
     from scenarios.training import read_historian
-    from surrogate.manifest import load_model_dir
 
     t0 = time.perf_counter()
     site = load_site(args.site)
-    models = load_model_dir(args.models)
+    models = load_models_for_site(site, args.models)
     frame = read_historian(args.data)
     out = Path(args.out)
     result = replay_historian(site, models, frame, log_path=out / "advisory.jsonl", progress=_progress(args), limit=args.limit)
@@ -478,8 +489,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
     t.add_argument("--out", required=True, help="model directory to write")
     t.add_argument("--seed", type=int, default=0, help="first training seed")
+    t.add_argument("--min-coverage", type=float, default=0.5,
+                   help="share of each unit's operating range the training data must cover (checked before training)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_surrogate_train)
+    sp = sur.add_parser("stamp", help="record the site (its hash and what each model depends on) in an existing model "
+                                      "directory's manifest, without retraining (the model files are not touched)")
+    sp.add_argument("--site", required=True, help="site TOML file the models were trained for")
+    sp.add_argument("--models", required=True, help="model directory")
+    sp.set_defaults(func=_cmd_surrogate_stamp)
     rt = sur.add_parser("retrain", help="train candidates on recent data; write a new model directory only where they are better "
                                         "on held-out recent data (exit 0 written, 1 nothing written)")
     rt.add_argument("--site", required=True, help="site TOML file")

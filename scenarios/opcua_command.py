@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from optimizer.opcua.config import check_against_site, load_adapter_config
-    from surrogate.manifest import load_model_dir
+    from optimizer.model_site import load_models_for_site
 
     site = load_site(args.site)
     config = load_adapter_config(args.config)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: the OPC UA adapter needs asyncua ({exc}): pip install -e '.[opcua]'", file=sys.stderr)
         return 2
-    adapter = PlantAdapter(site, build_supervisor(site, load_model_dir(args.models), config), config)
+    adapter = PlantAdapter(site, build_supervisor(site, load_models_for_site(site, args.models), config), config)
     if args.mode_file:
         adapter.watch_mode_file(args.mode_file)
     connected = []

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimizer.model_site import load_models_for_site
 from optimizer.plan_forecast import PlanForecaster
 from optimizer.schedule_text import period_prices, render_schedule
 from optimizer.site import load_site
@@ -36,7 +37,7 @@ from scenarios.forecasting import bundled_forecaster_dir
 from scenarios.training import read_historian
 from surrogate.atomic import atomic_write_text
 from surrogate.forecast import load_forecasters
-from optimizer.fp_curves import load_models, no_models
+from optimizer.fp_curves import no_models
 from surrogate.manifest import read_manifest
 from surrogate.safe_read import read_json_file
 
@@ -51,7 +52,7 @@ def run_plan(args: argparse.Namespace) -> int:
     _check_plan_args(args)
     snapshot = read_json_file(args.snapshot, MAX_SNAPSHOT_BYTES, what="snapshot")
     site = load_site(args.site)
-    models = load_models(args.models)  # "none": every unit on first principles
+    models = load_models_for_site(site, args.models)
     supervisor = Supervisor(site, models, SupervisorConfig())
     forecast = None
     source = "persistence"

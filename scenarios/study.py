@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from optimizer.fp_curves import load_models
+from optimizer.model_site import load_models_for_site
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
@@ -90,6 +90,9 @@ class StudySpec:
     replan_min: float = REPLAN_MIN
     plan_time_budget_s: float | None = None
     plan_mip_gap: float = PLAN_MIP_GAP
+    #: the site the model directory must belong to: the scenario's site file before its changes (None: ``site``);
+    #: what the changes alter that the models depend on is a what-if, warned about (optimizer.model_site)
+    models_site: Site | None = None
 
 
 @dataclass
@@ -138,7 +141,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
     supervisor, conditions, operator, planner = None, None, None, None
     if policy in SUPERVISED:
         if policy in ON_SURROGATES:
-            curves = load_models(spec.models_path)
+            curves = (load_models_for_site(site, spec.models_path) if spec.models_site is None
+                      else load_models_for_site(spec.models_site, spec.models_path, what_if=site))
         else:
             conditions = TrueConditions()
             curves = oracle_curves(site, simulator, spec.oracle_points, conditions)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from scenarios.lookahead import forecasters_dir, profile_history
-from scenarios.scenario import Scenario, build_site, load_scenario, profile_config, scenario_disturbances, with_overrides
+from optimizer.site.loader import site_from_dict
+from scenarios.scenario import (Scenario, build_site, load_scenario, profile_config, read_site_data, scenario_disturbances,
+                                with_overrides)
 from scenarios.study import StudyResult, StudySpec
 from surrogate.atomic import atomic_output
 
@@ -26,6 +28,7 @@ def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies:
         step_min=scenario.step_min, policies=tuple(policies or scenario.policies), noise=scenario.noise, seed=scenario.seed,
         reality_gap=scenario.reality_gap, notes=[scenario.description] if scenario.description else [],
         forecasters_path=forecasters, history=history,
+        models_site=site_from_dict(read_site_data(scenario), str(scenario.site_path)),  # the models belong to the file, not to the what-if
     )
 
 

@@ -46,16 +46,17 @@ def engine_factory(site_path: str | Path, models_dir: str | Path, config: Servic
     audit_log = None if config.audit_log is None else str(config.audit_log)
 
     def build() -> Supervisor:
+        from optimizer.model_site import load_models_for_site
         from optimizer.site import load_site
-        from surrogate.manifest import load_model_dir
 
+        site = load_site(site_path)
         if link_config is not None:
             from optimizer.opcua.adapter import build_supervisor
 
-            return build_supervisor(load_site(site_path), load_model_dir(models_dir), link_config, audit_log=audit_log)
+            return build_supervisor(site, load_models_for_site(site, models_dir), link_config, audit_log=audit_log)
         cfg = SupervisorConfig(cycle_s=config.cycle_s, time_budget_s=config.time_budget_s, objective=config.objective,
                                audit_log=audit_log)
-        return Supervisor(load_site(site_path), load_model_dir(models_dir), cfg)
+        return Supervisor(site, load_models_for_site(site, models_dir), cfg)
 
     return build
 
@@ -77,16 +78,20 @@ def make_server(state: ServiceState, token: str | None, host: str = "127.0.0.1",
 
 def serve(site_path: str | Path, models_dir: str | Path, config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the service in the foreground until interrupted. The site, models and plant link's
-    configuration are checked first (a bad file is a ``ValueError`` before anything listens);
-    the engine is then built on a thread while the server answers health checks, and the plant
-    link (when configured) starts its cycles once the engine is ready."""
+    configuration are checked first (a bad file, or models trained for other physics, is a
+    ``ValueError`` before anything listens); the engine is then built on a thread while the
+    server answers health checks, and the plant link (when configured) starts its cycles once
+    the engine is ready."""
+    from optimizer.model_site import check_manifest_for_site
     from optimizer.site import load_site
+    from surrogate.manifest import read_manifest
 
     token = resolve_token(config)
     check_bind(host, token)
-    load_site(site_path)  # a bad site file fails here, with its message, not later in readiness
+    site = load_site(site_path)  # a bad site file fails here, with its message, not later in readiness
     if not Path(models_dir).is_dir():
         raise ValueError(f"--models {models_dir}: not a directory")
+    check_manifest_for_site(site, read_manifest(models_dir))  # models of another site's physics: refused before anything listens
     if token is None:
         log.warning("no token configured (%s or token_file): state-changing requests are open to anyone on this machine", TOKEN_ENV)
     state = new_state(site_path, models_dir, config)
