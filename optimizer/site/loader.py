@@ -377,6 +377,11 @@ class SiteRules:
             if uid not in units:
                 self.b.error(f"surrogates.exclude[{i}]", uid, f"unknown unit (known: {', '.join(units)})")
 
+    def _check_fuel_system(self) -> None:
+        from optimizer.site.fuel_rules import check_fuel_system  # the fuel system's rules, in their own module
+
+        check_fuel_system(self)
+
     def _check_n1_cover(self) -> None:
         from optimizer.n1_cover import cover_plan, default_sources, source_header  # the cover builds on the site model
 
