@@ -62,11 +62,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
 from optimizer.emissions import flare_factor, header_factor
-from optimizer.fuel_gas import GasProperties
+from optimizer.fuel_gas import GasProperties, blend_properties
 from optimizer.site.fuel_system import Burner
 from optimizer.site.model import Site
 
@@ -177,3 +178,86 @@ def add_fuel_system(m: pyo.Block, site: Site, unit_fuel: Callable[[str, bool], o
                                + sum(fs.headers[h].flare_cost_per_gj * m.fh_flare[h] for h in m.FR))
     m.fs_co2 = pyo.Expression(expr=sum(ef[h] * m.fh_draw[h, u] for h, u in m.FHU) + sum(ef_flare[h] * m.fh_flare[h] for h in m.FR))
     m.fs_penalty = pyo.Expression(expr=UNSERVED_FUEL_PENALTY * sum(m.fh_unserved[h] for h in m.FH))
+
+
+@dataclass
+class FuelSettlement:
+    """The fuel system at one operating point (the plant simulator's account; GJ/h, currency/h,
+    t CO2e/h): per (header, burner) draws, per purchase its take, per header its flare and the
+    fuel it could not get, the purchases' and flare's cost, the CO2e of the burners and the flare,
+    and notes (a blend outside its burner's limits, a purchase beyond its availability)."""
+
+    draws: dict[tuple[str, str], float]
+    takes: dict[str, float]
+    flare: dict[str, float]
+    unserved: dict[str, float]
+    cost_per_h: float
+    co2e_t_h: float
+    notes: list[str]
+
+
+def settle(site: Site, unit_fuel_gj_h: Mapping[tuple[str, bool], float], shares: Mapping[str, Mapping[str, float]],
+           make_gj_h: Mapping[str, float], furnace_gj_h: Mapping[str, float]) -> FuelSettlement:
+    """The fuel system's balances at an operating point, with the model's definitions (the
+    module docstring): each burner draws ``share x unit fuel`` from each of its headers
+    (``shares[burner]``, normalised; absent: all from its first header); each header's by-product
+    make (``make_gj_h``, absent: nominal) and furnace draws (``furnace_gj_h``, absent: nominal)
+    are fixed; what the header lacks is bought, first up to each take-or-pay minimum (paid for
+    anyway), then cheapest first within availability (the rest is fuel it cannot get), what it has beyond its draws is flared (a header without a
+    flare: noted, counted as flared). Take-or-pay: each purchase costs ``price x max(take, min)``.
+
+    ``unit_fuel_gj_h``: (unit, duct) -> the unit's fuel, GJ/h."""
+    fs = site.fuel_system
+    gases = {h: fh.gas() for h, fh in fs.headers.items()}
+    ef = {h: header_factor(fh, site.emissions.gwp_set) for h, fh in fs.headers.items()}
+    notes: list[str] = []
+    draws: dict[tuple[str, str], float] = {}
+    for u, bu in fs.burners.items():
+        fuel = unit_fuel_gj_h.get((bu.unit, bu.duct), 0.0)
+        want = {h: max(0.0, float(shares.get(u, {}).get(h, 0.0))) for h in bu.headers}
+        total = sum(want.values())
+        split = {h: w / total for h, w in want.items()} if total > 0 else {h: float(i == 0) for i, h in enumerate(bu.headers)}
+        for h in bu.headers:
+            draws[h, u] = fuel * split[h]
+        vols = {h: draws[h, u] / gases[h].lhv_mj_nm3 for h in bu.headers}
+        if fuel > 0 and sum(vols.values()) > 0:
+            notes += _limit_notes(u, bu, blend_properties(vols, gases))
+    takes: dict[str, float] = {}
+    flare: dict[str, float] = {}
+    unserved: dict[str, float] = {}
+    cost = co2 = 0.0
+    for h, fh in fs.headers.items():
+        need = sum(d for (hh, _), d in draws.items() if hh == h)
+        co2 += ef[h] * need
+        need += sum(furnace_gj_h.get(x, f.draw_gj_h) for x, f in fs.furnaces.items() if f.header == h)
+        need -= sum(make_gj_h.get(s, src.nominal_gj_h) for s, src in fh.sources.items() if src.kind == "byproduct")
+        buys = [(s, src) for s, src in fh.sources.items() if src.kind == "purchase"]
+        for s, src in buys:  # the take-or-pay minimums first (paid for in any case), then the cheapest
+            takes[s] = min(max(need, 0.0), src.min_gj_h)
+            need -= takes[s]
+        for s, src in sorted(buys, key=lambda p: p[1].price_per_gj):
+            more = min(max(need, 0.0), src.max_gj_h - takes[s])
+            takes[s] += more
+            need -= more
+            cost += src.price_per_gj * max(takes[s], src.min_gj_h)
+        if need > 1e-9:
+            unserved[h] = need
+            notes.append(f"fuel header {h}: {need:.2f} GJ/h short (its sources cannot meet its draws)")
+        elif need < -1e-9:
+            flare[h] = -need
+            if not fh.flare:
+                notes.append(f"fuel header {h}: {-need:.2f} GJ/h surplus and no flare")
+            cost += fh.flare_cost_per_gj * flare[h]
+            co2 += flare_factor(fh, site.emissions.gwp_set) * flare[h]
+    return FuelSettlement(draws, takes, flare, unserved, cost, co2, notes)
+
+
+def _limit_notes(u: str, bu: Burner, blend: GasProperties, tol: float = 1e-6) -> list[str]:
+    out = []
+    if blend.h2_fraction > bu.max_h2_volume_fraction + tol:
+        out.append(f"burner {u}: hydrogen {blend.h2_fraction:.3f} by volume above its {bu.max_h2_volume_fraction:g}")
+    for name, value, lo, hi in (("LHV", blend.lhv_mj_nm3, bu.min_lhv_mj_nm3, bu.max_lhv_mj_nm3),
+                                ("Wobbe index", blend.wobbe_mj_nm3, bu.min_wobbe_mj_nm3, bu.max_wobbe_mj_nm3)):
+        if (lo is not None and value < lo - tol) or (hi is not None and value > hi + tol):
+            out.append(f"burner {u}: {name} {value:.2f} MJ/Nm3 outside [{lo if lo is not None else '-'}, {hi if hi is not None else '-'}]")
+    return out
