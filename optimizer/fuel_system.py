@@ -200,7 +200,10 @@ def settle(site: Site, unit_fuel_gj_h: Mapping[tuple[str, bool], float], shares:
            make_gj_h: Mapping[str, float], furnace_gj_h: Mapping[str, float]) -> FuelSettlement:
     """The fuel system's balances at an operating point, with the model's definitions (the
     module docstring): each burner draws ``share x unit fuel`` from each of its headers
-    (``shares[burner]``, normalised; absent: all from its first header); each header's by-product
+    (``shares[burner]``, normalised); a burner with no blend set (today's practice) draws on its
+    first header as far as that header's supply goes (by-product make and purchases' availability,
+    less furnaces and the set blends' draws) and makes up from its next headers in order, the last
+    taking the rest (a fuel-gas header with natural-gas make-up); each header's by-product
     make (``make_gj_h``, absent: nominal) and furnace draws (``furnace_gj_h``, absent: nominal)
     are fixed; what the header lacks is bought, first up to each take-or-pay minimum (paid for
     anyway), then cheapest first within availability (the rest is fuel it cannot get), what it has beyond its draws is flared (a header without a
@@ -212,13 +215,28 @@ def settle(site: Site, unit_fuel_gj_h: Mapping[tuple[str, bool], float], shares:
     ef = {h: header_factor(fh, site.emissions.gwp_set) for h, fh in fs.headers.items()}
     notes: list[str] = []
     draws: dict[tuple[str, str], float] = {}
+    room = {h: sum(make_gj_h.get(s, src.nominal_gj_h) if src.kind == "byproduct" else src.max_gj_h for s, src in fh.sources.items())
+            - sum(furnace_gj_h.get(x, f.draw_gj_h) for x, f in fs.furnaces.items() if f.header == h) for h, fh in fs.headers.items()}
+    ruled = []  # burners with no blend set: by the rule, after the others
     for u, bu in fs.burners.items():
         fuel = unit_fuel_gj_h.get((bu.unit, bu.duct), 0.0)
         want = {h: max(0.0, float(shares.get(u, {}).get(h, 0.0))) for h in bu.headers}
         total = sum(want.values())
-        split = {h: w / total for h, w in want.items()} if total > 0 else {h: float(i == 0) for i, h in enumerate(bu.headers)}
+        if total <= 0:
+            ruled.append(u)
+            continue
         for h in bu.headers:
-            draws[h, u] = fuel * split[h]
+            draws[h, u] = fuel * want[h] / total
+            room[h] -= draws[h, u]
+    for u in ruled:  # its first header as far as that header's supply goes, the next ones make up (the last takes the rest)
+        bu = fs.burners[u]
+        rest = unit_fuel_gj_h.get((bu.unit, bu.duct), 0.0)
+        for i, h in enumerate(bu.headers):
+            draws[h, u] = rest if i == len(bu.headers) - 1 else min(rest, max(room[h], 0.0))
+            room[h] -= draws[h, u]
+            rest -= draws[h, u]
+    for u, bu in fs.burners.items():
+        fuel = unit_fuel_gj_h.get((bu.unit, bu.duct), 0.0)
         vols = {h: draws[h, u] / gases[h].lhv_mj_nm3 for h in bu.headers}
         if fuel > 0 and sum(vols.values()) > 0:
             notes += _limit_notes(u, bu, blend_properties(vols, gases))

@@ -476,7 +476,8 @@ class PlantSimulator:
             tags[f"{bu.unit}.{'duct_' if bu.duct else ''}fuel_{h}_gj_h"] = gj
         for h in fs.headers:
             tags[f"site.fuel_header_{h}_gj_h"] = sum(gj for (hh, _), gj in r.draws.items() if hh == h)
-            tags[f"site.flare_{h}_gj_h"] = r.flare.get(h, 0.0)
+            if fs.headers[h].flare or h in r.flare:
+                tags[f"site.flare_{h}_gj_h"] = r.flare.get(h, 0.0)
         for s, (_, src) in fs.sources().items():
             tags[f"{s}.fuel_gj_h"] = r.takes[s] if src.kind == "purchase" else d.fuel_gj_h.get(s, src.nominal_gj_h)
         for x, fur in fs.furnaces.items():
