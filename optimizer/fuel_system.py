@@ -203,7 +203,9 @@ def settle(site: Site, unit_fuel_gj_h: Mapping[tuple[str, bool], float], shares:
     (``shares[burner]``, normalised); a burner with no blend set (today's practice) draws on its
     first header as far as that header's supply goes (by-product make and purchases' availability,
     less furnaces and the set blends' draws) and makes up from its next headers in order, the last
-    taking the rest (a fuel-gas header with natural-gas make-up); each header's by-product
+    taking the rest (a fuel-gas header with natural-gas make-up); where set blends ask a header
+    for more than it has (the plant's true fuel is not the model's), the excess moves to each
+    such burner's other headers (the first with room, else its last); each header's by-product
     make (``make_gj_h``, absent: nominal) and furnace draws (``furnace_gj_h``, absent: nominal)
     are fixed; what the header lacks is bought, first up to each take-or-pay minimum (paid for
     anyway), then cheapest first within availability (the rest is fuel it cannot get), what it has beyond its draws is flared (a header without a
@@ -228,6 +230,21 @@ def settle(site: Site, unit_fuel_gj_h: Mapping[tuple[str, bool], float], shares:
         for h in bu.headers:
             draws[h, u] = fuel * want[h] / total
             room[h] -= draws[h, u]
+    for h in fs.headers:  # a header asked for more than it has: its burners' other headers make up (pressure control)
+        if room[h] >= -1e-9:
+            continue
+        asked = {u: draws[h, u] for u in fs.burners if (h, u) in draws and draws[h, u] > 0}
+        cut = min(-room[h], sum(asked.values()))
+        for u, d in asked.items():
+            move = cut * d / sum(asked.values())
+            others = [g for g in fs.burners[u].headers if g != h]
+            if not others:
+                continue
+            to = next((g for g in others if room[g] >= move), others[-1])
+            draws[h, u] -= move
+            draws[to, u] += move
+            room[h] += move
+            room[to] -= move
     for u in ruled:  # its first header as far as that header's supply goes, the next ones make up (the last takes the rest)
         bu = fs.burners[u]
         rest = unit_fuel_gj_h.get((bu.unit, bu.duct), 0.0)

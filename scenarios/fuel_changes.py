@@ -83,6 +83,8 @@ def _table(data: Mapping[str, Any], key: str) -> dict:
 
 def _base_fuel(data: Mapping[str, Any], b: FuelBurner) -> str | None:
     if b.unit in _table(data, "boilers"):
+        if b.duct:  # a boiler has no duct burner
+            return None
         fuels = _table(data, "boilers")[b.unit].get("fuels")
         return fuels[0] if isinstance(fuels, list) and fuels and isinstance(fuels[0], str) else None
     g = _table(data, "gas_turbines").get(b.unit)

@@ -118,6 +118,8 @@ ALIASES: dict[str, str] = {
     "n1_cover_time_min": "changes.n1_cover_time_min",
     "ambient_min_c": "profile.ambient_min_c",
     "ambient_max_c": "profile.ambient_max_c",
+    "hydrogen_t_per_day": "changes.hydrogen_supply.t_per_day",
+    "hydrogen_price": "changes.hydrogen_supply.price_per_gj",
 }
 # the field an alias sets, by its own name: ``carbon_price_per_t`` as the bundled files write it
 ALIASES.update({target.rsplit(".", 1)[-1]: target for target in list(ALIASES.values())})
