@@ -351,6 +351,11 @@ def test_wobbe_linearisation_is_conservative_and_exact_at_the_pure_gases():
     assert chord(min(ds)) == pytest.approx(math.sqrt(min(ds)), rel=1e-12)
     assert chord(max(ds)) == pytest.approx(math.sqrt(max(ds)), rel=1e-12)
     assert tangent(max(ds)) == pytest.approx(math.sqrt(max(ds)), rel=1e-12)
+    # both affine (so that a blend's value is the blend of its gases' values): the tangent's slope 1 / (2 sqrt(b))
+    a, b = min(ds), max(ds)
+    for f in (chord, tangent):
+        assert f(0.5 * (a + b)) == pytest.approx(0.5 * (f(a) + f(b)), rel=1e-12)
+    assert (tangent(b) - tangent(a)) / (b - a) == pytest.approx(1.0 / (2.0 * math.sqrt(b)), rel=1e-12)
 
 
 def test_gas_properties_match_published_values():

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import pytest
 from test_fuel_system import SITE, SNAP, run
 
+from optimizer.fuel_system import settle
 from optimizer.site import compute_properties, site_from_dict
 from scenarios.plant.apply import setpoints_from_proposal
 from scenarios.plant.inputs import Disturbances, Setpoints
@@ -44,3 +47,20 @@ def test_simulator_notes_a_blend_outside_its_burners_limits_and_a_short_header()
     assert any(n.startswith("fuel header FG: 30.00 GJ/h short") for n in state.notes), state.notes
     # the hydrogen header's supply ends at its availability (40 GJ/h): the rest is short too
     assert state.tags["H2_BUY.fuel_gj_h"] == pytest.approx(40.0)
+
+
+def test_a_burner_without_a_blend_burns_its_first_header_as_far_as_it_goes_and_makes_up():
+    # today's practice: B1 burns the off-gas first; the furnace takes its fixed draw, B1 what is
+    # left (30 - 20 = 10 GJ/h), natural gas makes up the rest
+    data = copy.deepcopy(SITE)
+    data["fuel_system"]["burners"]["B1"]["headers"] = ["FG", "NG", "HY"]
+    site = site_from_dict(data)
+    r = settle(site, {("B1", False): 100.0, ("B2", False): 50.0}, {}, {"OFFGAS": 30.0}, {"F1": 20.0})
+    assert r.draws["FG", "B1"] == pytest.approx(10.0) and r.draws["NG", "B1"] == pytest.approx(90.0) and r.draws["HY", "B1"] == 0.0
+    assert r.unserved == {} and r.flare == {}
+    # more made than B1 and the furnace take: the rest is flared
+    r = settle(site, {("B1", False): 100.0, ("B2", False): 50.0}, {}, {"OFFGAS": 150.0}, {"F1": 20.0})
+    assert r.draws["FG", "B1"] == pytest.approx(100.0) and r.flare["FG"] == pytest.approx(30.0)
+    # take-or-pay: the hydrogen minimum (5 GJ/h) is paid for though nobody burns it
+    assert r.takes["H2_BUY"] == 0.0
+    assert r.cost_per_h == pytest.approx(300.0 * 50.0 + 360.0 * 5.0 + 15.0 * 30.0)
