@@ -251,7 +251,9 @@ def test_headers_balance_blends_in_limits_flaring_only_when_needed(make, h2_pric
     data["emissions"]["carbon_price_per_t"] = carbon
     snap = {**SNAP, "OFFGAS.fuel_gj_h": make, "F1.fuel_gj_h": furnace, "C1.steam_tph": demand}
     sup, (p,) = run(data, [snap])
-    assert p.status == ("optimal" if furnace <= make else "infeasible_demand"), (p.status, p.warnings)
+    # the furnace beyond the off-gas made (no purchase on its header): fuel the site cannot get
+    expected = {"optimal"} if furnace <= make else {"infeasible_demand"} if furnace - make > 1e-4 else {"optimal", "infeasible_demand"}
+    assert p.status in expected, (p.status, p.warnings)
     m, fs = sup.model, sup.site.fuel_system
     # every fuel header balances (GJ/h)
     for h, fh in fs.headers.items():
