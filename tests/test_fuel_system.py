@@ -21,6 +21,7 @@ from scipy.optimize import linprog
 from test_independent_optimum import CONFIG, MatrixModel, Physics, close
 
 from optimizer.fuel_gas import COMPONENTS, blend_properties, composition_properties
+from optimizer.fuel_system import blend_rows, sqrt_bounds
 from optimizer.site import SiteError, site_from_dict
 from optimizer.supervisor import Supervisor, SupervisorConfig
 
@@ -218,10 +219,7 @@ def most_header_take(sup: Supervisor, h: str) -> float:
         a_eq.append(row)
         b_eq.append(sum(m.fh_draw[hh, u].value for hh in bu.headers))
         gases = {hh: fs.headers[hh].gas() for hh in bu.headers}
-        for hh in bu.headers:
-            pass
         # the exact limits on H2 and LHV, and Wobbe as the conservative rows (what the model may do)
-        from optimizer.fuel_system import blend_rows
         for _, coef, sense in blend_rows(bu, gases):
             row = np.zeros(len(cols))
             for hh, c in coef.items():
@@ -345,7 +343,6 @@ def test_bad_fuel_system_is_refused_naming_the_field(change, path, words):
 
 
 def test_wobbe_linearisation_is_conservative_and_exact_at_the_pure_gases():
-    from optimizer.fuel_system import sqrt_bounds
     ds = [gas(NG)["d"], gas(OFFGAS)["d"], gas(H2)["d"]]
     chord, tangent = sqrt_bounds(ds)
     for d in np.linspace(min(ds), max(ds), 101):

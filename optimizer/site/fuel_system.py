@@ -13,9 +13,8 @@ fuel curves. The data only; :mod:`optimizer.fuel_system` writes the rows.
 from __future__ import annotations
 
 import math
-from typing import Literal
-
 from dataclasses import dataclass
+from typing import Literal
 
 from optimizer.fuel_gas import COMPONENTS, GasProperties, composition_properties
 from optimizer.site.model import attr
@@ -60,7 +59,8 @@ class FuelHeader:
                                    default=0.98, gt=0.0, le=1.0)
 
     def gas(self) -> GasProperties:
-        """The header gas's properties (:mod:`optimizer.fuel_gas`); call on a validated header."""
+        """The header gas's properties (:mod:`optimizer.fuel_gas`); call on a validated header.
+        Without a composition its methane is not known: a flare's methane slip is not counted."""
         if self.composition:
             g = composition_properties(self.composition)
             if self.ef_co2_kg_tj is not None:
