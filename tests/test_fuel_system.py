@@ -174,6 +174,10 @@ def test_optimum_matches_independent_lp_limits_binding():
         vol = {h: mine[f"d_{h}_{u}"] / g[h]["lhv"] for h in heads}
         assert sum(vol[h] * g[h]["h2"] for h in heads) / sum(vol.values()) == pytest.approx(cap, rel=1e-6)
     assert mine["take_H2_BUY"] > 5.0
+    # the binding limits say so in plant words, with the fuel headers' marginal values (THB/GJ)
+    said = {b["description"]: b["worth_per_unit_per_h"] for b in p.binding}
+    assert said["B1 burner: blend at its hydrogen maximum"] > 0 and said["B2 burner: blend at its hydrogen maximum"] > 0
+    assert said["NG fuel header: gas balance"] == pytest.approx(300.0, rel=1e-6)  # natural gas: its price
 
 
 def test_optimum_matches_independent_lp_with_flaring():
