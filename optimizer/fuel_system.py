@@ -40,10 +40,13 @@ its components' properties linearly for ``\\phi``, ``L``, ``H`` and ``d``):
   ``\\sum_h x_h g(d_h) = g(\\sum_h x_h d_h)``: the rows are linear in the volumes.
 
 Each row is homogeneous in the burner's volumes, so a burner that is off (``F_u = 0``) meets
-them all. Flaring only takes gas: a flare row with nothing to flare is 0; purchases are free
-to be 0, so gas is flared only when the by-product make exceeds what the burners and furnaces
-can take (or burning it costs more than flaring it: never with a non-negative flare cost and
-CO2e, see the tests).
+them all. Flaring only takes gas, and purchases are free to be 0: by-product gas is flared
+when the burners (at the loads chosen) and furnaces cannot take it within their limits, or when
+flaring it is cheaper than burning it in place of what the burners would burn otherwise. The
+latter needs a flare cheaper in cost and CO2e than the combustion it replaces, e.g. gas whose
+flare slip is small displacing hydrogen already paid for at a high carbon price; for a gas with
+methane in it, the 2 % slip (GWP 28) makes flaring's CO2e the higher (tests/test_fuel_system.py
+checks the first case over its ranges).
 
 Costs and CO2e: purchases ``\\sum_s p_s (P_s + Q_s)`` (take-or-pay), flare ``c_h R_h``;
 CO2e of combustion ``\\sum_h EF_h \\sum_u D_{hu}`` (:func:`optimizer.emissions.header_factor`)
