@@ -317,6 +317,16 @@ class CycleData:
         for f, fuel in site.fuels.items():
             fixed[("fuel_price", f)] = v.get(f"{f}.price_per_gj", fuel.price_per_gj)
             fixed[("fuel_hi", f)] = fuel.max_gj_h  # inf: no row bound (a large finite stand-in upsets HiGHS's scaling)
+        for s, (_, src) in site.fuel_system.sources().items():  # the fuel system (optimizer/fuel_system.py)
+            if src.kind == "byproduct":  # measured; a bad reading is held at its last good value (snapshot)
+                fixed[("fs_make", s)] = v.get(tags.fuel(s), src.nominal_gj_h)
+            else:
+                fixed[("fs_price", s)] = v.get(f"{s}.price_per_gj", src.price_per_gj)
+                fixed[("fs_hi", s)] = src.max_gj_h
+                if src.min_gj_h > 0:
+                    fixed[("fs_min", s)] = src.min_gj_h
+        for x, fur in site.fuel_system.furnaces.items():
+            fixed[("fx_draw", x)] = v.get(tags.fuel(x), fur.draw_gj_h)
         fixed[("site_load", None)] = v.get(tags.SITE_LOAD, site.electricity.site_load_mw if site.electricity else 0.0)
         fixed[("import_price", None)] = v.get("import_price_per_mwh", _import_price(site, snap.timestamp))
 

@@ -440,6 +440,11 @@ class Supervisor:
                 status = "infeasible_demand"
             warnings.append("swing reserve for pressure control short: " + ", ".join(
                 f"{h} {v:.2f} of {self.site.headers[h].swing_reserve_tph:g} t/h" for h, v in swing_short.items()))
+        fuel_short = self._fuel_short(x_prop)
+        if fuel_short:  # a fuel header whose sources cannot meet its draws (optimizer/fuel_system.py)
+            if status in ("optimal", "time_limited"):
+                status = "infeasible_demand"
+            warnings.append("fuel beyond what the fuel headers can supply: " + ", ".join(f"{h} short {v:.2f} GJ/h" for h, v in fuel_short.items()))
         substituted = snap.substituted
         if substituted and status in ("optimal", "time_limited"):
             # solved, but on values the plant did not give this cycle: the plant may differ
@@ -1028,6 +1033,12 @@ class Supervisor:
                                  [(i, col.get(id(m.hot[i]), -1)) for i in m.hot])
         return self._result_cols
 
+    def _fuel_short(self, x: np.ndarray) -> dict[str, float]:
+        """GJ/h each fuel header cannot get at solution ``x`` (above 1e-6)."""
+        m, col = self._model, self._solver._col  # noqa: SLF001
+        cols = [(h, col.get(id(m.fh_unserved[h]), -1)) for h in m.FH]
+        return {h: float(x[c]) for h, c in cols if c >= 0 and x[c] > 1e-6}
+
     def _remember_hot(self, x: np.ndarray) -> None:
         self._last_hot = {i: round(float(x[c])) if c >= 0 else 0 for i, c in self._columns_of_results()[2]}
 
@@ -1133,8 +1144,12 @@ class Supervisor:
     def _kpi_expressions(self) -> dict:
         m = self._model
         k = {f"fuel_{f}_gj_h": m.fuel[f] for f in m.F}
+        # the fuel system (optimizer/fuel_system.py): each header's burnt and flared gas, each purchase's take
+        k.update({f"fuel_header_{h}_gj_h": sum(m.fh_draw[h, u] for hh, u in m.FHU if hh == h) for h in m.FH})
+        k.update({f"flare_{h}_gj_h": m.fh_flare[h] for h in m.FR})
+        k.update({f"fuel_source_{s}_gj_h": m.fs_take[s] for s in m.FSP})
         k.update({
-            "fuel_gj_h": sum(m.fuel[f] for f in m.F),
+            "fuel_gj_h": sum(m.fuel[f] for f in m.F) + m.fs_burnt,
             "steam_generated_tph": m.steam_generated,
             "vent_tph": sum(m.vent[v] for v in m.V),
             "power_import_mw": m.imp, "power_export_mw": m.exp,
@@ -1163,6 +1178,9 @@ class Supervisor:
                 sp[tag] = round(v[a])
             elif rule == "off":
                 sp[tag] = 1 - round(v[a])
+            elif isinstance(rule, tuple):  # ("blend", idle share): a burner's draw a over the sum of its draws b (a list)
+                total = sum(v[j] for j in b)
+                sp[tag] = v[a] / total if total > 0 else rule[1]
             else:  # "share" of fuel column a in total column b; rule holds the share of an idle boiler
                 total = v[b]
                 sp[tag] = v[a] / total if total > 0 else rule
@@ -1179,11 +1197,17 @@ class Supervisor:
         for b in m.B:
             plan.append((tags.boiler_steam(b), "if_on", c(m.b_steam[b]), c(m.b_on[b])))
             plan.append((f"{b}.on", "on", c(m.b_on[b]), None))
+        fs = site.fuel_system
         for b in m.B:
             fuels = site.boilers[b].fuels
-            if len(fuels) > 1:
+            if len(fuels) > 1 and fs.burner_of(b) is None:
                 for f in fuels:
                     plan.append((f"{b}.fuel_{f}_share", 1.0 if f == fuels[0] else 0.0, c(m.b_fuel_split[b, f]), c(m.b_fuel[b])))
+        for u, bu in fs.burners.items():  # a burner's blend (optimizer/fuel_system.py); idle: all on its first header
+            if len(bu.headers) > 1:
+                draws = [c(m.fh_draw[h, u]) for h in bu.headers]
+                for i, h in enumerate(bu.headers):
+                    plan.append((tags.fuel_share(bu.unit, h, bu.duct), ("blend", 1.0 if i == 0 else 0.0), draws[i], draws))
         for g in m.G:
             plan.append((tags.gt_power(g), "if_on", c(m.g_power[g]), c(m.g_on[g])))
             if g in m.GD:

@@ -57,6 +57,7 @@ from optimizer.fp_curves import no_models
 from optimizer.site.loader import MAX_SITE_FILE_BYTES, site_from_dict
 from optimizer.site.model import Site, attr
 from optimizer.site.schema import Builder, DataFileError, ValidationIssue, public_fields, read_toml_file
+from scenarios.fuel_changes import ByproductGas, FuelBurner, HydrogenSupply, add_byproduct_gas, add_hydrogen_supply, supply_issues
 from scenarios.plant.inputs import Disturbances
 from scenarios.plant.profiles import OUTAGE_COLLECTIONS, Outage, ProfileConfig, generate_disturbances
 from scenarios.plant.reality_gap import RealityGap, reality_gap_issues
@@ -118,6 +119,8 @@ ALIASES: dict[str, str] = {
     "n1_cover_time_min": "changes.n1_cover_time_min",
     "ambient_min_c": "profile.ambient_min_c",
     "ambient_max_c": "profile.ambient_max_c",
+    "hydrogen_t_per_day": "changes.hydrogen_supply.t_per_day",
+    "hydrogen_price": "changes.hydrogen_supply.price_per_gj",
 }
 # the field an alias sets, by its own name: ``carbon_price_per_t`` as the bundled files write it
 ALIASES.update({target.rsplit(".", 1)[-1]: target for target in list(ALIASES.values())})
@@ -172,6 +175,10 @@ class Changes:
     column_reflux_held: bool = attr("-", "hold every steered column at today's reflux ratio (its reflux range shrunk to "
                                          "reflux_ratio_today): the comparison of column_optimisation", default=False)
     hydrogen: list[HydrogenCofiring] = attr("-", "hydrogen co-firing per boiler or HRSG duct burner", default_factory=list)
+    hydrogen_supply: HydrogenSupply | None = attr("-", "a hydrogen supply the optimiser allocates among burners "
+                                                  "(scenarios/fuel_changes.py)", default=None)
+    byproduct_gas: ByproductGas | None = attr("-", "by-product fuel gas burned by the burners listed or flared "
+                                              "(scenarios/fuel_changes.py)", default=None)
     carbon_price_per_t: float | None = attr("currency/tCO2e", "carbon price (default: the site's)", default=None, ge=0.0, le=1e6)
     grid_ef_t_mwh: float | None = attr("tCO2e/MWh", "grid emission factor (default: the site's)", default=None, ge=0.0, le=2.0)
     gwp_set: Literal["AR5", "AR6"] | None = attr("-", "global-warming potentials (default: the site's)", default=None)
@@ -220,6 +227,9 @@ SECTIONS: list[tuple[str, type]] = [
     ("[[events]]", Event),
     ("[changes]", Changes),
     ("[[changes.hydrogen]]", HydrogenCofiring),
+    ("[changes.hydrogen_supply]", HydrogenSupply),
+    ("[[changes.hydrogen_supply.burners]], [[changes.byproduct_gas.burners]]", FuelBurner),
+    ("[changes.byproduct_gas]", ByproductGas),
     ("[reality_gap]", RealityGap),
 ]
 
@@ -467,6 +477,10 @@ def change_issues(site_data: Mapping[str, Any], changes: Changes) -> list[Valida
             err(path, h.unit, f"its fuel {base!r} is not a fuel of the site")
         if _blend_id(h.unit) in fuels:
             err(path, h.unit, f"the site already has a fuel {_blend_id(h.unit)!r}")
+    if changes.hydrogen_supply is not None:
+        issues += supply_issues(site_data, changes.hydrogen_supply.burners, "changes.hydrogen_supply")
+    if changes.byproduct_gas is not None:
+        issues += supply_issues(site_data, changes.byproduct_gas.burners, "changes.byproduct_gas")
     if not isinstance(site_data.get("electricity"), dict):
         if changes.grid_ef_t_mwh is not None:
             err("changes.grid_ef_t_mwh", changes.grid_ef_t_mwh, "the site has no [electricity] section")
@@ -530,6 +544,8 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
        ``1 / (s / 120 + (1 - s) / LHV_base)`` MJ/kg and availability limit ``max_gj_h / (1 - s)`` if
        the base fuel has one (then per blend, not shared with other users of the base fuel); the
        boiler's ``fuels`` become ``[blend]``, or the HRSG's ``duct_fuel`` the blend;
+       ``hydrogen_supply``, ``byproduct_gas``: a fuel system whose hydrogen the optimiser allocates,
+       whose by-product gas it burns or flares (:mod:`scenarios.fuel_changes`);
     5. ``carbon_price_per_t``, ``gwp_set`` (``[emissions]``) and ``grid_ef_t_mwh`` (``[electricity]``)
        replace the site's values when given.
     6. ``n1_cover`` and ``n1_cover_time_min`` replace ``[n1_cover]`` ``enabled`` and ``cover_time_min``
@@ -586,6 +602,11 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
             data["boilers"][h.unit]["fuels"] = [_blend_id(h.unit)]
         else:
             data["gas_turbines"][h.unit]["hrsg"]["duct_fuel"] = _blend_id(h.unit)
+
+    if changes.hydrogen_supply is not None:  # the fuel system of scenarios/fuel_changes.py (prices after step 1)
+        add_hydrogen_supply(data, changes.hydrogen_supply)
+    if changes.byproduct_gas is not None:
+        add_byproduct_gas(data, changes.byproduct_gas)
 
     if changes.carbon_price_per_t is not None or changes.gwp_set is not None:
         em = data.setdefault("emissions", {})

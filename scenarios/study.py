@@ -290,6 +290,11 @@ def summarize(steps: pd.DataFrame, step_hours: float, site: Site | None = None,
         g = frames[policy]
         row = {k: g[tag].sum() * step_hours for k, tag in _TOTALS.items() if tag in g}
         row.update({f"fuel_{c.removeprefix('site.fuel_').removesuffix('_gj_h')}_gj": g[c].sum() * step_hours for c in fuels})
+        # the fuel system (optimizer/fuel_system.py): gas flared per fuel header, hydrogen burnt per burner
+        row.update({f"flared_{c.removeprefix('site.flare_').removesuffix('_gj_h')}_gj": g[c].sum() * step_hours
+                    for c in g.columns if c.startswith("site.flare_") and c.endswith("_gj_h")})
+        row.update({f"hydrogen_{c.split('.')[0]}{'_duct' if '.duct_' in c else ''}_gj": g[c].sum() * step_hours
+                    for c in g.columns if c.endswith(".fuel_hydrogen_gj_h") or c.endswith(".duct_fuel_hydrogen_gj_h")})
         row["steps"] = len(g)
         row["errors"] = int((g["status"] == "error").sum())
         violated = g["violation"].fillna(False).astype(bool) if "violation" in g else pd.Series(False, index=g.index)

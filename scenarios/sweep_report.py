@@ -256,7 +256,7 @@ def write_sweep_report(table: pd.DataFrame, out_dir: Path, *, parameter: str, cu
               f"The trade-off plots the {cost_label} ({currency}) against CO2e (t) over the period; each point is labelled "
               f"with its {parameter}.", ""]
 
-    if is_carbon_price(parameter):
+    if is_carbon_price(parameter) or "hydrogen" in parameter:  # a price of carbon, or hydrogen bought to abate
         mac = marginal_abatement_costs(t.drop(columns=["_x", "_cost", "_co2e"]))
         _plot_mac(mac, parameter, currency, out_dir / "mac.png")
         basis = ("the resource cost: `cost - carbon_cost` (the carbon charge is a transfer, not a cost of abating)"

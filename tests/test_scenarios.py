@@ -40,7 +40,7 @@ MODELS_DIR = SCENARIOS_DIR / "models" / "reference_olefins"
 BUNDLED = {
     "base_week", "hot_season", "boiler_outage", "gt_filter_e12", "column_steam_reduction",
     "hydrogen_10", "hydrogen_30", "grid_factor_2025", "carbon_price_sweep", "n1_cover", "reality_gap", "lookahead_week",
-    "column_optimisation",
+    "column_optimisation", "hydrogen_allocation", "offgas_flaring",
 }
 
 

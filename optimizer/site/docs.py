@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optimizer.site import model
+from optimizer.site import fuel_system, model
 from optimizer.site.schema import attribute_table
 
 # (TOML table, class) in the order a reader meets them in a site file
@@ -35,6 +35,11 @@ SECTIONS: list[tuple[str, type]] = [
     ("[surrogates]", model.Surrogates),
     ("[n1_cover]", model.N1Cover),
     ("[n1_cover.options.ID]", model.CoverOption),
+    ("[fuel_system]", fuel_system.FuelSystem),
+    ("[fuel_system.headers.ID]", fuel_system.FuelHeader),
+    ("[fuel_system.headers.ID.sources.ID]", fuel_system.FuelSource),
+    ("[fuel_system.burners.ID]", fuel_system.Burner),
+    ("[fuel_system.furnaces.ID]", fuel_system.Furnace),
 ]
 
 

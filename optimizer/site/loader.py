@@ -479,6 +479,11 @@ class SiteRules:
         if r.base_power_mw and min(r.base_power_mw) < min_power_mw:
             self.b.error(f"{path}.base_power_mw", r.base_power_mw, f"every base power must be at least min_power_mw = {min_power_mw:g}")
 
+    def _check_fuel_system(self) -> None:
+        from optimizer.site.fuel_rules import check_fuel_system  # the fuel system's rules, in their own module
+
+        check_fuel_system(self)
+
     def _check_n1_cover(self) -> None:
         from optimizer.n1_cover import cover_plan, default_sources, source_header  # the cover builds on the site model
 

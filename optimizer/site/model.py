@@ -43,6 +43,10 @@ def attr(
     return field(default=default, metadata=meta)
 
 
+# the fuel system's classes use attr (defined above): imported here, after it
+from optimizer.site.fuel_system import FuelSystem  # noqa: E402
+
+
 # --------------------------------------------------------------------------- curves
 
 
@@ -624,6 +628,8 @@ class Site:
     measurements: Measurements = attr("-", "flow-meter uncertainty for data reconciliation", default_factory=Measurements)
     plant_connection: PlantConnection = attr("-", "OPC UA tag map", default_factory=PlantConnection)
     n1_cover: N1Cover = attr("-", "N-1 steam cover (loss of the largest running source)", default_factory=N1Cover)
+    fuel_system: FuelSystem = attr("-", "fuel-gas headers, their sources, burners and furnaces (optimizer/fuel_system.py)",
+                                   default_factory=FuelSystem)
     source: str = field(default="<memory>", compare=False, metadata={"internal": True})
     warnings: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
 
