@@ -103,3 +103,34 @@ def test_hydrogen_header_carries_the_supply_as_take_or_pay():
     src = data["fuel_system"]["headers"]["hydrogen"]["sources"]["H2_SUPPLY"]
     assert src["max_gj_h"] == src["min_gj_h"] == pytest.approx(20.0)  # 4 t/day x 120 GJ/t / 24 h
     assert data["fuel_system"]["burners"]["B1"]["headers"] == ["natural_gas_header", "hydrogen"]
+
+
+def test_a_hydrogen_sweep_reports_the_marginal_abatement_cost_of_hydrogen(tmp_path):
+    """`steamopt sweep hydrogen_allocation.toml --set hydrogen_t_per_day=0,5,10` (2 h): the report's
+    MAC is (cost_b - cost_a) / (CO2e_a - CO2e_b) of its own table, and, hydrogen displacing natural
+    gas one GJ for one GJ, close to (hydrogen price - gas price) / gas CO2e factor, written out here
+    from the site file's numbers (AR5: CH4 28, N2O 265)."""
+    import pandas as pd
+
+    from scenarios.cli import main
+    from scenarios.sweep_report import marginal_abatement_costs
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(STUDIES / "hydrogen_allocation.toml"), "--set", "hydrogen_t_per_day=0,5,10", "--hours", "2",
+                 "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "sweep.csv")
+    site = read_toml_file(STUDIES.parent / "sites" / "reference_olefins.toml", 10_000_000, "site")
+    ng = site["fuels"]["natural_gas"]
+    co2e_t_gj = (ng["ef_co2_kg_tj"] + 28.0 * ng["ef_ch4_kg_tj"] + 265.0 * ng["ef_n2o_kg_tj"]) * 1e-6
+    expected = (1000.0 - ng["price_per_gj"]) / co2e_t_gj  # THB per t CO2e
+    mac = marginal_abatement_costs(table.assign(parameter_value=table["hydrogen_t_per_day"])).set_index(["policy", "from_value"])
+    report = (out / "sweep.md").read_text()
+    for policy in ("steamopt", "oracle"):
+        rows = table[table["policy"] == policy].set_index("hydrogen_t_per_day")
+        for a, b in ((0.0, 5.0), (5.0, 10.0)):
+            by_hand = (rows.loc[b, "cost"] - rows.loc[a, "cost"]) / (rows.loc[a, "co2e_t"] - rows.loc[b, "co2e_t"])
+            got = mac.loc[(policy, a), "mac"]
+            assert got == pytest.approx(by_hand, rel=1e-9)
+            assert got == pytest.approx(expected, rel=1e-3), (policy, a, got, expected)
+            assert f"| {policy} | {a:g} | {b:g} |" in report and f"{got:,.1f} |" in report
+    assert (out / "mac.png").stat().st_size > 10_000
