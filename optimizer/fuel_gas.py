@@ -62,7 +62,9 @@ class Component:
         return self.hhv_kj_mol - 0.5 * self.hydrogen * WATER_LATENT_KJ_MOL
 
 
-#: The components a fuel header's composition may name (mole = volume fractions).
+#: The components a fuel header's composition may name (mole = volume fractions). Higher heating
+#: values: standard enthalpies of combustion of the gases at 25 C (NIST Chemistry WebBook, Delta_c H
+#: gas; n-butane for c4h10); molar masses from IUPAC atomic weights.
 COMPONENTS: dict[str, Component] = {
     "h2": Component(285.8, 2.016, 0, 2),
     "ch4": Component(890.7, 16.043, 1, 4),
