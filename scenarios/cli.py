@@ -240,19 +240,28 @@ def headline(summary: pd.DataFrame, currency: str) -> list[str]:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
+    from scenarios.hydrogen_value import study_without_hydrogen
     from scenarios.study import run_study
     from scenarios.study_files import spec_from_scenario_file, write_study
 
     t0 = time.perf_counter()
     spec = spec_from_scenario_file(args.scenario, hours=args.hours, policies=args.policies)
     result = run_study(spec, progress=_progress(args))
-    paths = write_study(result, spec, args.out)
+    tables = {}
+    h2 = study_without_hydrogen(args.scenario, result.summary, spec.policies, args.hours, spec.site.currency, _progress(args))
+    if h2 is not None:  # what the hydrogen bought: the same study without it (scenarios/hydrogen_value.py)
+        tables["hydrogen_value"] = (*h2, "Hydrogen: the CO2e cut and its cost")
+    paths = write_study(result, spec, args.out, tables)
     cols = [c for c in result.summary.columns if c in _STUDY_COLUMNS or c.startswith(_STUDY_PREFIXES)]
     print(f"study {spec.name}: {len(spec.disturbances)} steps x {len(spec.policies)} policies in {time.perf_counter() - t0:.1f} s")
     with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 160, "display.max_columns", 20):
         print(result.summary[cols].T.to_string())
     for line in headline(result.summary, spec.site.currency):
         print(line)
+    if h2 is not None:
+        for policy, r in h2[0].iterrows():
+            print(f"hydrogen, {policy}: {r['hydrogen_gj']:,.0f} GJ burnt, CO2e cut {r['co2e_cut_t']:,.2f} t for "
+                  f"{r['extra_cost']:,.0f} {spec.site.currency}: {r['cost_per_t_co2e']:,.0f} {spec.site.currency}/t CO2e")
     if result.failures:
         print(f"{len(result.failures)} failed step(s), recorded in the steps table")
     print(f"report: {paths['report']}")

@@ -4,6 +4,7 @@ says) and :mod:`scenarios.study` (what runs), and the writing of a study's resul
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenarios.lookahead import forecasters_dir, profile_history
 from optimizer.site.loader import site_from_dict
@@ -11,6 +12,9 @@ from scenarios.scenario import (Scenario, build_site, load_scenario, profile_con
                                 with_overrides)
 from scenarios.study import StudyResult, StudySpec
 from surrogate.atomic import atomic_output
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def spec_from_scenario(scenario: Scenario, hours: float | None = None, policies: list[str] | None = None) -> StudySpec:
@@ -40,8 +44,11 @@ def spec_from_scenario_file(path: str | Path, overrides: dict | None = None, hou
     return spec_from_scenario(scenario, hours, policies)
 
 
-def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path) -> dict[str, Path]:
-    """steps.parquet/.csv, summary.csv, report.md and its plots, each written to a temporary file and renamed."""
+def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path,
+                tables: dict[str, tuple[pd.DataFrame, list[str], str]] | None = None) -> dict[str, Path]:
+    """steps.parquet/.csv, summary.csv, report.md and its plots, each written to a temporary file and renamed.
+    ``tables``: further results, name -> (table written as ``<name>.csv``, its report section's
+    Markdown lines, the section's heading)."""
     from scenarios.report import ReportUnits, write_report
 
     out = Path(out_dir)
@@ -54,6 +61,12 @@ def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path) -> di
         steps.to_csv(tmp, index=False)
     with atomic_output(paths["summary"]) as tmp:
         result.summary.to_csv(tmp)
+    sections = []
+    for name, (table, body, heading) in (tables or {}).items():
+        paths[name] = out / f"{name}.csv"
+        with atomic_output(paths[name]) as tmp:
+            table.to_csv(tmp)
+        sections.append((heading, body))
     site = spec.site
     units = ReportUnits(boilers=list(site.boilers), gas_turbines=list(site.gas_turbines),
                         byproduct_sources=list(site.byproduct_sources), vents=list(site.vents),
@@ -63,5 +76,5 @@ def write_study(result: StudyResult, spec: StudySpec, out_dir: str | Path) -> di
     if result.failures:
         notes.append(f"{len(result.failures)} step(s) failed and were recorded: {result.failures[0]}")
     paths["report"] = write_report(steps, result.summary, out, title=f"Study: {spec.name}", step_hours=spec.step_min / 60.0,
-                                   units=units, currency=site.currency, notes=notes)
+                                   units=units, currency=site.currency, notes=notes, sections=sections)
     return paths

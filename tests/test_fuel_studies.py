@@ -134,3 +134,27 @@ def test_a_hydrogen_sweep_reports_the_marginal_abatement_cost_of_hydrogen(tmp_pa
             assert got == pytest.approx(expected, rel=1e-3), (policy, a, got, expected)
             assert f"| {policy} | {a:g} | {b:g} |" in report and f"{got:,.1f} |" in report
     assert (out / "mac.png").stat().st_size > 10_000
+
+
+def test_the_hydrogen_study_reports_its_co2e_cut_and_cost_per_tonne(tmp_path):
+    """`steamopt study hydrogen_allocation.toml` runs the study again without the supply and reports
+    per allocating policy the hydrogen burnt, the CO2e cut and the cost per t CO2e; checked against
+    an independent run at 0 t/day and the take-or-pay supply's own energy."""
+    import pandas as pd
+
+    from scenarios.cli import main
+
+    out = tmp_path / "h2"
+    assert main(["study", str(STUDIES / "hydrogen_allocation.toml"), "--hours", "2", "--policies", "steamopt", "--out", str(out)]) == 0
+    got = pd.read_csv(out / "hydrogen_value.csv", index_col="policy").loc["steamopt"]
+    with_h2 = pd.read_csv(out / "summary.csv", index_col=0).loc["steamopt"]
+    without = run_study(spec_from_scenario_file(STUDIES / "hydrogen_allocation.toml", {"changes.hydrogen_supply.t_per_day": 0.0},
+                                                hours=2.0, policies=["steamopt"])).summary.loc["steamopt"]
+    supply = load_scenario(STUDIES / "hydrogen_allocation.toml").changes.hydrogen_supply
+    assert got["hydrogen_gj"] == pytest.approx(supply.t_per_day * H2_GJ_H_PER_T_DAY * 2.0, rel=1e-6)  # take-or-pay: all of it
+    assert got["co2e_cut_t"] == pytest.approx(without["co2e_t"] - with_h2["co2e_t"], rel=1e-9) and got["co2e_cut_t"] > 0.0
+    extra = (with_h2["cost"] - with_h2["carbon_cost"]) - (without["cost"] - without["carbon_cost"])
+    assert got["extra_cost"] == pytest.approx(extra, rel=1e-9)
+    assert got["cost_per_t_co2e"] == pytest.approx(extra / got["co2e_cut_t"], rel=1e-12)
+    report = (out / "report.md").read_text()
+    assert "## Hydrogen: the CO2e cut and its cost" in report and f"| {got['cost_per_t_co2e']:,.0f} |" in report
