@@ -108,13 +108,15 @@ def test_step_first_principles_boiler_fuel_is_the_hand_value(stepped):
 
 HOURS, START = 6.0, "2026-03-02 06:00"              # Monday 06:00-12:00: off-peak, then on-peak from 09:00
 STEP_H = 0.25
+# No good_practice: its rules plan only generators that exhaust to a header, and stop this site's
+# must-run extraction-condensing STG1 (the study file says why; the must-run check below would fail)
+POLICIES = ["practice", "steamopt", "oracle"]
 
 
 @pytest.fixture(scope="module")
 def week() -> object:
     spec = spec_from_scenario_file(STUDY_FILE, {"start": START}, hours=HOURS)
-    assert spec.policies == ("practice", "good_practice", "steamopt", "oracle") or list(spec.policies) == [
-        "practice", "good_practice", "steamopt", "oracle"]
+    assert list(spec.policies) == POLICIES
     result = run_study(spec)
     assert not result.failures, result.failures
     return result
@@ -133,7 +135,7 @@ def _import_price(ts: pd.Timestamp) -> float:
 def test_base_week_short_every_steamopt_step_optimal(week):
     steps = week.steps
     n = int(HOURS / STEP_H)
-    assert steps.groupby("policy").size().to_dict() == {"practice": n, "good_practice": n, "steamopt": n, "oracle": n}
+    assert steps.groupby("policy").size().to_dict() == {p: n for p in POLICIES}
     ours = steps[steps["policy"] == "steamopt"]
     assert set(ours["status"]) == {"optimal"}, ours["status"].value_counts().to_dict()
     assert set(steps[steps["policy"] == "oracle"]["status"]) == {"optimal"}
@@ -156,14 +158,14 @@ def test_base_week_short_costs_from_the_site_files_prices(week):
 
 
 def test_base_week_short_savings_are_the_step_costs_summed(week):
-    """The summary's costs and savings against practice and good practice are the steps' costs
-    summed over the 15-min steps; steamopt saves against both baselines and the oracle saves at
-    least as much as steamopt (measured: about 7 % and 5 %, see docs/second_site.md)."""
+    """The summary's costs and savings against practice are the steps' costs summed over the
+    15-min steps; steamopt saves against practice and the oracle saves at least as much as
+    steamopt (measured over this window: 7.8 % and 8.7 %, see docs/second_site.md)."""
     steps, s = week.steps, week.summary
     cost = {p: float(g["site.cost_per_h"].sum()) * STEP_H for p, g in steps.groupby("policy")}
     for p, c in cost.items():
         assert s.loc[p, "cost"] == pytest.approx(c, rel=1e-9), p
-    for base in ("practice", "good_practice"):
+    for base in ("practice",):
         for p in ("steamopt", "oracle"):
             saving = cost[base] - cost[p]
             assert s.loc[p, f"cost_saving_vs_{base}"] == pytest.approx(saving, rel=1e-9), (p, base)
@@ -174,7 +176,8 @@ def test_base_week_short_savings_are_the_step_costs_summed(week):
 
 def test_base_week_short_no_limit_violations_on_the_true_plant(week):
     """Every policy's realised states, checked against the site file's limits here: balances
-    closed (no shortfall or surplus), boilers and GT within their ranges when on, letdowns,
+    closed (no shortfall or surplus), boilers, GT and generators within their ranges when on (the
+    must-run STG1 always), letdowns,
     vents, condenser, grid and the refinery fuel gas within their maxima, the machine drive at
     its process power."""
     steps = week.steps
@@ -200,6 +203,10 @@ def test_base_week_short_no_limit_violations_on_the_true_plant(week):
         for t, spec in RAW["turbines"].items():
             for i, sec in enumerate(spec["sections"]):
                 assert r[f"{t}.s{i}_flow_tph"] <= sec["max_flow_tph"] + TOL_TPH, (t, i, where)
+            if spec["drive"] == "generator":   # running (a must-run one always): within its power range
+                must_run = spec.get("can_switch_off", True) is False
+                if must_run or r[f"{t}.power_mw"] > TOL_MW:
+                    assert spec["min_power_mw"] - TOL_MW <= r[f"{t}.power_mw"] <= spec["max_power_mw"] + TOL_MW, (t, where)
         assert r["WGC.power_mw"] == pytest.approx(RAW["turbines"]["WGC"]["power_mw"], rel=0.05), where  # process power +-5 % swing
         assert r["WGC.power_shortfall_mw"] <= TOL_MW, where
         assert r["site.power_import_mw"] <= e["max_import_mw"] + TOL_MW and r["site.power_export_mw"] <= e["max_export_mw"] + TOL_MW, where
