@@ -59,6 +59,16 @@ def test_site_check_passes(capsys):
     assert "warning" not in out.lower(), out
 
 
+def test_step_command_on_bundled_snapshot(capsys):
+    """``steamopt step`` with the bundled models and snapshot: exit 0, optimal, the learned models
+    used and no other, a proposal cheaper than the snapshot's operation."""
+    assert main(["step", "--site", str(SITE_FILE), "--models", str(MODELS_DIR), "--snapshot", str(SNAPSHOT_FILE)]) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert p["status"] == "optimal", p["warnings"]
+    assert set(p["audit"]["model_hashes"]) == LEARNED
+    assert p["proposed_kpis"]["cost_per_h"] < p["current_kpis"]["cost_per_h"]
+
+
 def test_learned_and_first_principles_units_as_stated():
     """The site file says which units are learned; the bundled models are exactly those four."""
     assert {u: RAW["boilers"][u]["curve_source"] for u in RAW["boilers"]} == {
