@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.model_site import ModelSiteMismatch, build_site_record, load_models_for_site, model_dependencies, site_hash
+from optimizer.model_site import (ModelSiteMismatch, build_site_record, compare_site_record, load_models_for_site, model_dependencies,
+                                  site_hash)
 from optimizer.site import load_site
 from scenarios.cli import main
 from surrogate.manifest import MANIFEST_NAME, read_manifest, write_manifest
@@ -395,3 +396,14 @@ def test_a_model_of_a_unit_on_first_principles_is_not_compared(tmp_path, caplog)
     with pytest.raises(ModelSiteMismatch, match=r"boiler B4.fuels: \[natural_gas\] -> \[fuel_gas\] \(affects B4_fuel\)"):
         load_models_for_site(load_site(site_variant(tmp_path, "learned", fuel)), MODEL_DIR)
     assert load_models_for_site(load_site(fp), "none") == {}
+
+
+@pytest.mark.parametrize("name", ["reference_olefins", "refinery_cogen"])
+def test_every_bundled_model_directory_is_stamped_for_its_site_as_it_is_now(name):
+    """A bundled directory's record carries the hash of its bundled site file as the code reads it
+    now (a new site-file field changes the hash: re-stamp with `steamopt surrogate stamp`)."""
+    root = SITE_FILE.parents[1]
+    site = load_site(root / "sites" / f"{name}.toml")
+    record = read_manifest(root / "models" / name).site_record
+    assert record["site"] == name and record["hash"] == site_hash(site)
+    assert compare_site_record(site, record) == []
