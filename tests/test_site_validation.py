@@ -387,7 +387,10 @@ CASES = [
     ),
     ("band-without-flexible", put("consumers.MP_C3_SPLITTER.flexible", False), "consumers.MP_C3_SPLITTER.flexible", "False", "min_tph/max_tph are given, so flexible must be true"),
     # -- water side
-    ("feedwater-above-deaerator-saturation", put("steam.feedwater_temp_c", 150.0), "steam.feedwater_temp_c", "150.0", "must not exceed the deaerator's saturation temperature 120.4 C at 1 bar(g)"),
+    ("feedwater-above-deaerator-saturation", put("steam.feedwater_temp_c", 150.0), "steam.feedwater_temp_c", "150.0", "must not exceed the deaerator's saturation temperature 120.42 C at 1 bar(g)"),
+    # 0.1 C above saturation is already steam at the deaerator's pressure (found on a site at 1.3 bar(g), 125 C)
+    ("feedwater-just-above-deaerator-saturation", put("steam.feedwater_temp_c", 120.5), "steam.feedwater_temp_c", "120.5",
+     "must not exceed the deaerator's saturation temperature 120.42 C at 1 bar(g)"),
     # -- measurement uncertainty and the OPC UA tag map
     ("sigma-unknown-tag", put("measurements.sigma_rel", {"LD_XX.steam_tph": 0.02}), "measurements.sigma_rel.LD_XX.steam_tph", "'LD_XX.steam_tph'", "must be a flow tag"),
     ("sigma-not-a-flow", put("measurements.sigma_rel", {"ambient_temp_c": 0.02}), "measurements.sigma_rel.ambient_temp_c", "'ambient_temp_c'", "must be a flow tag"),

@@ -176,8 +176,8 @@ class SiteRules:
         p_da = s.deaerator_pressure_barg + s.atmospheric_pressure_bar
         if p_da > 0:
             t_sat = steam.saturation_temp_c(p_da)
-            if s.feedwater_temp_c > t_sat + 0.5:
-                self.b.error("steam.feedwater_temp_c", s.feedwater_temp_c, f"must not exceed the deaerator's saturation temperature {t_sat:.1f} C at {s.deaerator_pressure_barg:g} bar(g)")
+            if s.feedwater_temp_c > t_sat:  # no margin: above it, water at the deaerator's pressure is steam
+                self.b.error("steam.feedwater_temp_c", s.feedwater_temp_c, f"must not exceed the deaerator's saturation temperature {t_sat:.2f} C at {s.deaerator_pressure_barg:g} bar(g)")
         else:
             self.b.error("steam.deaerator_pressure_barg", s.deaerator_pressure_barg, "absolute pressure must be > 0")
 
