@@ -13,7 +13,8 @@ def register(sub) -> None:
     oc = sub.add_parser("opcua", help="the plant link: OPC UA adapter").add_subparsers(dest="opcua_command", required=True)
     ur = oc.add_parser("run", help="read the plant over OPC UA every cycle, step, publish the proposal (and write, in closed-loop mode)")
     ur.add_argument("--site", required=True, help="site TOML file with a [plant_connection] tag map")
-    ur.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
+    ur.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml); none: no learned models "
+                    "(every unit on first principles)")
     ur.add_argument("--config", required=True, help="adapter configuration TOML (e.g. scenarios/opcua/reference_olefins.toml)")
     ur.add_argument("--cycles", type=int, help="stop after this many cycles (default: run until interrupted)")
     ur.add_argument("--mode-file", help="commissioning switches at run time: a TOML file with mode = \"OFF\" | \"WARM\" | \"ON\", "

@@ -12,7 +12,8 @@ def register(sub) -> None:
     """Add ``serve`` to the CLI's subparsers."""
     sv = sub.add_parser("serve", help="HTTP/JSON service for a supervisory layer, and the advisory web page at / (docs/service.md)")
     sv.add_argument("--site", required=True, help="site TOML file")
-    sv.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml)")
+    sv.add_argument("--models", required=True, help="model directory (ONNX files and manifest.toml); none: no learned models "
+                    "(every unit on first principles)")
     sv.add_argument("--config", help="service configuration TOML (mode, closed_loop_setpoints, token_file, audit_log, ...)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (not loopback: a token is required)")
     sv.add_argument("--port", type=int, default=8080, help="TCP port")

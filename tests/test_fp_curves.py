@@ -5,6 +5,7 @@ learned models runs ``step``, ``plan`` and a study."""
 from __future__ import annotations
 
 import json
+import time
 import re
 from pathlib import Path
 
@@ -336,6 +337,42 @@ def test_step_without_models(no_model_site, capsys):
     assert set(p["surrogate_agreement"]) == {"B1_fuel", "B2_fuel", "B3_fuel", "B4_fuel", "GT1_fuel", "GT1_hrsg", "GT2_fuel", "GT2_hrsg"}
     assert p["audit"]["model_hashes"] == {"provider": "FirstPrinciplesCurves"}
     assert p["proposed_kpis"]["cost_per_h"] < p["current_kpis"]["cost_per_h"]
+
+
+def test_the_service_without_models(no_model_site, capsys):
+    """`steamopt serve --models none`: the service's engine on first principles gives the step's proposal."""
+    pytest.importorskip("fastapi", reason="the service extra (fastapi, uvicorn) is not installed")
+    from optimizer.service.config import ServiceConfig
+    from optimizer.service.run import new_state
+    from tests.service_helpers import RunningService
+
+    assert main(["step", "--site", str(no_model_site), "--models", "none", "--snapshot", str(SNAPSHOT_FILE)]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    state = new_state(no_model_site, "none", ServiceConfig())
+    with RunningService(state) as svc:
+        deadline = time.monotonic() + 60
+        while svc.request("GET", "/readyz")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        code, answer = svc.request("POST", "/api/step", json.loads(SNAPSHOT_FILE.read_text()))
+    assert code == 200 and answer["proposal"]["status"] == "optimal", answer
+    for tag, value in expected["setpoints"].items():
+        assert answer["proposal"]["setpoints"][tag] == pytest.approx(value, abs=1e-6), tag
+
+
+def test_serve_accepts_models_none(no_model_site, monkeypatch):
+    """`steamopt serve --models none` gets past its start-up checks to the server (which is not
+    started here): before, it stopped with "--models none: not a directory"."""
+    pytest.importorskip("fastapi", reason="the service extra (fastapi, uvicorn) is not installed")
+    import optimizer.service.run as service_run
+
+    started = []
+
+    class _NotStarted:
+        def run(self) -> None:
+            started.append(True)
+
+    monkeypatch.setattr(service_run, "make_server", lambda state, token, host, port: _NotStarted())
+    assert main(["serve", "--site", str(no_model_site), "--models", "none"]) == 0 and started == [True]
 
 
 def test_plan_without_models(no_model_site, capsys, tmp_path):

@@ -82,6 +82,7 @@ def serve(site_path: str | Path, models_dir: str | Path, config: ServiceConfig, 
     ``ValueError`` before anything listens); the engine is then built on a thread while the
     server answers health checks, and the plant link (when configured) starts its cycles once
     the engine is ready."""
+    from optimizer.fp_curves import no_models
     from optimizer.model_site import check_manifest_for_site
     from optimizer.site import load_site
     from surrogate.manifest import read_manifest
@@ -89,9 +90,10 @@ def serve(site_path: str | Path, models_dir: str | Path, config: ServiceConfig, 
     token = resolve_token(config)
     check_bind(host, token)
     site = load_site(site_path)  # a bad site file fails here, with its message, not later in readiness
-    if not Path(models_dir).is_dir():
-        raise ValueError(f"--models {models_dir}: not a directory")
-    check_manifest_for_site(site, read_manifest(models_dir))  # models of another site's physics: refused before anything listens
+    if not no_models(models_dir):  # "none": every unit on first principles (optimizer/fp_curves.py)
+        if not Path(models_dir).is_dir():
+            raise ValueError(f"--models {models_dir}: not a directory (or none: no learned models)")
+        check_manifest_for_site(site, read_manifest(models_dir))  # models of another site's physics: refused before anything listens
     if token is None:
         log.warning("no token configured (%s or token_file): state-changing requests are open to anyone on this machine", TOKEN_ENV)
     state = new_state(site_path, models_dir, config)
