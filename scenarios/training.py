@@ -63,8 +63,12 @@ def _check_replaceable(out_dir: Path) -> None:
 
 
 def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, config: TrainingConfig | None = None,
-                      progress: bool = False) -> list[dict]:
+                      progress: bool = False, unit_frames: dict[str, pd.DataFrame] | None = None) -> list[dict]:
     """Train, export and report every learned quantity of ``site``; returns the report rows.
+
+    ``unit_frames``: learned quantity name -> the historian it is trained from instead of ``frame``
+    (a unit with a campaign of its own, e.g. an extraction-condensing generator's
+    ``TG3_steam``); a name that is not a learned quantity of the site is refused.
 
     The model directory is built beside ``out_dir`` under a temporary name, loaded as a whole
     (every check of :func:`~surrogate.manifest.load_model_dir`) and only then swapped in for
@@ -72,11 +76,16 @@ def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, conf
     never overwritten in place, and a run that fails or is killed part-way leaves it as it was."""
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
+    unit_frames = dict(unit_frames or {})
+    names = [q.name for q in learned_quantities(site)]
+    unknown = [n for n in unit_frames if n not in names]
+    if unknown:
+        raise ValueError(f"unit data for {unknown}: not learned quantities of site {site.name} (those are {names})")
     trained: dict[str, tuple[PreparedData, TrainedModel]] = {}
     entries = {}
     with atomic_directory(out_dir, check=load_model_dir) as tmp:
         for spec in tqdm(learned_quantities(site), desc="train", unit="model", disable=not progress):
-            data = prepare(frame, spec)
+            data = prepare(unit_frames.get(spec.name, frame), spec)
             model = train_quantity(data, config)
             file = f"{spec.name}.onnx"
             save_network(model.network, tmp / file, spec.name)
