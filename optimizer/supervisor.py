@@ -151,6 +151,8 @@ class Supervisor:
         self._int_cols = [(c, v.parent_component().name, v.index()) for c, v in self._solver.integer_columns().items()]
         self.drift_monitor = None
         onnx_models = getattr(self.curves, "models", None)
+        if onnx_models is not None and self.ectg:
+            onnx_models = {**onnx_models, **{u.name: u.model for u in self.ectg.values()}}
         if self.config.drift and onnx_models:
             from surrogate.drift import DriftMonitor
 
