@@ -98,7 +98,10 @@ def _supervisor_and_snapshot(site, hour: int, can_switch_off: bool = False):
     tg3 = dataclasses.replace(site.turbines["TG3"], can_switch_off=can_switch_off)
     s = dataclasses.replace(site, turbines={**site.turbines, "TG3": tg3})
     d = Disturbances(timestamp=pd.Timestamp(f"2026-01-06 {hour:02d}:00"))
-    state = PlantSimulator(s).simulate(todays_practice(s, d), d)
+    sp = todays_practice(s, d)  # practice keeps TG3 on standby; here it runs at 8 MW, 30 t/h extraction
+    sp.turbine_power_mw["TG3"], sp.turbine_extraction_tph["TG3"] = 8.0, [30.0]
+    state = PlantSimulator(s).simulate(sp, d)
+    assert state["TG3.power_mw"] == pytest.approx(8.0)
     snap = snapshot_from_state(s, state, d)
     return Supervisor(s, load_model_dir(MODELS)), snap, s, d
 
