@@ -45,13 +45,12 @@ __all__ = ["EctgUnit", "add_ectgs", "ectg_box", "ectg_models", "ectg_values", "i
 
 @dataclass
 class EctgUnit:
-    """One embedded extraction-condensing generator: its turbine id, the served model (its
-    ``evaluate`` runs onnxruntime), the embedding and the decision input names (power, extraction)."""
+    """One extraction-condensing generator with a learned inlet: its turbine id, the model's name and
+    the served model (its ``evaluate`` runs onnxruntime)."""
 
     turbine: str
     name: str
     model: object
-    embedding: ReluEmbedding | None = None
 
     @property
     def power_tag(self) -> str:
@@ -87,15 +86,17 @@ def is_ectg_model(site: Site, model) -> bool:
 
 
 def add_ectgs(m: pyo.Block, site: Site, units: Mapping[str, EctgUnit]) -> None:
-    """The embedded networks and link rows of every unit (the module docstring's math); sets
-    ``units[t].embedding``. Adds ``m.ECTG`` (turbine ids), the blocks ``ectg_<t>`` and, per
-    turbine, the Param ``ectg_<t>.link_m`` (``M_y``)."""
+    """The embedded networks and link rows of every unit (the module docstring's math). Adds
+    ``m.ECTG`` (turbine ids), the blocks ``ectg_<t>``, per turbine the Param ``ectg_<t>.link_m``
+    (``M_y``), and ``m.ectg_embeddings`` (turbine id -> its :class:`ReluEmbedding` in this model;
+    the units themselves are not changed, so several models may embed the same units)."""
     m.ECTG = pyo.Set(initialize=list(units))
+    m.ectg_embeddings = {}
     for t, unit in units.items():
         blk = pyo.Block()
         m.add_component(f"ectg_{t}", blk)
         emb = add_relu_network(blk, unit.model.network, [unit.power_tag, unit.extraction_tag])
-        unit.embedding = emb
+        m.ectg_embeddings[t] = emb
         tur = site.turbines[t]
         m_p, m_x = float(tur.max_power_mw) + 1.0, float(tur.sections[0].max_flow_tph) + 1.0
         blk.link_m = pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals)
@@ -117,9 +118,9 @@ def ectg_box(t_lo: float, t_hi: float, x_lo: float, x_hi: float) -> tuple[np.nda
     return lo, np.maximum(hi, lo)
 
 
-def ectg_values(unit: EctgUnit, lo: np.ndarray, hi: np.ndarray, m_hi: float) -> tuple[np.ndarray, float]:
+def ectg_values(embedding: ReluEmbedding, lo: np.ndarray, hi: np.ndarray, m_hi: float) -> tuple[np.ndarray, float]:
     """The embedding's Param values for the box ``[lo, hi]`` (:meth:`ReluEmbedding.values`, in
     :attr:`ReluEmbedding.param_data` order) and the link's ``M_y`` (``m_hi``: the inlet's maximum flow)."""
-    cyc = unit.embedding.values(lo, hi, {})
+    cyc = embedding.values(lo, hi, {})
     y_lo, y_hi = cyc.bounds.output
     return cyc.values, float(max(m_hi, np.max(np.abs(y_lo)), np.max(np.abs(y_hi)))) + 1.0

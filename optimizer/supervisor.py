@@ -728,12 +728,12 @@ class Supervisor:
         if self.ectg:  # the two-decision networks: their Params for this variant's box
             variant = c.pinned if pinned else (c.local if local else c.box)
             if self._ectg_pos is None:
-                self._ectg_pos = {t: ([self._solver.param_position(p) for p in u.embedding.param_data],
+                self._ectg_pos = {t: ([self._solver.param_position(p) for p in self._model.ectg_embeddings[t].param_data],
                                       self._solver.param_position(getattr(self._model, f"ectg_{t}").link_m))
                                   for t, u in self.ectg.items()}
             for t, unit in self.ectg.items():
                 lo, hi = ectg_box(variant[("t_lo", t)], variant[("t_hi", t)], variant[("x_lo", (t, 0))], variant[("x_hi", (t, 0))])
-                ev, link_m = ectg_values(unit, lo, hi, self.site.turbines[t].sections[0].max_flow_tph)
+                ev, link_m = ectg_values(self._model.ectg_embeddings[t], lo, hi, self.site.turbines[t].sections[0].max_flow_tph)
                 ps, pm = self._ectg_pos[t]
                 idx += ps + [pm]
                 val += ev.tolist() + [link_m]
