@@ -35,7 +35,7 @@ def _all_on(site) -> dict[str, bool]:
 
 def test_switched_units_are_boilers_gts_and_generator_turbines():
     site = _site()
-    assert list(switched_units(site)) == ["B1", "B2", "B3", "B4", "GT1", "GT2", "TG1", "TG2"]
+    assert list(switched_units(site)) == ["B1", "B2", "B3", "B4", "GT1", "GT2", "TG1", "TG2", "TG3"]
 
 
 def test_starts_and_stops_by_hand_hot_cold_and_stop_cost():
