@@ -251,6 +251,8 @@ class Supervisor:
         try:
             site = load_site(site_path) if site_path is not None else self.site
             models = load_model_dir(models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
+            if models_dir is None and self.ectg and isinstance(models, Mapping):  # the ECTG models too (not curves)
+                models = {**models, **{u.name: u.model for u in self.ectg.values()}}
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
             log.warning("reload refused, keeping the running engine: %s", exc)
