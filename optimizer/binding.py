@@ -28,6 +28,9 @@ LIMITS: dict[str, str] = {
     "contract": "contract minimum import (per MW)", "makeup_nonneg": "make-up water (per t/h)",
     "n1_cover": "N-1 cover: spare steam reachable within the cover time on losing the source (per t/h)",
     "col_spec": "column purity spec (per mol/mol)", "reflux": "column reflux range / move limit (per unit of reflux ratio)",
+    "fh_balance": "marginal value of fuel gas at the fuel header (per GJ/h)",
+    "fb_limit": "burner blend limit: hydrogen, LHV or Wobbe (per unit of the burner's scaled volume row)",
+    "fs_take": "fuel purchase availability (per GJ/h)",
 }
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from optimizer import tags
 from optimizer.curves import merge_breakpoints
+from optimizer.fp_curves import boiler_physics, linear_fuel_boilers
 from optimizer.formulation import sos2_bits
 from optimizer.site.model import Site
 from optimizer.snapshot import ValidatedSnapshot
@@ -176,6 +177,11 @@ class CycleData:
                     set3("b_share_lo", (b, f), 0.0, gj / total if on_now and total > 0.0 else 0.0, 0.0)
         # gas turbines
         amb = v.get(tags.AMBIENT, site.design_ambient_c)
+        # a constant-efficiency boiler with no curve of its own: fuel = this x steam, its
+        # efficiency corrected for this cycle's ambient (optimizer/fp_curves.py, the linear row
+        # b_linear_fuel of optimizer/formulation.py)
+        for b in linear_fuel_boilers(site, sup.curves.slots):
+            fixed[("b_fuel_per_tph", b)] = boiler_physics(site, sup.props, b).fuel_on_gj_h(1.0, amb)
         for g, gt in site.gas_turbines.items():
             cur = v[tags.gt_power(g)]
             # no fouling reading ever: the GT is held (snapshot), so its maximum at no fouling
@@ -311,6 +317,16 @@ class CycleData:
         for f, fuel in site.fuels.items():
             fixed[("fuel_price", f)] = v.get(f"{f}.price_per_gj", fuel.price_per_gj)
             fixed[("fuel_hi", f)] = fuel.max_gj_h  # inf: no row bound (a large finite stand-in upsets HiGHS's scaling)
+        for s, (_, src) in site.fuel_system.sources().items():  # the fuel system (optimizer/fuel_system.py)
+            if src.kind == "byproduct":  # measured; a bad reading is held at its last good value (snapshot)
+                fixed[("fs_make", s)] = v.get(tags.fuel(s), src.nominal_gj_h)
+            else:
+                fixed[("fs_price", s)] = v.get(f"{s}.price_per_gj", src.price_per_gj)
+                fixed[("fs_hi", s)] = src.max_gj_h
+                if src.min_gj_h > 0:
+                    fixed[("fs_min", s)] = src.min_gj_h
+        for x, fur in site.fuel_system.furnaces.items():
+            fixed[("fx_draw", x)] = v.get(tags.fuel(x), fur.draw_gj_h)
         fixed[("site_load", None)] = v.get(tags.SITE_LOAD, site.electricity.site_load_mw if site.electricity else 0.0)
         fixed[("import_price", None)] = v.get("import_price_per_mwh", _import_price(site, snap.timestamp))
 

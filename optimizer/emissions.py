@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from optimizer.site.fuel_system import FuelHeader
 from optimizer.site.model import Fuel
 
 GWP100: dict[str, dict[str, float]] = {
@@ -48,3 +49,19 @@ def fuel_factor(fuel: Fuel, gwp_set: str = "AR5") -> EmissionFactor:
         ch4_t_gj=gwp["CH4"] * fuel.ef_ch4_kg_tj * 1e-6,
         n2o_t_gj=gwp["N2O"] * fuel.ef_n2o_kg_tj * 1e-6,
     )
+
+
+def header_factor(header: FuelHeader, gwp_set: str = "AR5") -> float:
+    """CO2e of burning a fuel header's gas, t CO2e per GJ (LHV): CO2 from its carbon content (or
+    the header's ``ef_co2_kg_tj``), CH4 and N2O per TJ (IPCC 2006 stationary combustion)
+    (:mod:`optimizer.fuel_gas`)."""
+    gwp = GWP100[gwp_set]
+    return header.gas().co2_t_gj + (gwp["CH4"] * header.ef_ch4_kg_tj + gwp["N2O"] * header.ef_n2o_kg_tj) * 1e-6
+
+
+def flare_factor(header: FuelHeader, gwp_set: str = "AR5") -> float:
+    """CO2e of flaring a fuel header's gas, t CO2e per GJ (LHV): the burnt share
+    ``flare_efficiency`` of its carbon as CO2, the unburnt share of its methane as CH4
+    (:mod:`optimizer.fuel_gas`; IPCC 2006 vol. 2 ch. 4 and the API Compendium take 98 %)."""
+    gas, eta = header.gas(), header.flare_efficiency
+    return eta * gas.co2_t_gj + GWP100[gwp_set]["CH4"] * (1.0 - eta) * gas.ch4_t_gj

@@ -48,6 +48,10 @@ cannot get (priced like unserved steam: it answers a cycle with every GT out at 
 Swing reserve of header ``H`` (site file ``swing_reserve_tph``, pressure control):
 ``\\sum_{b \\to H} (\\bar{s}_b u_b - s_b) + \\rho_H >= R_H`` with ``\\bar{s}_b`` the boiler's maximum, ``\\rho_H >= 0`` priced.
 
+Fuel system (site file ``[fuel_system]``): fuel-gas header balances, each burner's blend over
+the headers as decisions within its hydrogen, LHV and Wobbe limits, flaring: :mod:`optimizer.fuel_system`;
+a unit burning from it is not counted under its ``[fuels]``.
+
 N-1 steam cover, only when the site file enables it: the rows of :mod:`optimizer.n1_cover`, their
 shortfall priced in the slack cost.
 """
@@ -64,6 +68,7 @@ from optimizer.columns import add_columns, purity_penalty, steered_columns
 from optimizer.curves import CurveGroup, CurveSlot, group_curves
 from optimizer.ectg import add_ectgs
 from optimizer.emissions import fuel_factor
+from optimizer.fuel_system import add_fuel_system, fuel_system_units
 from optimizer.n1_cover import add_n1_cover
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties
@@ -394,7 +399,8 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
         e += sum(m.vent[v] for v in site.vents if site.vents[v].header == hid)
         return e + (m.da_steam if hid == da_h else 0.0)
 
-    m.da_steam = pyo.Var(domain=pyo.NonNegativeReals)
+    # a site without a deaerator (steam.deaerator = false) takes no deaerator steam
+    m.da_steam = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0.0, None if props.has_deaerator else 0.0))
     m.mass = pyo.Constraint(m.H, rule=lambda m, hid: header_in(hid) + m.spray[hid] + m.unserved[hid] == header_out(hid) + m.unplaced[hid])
 
     mixing_lds = mixing_letdowns(site.letdowns.values(), h)  # the simulator's list too
@@ -430,23 +436,33 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ deaerator
     h_m, h_s = props.makeup_kj_kg, h[da_h]
     h_c = next(iter(props.condensate_kj_kg.values()), h_m)
-    m.da_excess = pyo.Var(domain=pyo.NonNegativeReals)
+    m.da_excess = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0.0, None if props.has_deaerator else 0.0))
     m.feedwater = pyo.Expression(expr=sum(m.b_steam[b] for b in m.B) + sum(m.g_unfired[g] for g in m.G) + sum(m.d_steam[g] for g in m.GD)
                                  + sum(m.tle[s] for s in m.S) + sum(ratio[l] * m.ld[l] for l in m.L) + sum(m.spray[k] for k in m.H))
     ret = {c: site.steam.condensate_return_fraction if x.condensate_return_fraction is None else x.condensate_return_fraction for c, x in site.consumers.items()}
     m.returned = pyo.Expression(expr=sum(ret[c] * draw(c) for c in site.consumers))
     m.condensate = pyo.Expression(expr=sum(leaving(t, k) for t, k in cond_sections))
-    m.da_energy = pyo.Constraint(expr=m.da_steam * (h_s - h_m) - m.da_excess == m.feedwater * (props.deaerator_feedwater_kj_kg - h_m)
-                                 - m.returned * (props.condensate_return_kj_kg - h_m) - m.condensate * (h_c - h_m))
     m.makeup = pyo.Expression(expr=m.feedwater - m.returned - m.condensate - m.da_steam)
-    m.makeup_nonneg = pyo.Constraint(expr=m.makeup >= 0)
+    if props.has_deaerator:
+        m.da_energy = pyo.Constraint(expr=m.da_steam * (h_s - h_m) - m.da_excess == m.feedwater * (props.deaerator_feedwater_kj_kg - h_m)
+                                     - m.returned * (props.condensate_return_kj_kg - h_m) - m.condensate * (h_c - h_m))
+        m.makeup_nonneg = pyo.Constraint(expr=m.makeup >= 0)
+    # else no deaerator: the feedwater comes at its stated state, no water-side balance (returned water beyond the feedwater is drained)
 
     # ------------------------------------------------------------------ fuels, electricity, emissions
     e = site.electricity
-    m.fuel = pyo.Expression(m.F, rule=lambda m, f: sum(m.b_fuel_split[b, f] for b in st.boilers if f in site.boilers[b].fuels)
-                            + sum(m.g_fuel[g] for g in st.gts if site.gas_turbines[g].fuel == f)
-                            + sum(duct_gj_per_t[g] * m.d_steam[g] for g in st.ducts if site.gas_turbines[g].hrsg.duct_fuel == f))
+    on_fs = fuel_system_units(site)  # units burning from the fuel system's headers (optimizer/fuel_system.py), not from [fuels]
+    m.fuel = pyo.Expression(m.F, rule=lambda m, f: sum(m.b_fuel_split[b, f] for b in st.boilers if f in site.boilers[b].fuels and (b, False) not in on_fs)
+                            + sum(m.g_fuel[g] for g in st.gts if site.gas_turbines[g].fuel == f and (g, False) not in on_fs)
+                            + sum(duct_gj_per_t[g] * m.d_steam[g] for g in st.ducts if site.gas_turbines[g].hrsg.duct_fuel == f and (g, True) not in on_fs))
     m.fuel_limit = pyo.Constraint(m.F, rule=lambda m, f: m.fuel[f] <= m.fuel_hi[f])
+
+    def unit_fuel(unit: str, duct: bool):
+        if duct:
+            return duct_gj_per_t[unit] * m.d_steam[unit]
+        return m.b_fuel[unit] if unit in site.boilers else m.g_fuel[unit]
+
+    add_fuel_system(m, site, unit_fuel, _param, site.emissions.gwp_set)
     m.imp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, m.import_hi))
     m.exp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, m.export_hi))
     motor_eff = {t: site.turbines[t].motor.efficiency for t in st.motors}
@@ -463,7 +479,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     em = site.emissions
     ef = {f: fuel_factor(site.fuels[f], em.gwp_set).total_t_gj for f in site.fuels}
     grid_ef = e.grid_ef_t_mwh if e else 0.0
-    m.co2_scope1 = pyo.Expression(expr=sum(ef[f] * m.fuel[f] for f in m.F))
+    m.co2_scope1 = pyo.Expression(expr=sum(ef[f] * m.fuel[f] for f in m.F) + m.fs_co2)
     m.co2_scope2 = pyo.Expression(expr=grid_ef * m.imp - (grid_ef * m.exp if em.credit_export else 0.0))
     m.co2 = pyo.Expression(expr=(m.co2_scope1 if em.scope1 else 0.0) + (m.co2_scope2 if em.scope2 else 0.0))
     m.steam_generated = pyo.Expression(expr=sum(m.b_steam[b] for b in m.B) + sum(m.g_unfired[g] for g in m.G) + sum(m.d_steam[g] for g in m.GD))
@@ -471,7 +487,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ objective
     vent_pen = {v: site.vents[v].penalty_per_t for v in site.vents}
     off_pen = {c: site.consumers[c].offspec_penalty_per_t for c in m.CF}
-    m.fuel_cost = pyo.Expression(expr=sum(m.fuel_price[f] * m.fuel[f] for f in m.F))
+    m.fuel_cost = pyo.Expression(expr=sum(m.fuel_price[f] * m.fuel[f] for f in m.F) + m.fs_cost)
     m.electricity_cost = pyo.Expression(expr=m.import_price * m.imp - (e.export_price_per_mwh if e else 0.0) * m.exp)
     m.carbon_cost = pyo.Expression(expr=m.carbon_price * m.co2)
     m.penalty_cost = pyo.Expression(expr=sum(vent_pen[v] * m.vent[v] for v in m.V) + sum(off_pen[c] * m.offspec[c] for c in m.CF)
@@ -483,7 +499,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # priced like unplaced steam so it is never a cheap way to dump steam
     m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess + m.power_short)
                                   + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H) + n1_penalty
-                                  + SWING_SHORT_PENALTY * sum(m.swing_short[h] for h in m.SW) + purity_penalty(m))
+                                  + SWING_SHORT_PENALTY * sum(m.swing_short[h] for h in m.SW) + purity_penalty(m) + m.fs_penalty)
     w_cost, w_co2, w_steam = weights
     m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
     return m

@@ -191,7 +191,7 @@ def read_schedule(sup: Supervisor, periods: list, units: list, result, cp, perio
     warnings: list[str] = []
     status = "optimal"
     unserved_cols, unplaced_cols, _ = sup._columns_of_results()  # noqa: SLF001
-    worst = 0.0
+    worst, mismatched = 0.0, {}
     for t, p in enumerate(periods):
         xt = x[t * n:(t + 1) * n]
         setpoints.append(sup._setpoints(xt))  # noqa: SLF001
@@ -202,9 +202,12 @@ def read_schedule(sup: Supervisor, periods: list, units: list, result, cp, perio
             status = "infeasible_demand"
             warnings.append(f"period {p.start:%Y-%m-%d %H:%M}: steam short or surplus " + ", ".join(f"{h} {v:.2f} t/h" for h, v in short.items()))
         agreement, _domain = sup._verify_curves(p.cycle, None, xt)  # noqa: SLF001
+        for k, v in sup.curve_mismatches(agreement).items():  # beyond what each curve may differ (exact or linearised)
+            mismatched[k] = max(v, mismatched.get(k, 0.0))
         worst = max([worst] + list(agreement.values()))
-    if worst > sup.config.agreement_rtol:
-        warnings.append(f"surrogate mismatch between the plan and the providers: {worst:.2e} relative")
+    if mismatched:
+        warnings.append("curve mismatch between the plan and the providers: " + ", ".join(f"{k} {v:.2e}" for k, v in mismatched.items())
+                        + f" relative (worst of every curve {worst:.2e})")
     index = pd.DatetimeIndex(times)
     on_df = pd.DataFrame(on, index=index)
     starts, stops, startup, shutdown = _transitions(sup, units, on_df, period_min)

@@ -41,7 +41,13 @@ _WORDS: dict[str, tuple[str, str]] = {
     "n1_cover": ("N-1 cover of {0}: spare steam within the cover time", "t/h"),
     "col_spec": ("{0}: product purity at its specification", "mol/mol"),
     "reflux": ("{0} reflux at its range or move limit", "reflux ratio"),
+    # the fuel system (optimizer/fuel_system.py): a blend row is in the burner's scaled volumes
+    "fh_balance": ("{0} fuel header: gas balance", "GJ/h"),
+    "fb_limit": ("{0} burner: blend at its {1}", "scaled volume"),
+    "fs_take": ("{0} purchase at its availability", "GJ/h"),
 }
+_BLEND_LIMITS = {"h2_max": "hydrogen maximum", "lhv_min": "LHV minimum", "lhv_max": "LHV maximum",
+                 "wobbe_min": "Wobbe index minimum", "wobbe_max": "Wobbe index maximum"}
 
 
 def _parts(name: str) -> tuple[str, list[str]]:
@@ -64,6 +70,8 @@ def describe_limit(name: str, site: Site | None = None) -> tuple[str, str]:
         parts[1] = _ORDINALS[k] if k < len(_ORDINALS) else f"no. {k + 1}"
     if base == "fuel_limit" and parts:
         parts[0] = parts[0].replace("_", " ")
+    if base == "fb_limit" and len(parts) == 2:
+        parts[1] = _BLEND_LIMITS.get(parts[1], parts[1])
     needed = words.count("{")
     if len(parts) < needed:
         return name, unit

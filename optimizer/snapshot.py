@@ -133,6 +133,13 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
         add(tags.steam(c.id), 0.0, 5.0 * max(c.demand_tph, c.max_tph or 0.0) + 10.0, c.demand_tph)
     for s in site.byproduct_sources.values():
         add(tags.steam(s.id), 0.0, 2.0 * s.max_steam_tph, s.nominal_steam_tph)
+    for s, (_, src) in site.fuel_system.sources().items():  # by-product fuel gas: a disturbance (bad: last good, else nominal)
+        if src.kind == "byproduct":
+            add(tags.fuel(s), 0.0, 1.5 * src.max_gj_h if math.isfinite(src.max_gj_h) else 10.0 * src.nominal_gj_h + 100.0, src.nominal_gj_h)
+        else:
+            add(f"{s}.price_per_gj", 0.0, 1e5, src.price_per_gj, required=False)
+    for x, fur in site.fuel_system.furnaces.items():
+        add(tags.fuel(x), 0.0, 1.5 * fur.max_gj_h if math.isfinite(fur.max_gj_h) else 10.0 * fur.draw_gj_h + 100.0, fur.draw_gj_h)
     for c in site.consumers.values():
         if c.column is not None:  # a steered column: its reflux is its operating point, its feed a disturbance
             col = c.column         # (a substituted feed holds the column: optimizer/cycle.py)
@@ -198,10 +205,14 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
 def setpoint_names(site: Site) -> list[str]:
     """Every setpoint a Proposal of this site may carry (the keys of ``Proposal.setpoints``)."""
     names: list[str] = []
+    fs = site.fuel_system
     for b in site.boilers.values():
         names += [tags.boiler_steam(b.id), f"{b.id}.on"]
-        if len(b.fuels) > 1:
+        if len(b.fuels) > 1 and fs.burner_of(b.id) is None:
             names += [f"{b.id}.fuel_{f}_share" for f in b.fuels]
+    for bu in fs.burners.values():  # a burner's blend: its share of each fuel header
+        if len(bu.headers) > 1:
+            names += [tags.fuel_share(bu.unit, h, bu.duct) for h in bu.headers]
     for g in site.gas_turbines.values():
         names.append(tags.gt_power(g.id))
         if g.hrsg is not None and g.hrsg.duct_max_steam_tph > 0:

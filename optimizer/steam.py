@@ -114,6 +114,23 @@ def saturated_vapour(pressure_bara: float) -> SteamState:
     return dataclasses.replace(SteamState._from(s, pressure_bara), quality=1.0)
 
 
+def water_state(pressure_bara: float, *, temp_c: float | None = None, enthalpy_kj_kg: float | None = None,
+                entropy_kj_kgk: float | None = None) -> SteamState:
+    """A water (or wet-steam) state stated by its pressure (bar a) and exactly one of temperature
+    (C), enthalpy (kJ/kg) or entropy (kJ/(kg K)): desuperheating water from a pump at its own
+    pressure, or feedwater. Stated by enthalpy or entropy it may be wet (``quality`` between 0
+    and 1). The optimiser and the simulator both take their water enthalpies from here (through
+    :func:`optimizer.site.properties.compute_properties`)."""
+    given = {k: v for k, v in (("temp_c", temp_c), ("enthalpy_kj_kg", enthalpy_kj_kg), ("entropy_kj_kgk", entropy_kj_kgk)) if v is not None}
+    if len(given) != 1:
+        raise SteamPropertyError(f"a water state needs its pressure and exactly one of temp_c, enthalpy_kj_kg, entropy_kj_kgk; got {sorted(given) or 'none'}")
+    if temp_c is not None:
+        return state_pt(pressure_bara, temp_c)
+    if enthalpy_kj_kg is not None:
+        return state_ph(pressure_bara, enthalpy_kj_kg)
+    return state_ps(pressure_bara, entropy_kj_kgk)
+
+
 def isentropic_outlet(inlet: SteamState, outlet_pressure_bara: float) -> SteamState:
     """State reached by an isentropic expansion of ``inlet`` to ``outlet_pressure_bara``."""
     if not outlet_pressure_bara < inlet.pressure_bara:

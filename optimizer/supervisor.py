@@ -46,7 +46,8 @@ from optimizer.audit import append_line, sha256_of
 from optimizer.binding import BindingLimits
 from optimizer.plant_words import describe_limit
 from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config  # noqa: F401 - TUNED_HIGHS_OPTIONS re-exported
-from optimizer.curves import CurveProvider, SurrogateCurves
+from optimizer.curves import CurveProvider
+from optimizer.fp_curves import complete_curves, site_curves
 from optimizer.cycle import CycleData
 from optimizer.ectg import ectg_box, ectg_models, ectg_values
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
@@ -79,13 +80,20 @@ class Supervisor:
         HighsDirect.check_options(self.config.solver_options)  # unknown HiGHS options or bad values: refused here, not ignored
         check_config(self.config)
         self.props = properties or compute_properties(site)
+        self._models_given = models  # what reload() rebuilds from when it is given no new model directory
         # extraction-condensing generators' two-decision networks: the exact multi-input embedding
-        # (optimizer/ectg.py); every other model a 1-D curve
-        self.ectg = {} if hasattr(models, "breakpoints") else ectg_models(site, models)
+        # (optimizer/ectg.py), unless the site file puts the turbine on first principles (its LP
+        # section's own Willans line then); every other model a 1-D curve
+        provider = hasattr(models, "breakpoints")
+        self.ectg = {} if provider else {t: u for t, u in ectg_models(site, models).items()
+                                         if site.turbines[t].curve_source != "first_principles"}
         if self.ectg:
             taken = {u.name for u in self.ectg.values()}
             models = {n: mdl for n, mdl in models.items() if n not in taken}
-        self.curves: CurveProvider = models if hasattr(models, "breakpoints") else SurrogateCurves(site, models, self.config.max_curve_points)
+        # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
+        # models say so, first principles elsewhere; a provider given as such is completed
+        self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
+                                      else site_curves(site, models, self.props, self.config.max_curve_points))
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
@@ -245,14 +253,14 @@ class Supervisor:
         The new site and models are validated and a complete new engine is built first; only if
         that succeeds does it replace the running one (between cycles, under the lock). On any
         problem the running engine is kept and the message says why. Returns (ok, message)."""
+        from optimizer.model_site import load_models_for_site
         from optimizer.site import load_site
-        from surrogate.manifest import load_model_dir
 
         try:
             site = load_site(site_path) if site_path is not None else self.site
-            models = load_model_dir(models_dir) if models_dir is not None else getattr(self.curves, "models", self.curves)
-            if models_dir is None and self.ectg and isinstance(models, Mapping):  # the ECTG models too (not curves)
-                models = {**models, **{u.name: u.model for u in self.ectg.values()}}
+            # the models (or provider) this engine was built from, the ECTG models with them: each
+            # unit's curve source is resolved again against the new site file ("none": no learned models)
+            models = load_models_for_site(site, models_dir) if models_dir is not None else self._models_given
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
             log.warning("reload refused, keeping the running engine: %s", exc)
@@ -446,6 +454,11 @@ class Supervisor:
                 status = "infeasible_demand"
             warnings.append("swing reserve for pressure control short: " + ", ".join(
                 f"{h} {v:.2f} of {self.site.headers[h].swing_reserve_tph:g} t/h" for h, v in swing_short.items()))
+        fuel_short = self._fuel_short(x_prop)
+        if fuel_short:  # a fuel header whose sources cannot meet its draws (optimizer/fuel_system.py)
+            if status in ("optimal", "time_limited"):
+                status = "infeasible_demand"
+            warnings.append("fuel beyond what the fuel headers can supply: " + ", ".join(f"{h} short {v:.2f} GJ/h" for h, v in fuel_short.items()))
         substituted = snap.substituted
         if substituted and status in ("optimal", "time_limited"):
             # solved, but on values the plant did not give this cycle: the plant may differ
@@ -457,9 +470,10 @@ class Supervisor:
         if uncovered:  # N-1 cover (optimizer/n1_cover.py) not reachable inside this cycle's boxes
             warnings.append(f"N-1 cover short (within {self.site.n1_cover.cover_time_min:g} min): "
                             + ", ".join(f"losing {s} leaves {v:.2f} t/h uncovered" for s, v in uncovered.items()))
-        bad = {k: v for k, v in agreement.items() if v > self.config.agreement_rtol}
+        bad = self.curve_mismatches(agreement)
         if bad:
-            warnings.append("surrogate mismatch between the model and onnxruntime: " + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
+            warnings.append("surrogate mismatch between the model and onnxruntime (for a first-principles curve: its function): "
+                            + ", ".join(f"{k} {v:.2e}" for k, v in bad.items()))
         # what needs no duals, while the worker's duals LP runs
         setpoints = self._setpoints(x_prop)
         savings = {k: current_kpis[k] - proposed_kpis[k] for k in proposed_kpis if k in current_kpis}
@@ -1045,6 +1059,12 @@ class Supervisor:
                                  [(i, col.get(id(m.hot[i]), -1)) for i in m.hot])
         return self._result_cols
 
+    def _fuel_short(self, x: np.ndarray) -> dict[str, float]:
+        """GJ/h each fuel header cannot get at solution ``x`` (above 1e-6)."""
+        m, col = self._model, self._solver._col  # noqa: SLF001
+        cols = [(h, col.get(id(m.fh_unserved[h]), -1)) for h in m.FH]
+        return {h: float(x[c]) for h, c in cols if c >= 0 and x[c] > 1e-6}
+
     def _remember_hot(self, x: np.ndarray) -> None:
         self._last_hot = {i: round(float(x[c])) if c >= 0 else 0 for i, c in self._columns_of_results()[2]}
 
@@ -1116,6 +1136,15 @@ class Supervisor:
                     domain.append(f"{unit.name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
         return agreement, domain
 
+    def curve_mismatches(self, agreement: Mapping[str, float]) -> dict[str, float]:
+        """The curves whose relative disagreement with their provider exceeds what they may have:
+        ``agreement_rtol`` for exact curves (surrogates, linear first-principles curves), the
+        provider's ``tolerance(name)`` where larger (a linearised first-principles curve:
+        :data:`optimizer.fp_curves.FP_LINEARISATION_RTOL`)."""
+        tol = getattr(self.curves, "tolerance", None)
+        rtol = self.config.agreement_rtol
+        return {k: v for k, v in agreement.items() if v > (max(rtol, tol(k)) if tol is not None else rtol)}
+
     def _kpis(self, x: np.ndarray | None = None) -> dict[str, float]:
         """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI
         expressions compiled once into affine functions of the HiGHS columns."""
@@ -1153,8 +1182,12 @@ class Supervisor:
     def _kpi_expressions(self) -> dict:
         m = self._model
         k = {f"fuel_{f}_gj_h": m.fuel[f] for f in m.F}
+        # the fuel system (optimizer/fuel_system.py): each header's burnt and flared gas, each purchase's take
+        k.update({f"fuel_header_{h}_gj_h": sum(m.fh_draw[h, u] for hh, u in m.FHU if hh == h) for h in m.FH})
+        k.update({f"flare_{h}_gj_h": m.fh_flare[h] for h in m.FR})
+        k.update({f"fuel_source_{s}_gj_h": m.fs_take[s] for s in m.FSP})
         k.update({
-            "fuel_gj_h": sum(m.fuel[f] for f in m.F),
+            "fuel_gj_h": sum(m.fuel[f] for f in m.F) + m.fs_burnt,
             "steam_generated_tph": m.steam_generated,
             "vent_tph": sum(m.vent[v] for v in m.V),
             "power_import_mw": m.imp, "power_export_mw": m.exp,
@@ -1183,6 +1216,9 @@ class Supervisor:
                 sp[tag] = round(v[a])
             elif rule == "off":
                 sp[tag] = 1 - round(v[a])
+            elif isinstance(rule, tuple):  # ("blend", idle share): a burner's draw a over the sum of its draws b (a list)
+                total = sum(v[j] for j in b)
+                sp[tag] = v[a] / total if total > 0 else rule[1]
             else:  # "share" of fuel column a in total column b; rule holds the share of an idle boiler
                 total = v[b]
                 sp[tag] = v[a] / total if total > 0 else rule
@@ -1199,11 +1235,17 @@ class Supervisor:
         for b in m.B:
             plan.append((tags.boiler_steam(b), "if_on", c(m.b_steam[b]), c(m.b_on[b])))
             plan.append((f"{b}.on", "on", c(m.b_on[b]), None))
+        fs = site.fuel_system
         for b in m.B:
             fuels = site.boilers[b].fuels
-            if len(fuels) > 1:
+            if len(fuels) > 1 and fs.burner_of(b) is None:
                 for f in fuels:
                     plan.append((f"{b}.fuel_{f}_share", 1.0 if f == fuels[0] else 0.0, c(m.b_fuel_split[b, f]), c(m.b_fuel[b])))
+        for u, bu in fs.burners.items():  # a burner's blend (optimizer/fuel_system.py); idle: all on its first header
+            if len(bu.headers) > 1:
+                draws = [c(m.fh_draw[h, u]) for h in bu.headers]
+                for i, h in enumerate(bu.headers):
+                    plan.append((tags.fuel_share(bu.unit, h, bu.duct), ("blend", 1.0 if i == 0 else 0.0), draws[i], draws))
         for g in m.G:
             plan.append((tags.gt_power(g), "if_on", c(m.g_power[g]), c(m.g_on[g])))
             if g in m.GD:

@@ -24,6 +24,16 @@ def boiler_fuel_of(b: str, fuel: str) -> str:
     return f"{b}.fuel_{fuel}_gj_h"
 
 
+def fuel(unit: str) -> str:
+    """Fuel of a fuel-system source or process furnace, GJ/h (LHV)."""
+    return f"{unit}.fuel_gj_h"
+
+
+def fuel_share(unit: str, header: str, duct: bool = False) -> str:
+    """A burner's share of its fuel energy drawn from a fuel header (a setpoint), -."""
+    return f"{unit}.{'duct_' if duct else ''}fuel_{header}_share"
+
+
 def gt_power(g: str) -> str:
     return f"{g}.power_mw"
 

@@ -52,7 +52,8 @@ def demo(args: argparse.Namespace) -> int:
     config = prepare_pki(args.pki, endpoint, args.site, timezone)
     plant = DemoPlant(site, endpoint, pki=args.pki, password=password, step_min=args.step_min, seed=args.seed, timezone=timezone)
     print(f"demo plant {site.name} at {endpoint} (Basic256Sha256 SignAndEncrypt, user steamopt), a step of {args.step_min:g} min "
-          f"every {args.period_s:g} s\nconnect the engine with:\n  steamopt opcua run --site {args.site} --models MODELS --config {config}",
+          f"every {args.period_s:g} s\nconnect the engine with:\n  steamopt opcua run --site {args.site} --models MODELS --config {config}\n"
+          f"or the service and its page (http://127.0.0.1:8080/):\n  steamopt serve --site {args.site} --models MODELS --opcua {config}",
           flush=True)
     try:
         asyncio.run(serve(plant, args.period_s, args.steps))
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from optimizer.opcua.config import check_against_site, load_adapter_config
-    from surrogate.manifest import load_model_dir
+    from optimizer.model_site import load_models_for_site
 
     site = load_site(args.site)
     config = load_adapter_config(args.config)
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: the OPC UA adapter needs asyncua ({exc}): pip install -e '.[opcua]'", file=sys.stderr)
         return 2
-    adapter = PlantAdapter(site, build_supervisor(site, load_model_dir(args.models), config), config)
+    adapter = PlantAdapter(site, build_supervisor(site, load_models_for_site(site, args.models), config), config)
     if args.mode_file:
         adapter.watch_mode_file(args.mode_file)
     connected = []

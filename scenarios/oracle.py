@@ -44,7 +44,7 @@ def oracle_curves(site: Site, simulator: PlantSimulator, points: int = 17,
     conditions = conditions or TrueConditions()
     slots: dict[str, CurveSlot] = {}
     functions = {}
-    for q in learned_quantities(site):
+    for q in learned_quantities(site, include_first_principles=True):
         x_tag, y_tag = q.inputs[0], q.outputs[0]
         found = classify(site, y_tag)
         if found is None:  # a two-decision quantity (an extraction-condensing generator's steam): the

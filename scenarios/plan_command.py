@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimizer.model_site import load_models_for_site
 from optimizer.plan_forecast import PlanForecaster
 from optimizer.schedule_text import period_prices, render_schedule
 from optimizer.site import load_site
@@ -36,7 +37,8 @@ from scenarios.forecasting import bundled_forecaster_dir
 from scenarios.training import read_historian
 from surrogate.atomic import atomic_write_text
 from surrogate.forecast import load_forecasters
-from surrogate.manifest import load_model_dir, read_manifest
+from optimizer.fp_curves import no_models
+from surrogate.manifest import read_manifest
 from surrogate.safe_read import read_json_file
 
 #: Exit codes: a schedule (or the single-period fallback) printed; nothing could be planned.
@@ -50,7 +52,7 @@ def run_plan(args: argparse.Namespace) -> int:
     _check_plan_args(args)
     snapshot = read_json_file(args.snapshot, MAX_SNAPSHOT_BYTES, what="snapshot")
     site = load_site(args.site)
-    models = load_model_dir(args.models)
+    models = load_models_for_site(site, args.models)
     supervisor = Supervisor(site, models, SupervisorConfig())
     forecast = None
     source = "persistence"
@@ -60,7 +62,7 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         directory = None
         if args.forecasters is None:
-            directory = bundled_forecaster_dir(site, args.models)
+            directory = None if no_models(args.models) else bundled_forecaster_dir(site, args.models)
         elif args.forecasters.lower() != "none":
             directory = Path(args.forecasters)
             made_for = read_manifest(directory).site
@@ -131,7 +133,7 @@ def _check_plan_args(args: argparse.Namespace) -> None:
         if path is not None and not Path(path).is_file():
             raise ValueError(f"{name} {path}: file not found")
     forecasters = None if args.forecasters is not None and args.forecasters.lower() == "none" else args.forecasters
-    for name, path in (("--models", args.models), ("--forecasters", forecasters)):
+    for name, path in (("--models", None if no_models(args.models) else args.models), ("--forecasters", forecasters)):
         if path is not None and not Path(path).is_dir():
             raise ValueError(f"{name} {path}: directory not found")
     if args.history is not None and args.forecast is not None:

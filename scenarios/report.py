@@ -282,7 +282,8 @@ def _captions(primary: str | None, baselines: Sequence[str], currency: str) -> d
 
 
 def write_report(steps: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, *, title: str, step_hours: float,
-                 units: ReportUnits, currency: str = "THB", notes: Sequence[str] = ()) -> Path:
+                 units: ReportUnits, currency: str = "THB", notes: Sequence[str] = (),
+                 sections: Sequence[tuple[str, list[str]]] = ()) -> Path:
     """Write the PNG plots and ``report.md`` into ``out_dir``; return the Markdown path.
 
     ``step_hours`` (h) is the length of one step. Savings are ``baseline - policy`` (positive = better
@@ -290,7 +291,8 @@ def write_report(steps: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, *, t
     with the primary baseline (good_practice when present, else practice). Cumulative savings over
     time are summed on the timestamps both policies have, each step weighing ``step_hours``; a
     positive saving at a step where the policy's true plant violated a limit counts 0. Gaps in the
-    data are listed under "Data notes" in the report.
+    data are listed under "Data notes" in the report. ``sections``: further (heading, Markdown
+    lines) placed after the summary (e.g. what a study's hydrogen bought, scenarios/hydrogen_value.py).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -342,6 +344,8 @@ def write_report(steps: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, *, t
     lines += ["## Summary", "", summary_table_markdown(sm, policies, currency, table_baselines(sm, policies)), "",
               f"Savings are relative to each baseline ({', '.join(baselines) or 'none present'}; positive = lower cost "
               "or CO2e). A positive saving at a step where the true plant ended outside a limit is not credited.", ""]
+    for heading, body in sections:
+        lines += [f"## {heading}", ""] + list(body)
     if with_lookahead:
         lines += ["## Look-ahead", ""] + lookahead.lookahead_markdown(sm, st, policies, currency, *switched)
         lines += [f"![Units on, realised and planned]({lookahead.UNITS_ON})", ""]

@@ -26,7 +26,7 @@ learned quantity of the site:
    ``accuracy.json``/``.md`` (a retrained model's "test" split is the held-out recent data; a
    copied model keeps its row; every row says its ``origin``) and ``retrain.json``/``.md`` (the
    comparison and each decision). The directory is assembled beside ``out_dir``, loaded back
-   with :func:`surrogate.manifest.load_model_dir`, and only then renamed into place. If no
+   with :func:`optimizer.model_site.load_models_for_site`, and only then renamed into place. If no
    model is replaced, nothing is written.
 
 Returns the comparison as a DataFrame (one row per model); ``frame.attrs`` holds ``written``
@@ -49,12 +49,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.model_site import build_site_record, load_models_for_site
 from optimizer.site.model import Site
-from scenarios.learning import learned_quantities
+from scenarios.learning import box_coverage, learned_quantities, narrow_inputs
 from surrogate.atomic import atomic_directory
 from surrogate.data import DataError, DropReport, PreparedData, QuantitySpec, prepare
 from surrogate.drift import ACCURACY_NAME
-from surrogate.manifest import load_model_dir, read_manifest, write_manifest
+from surrogate.manifest import read_manifest, write_manifest
 from surrogate.onnx_io import save_network
 from surrogate.report import markdown_table, report_rows
 from surrogate.serving import OnnxSurrogate
@@ -113,14 +114,8 @@ def domain_coverage(old: OnnxSurrogate, new_domain: dict[str, tuple[float, float
     """Per input: the share of the current model's domain span that the candidate's training
     domain covers, ``|[lo_new, hi_new] ∩ [lo_old, hi_old]| / (hi_old - lo_old)`` (1 for a
     zero-width old span that the new domain contains)."""
-    out = {}
     lo, hi = old.domain
-    for j, name in enumerate(old.input_names):
-        a, b = float(lo[j]), float(hi[j])
-        c, d = new_domain[name]
-        inter = max(0.0, min(b, d) - max(a, c))
-        out[name] = inter / (b - a) if b > a else float(c <= a <= d)
-    return out
+    return box_coverage({name: (float(lo[j]), float(hi[j])) for j, name in enumerate(old.input_names)}, new_domain)
 
 
 def _ape(model_out: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -219,7 +214,7 @@ def retrain(
         raise ValueError(f"out_dir {out_dir}: exists and is not an empty directory; retrain writes a new model directory")
     if out_dir.resolve() == models_dir.resolve():
         raise ValueError(f"out_dir {out_dir}: is the current model directory; retrain writes a new one beside it")
-    current = load_model_dir(models_dir)
+    current = load_models_for_site(site, models_dir)  # models of another site's physics: refused, naming the differences
     manifest = read_manifest(models_dir)
     frame = historian_frame
     if isinstance(frame.index, pd.DatetimeIndex):
@@ -285,7 +280,7 @@ def retrain(
         old_mape = max(acc_old.mape_pct)
         row.update(old_mape_pct=old_mape, old_bias_pct=_bias(old_pred, y_h), old_max_ape_pct=max(acc_old.max_ape_pct),
                    min_domain_coverage=min(cover.values()))
-        narrow = {k: v for k, v in cover.items() if v < min_domain_coverage}
+        narrow = narrow_inputs(cover, min_domain_coverage)
         if narrow:
             row["reason"] = ("recent data cover too little of the domain: " + ", ".join(f"{k} {v:.0%}" for k, v in narrow.items())
                              + f" < {min_domain_coverage:.0%} (not trained)")
@@ -321,7 +316,7 @@ def retrain(
         return table
 
     # built beside out_dir, loaded as a whole, flushed and only then swapped in (surrogate.atomic)
-    with atomic_directory(out_dir, check=load_model_dir) as tmp:
+    with atomic_directory(out_dir, check=lambda d: load_models_for_site(site, d)) as tmp:
         old_rows = _old_rows(models_dir)
         entries, acc_rows = {}, []
         new_rows = report_rows(candidates)
@@ -342,7 +337,8 @@ def retrain(
                 r["origin"] = f"copied unchanged from {models_dir / entry.file} (sha256 {entry.sha256[:12]}): {table.loc[name, 'reason']}"
             entries[name] = (file, old.input_names, old.output_names)
             acc_rows.append(r)
-        write_manifest(tmp, entries, site=manifest.site or site.name)
+        write_manifest(tmp, entries, site=manifest.site or site.name,
+                       site_record=build_site_record(site, {n: (i, o) for n, (_, i, o) in entries.items()}))
         (tmp / ACCURACY_NAME).write_text(json.dumps(acc_rows, indent=2, sort_keys=True, default=float))
         replaced = [n for n in current if n in candidates]
         kept = [n for n in current if n not in candidates]

@@ -53,9 +53,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from optimizer.fp_curves import no_models
 from optimizer.site.loader import MAX_SITE_FILE_BYTES, site_from_dict
 from optimizer.site.model import Site, attr
 from optimizer.site.schema import Builder, DataFileError, ValidationIssue, public_fields, read_toml_file
+from scenarios.fuel_changes import ByproductGas, FuelBurner, HydrogenSupply, add_byproduct_gas, add_hydrogen_supply, supply_issues
 from scenarios.plant.inputs import Disturbances
 from scenarios.plant.profiles import OUTAGE_COLLECTIONS, Outage, ProfileConfig, generate_disturbances
 from scenarios.plant.reality_gap import RealityGap, reality_gap_issues
@@ -117,6 +119,8 @@ ALIASES: dict[str, str] = {
     "n1_cover_time_min": "changes.n1_cover_time_min",
     "ambient_min_c": "profile.ambient_min_c",
     "ambient_max_c": "profile.ambient_max_c",
+    "hydrogen_t_per_day": "changes.hydrogen_supply.t_per_day",
+    "hydrogen_price": "changes.hydrogen_supply.price_per_gj",
 }
 # the field an alias sets, by its own name: ``carbon_price_per_t`` as the bundled files write it
 ALIASES.update({target.rsplit(".", 1)[-1]: target for target in list(ALIASES.values())})
@@ -171,6 +175,10 @@ class Changes:
     column_reflux_held: bool = attr("-", "hold every steered column at today's reflux ratio (its reflux range shrunk to "
                                          "reflux_ratio_today): the comparison of column_optimisation", default=False)
     hydrogen: list[HydrogenCofiring] = attr("-", "hydrogen co-firing per boiler or HRSG duct burner", default_factory=list)
+    hydrogen_supply: HydrogenSupply | None = attr("-", "a hydrogen supply the optimiser allocates among burners "
+                                                  "(scenarios/fuel_changes.py)", default=None)
+    byproduct_gas: ByproductGas | None = attr("-", "by-product fuel gas burned by the burners listed or flared "
+                                              "(scenarios/fuel_changes.py)", default=None)
     carbon_price_per_t: float | None = attr("currency/tCO2e", "carbon price (default: the site's)", default=None, ge=0.0, le=1e6)
     grid_ef_t_mwh: float | None = attr("tCO2e/MWh", "grid emission factor (default: the site's)", default=None, ge=0.0, le=2.0)
     gwp_set: Literal["AR5", "AR6"] | None = attr("-", "global-warming potentials (default: the site's)", default=None)
@@ -187,7 +195,8 @@ class Scenario:
     name: str = attr("-", "scenario name (letters, digits, '_' or '-'; names output folders)")
     description: str = attr("-", "what the study asks", default="")
     site: str = attr("-", "site file, relative to the scenario file's folder")
-    models: str = attr("-", "model directory (ONNX surrogates and manifest), relative to the scenario file's folder")
+    models: str = attr("-", "model directory (ONNX surrogates and manifest), relative to the scenario file's folder; "
+                            "\"none\": no learned models (every unit on first principles, optimizer/fp_curves.py)")
     start: str = attr("-", "first step, local time 'YYYY-MM-DD HH:MM'", default="2026-03-02 00:00")
     hours: float = attr("h", "horizon", gt=0.0, le=8784.0)
     step_min: float = attr("min", "step length (one supervisory decision per step)", default=15.0, ge=1.0, le=1440.0)
@@ -218,6 +227,9 @@ SECTIONS: list[tuple[str, type]] = [
     ("[[events]]", Event),
     ("[changes]", Changes),
     ("[[changes.hydrogen]]", HydrogenCofiring),
+    ("[changes.hydrogen_supply]", HydrogenSupply),
+    ("[[changes.hydrogen_supply.burners]], [[changes.byproduct_gas.burners]]", FuelBurner),
+    ("[changes.byproduct_gas]", ByproductGas),
     ("[reality_gap]", RealityGap),
 ]
 
@@ -301,7 +313,7 @@ class _ScenarioRules:
             _parse_time(builder, "start", data["start"])
         if isinstance(data.get("site"), str):
             rules._path("site", data["site"], want="file")
-        if isinstance(data.get("models"), str):
+        if isinstance(data.get("models"), str) and not no_models(data["models"]):
             rules._path("models", data["models"], want="dir")
 
     def _name(self, name: str) -> None:
@@ -331,7 +343,7 @@ class _ScenarioRules:
                     log.warning("scenario %s: events[%d] (%s %s, %s to %s) lies outside the horizon %s to %s",
                                 s.name, i, e.kind, e.unit, e.start, e.end, start, end_h)
         site_path = self._path("site", s.site, want="file")
-        models_path = self._path("models", s.models, want="dir")
+        models_path = None if no_models(s.models) else self._path("models", s.models, want="dir")
         if site_path is not None:
             try:
                 site_data = _read_toml(site_path, MAX_SITE_FILE_BYTES, "site")
@@ -465,6 +477,10 @@ def change_issues(site_data: Mapping[str, Any], changes: Changes) -> list[Valida
             err(path, h.unit, f"its fuel {base!r} is not a fuel of the site")
         if _blend_id(h.unit) in fuels:
             err(path, h.unit, f"the site already has a fuel {_blend_id(h.unit)!r}")
+    if changes.hydrogen_supply is not None:
+        issues += supply_issues(site_data, changes.hydrogen_supply.burners, "changes.hydrogen_supply")
+    if changes.byproduct_gas is not None:
+        issues += supply_issues(site_data, changes.byproduct_gas.burners, "changes.byproduct_gas")
     if not isinstance(site_data.get("electricity"), dict):
         if changes.grid_ef_t_mwh is not None:
             err("changes.grid_ef_t_mwh", changes.grid_ef_t_mwh, "the site has no [electricity] section")
@@ -528,6 +544,8 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
        ``1 / (s / 120 + (1 - s) / LHV_base)`` MJ/kg and availability limit ``max_gj_h / (1 - s)`` if
        the base fuel has one (then per blend, not shared with other users of the base fuel); the
        boiler's ``fuels`` become ``[blend]``, or the HRSG's ``duct_fuel`` the blend;
+       ``hydrogen_supply``, ``byproduct_gas``: a fuel system whose hydrogen the optimiser allocates,
+       whose by-product gas it burns or flares (:mod:`scenarios.fuel_changes`);
     5. ``carbon_price_per_t``, ``gwp_set`` (``[emissions]``) and ``grid_ef_t_mwh`` (``[electricity]``)
        replace the site's values when given.
     6. ``n1_cover`` and ``n1_cover_time_min`` replace ``[n1_cover]`` ``enabled`` and ``cover_time_min``
@@ -584,6 +602,11 @@ def apply_changes(site_data: Mapping[str, Any], changes: Changes, *, source: str
             data["boilers"][h.unit]["fuels"] = [_blend_id(h.unit)]
         else:
             data["gas_turbines"][h.unit]["hrsg"]["duct_fuel"] = _blend_id(h.unit)
+
+    if changes.hydrogen_supply is not None:  # the fuel system of scenarios/fuel_changes.py (prices after step 1)
+        add_hydrogen_supply(data, changes.hydrogen_supply)
+    if changes.byproduct_gas is not None:
+        add_byproduct_gas(data, changes.byproduct_gas)
 
     if changes.carbon_price_per_t is not None or changes.gwp_set is not None:
         em = data.setdefault("emissions", {})

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -14,6 +16,8 @@ def register(sub) -> None:
     sv.add_argument("--config", help="service configuration TOML (mode, closed_loop_setpoints, token_file, audit_log, ...)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (not loopback: a token is required)")
     sv.add_argument("--port", type=int, default=8080, help="TCP port")
+    sv.add_argument("--opcua", metavar="ADAPTER_TOML", help="run the OPC UA plant link in the service with this adapter configuration "
+                    "(as for `steamopt opcua run`; overrides opcua_config in --config); the service's mode drives it")
     sv.set_defaults(func=run)
 
 
@@ -27,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.service.config import ServiceConfig, load_service_config
 
     config = load_service_config(args.config) if args.config else ServiceConfig()
+    if args.opcua:
+        config = dataclasses.replace(config, opcua_config=Path(args.opcua))
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port}: must be a TCP port in 1..65535")
     serve(args.site, args.models, config, args.host, args.port)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from optimizer.model_site import load_models_for_site
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
 from optimizer.supervisor import Supervisor, SupervisorConfig
@@ -52,7 +53,6 @@ from scenarios.plant.practice import todays_practice
 from scenarios.plant.reality_gap import RealityGap, apply_reality_gap, measured_snapshot, outside_training_range
 from scenarios.plant.simulator import PlantSimulator, PlantState
 from scenarios.plant.snapshots import snapshot_from_state
-from surrogate.manifest import load_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class StudySpec:
 
     name: str
     site: Site
-    models_path: Path
+    models_path: Path | None  # None: no learned models (every unit on first principles)
     disturbances: list[Disturbances]
     step_min: float
     policies: tuple[str, ...] = POLICIES
@@ -90,6 +90,9 @@ class StudySpec:
     replan_min: float = REPLAN_MIN
     plan_time_budget_s: float | None = None
     plan_mip_gap: float = PLAN_MIP_GAP
+    #: the site the model directory must belong to: the scenario's site file before its changes (None: ``site``);
+    #: what the changes alter that the models depend on is a what-if, warned about (optimizer.model_site)
+    models_site: Site | None = None
 
 
 @dataclass
@@ -138,7 +141,8 @@ def run_policy(spec: StudySpec, policy: str, simulator: PlantSimulator, progress
     supervisor, conditions, operator, planner = None, None, None, None
     if policy in SUPERVISED:
         if policy in ON_SURROGATES:
-            curves = load_model_dir(spec.models_path)
+            curves = (load_models_for_site(site, spec.models_path) if spec.models_site is None
+                      else load_models_for_site(spec.models_site, spec.models_path, what_if=site))
         else:
             conditions = TrueConditions()
             curves = oracle_curves(site, simulator, spec.oracle_points, conditions)
@@ -239,7 +243,7 @@ def run_study(spec: StudySpec, progress: bool = False) -> StudyResult:
 
 
 def _outside_training_range(spec: StudySpec, steps: pd.DataFrame) -> np.ndarray:
-    if "ambient_temp_c" not in steps or not Path(spec.models_path).is_dir():
+    if "ambient_temp_c" not in steps or spec.models_path is None or not Path(spec.models_path).is_dir():
         return np.zeros(len(steps), dtype=bool)
     ambient = steps["ambient_temp_c"].to_numpy(dtype=float)
     return np.asarray(outside_training_range(spec.models_path, ambient), dtype=bool) & np.isfinite(ambient)
@@ -286,6 +290,11 @@ def summarize(steps: pd.DataFrame, step_hours: float, site: Site | None = None,
         g = frames[policy]
         row = {k: g[tag].sum() * step_hours for k, tag in _TOTALS.items() if tag in g}
         row.update({f"fuel_{c.removeprefix('site.fuel_').removesuffix('_gj_h')}_gj": g[c].sum() * step_hours for c in fuels})
+        # the fuel system (optimizer/fuel_system.py): gas flared per fuel header, hydrogen burnt per burner
+        row.update({f"flared_{c.removeprefix('site.flare_').removesuffix('_gj_h')}_gj": g[c].sum() * step_hours
+                    for c in g.columns if c.startswith("site.flare_") and c.endswith("_gj_h")})
+        row.update({f"hydrogen_{c.split('.')[0]}{'_duct' if '.duct_' in c else ''}_gj": g[c].sum() * step_hours
+                    for c in g.columns if c.endswith(".fuel_hydrogen_gj_h") or c.endswith(".duct_fuel_hydrogen_gj_h")})
         row["steps"] = len(g)
         row["errors"] = int((g["status"] == "error").sum())
         violated = g["violation"].fillna(False).astype(bool) if "violation" in g else pd.Series(False, index=g.index)

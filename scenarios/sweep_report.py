@@ -175,24 +175,27 @@ def _plot_mac(mac: pd.DataFrame, parameter: str, currency: str, path: Path) -> N
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     fig.suptitle(f"Marginal abatement cost between consecutive {parameter} values")
     palette = colours(list(dict.fromkeys(mac["policy"])))
+    # each later policy drawn thinner, so equal MACs (steamopt on its oracle) stay visible
+    width = {p: max(4.5 - 1.5 * k, 1.5) for k, p in enumerate(dict.fromkeys(ok["policy"]))}
     ax = axes[0]
     for p, g in ok.groupby("policy", sort=False):
         for i, (_, r) in enumerate(g.iterrows()):
-            ax.plot([r["from_value"], r["to_value"]], [r["mac"], r["mac"]], color=palette[p], linewidth=2.5,
+            ax.plot([r["from_value"], r["to_value"]], [r["mac"], r["mac"]], color=palette[p], linewidth=width[p],
                     label=p if i == 0 else None, solid_capstyle="butt")
-    lo = min(mac["from_value"].min(), 0.0)
-    hi = mac["to_value"].max()
-    ax.plot([lo, hi], [lo, hi], color="black", linestyle=":", linewidth=1, label=f"MAC = {parameter}")
+    if is_carbon_price(parameter):  # a price of carbon buys abatement up to that price: the reference line
+        lo = min(mac["from_value"].min(), 0.0)
+        hi = mac["to_value"].max()
+        ax.plot([lo, hi], [lo, hi], color="black", linestyle=":", linewidth=1, label=f"MAC = {parameter}")
     ax.set_xlabel(f"{parameter} interval")
     ax.set_ylabel(f"MAC ({currency}/tCO₂e avoided)")
-    ax.set_title("MAC over each price interval", fontsize=10)
+    ax.set_title(f"MAC over each {'price ' if is_carbon_price(parameter) else ''}interval", fontsize=10)
     ax.yaxis.set_major_formatter(Thousands())
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     ax = axes[1]
     for p, g in ok.groupby("policy", sort=False):
         edges = np.concatenate([[0.0], np.cumsum(g["co2e_avoided_t"].to_numpy(dtype=float))])
-        ax.stairs(g["mac"].to_numpy(dtype=float), edges, color=palette[p], linewidth=2, label=p, baseline=None)
+        ax.stairs(g["mac"].to_numpy(dtype=float), edges, color=palette[p], linewidth=width[p], label=p, baseline=None)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xlabel("cumulative CO₂e avoided from the lowest value (t)")
     ax.set_ylabel(f"MAC ({currency}/tCO₂e avoided)")
@@ -256,7 +259,7 @@ def write_sweep_report(table: pd.DataFrame, out_dir: Path, *, parameter: str, cu
               f"The trade-off plots the {cost_label} ({currency}) against CO2e (t) over the period; each point is labelled "
               f"with its {parameter}.", ""]
 
-    if is_carbon_price(parameter):
+    if is_carbon_price(parameter) or "hydrogen" in parameter:  # a price of carbon, or hydrogen bought to abate
         mac = marginal_abatement_costs(t.drop(columns=["_x", "_cost", "_co2e"]))
         _plot_mac(mac, parameter, currency, out_dir / "mac.png")
         basis = ("the resource cost: `cost - carbon_cost` (the carbon charge is a transfer, not a cost of abating)"

@@ -11,6 +11,19 @@
     outputs = ["B1.fuel_gj_h"]
     sha256 = "..."                     # of the file's bytes
 
+    [site_record]                      # optional: what the models' meaning depends on
+    hash = "..."                       # of the site they were trained for
+    [site_record.models.B1_fuel]
+    "header HP.pressure_barg" = 42.0   # any key: a string, number, boolean or list of them
+
+``site_record`` is opaque here: this package knows nothing of steam. The optimizer writes it
+(:mod:`optimizer.model_site`: the site's hash and, per model, the physical inputs it depends on)
+and compares it with the site a directory is loaded for. Here it is only checked for shape: a
+table holding ``hash`` (64 lowercase hex digits), whose values are strings, finite or infinite
+numbers, booleans, lists of those, or tables of those (at most three levels); a ``models`` table
+in it may name only models of this manifest. It is written in the same file, by the same atomic
+write, as the model list.
+
 :func:`load_model_dir` serves every listed model, and refuses the directory if the manifest is
 malformed, a listed file is missing or changed since the manifest was written (hash), a file's
 name, inputs or outputs differ from the manifest, or the directory holds a model-like file the
@@ -50,6 +63,7 @@ __all__ = [
     "Manifest",
     "ManifestEntry",
     "load_model_dir",
+    "load_model_dir_with_manifest",
     "read_manifest",
     "write_manifest",
 ]
@@ -65,7 +79,9 @@ MODEL_SUFFIXES = frozenset({".onnx", ".ort", ".h5", ".keras", ".pb"}) | PICKLE_S
 TOLERATED_SUFFIXES = frozenset({".md", ".txt", ".json", ".csv"})
 _MAX_MANIFEST_BYTES = 1_000_000
 
-_TOP_KEYS = {"format": "required", "site": "optional", "models": "required"}
+_TOP_KEYS = {"format": "required", "site": "optional", "models": "required", "site_record": "optional"}
+SITE_RECORD_KEY = "site_record"
+_RECORD_DEPTH = 3
 _MODEL_KEYS = ("file", "inputs", "outputs", "sha256")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -94,6 +110,8 @@ class Manifest:
     format: str
     site: str | None
     models: dict[str, ManifestEntry]
+    #: The optional ``[site_record]`` table, as parsed (opaque here; see the module docstring).
+    site_record: dict[str, Any] | None = None
 
 
 # =====================================================================================  validation
@@ -160,9 +178,43 @@ def _validate(doc: dict[str, Any], path: Path) -> Manifest:
         if "sha256" in table and not (isinstance(sha, str) and _SHA_RE.match(sha)):
             problems.append(f"{where}.sha256 = {_fmt(sha)}: must be 64 lowercase hex digits (the SHA-256 of the file)")
         models[name] = ManifestEntry(name, file if isinstance(file, str) else "", inputs, outputs, sha if isinstance(sha, str) else "")
+    record = doc.get(SITE_RECORD_KEY)
+    if SITE_RECORD_KEY in doc:
+        _check_record(record, f"{p}: {SITE_RECORD_KEY}", set(models), problems)
     if problems:
         raise SurrogateFileError("\n".join(problems))
-    return Manifest(path=path, format=fmt, site=site, models=models)
+    return Manifest(path=path, format=fmt, site=site, models=models, site_record=record if isinstance(record, dict) else None)
+
+
+def _plain_value(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or (isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value))
+
+
+def _check_record(record: Any, where: str, model_names: set[str], problems: list[str]) -> None:
+    """The shape of ``[site_record]`` (module docstring); its meaning is the optimizer's."""
+    if not isinstance(record, dict):
+        problems.append(f"{where} = {_fmt(record)}: must be a table")
+        return
+    digest = record.get("hash")
+    if not (isinstance(digest, str) and _SHA_RE.match(digest)):
+        problems.append(f"{where}.hash = {_fmt(digest)}: must be 64 lowercase hex digits (the hash of the site the models were trained for)")
+    models = record.get("models")
+    if "models" in record and isinstance(models, dict):
+        for name in models:
+            if name not in model_names:
+                problems.append(f"{where}.models.{name}: not a model of this manifest (models: {', '.join(sorted(model_names)) or 'none'})")
+
+    def walk(table: dict, at: str, depth: int) -> None:
+        for key, value in table.items():
+            if isinstance(value, dict):
+                if depth >= _RECORD_DEPTH:
+                    problems.append(f"{at}.{key}: tables nested more than {_RECORD_DEPTH} levels deep")
+                else:
+                    walk(value, f"{at}.{key}", depth + 1)
+            elif not _plain_value(value):
+                problems.append(f"{at}.{key} = {_fmt(value)}: must be a string, number, boolean or a list of them")
+
+    walk(record, where, 1)
 
 
 def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
@@ -197,18 +249,52 @@ def _toml_list(values: Sequence[str]) -> str:
     return "[" + ", ".join(_toml_str(v) for v in values) + "]"
 
 
+def _toml_value(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)  # shortest repr: reads back as the same float
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    raise ValueError(f"{where} = {value!r}: a site record value must be a string, number, boolean or a list of them")
+
+
+def _toml_table(prefix: str, table: Mapping[str, Any], lines: list[str]) -> None:
+    """``[prefix]`` with the plain values of ``table``, then each sub-table as ``[prefix.key]``,
+    in the mapping's order."""
+    subs = [(key, value) for key, value in table.items() if isinstance(value, Mapping)]
+    plain = [(key, value) for key, value in table.items() if not isinstance(value, Mapping) and value is not None]
+    if plain or not subs:  # a table holding only tables needs no header of its own
+        lines += ["", f"[{prefix}]"]
+    for key, value in plain:
+        lines.append(f"{_toml_key(str(key))} = {_toml_value(value, f'{prefix}.{key}')}")
+    for key, value in subs:
+        _toml_table(f"{prefix}.{_toml_key(str(key))}", value, lines)
+
+
 def write_manifest(
     directory: str | os.PathLike[str],
     entries: Mapping[str, Entry],
     *,
     site: str | None = None,
+    site_record: Mapping[str, Any] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Path:
     """Write ``directory/manifest.toml`` listing ``entries`` (model name -> :class:`OnnxSurrogate`
     read from a file in ``directory``, or ``(file, inputs, outputs)`` with ``file`` in
     ``directory``). Every file is checked first: it must pass the surrogate checks, carry the
     model name and the inputs/outputs given, and (for a surrogate) still hold the bytes it was
-    served from. The hash recorded is that of the checked bytes. Returns the manifest path."""
+    served from. The hash recorded is that of the checked bytes. ``site_record``: the optional
+    ``[site_record]`` table (module docstring; ``None`` values are left out), written in the same
+    file. Returns the manifest path."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SurrogateFileError(f"{directory}: not a directory; expected the model directory")
@@ -246,9 +332,11 @@ def write_manifest(
             f"outputs = {_toml_list(r.outputs)}",
             f"sha256 = {_toml_str(r.sha256)}",
         ]
-    text = "\n".join(lines) + "\n"
     if not records:
-        text += "\n[models]\n"
+        lines += ["", "[models]"]
+    if site_record is not None:
+        _toml_table(SITE_RECORD_KEY, site_record, lines)
+    text = "\n".join(lines) + "\n"
     _validate(tomllib.loads(text), directory / MANIFEST_NAME)  # the writer's own output must read back
     path = directory / MANIFEST_NAME
     atomic_write_text(path, text)
@@ -287,7 +375,15 @@ def load_model_dir(directory: str | os.PathLike[str], *, max_bytes: int = DEFAUL
     """Serve every model of a model directory, in manifest order, after all checks (module docstring).
 
     Each file is read once: its hash is compared with the manifest, then those same bytes are
-    checked and handed to onnxruntime. Raises :class:`SurrogateFileError` listing every problem."""
+    checked and handed to onnxruntime. Raises :class:`SurrogateFileError` listing every problem.
+    For a site's models use :func:`optimizer.model_site.load_models_for_site`, which also checks
+    that they were trained for that site."""
+    return load_model_dir_with_manifest(directory, max_bytes=max_bytes)[1]
+
+
+def load_model_dir_with_manifest(directory: str | os.PathLike[str], *,
+                                 max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Manifest, dict[str, OnnxSurrogate]]:
+    """:func:`load_model_dir`, and the manifest the models were served by (read once)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SurrogateFileError(f"{directory}: not a directory; expected a model directory holding {MANIFEST_NAME}")
@@ -313,4 +409,4 @@ def load_model_dir(directory: str | os.PathLike[str], *, max_bytes: int = DEFAUL
     if problems:
         raise SurrogateFileError("\n".join(problems))
     log.info("loaded %d surrogates from %s", len(served), directory)
-    return served
+    return manifest, served

@@ -290,6 +290,12 @@ def test_demand_step_outside_the_accepted_range_is_not_optimal():
     p = sup.step(snap_at(1, **{t.replace(".", "__"): 10 * SNAPSHOT[t] + 50.0 for t in demand_tags}))
     assert p.status == "substituted", p.status
     assert {s["tag"] for s in p.substitutions} >= set(demand_tags)
+    # said in the warnings, not only in the substitutions: how many, and (one demand) which, with its range
+    assert any(w.startswith(f"solved on substitutes for {len(p.substitutions)} bad reading(s)") for w in p.warnings), p.warnings
+    one = demand_tags[0]
+    p = sup.step(snap_at(2, **{one.replace(".", "__"): 10 * SNAPSHOT[one] + 50.0}))
+    assert p.status == "substituted" and [s["tag"] for s in p.substitutions] == [one]
+    assert any(f"{one}: outside [" in w and "advisory" in w for w in p.warnings), p.warnings
 
 
 def test_an_ambient_spike_to_a_plausible_value_is_substituted():

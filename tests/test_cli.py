@@ -118,6 +118,15 @@ def test_step_stdout_is_json_only():
     assert proposal["status"] == "optimal"
 
 
+def test_step_with_a_snapshot_that_is_not_there_exits_2_naming_it(tmp_path, capsys):
+    missing = tmp_path / "missing.json"
+    code = main(["step", "--site", str(ROOT / "scenarios" / "sites" / "reference_olefins.toml"),
+                 "--models", str(ROOT / "scenarios" / "models" / "reference_olefins"), "--snapshot", str(missing)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.startswith(f"error: {missing}: snapshot cannot be read: No such file or directory"), captured.err
+
+
 def test_version_and_help_with_defaults(capsys):
     from optimizer import __version__
 

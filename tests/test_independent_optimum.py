@@ -11,7 +11,8 @@ the CO2e factor of :func:`optimizer.emissions.fuel_factor`.
 The physics, as written here (flows t/h, enthalpies kJ/kg, power MW, fuel GJ/h):
 
 * header mass balance: what enters = what leaves;
-* boiler: ``fuel = steam (h_header - h_feedwater) / (1000 eta)``, ``min u <= steam <= max u``;
+* boiler: ``fuel = steam (h_header - h_feedwater) / (1000 eta)``, ``min u <= steam <= max u``, with
+  ``eta = efficiency + ambient_efficiency_per_c (T - reference_ambient_c)`` at the snapshot's ambient;
 * letdown ``l`` with desuperheating to the outlet header: water ``r l`` with
   ``r = (h_in - h_out) / (h_out - h_water)``, so ``(1 + r) l`` reaches the outlet header; without
   desuperheating the steam arrives at ``h_in`` and the header's own spray water cools it;
@@ -159,10 +160,13 @@ class Physics:
         self.export_price = el.get("export_price_per_mwh", 0.0)
         self.site_return = data.get("steam", {}).get("condensate_return_fraction", 0.6)
 
-    def fuel_per_t(self, boiler: str) -> float:
-        """GJ of fuel per t of steam of a constant-efficiency boiler."""
+    def fuel_per_t(self, boiler: str, ambient_c: float = 30.0) -> float:
+        """GJ of fuel per t of steam of a constant-efficiency boiler at ``ambient_c`` (every snapshot
+        here reads 30 C): the stated efficiency corrected by ``ambient_efficiency_per_c`` per C above
+        ``reference_ambient_c`` (site-file defaults 0.0005 and 25 C), as the site file states it."""
         b = self.data["boilers"][boiler]
-        return (self.h[b["header"]] - self.props.boiler_feedwater_kj_kg[boiler]) / 1000.0 / b["efficiency"]
+        eta = b["efficiency"] + b.get("ambient_efficiency_per_c", 0.0005) * (ambient_c - b.get("reference_ambient_c", 25.0))
+        return (self.h[b["header"]] - self.props.boiler_feedwater_kj_kg[boiler]) / 1000.0 / eta
 
     def water_ratio(self, h_in: float, header: str) -> float:
         """kg of spray water per kg of steam at ``h_in`` to bring it to ``header``'s enthalpy."""

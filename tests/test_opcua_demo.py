@@ -4,8 +4,6 @@ the adapter and the engine against it, advisory writing nothing and closed loop 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,50 +13,15 @@ asyncua = pytest.importorskip("asyncua")
 from optimizer.opcua.adapter import PlantAdapter, build_supervisor  # noqa: E402
 from optimizer.opcua.config import config_from_dict, load_adapter_config  # noqa: E402
 from optimizer.site import load_site  # noqa: E402
-from scenarios.opcua_demo import PASSWORD_ENV, DemoPlant, apply_written, prepare_pki  # noqa: E402
+from scenarios.opcua_demo import PASSWORD_ENV, apply_written  # noqa: E402
 from surrogate.manifest import load_model_dir  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-SITE_FILE = ROOT / "scenarios" / "sites" / "reference_olefins.toml"
-MODELS = ROOT / "scenarios" / "models" / "reference_olefins"
-PASSWORD = "demo plant password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Loop:
-    """An event loop in its own thread, for the demo plant's server."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, coro, timeout: float = 60.0):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+from tests.demo_plant_helpers import MODELS, PASSWORD, SITE_FILE, control_values, running_demo_plant  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    site = load_site(SITE_FILE)
-    pki = tmp_path_factory.mktemp("demo_pki")
-    endpoint = f"opc.tcp://127.0.0.1:{_free_port()}/steamopt"
-    config_file = prepare_pki(pki, endpoint, SITE_FILE, site.timezone or "UTC")
-    plant = DemoPlant(site, endpoint, pki=pki, password=PASSWORD, timezone=site.timezone or "UTC")
-    loop = _Loop()
-    loop.call(plant.start())
-    yield site, plant, loop, config_file
-    loop.call(plant.stop())
-    loop.close()
+    with running_demo_plant(tmp_path_factory.mktemp("demo_pki")) as running:
+        yield running
 
 
 def _adapter(site, config_file: Path, monkeypatch, **changes) -> PlantAdapter:
@@ -75,11 +38,6 @@ def _adapter(site, config_file: Path, monkeypatch, **changes) -> PlantAdapter:
     return PlantAdapter(site, build_supervisor(site, load_model_dir(MODELS), config), config)
 
 
-def _control_values(plant: DemoPlant, loop: _Loop) -> dict[str, float]:
-    pc = plant.site.plant_connection
-    return {tag: float(loop.call(plant.server.get_node(nid).read_value())) for tag, nid in pc.control_nodes.items()}
-
-
 def test_the_adapter_as_shipped_reads_the_demo_plant_and_advisory_writes_no_setpoint(demo, monkeypatch):
     """The adapter.toml the demo writes connects with the adapter's default security; in advisory
     mode a cycle publishes the proposal and beats the watchdog but writes no control node, and the
@@ -87,10 +45,10 @@ def test_the_adapter_as_shipped_reads_the_demo_plant_and_advisory_writes_no_setp
     site, plant, loop, config_file = demo
     adapter = _adapter(site, config_file, monkeypatch)
     assert adapter.config.security_policy == "Basic256Sha256_SignAndEncrypt" and not adapter.config.closed_loop
-    before = _control_values(plant, loop)
+    before = control_values(plant, loop)
     report = asyncio.run(adapter.run_cycle())
     assert report.connected and report.status == "optimal", report.summary()
-    assert report.written == {} and _control_values(plant, loop) == before
+    assert report.written == {} and control_values(plant, loop) == before
     pc = site.plant_connection
     assert loop.call(plant.server.get_node(pc.advisory_nodes["status"]).read_value()) == "optimal"
     assert loop.call(plant.server.get_node(pc.watchdog_node).read_value()) >= 1
@@ -101,10 +59,10 @@ def test_the_adapter_as_shipped_reads_the_demo_plant_and_advisory_writes_no_setp
 def test_closed_loop_writes_only_the_allowed_setpoint_and_the_plant_takes_it(demo, monkeypatch):
     site, plant, loop, config_file = demo
     adapter = _adapter(site, config_file, monkeypatch, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph"])
-    before = _control_values(plant, loop)
+    before = control_values(plant, loop)
     report = asyncio.run(adapter.run_cycle())
     assert report.status == "optimal", report.summary()
-    after = _control_values(plant, loop)
+    after = control_values(plant, loop)
     assert set(report.written) == {"B1.steam_tph"}, (report.written, report.refused)  # the only one allowed, and written
     assert {t for t in after if after[t] != before[t]} == set(report.written)
     step = loop.call(plant.advance())
@@ -145,14 +103,14 @@ def test_commissioning_modes_switched_at_run_time(demo, monkeypatch):
 
     async def session():
         adapter.set_mode("WARM", reason="commissioning: advisory first")
-        before = _control_values(plant, loop)
+        before = control_values(plant, loop)
         warm = await adapter.run_cycle()
-        assert warm.mode == "WARM" and warm.status == "optimal" and warm.written == {} and _control_values(plant, loop) == before
+        assert warm.mode == "WARM" and warm.status == "optimal" and warm.written == {} and control_values(plant, loop) == before
         await asyncio.to_thread(loop.call, plant.advance())
         adapter.set_mode("ON", ["B2.steam_tph"], reason="B2 first")
-        before = _control_values(plant, loop)
+        before = control_values(plant, loop)
         on = await adapter.run_cycle()
-        after = _control_values(plant, loop)
+        after = control_values(plant, loop)
         assert on.mode == "ON" and set(on.written) == {"B2.steam_tph"}, (on.written, on.refused)
         assert after["B1.steam_tph"] == before["B1.steam_tph"] and after["B2.steam_tph"] == pytest.approx(on.written["B2.steam_tph"])
         adapter.set_mode("OFF", reason="end of shift")
@@ -205,3 +163,33 @@ def test_commissioning_switches_from_a_mode_file(demo, monkeypatch, tmp_path):
     asyncio.run(session())
     assert [s["to"] for s in adapter.mode_switches] == ["WARM", "ON", "OFF"]
     assert adapter.mode_switches[1]["reason"] == "B1 commissioned"
+
+
+def test_a_switch_made_while_a_cycle_runs_never_widens_what_that_cycle_writes(demo, monkeypatch):
+    """An operator switches while the engine is solving: WARM -> ON writes nothing of the proposal
+    made in WARM; ON for B1 and B2 -> ON for B2 alone writes B2 only, at once."""
+    site, plant, loop, config_file = demo
+    adapter = _adapter(site, config_file, monkeypatch, mode="closed_loop", closed_loop__write_allow_list=["B1.steam_tph", "B2.steam_tph"])
+    switch_to: list[tuple] = []
+
+    def step_then_switch(snapshot):
+        proposal = adapter.supervisor.step(snapshot)
+        adapter.set_mode(*switch_to.pop(), reason="switched while the cycle ran")
+        return proposal
+
+    adapter._engine_step = step_then_switch  # noqa: SLF001 - the operator's switch lands inside the step
+
+    async def session():
+        adapter.set_mode("WARM")
+        switch_to.append(("ON", ["B1.steam_tph", "B2.steam_tph"]))
+        before = control_values(plant, loop)
+        warm = await adapter.run_cycle()
+        assert warm.mode == "WARM" and warm.status == "optimal" and warm.writes == [] and control_values(plant, loop) == before
+        await asyncio.to_thread(loop.call, plant.advance())
+        switch_to.append(("ON", ["B2.steam_tph"]))
+        narrowed = await adapter.run_cycle()
+        assert narrowed.mode == "ON" and adapter.enabled == ("B2.steam_tph",)
+        assert [w.setpoint for w in narrowed.writes] == ["B2.steam_tph"] and set(narrowed.written) == {"B2.steam_tph"}
+        await adapter.disconnect()
+
+    asyncio.run(session())

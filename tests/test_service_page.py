@@ -91,6 +91,14 @@ def test_every_view_shows_the_engines_proposal(browser, tmp_path):
         assert "2 proposal(s)" in text
         assert browser.find_element(By.ID, "writable").text == "writable now: B3.steam_tph, GT1.power_mw"
         assert browser.find_element(By.ID, "adherence").text == f"{len(followed)} of {len(advised)} followed"
+        # warnings in the warning colour; "none" in the quiet one
+        items = browser.find_elements(By.CSS_SELECTOR, "#warnings li")
+        shown = p["warnings"] + p["domain_warnings"] + [f"substituted {x['tag']}" for x in p["substitutions"]]
+        colours = {li.text: li.value_of_css_property("color") for li in items}
+        if shown:
+            assert len(items) == len(shown) and set(colours.values()) == {"rgba(138, 75, 0, 1)"}, colours
+        else:
+            assert colours == {"none": "rgba(90, 100, 117, 1)"}, colours
 
         # setpoints: current (the snapshot's reading) vs proposed, closed loop enabled
         _view(browser, svc.url, "setpoints", "2_setpoints")
@@ -124,6 +132,7 @@ def test_every_view_shows_the_engines_proposal(browser, tmp_path):
         assert browser.find_element(By.ID, "mode-setpoints").text == "B3.steam_tph, GT1.power_mw"
         history = browser.find_element(By.CSS_SELECTOR, "#mode-history tbody tr").text
         assert "WARM" in history and "ON" in history and "commissioning B3" in history
+        assert browser.find_element(By.ID, "link-none").is_displayed() and not browser.find_element(By.ID, "link").is_displayed()
 
         # the page follows the mode: OFF is shown at the next refresh
         svc.request("PUT", "/api/mode", {"mode": "OFF"})
@@ -133,3 +142,29 @@ def test_every_view_shows_the_engines_proposal(browser, tmp_path):
     # no request left the machine: every resource the page loaded came from the service
     urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert urls and all(u.startswith(svc.url) for u in urls), urls
+
+
+def test_the_mode_view_shows_what_the_plant_link_wrote(browser, tmp_path_factory, monkeypatch):
+    """A service running the OPC UA plant link against the demo plant, in ON for B2: the mode view
+    names the endpoint, what the adapter's configuration allows, and what the last cycle wrote."""
+    pytest.importorskip("asyncua", reason="the opcua extra (asyncua) is not installed: pip install -e '.[test]'")
+    from optimizer.service.run import new_state
+    from scenarios.opcua_demo import PASSWORD_ENV
+    from tests.demo_plant_helpers import MODELS, PASSWORD, SITE_FILE, link_config, running_demo_plant, wait_for_link_cycle
+
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    cycle_s = 30.0  # one cycle written, then a quiet page to read
+    with running_demo_plant(tmp_path_factory.mktemp("page_pki")) as (site, plant, loop, demo_config):
+        config = ServiceConfig(mode="ON", closed_loop_setpoints=("B2.steam_tph",), cycle_s=cycle_s,
+                               opcua_config=link_config(demo_config, True, cycle_s))
+        with RunningService(new_state(SITE_FILE, MODELS, config)) as svc:
+            on = wait_for_link_cycle(svc, 0, "ON")
+            assert set(on["written"]) == {"B2.steam_tph"}, on
+            _view(browser, svc.url, "mode", "7_mode_plant_link")
+            assert not browser.find_element(By.ID, "link-none").is_displayed()
+            assert browser.find_element(By.ID, "link-endpoint").text == plant.endpoint
+            assert browser.find_element(By.ID, "link-configured").text == "closed loop allowed for B1.steam_tph, B2.steam_tph"
+            last = browser.find_element(By.ID, "link-last").text
+            assert last.startswith(f"cycle {on['cycle']} at ") and "mode ON, connected, status optimal" in last, last
+            assert browser.find_element(By.ID, "link-written").text == f"B2.steam_tph = {_fmt(on['written']['B2.steam_tph'], 3)}"
+            assert browser.find_element(By.ID, "link-refused").text == "nothing"

@@ -355,7 +355,7 @@ CASES = [
     ("machine-without-power", drop("turbines.CGC.power_mw"), "turbines.CGC.power_mw", "None", "required for a machine drive"),
     ("generator-without-max-power", drop("turbines.TG2.max_power_mw"), "turbines.TG2.max_power_mw", "None", "required for a generator"),
     ("willans-without-efficiency", drop("turbines.ETH.sections[0].isentropic_efficiency"), "turbines.ETH.sections[0].isentropic_efficiency", "None", "required for a willans section"),
-    ("enthalpy-drop-to-condenser", put("turbines.PRC.sections[1].model", "enthalpy_drop"), "turbines.PRC.sections[1].model", "'enthalpy_drop'", "enthalpy_drop needs a header outlet"),
+    ("enthalpy-drop-to-condenser", put("turbines.PRC.sections[1].model", "enthalpy_drop"), "turbines.PRC.sections[1].model", "'enthalpy_drop'", "an enthalpy_drop section to a condenser needs exhaust_enthalpy_kj_kg or enthalpy_drop_kj_kg"),
     # -- practice
     (
         "practice-too-many-extractions",
@@ -387,7 +387,10 @@ CASES = [
     ),
     ("band-without-flexible", put("consumers.MP_C3_SPLITTER.flexible", False), "consumers.MP_C3_SPLITTER.flexible", "False", "min_tph/max_tph are given, so flexible must be true"),
     # -- water side
-    ("feedwater-above-deaerator-saturation", put("steam.feedwater_temp_c", 150.0), "steam.feedwater_temp_c", "150.0", "must not exceed the deaerator's saturation temperature 120.4 C at 1 bar(g)"),
+    ("feedwater-above-deaerator-saturation", put("steam.feedwater_temp_c", 150.0), "steam.feedwater_temp_c", "150.0", "must not exceed the deaerator's saturation temperature 120.42 C at 1 bar(g)"),
+    # 0.1 C above saturation is already steam at the deaerator's pressure (found on a site at 1.3 bar(g), 125 C)
+    ("feedwater-just-above-deaerator-saturation", put("steam.feedwater_temp_c", 120.5), "steam.feedwater_temp_c", "120.5",
+     "must not exceed the deaerator's saturation temperature 120.42 C at 1 bar(g)"),
     # -- measurement uncertainty and the OPC UA tag map
     ("sigma-unknown-tag", put("measurements.sigma_rel", {"LD_XX.steam_tph": 0.02}), "measurements.sigma_rel.LD_XX.steam_tph", "'LD_XX.steam_tph'", "must be a flow tag"),
     ("sigma-not-a-flow", put("measurements.sigma_rel", {"ambient_temp_c": 0.02}), "measurements.sigma_rel.ambient_temp_c", "'ambient_temp_c'", "must be a flow tag"),
@@ -431,7 +434,7 @@ def test_typo_hint_names_the_allowed_keys() -> None:
 def test_unknown_key_without_close_match_has_no_hint() -> None:
     data = reference()
     data["headers"]["HP"]["colour"] = "red"
-    line = assert_reported(errors_of(data), "headers.HP.colour", "'red'", "unknown key (allowed: enthalpy_kj_kg, pressure_barg, swing_reserve_tph, temp_c)")
+    line = assert_reported(errors_of(data), "headers.HP.colour", "'red'", "unknown key (allowed: enthalpy_kj_kg, pressure_barg, spray_water, swing_reserve_tph, temp_c)")
     assert "did you mean" not in line
 
 

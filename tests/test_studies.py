@@ -35,7 +35,9 @@ def test_every_bundled_scenario_is_tested():
     tested = {"base_week", "hot_season", "boiler_outage", "gt_filter_e12", "column_steam_reduction", "hydrogen_10", "hydrogen_30",
               "grid_factor_2025", "carbon_price_sweep", "n1_cover", "reality_gap",
               "lookahead_week",   # lookahead_week: tests/test_lookahead_study.py
-              "column_optimisation"}  # tests/test_column_study.py
+              "column_optimisation",  # tests/test_column_study.py
+              "hydrogen_allocation", "offgas_flaring",  # tests/test_fuel_studies.py
+              "refinery_cogen_base_week"}  # the second site: tests/test_second_site.py
     assert {p.stem for p in STUDIES.glob("*.toml")} == tested
 
 

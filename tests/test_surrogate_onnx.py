@@ -634,7 +634,7 @@ def _rewrite(model_dir: Path, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ('format = "1"', 'format = "1"\nowner = "me"', "manifest.toml: owner = 'me': unknown key (allowed: format, site, models)"),
+    ('format = "1"', 'format = "1"\nowner = "me"', "manifest.toml: owner = 'me': unknown key (allowed: format, site, models, site_record)"),
     ('file = "HRSG1.onnx"', 'file = "HRSG1.onnx"\nscaler = "s.pkl"', "models.HRSG1.scaler = 's.pkl': unknown key"),
     ('format = "1"', "format = 1", "format = 1: must be the string '1'"),
     ('file = "HRSG1.onnx"', 'file = "../HRSG1.onnx"', "models.HRSG1.file = '../HRSG1.onnx': must be a plain file name"),

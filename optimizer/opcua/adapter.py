@@ -90,15 +90,19 @@ class PlantAdapter:
     """Connects one site's Supervisor to the plant's OPC UA server.
 
     ``client_factory`` builds a not yet connected asyncua ``Client`` from the configuration
-    (default :func:`~optimizer.opcua.connection.make_client`)."""
+    (default :func:`~optimizer.opcua.connection.make_client`). ``step``: what a cycle calls with
+    the snapshot read (default ``supervisor.step``; the service passes its own, so that the
+    plant's cycles and the HTTP requests go through one engine lock and one published answer)."""
 
     def __init__(self, site: Site, supervisor: Supervisor, config: AdapterConfig,
-                 client_factory: Callable[[AdapterConfig], Any] = make_client):
+                 client_factory: Callable[[AdapterConfig], Any] = make_client,
+                 step: Callable[[dict[str, Any]], Proposal] | None = None):
         issues = config_issues(config)  # the same rules as a configuration file (AdapterConfig checks them when made)
         if issues:
             raise ConfigError(config.source, issues)
         check_against_site(config, site)
         self.site, self.supervisor, self.config = site, supervisor, config
+        self._engine_step = step  # None: the supervisor's own step, looked up at each cycle
         self.pc = site.plant_connection
         self._client_factory = client_factory
         self._client: Client | None = None
@@ -130,6 +134,7 @@ class PlantAdapter:
         self.mode = "ON" if config.closed_loop else "WARM"
         self.enabled: tuple[str, ...] = tuple(config.write_allow_list) if config.closed_loop else ()
         self.mode_switches: list[dict[str, Any]] = []
+        self._cycle_enabled: tuple[str, ...] = ()  # what the running cycle may write (its start's mode)
 
     def watch_mode_file(self, path: str | Path) -> None:
         """Take commissioning switches from a small TOML file, read at the start of every cycle
@@ -166,7 +171,8 @@ class PlantAdapter:
             log.error("%s", report.error)
 
     def set_mode(self, mode: str, enabled: Sequence[str] | None = None, reason: str = "") -> None:
-        """Switch to ``OFF``, ``WARM`` or ``ON`` from the next cycle on; ``enabled``: the setpoints
+        """Switch to ``OFF``, ``WARM`` or ``ON`` from the next cycle on (a cycle already running
+        writes only what both its start's mode and the new one enable); ``enabled``: the setpoints
         ON writes (default: the whole allow list). ``ValueError`` naming the field, value and rule
         for an unknown mode, ON without closed loop in the configuration, or a setpoint outside the
         allow list; a refused switch changes nothing."""
@@ -237,6 +243,7 @@ class PlantAdapter:
                              connected=False, status="disconnected")
         self._poll_mode_file(report)
         report.mode = self.mode
+        self._cycle_enabled = self.enabled if self.mode == "ON" else ()
         if self.mode == "OFF":  # commissioning OFF: nothing read, computed or written
             report.status, report.connected = "off", self._client is not None
             return self._done(report, t0)
@@ -284,7 +291,7 @@ class PlantAdapter:
             return _hold(snapshot, "the previous cycle's step has still not answered: no new step started")
         self._pending = None
         wait_s = max(self.config.cycle_s, MIN_STEP_WAIT_S)
-        future = asyncio.ensure_future(asyncio.to_thread(self.supervisor.step, snapshot))
+        future = asyncio.ensure_future(asyncio.to_thread(self._engine_step or self.supervisor.step, snapshot))
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout=wait_s)
         except TimeoutError:
@@ -405,12 +412,15 @@ class PlantAdapter:
             else:
                 report.error = f"watchdog not written: server refused the write: {status.name}"
                 log.error("%s", report.error)
-        if self.mode != "ON":  # WARM: advisory only
+        # closed loop writes what was enabled both when the cycle began and now: a switch made
+        # while the cycle runs never widens what it writes (WARM or fewer setpoints: at once)
+        enabled = [n for n in self._cycle_enabled if self.mode == "ON" and n in self.enabled]
+        if not enabled:  # WARM: advisory only
             return
         held = set(proposal.held_units)
         wrong_picture = self._wrong_picture(proposal, numeric)
         batch = WriteBatch(self._missing_nodes, self._vtypes)
-        for name in self.enabled:
+        for name in enabled:
             nid = self.pc.control_nodes[name]
             value = proposal.setpoints.get(name)
             if not beat_ok:

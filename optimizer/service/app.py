@@ -23,6 +23,8 @@ usable goes to the engine, whose proposal says ``invalid_input`` (the engine nev
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -65,7 +67,12 @@ def create_app(state: ServiceState, token: str | None, allowed_hosts: list[str] 
     async def lifespan(_app: FastAPI):
         if not state.ready and state.engine_error is None:
             threading.Thread(target=state.build, name="steamopt-service-build", daemon=True).start()
+        link = None if state.plant_link is None else asyncio.create_task(state.plant_link.run(), name="steamopt-plant-link")
         yield
+        if link is not None:  # the adapter closes its session on cancellation
+            link.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await link
 
     app = FastAPI(title="steamopt", version=__version__, lifespan=lifespan,
                   description="Supervisory steam-network optimisation: proposals, plans, commissioning modes.")

@@ -12,6 +12,7 @@
     objective = "cost"                    # cost | co2e | steam
     plan_horizon_h = 24.0                 # POST /api/plan defaults
     plan_period_min = 60.0
+    opcua_config = "adapter.toml"         # optional: run the OPC UA plant link in the service (docs/service.md)
 
 Every problem is one line naming the file, the key, the value and the rule
 (:class:`~optimizer.site.schema.DataFileError`, a ``ValueError``).
@@ -47,6 +48,7 @@ class ServiceConfig:
     objective: str = "cost"
     plan_horizon_h: float = 24.0
     plan_period_min: float = 60.0
+    opcua_config: Path | None = None
     source: str = "<defaults>"
 
     @property
@@ -68,6 +70,7 @@ _KEYS: dict[str, tuple[Any, Any]] = {
     "objective": (str, ("cost", "co2e", "steam")),
     "plan_horizon_h": (float, (1.0, 168.0)),
     "plan_period_min": (float, (5.0, 240.0)),
+    "opcua_config": (Path, None),
 }
 
 

@@ -12,8 +12,10 @@ configured, appended to the audit trail's ``*.modes.jsonl`` beside it):
 * ``WARM``: advisory: proposals are computed, logged and shown; nothing may be written;
 * ``ON``: closed loop: proposals are computed and the setpoints enabled for closed loop
   (``closed_loop_setpoints``) may be written by an adapter, only when the proposal's status is
-  one the OPC UA adapter writes (``optimal``, ``time_limited``). The service itself writes
-  nothing to a plant: it says what may be written (``writable``).
+  one the OPC UA adapter writes (``optimal``, ``time_limited``). Without a plant link the
+  service writes nothing to a plant: it says what may be written (``writable``); with one
+  (:mod:`optimizer.service.plant_link`), the OPC UA adapter runs in the service and takes every
+  switch before the service does.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -68,6 +71,7 @@ class ServiceState:
         self.adherence: dict | None = None  # the plant against the previous proposal (optimizer/service/adherence.py)
         self.cycles = 0
         self.savings_so_far: dict[str, float] = {v: 0.0 for v in SAVING_TOTALS.values()} | {"hours": 0.0, "proposals": 0}
+        self.plant_link = None  # a PlantLink (optimizer/service/plant_link.py) when the service drives the OPC UA adapter
         if self.supervisor is not None:
             self._check_closed_loop(config.closed_loop_setpoints, "closed_loop_setpoints")
         self.closed_loop_setpoints = tuple(config.closed_loop_setpoints)
@@ -119,6 +123,11 @@ class ServiceState:
                 enabled = tuple(closed_loop_setpoints)
             if mode == "ON" and not enabled:
                 raise ModeError("mode = 'ON': closed loop needs at least one setpoint in closed_loop_setpoints (none is enabled)")
+            if self.plant_link is not None:  # the plant link first: a switch it refuses changes nothing
+                try:
+                    self.plant_link.switch(mode, enabled, str(reason)[:500])
+                except ValueError as exc:
+                    raise ModeError(f"the plant link refused the switch: {exc}") from None
             record = {"event": "mode_switch", "time": _now(), "from": self.mode, "to": mode,
                       "from_closed_loop_setpoints": list(self.closed_loop_setpoints), "closed_loop_setpoints": list(enabled),
                       "reason": str(reason)[:500], "who": who}
@@ -130,6 +139,12 @@ class ServiceState:
         if self.config.mode_log is not None and not append_line(self.config.mode_log, record):
             log.error("mode switch not recorded in the audit trail %s", self.config.mode_log)
         return record
+
+    @contextmanager
+    def mode_lock(self) -> Iterator[None]:
+        """Hold the published state (mode and latest answers) still: no switch meanwhile."""
+        with self._view:
+            yield
 
     def mode_view(self) -> dict:
         return {"mode": self.mode, "since": self.mode_since, "closed_loop_setpoints": list(self.closed_loop_setpoints),
@@ -156,12 +171,20 @@ class ServiceState:
     def step(self, snapshot: object) -> dict:
         """One cycle through the engine (the caller checked mode and readiness). Returns the
         answer: mode, the closed-loop list, what an adapter may write, the proposal."""
+        return self._cycle(snapshot)[1]
+
+    def step_proposal(self, snapshot: object) -> Proposal:
+        """One cycle for the plant link: as :meth:`step` (the same lock, published the same way),
+        returning the proposal itself."""
+        return self._cycle(snapshot)[0]
+
+    def _cycle(self, snapshot: object) -> tuple[Proposal, dict]:
         with self.lock:
             proposal: Proposal = self.supervisor.step(snapshot)
             self._publish(proposal, snapshot)
             answer = self.latest
         log.info("cycle %d (%s): %s, %d setpoint(s) writable", answer["cycle"], answer["mode"], proposal.status, len(answer["writable"]))
-        return answer
+        return proposal, answer
 
     def _publish(self, proposal: Proposal, snapshot: object) -> None:
         with self._view:
@@ -208,7 +231,8 @@ class ServiceState:
                     "cycle_s": self.config.cycle_s, "cycles": self.cycles, **self.mode_view(),
                     "mode_history": self.mode_history[-10:], "savings_so_far": dict(self.savings_so_far),
                     "latest": self.latest, "current": _current_values(self.latest_snapshot, self.latest),
-                    "plan": self.latest_plan, "adherence": self.adherence}
+                    "plan": self.latest_plan, "adherence": self.adherence,
+                    "plant_link": None if self.plant_link is None else self.plant_link.view()}
 
 
 def _current_values(snapshot: dict | None, latest: dict | None) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optimizer.site import model
+from optimizer.site import fuel_system, model
 from optimizer.site.schema import attribute_table
 
 # (TOML table, class) in the order a reader meets them in a site file
@@ -15,6 +15,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("efficiency_curve", model.EfficiencyCurve),
     ("[gas_turbines.ID]", model.GasTurbine),
     ("[gas_turbines.ID.fouling.CLASS]", model.Fouling),
+    ("[gas_turbines.ID.rating_table]", model.RatingTable),
     ("[gas_turbines.ID.hrsg]", model.Hrsg),
     ("part_load_efficiency, part_load_recovery", model.RelativeCurve),
     ("[turbines.ID]", model.SteamTurbine),
@@ -22,6 +23,7 @@ SECTIONS: list[tuple[str, type]] = [
     ("[turbines.ID.motor]", model.Motor),
     ("[condensers.ID]", model.Condenser),
     ("[letdowns.ID]", model.Letdown),
+    ("headers.ID.spray_water, letdowns.ID.desuperheat_water", model.WaterState),
     ("[vents.ID]", model.Vent),
     ("[byproduct_sources.ID]", model.ByproductSource),
     ("[consumers.ID]", model.Consumer),
@@ -33,6 +35,11 @@ SECTIONS: list[tuple[str, type]] = [
     ("[surrogates]", model.Surrogates),
     ("[n1_cover]", model.N1Cover),
     ("[n1_cover.options.ID]", model.CoverOption),
+    ("[fuel_system]", fuel_system.FuelSystem),
+    ("[fuel_system.headers.ID]", fuel_system.FuelHeader),
+    ("[fuel_system.headers.ID.sources.ID]", fuel_system.FuelSource),
+    ("[fuel_system.burners.ID]", fuel_system.Burner),
+    ("[fuel_system.furnaces.ID]", fuel_system.Furnace),
 ]
 
 

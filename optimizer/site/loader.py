@@ -47,7 +47,12 @@ def site_from_dict(data: dict[str, Any], source: str = "<dict>") -> Site:
     site = builder.build(Site, data, "")
     if site is not None:
         site = _replace_source(site, source)
-        SiteRules(site, builder).check()
+        rules = SiteRules(site, builder)
+        rules.check()
+        if rules.warnings and not builder.issues:
+            for w in rules.warnings:
+                log.warning("%s: %s", source, w)
+            site = dataclasses.replace(site, warnings=tuple(rules.warnings))
     if builder.issues:
         raise SiteError(source, builder.issues)
     return site
@@ -67,6 +72,7 @@ class SiteRules:
     def __init__(self, site: Site, builder: Builder):
         self.site = site
         self.b = builder
+        self.warnings: list[str] = []  # accepted, but said at load and by `site check`
 
     def check(self) -> None:
         for name in sorted(n for n in dir(self) if n.startswith("_check_")):
@@ -74,6 +80,10 @@ class SiteRules:
         if not self.b.issues:  # tag and setpoint names are derived from a sound site
             self._tags_measurements()
             self._tags_plant_connection()
+        if not self.b.issues:  # the steam states of a sound site (textbook conventions)
+            from optimizer.site.textbook import check_steam_states
+
+            check_steam_states(self.site, self.b, self.warnings)
 
     # -- helpers
     def _ref(self, path: str, value: str | None, collections: str) -> bool:
@@ -150,6 +160,14 @@ class SiteRules:
 
     def _check_steam_system(self) -> None:
         s = self.site.steam
+        if not s.deaerator:
+            if s.deaerator_steam_header:
+                self.b.error("steam.deaerator_steam_header", s.deaerator_steam_header, "a site without a deaerator (deaerator = false) has no deaerator steam; leave it out")
+            return
+        if s.feedwater_enthalpy_kj_kg is not None:
+            self.b.error("steam.feedwater_enthalpy_kj_kg", s.feedwater_enthalpy_kj_kg,
+                         "with a deaerator the feedwater leaves it at feedwater_temp_c; state an enthalpy only for a site without one "
+                         "(deaerator = false) or per boiler / HRSG")
         if s.deaerator_steam_header:
             self._ref("steam.deaerator_steam_header", s.deaerator_steam_header, "headers")
         if s.condensate_return_temp_c > s.feedwater_temp_c:
@@ -158,8 +176,8 @@ class SiteRules:
         p_da = s.deaerator_pressure_barg + s.atmospheric_pressure_bar
         if p_da > 0:
             t_sat = steam.saturation_temp_c(p_da)
-            if s.feedwater_temp_c > t_sat + 0.5:
-                self.b.error("steam.feedwater_temp_c", s.feedwater_temp_c, f"must not exceed the deaerator's saturation temperature {t_sat:.1f} C at {s.deaerator_pressure_barg:g} bar(g)")
+            if s.feedwater_temp_c > t_sat:  # no margin: above it, water at the deaerator's pressure is steam
+                self.b.error("steam.feedwater_temp_c", s.feedwater_temp_c, f"must not exceed the deaerator's saturation temperature {t_sat:.2f} C at {s.deaerator_pressure_barg:g} bar(g)")
         else:
             self.b.error("steam.deaerator_pressure_barg", s.deaerator_pressure_barg, "absolute pressure must be > 0")
 
@@ -173,19 +191,28 @@ class SiteRules:
             if (b.efficiency is None) == (b.efficiency_curve is None):
                 self.b.error(path, {"efficiency": b.efficiency, "efficiency_curve": b.efficiency_curve}, "give exactly one of efficiency or efficiency_curve")
             self._curve(f"{path}.efficiency_curve", b.efficiency_curve, "efficiency")
-            self._feedwater(f"{path}.feedwater_temp_c", b.feedwater_temp_c, b.header)
+            self._feedwater(path, b, b.header)
 
-    def _feedwater(self, path: str, temp_c: float | None, header: str) -> None:
+    def _feedwater(self, path: str, unit, header: str) -> None:
+        """A unit's feedwater: an enthalpy or a temperature (at a pressure), not both; a temperature
+        below saturation at the pressure it is taken at."""
+        if unit.feedwater_enthalpy_kj_kg is not None:
+            for name in ("feedwater_temp_c", "feedwater_pressure_barg"):
+                if getattr(unit, name) is not None:
+                    self.b.error(f"{path}.{name}", getattr(unit, name), "give feedwater_enthalpy_kj_kg or a temperature (with its pressure), not both")
+            return
+        temp_c = unit.feedwater_temp_c
         if temp_c is None or header not in self.site.headers:
             return
-        h = self.site.headers[header]
-        p = h.pressure_barg + self.site.steam.atmospheric_pressure_bar
+        p_barg = next((x for x in (unit.feedwater_pressure_barg, self.site.steam.feedwater_pressure_barg) if x is not None), None)
+        where = header if p_barg is None else f"{p_barg:g} bar(g)"
+        p = (self.site.headers[header].pressure_barg if p_barg is None else p_barg) + self.site.steam.atmospheric_pressure_bar
         try:
             t_sat = steam.saturation_temp_c(p)
         except _OUT_OF_RANGE:
             return  # the header's pressure is reported by _check_headers
         if temp_c >= t_sat:
-            self.b.error(path, temp_c, f"feedwater must be below saturation at {header} ({t_sat:.1f} C)")
+            self.b.error(f"{path}.feedwater_temp_c", temp_c, f"feedwater must be below saturation at {where} ({t_sat:.1f} C)")
 
     def _check_gas_turbines(self) -> None:
         for g in self.site.gas_turbines.values():
@@ -203,7 +230,7 @@ class SiteRules:
                 if g.hrsg.duct_max_steam_tph > 0 and g.hrsg.duct_fuel is None:
                     self.b.error(f"{hp}.duct_fuel", None, "required when duct_max_steam_tph > 0")
                 self._curve(f"{hp}.part_load_recovery", g.hrsg.part_load_recovery, "relative")
-                self._feedwater(f"{hp}.feedwater_temp_c", g.hrsg.feedwater_temp_c, g.hrsg.header)
+                self._feedwater(hp, g.hrsg, g.hrsg.header)
 
     def _check_turbines(self) -> None:
         for t in self.site.turbines.values():
@@ -228,14 +255,50 @@ class SiteRules:
                 p_out = self._pressure(s.outlet)
                 if p_up is not None and p_out is not None and not p_out < p_up:
                     self.b.error(f"{sp}.outlet", s.outlet, f"outlet pressure {p_out:.3f} bar(a) must be below {upstream}'s {p_up:.3f} bar(a)")
-                if s.model in ("willans", "isentropic") and s.isentropic_efficiency is None:
-                    self.b.error(f"{sp}.isentropic_efficiency", None, f"required for a {s.model} section")
-                if s.model == "enthalpy_drop" and s.outlet in self.site.condensers:
-                    self.b.error(f"{sp}.model", s.model, "enthalpy_drop needs a header outlet with a known enthalpy; use isentropic or willans to a condenser")
+                self._section_model(sp, s)
                 self._limits(sp, s.min_flow_tph, s.max_flow_tph, "min_flow_tph", "max_flow_tph")
                 if s.rated_flow_tph is not None and s.rated_flow_tph > s.max_flow_tph:
                     self.b.error(f"{sp}.rated_flow_tph", s.rated_flow_tph, f"must not exceed max_flow_tph = {s.max_flow_tph:g}")
                 upstream, p_up = s.outlet, p_out
+
+    def _section_model(self, sp: str, s) -> None:
+        """Which data each section model needs (the numbers are checked on the steam states, optimizer.site.textbook)."""
+        if s.model == "isentropic" and s.isentropic_efficiency is None:
+            self.b.error(f"{sp}.isentropic_efficiency", None, "required for a isentropic section")
+        if s.model == "willans":
+            if s.isentropic_efficiency is None and s.no_load_flow_fraction is not None:
+                self.b.error(f"{sp}.isentropic_efficiency", None, "required for a willans section that gives no_load_flow_fraction "
+                             "(leave out both to take the line from the Sun & Smith (2015) correlation)")
+            elif s.isentropic_efficiency is not None and s.no_load_flow_fraction is None:
+                self.b.error(f"{sp}.no_load_flow_fraction", None, "required for a willans section that gives isentropic_efficiency: "
+                             "the no-load flow / rated flow (there is no default; 0.08 was assumed before); leave out both to take "
+                             "the line from the Sun & Smith (2015) correlation")
+        stated = [n for n in ("enthalpy_drop_kj_kg", "exhaust_enthalpy_kj_kg") if getattr(s, n) is not None]
+        if s.model != "enthalpy_drop":
+            for n in stated:
+                self.b.error(f"{sp}.{n}", getattr(s, n), f"only for an enthalpy_drop section (this one is {s.model})")
+            return
+        if len(stated) > 1:
+            self.b.error(f"{sp}.exhaust_enthalpy_kj_kg", s.exhaust_enthalpy_kj_kg, "give enthalpy_drop_kj_kg or exhaust_enthalpy_kj_kg, not both")
+        elif stated and s.conversion != 1.0:
+            self.b.error(f"{sp}.conversion", s.conversion, f"applies to the header-to-header drop only; {stated[0]} is stated")
+        elif not stated and s.outlet in self.site.condensers:
+            self.b.error(f"{sp}.model", s.model, "an enthalpy_drop section to a condenser needs exhaust_enthalpy_kj_kg or enthalpy_drop_kj_kg "
+                         "(a condenser has no header enthalpy to drop to)")
+
+    def _check_water_states(self) -> None:
+        """Desuperheating water: exactly one of temperature, enthalpy, entropy with its pressure."""
+        where = [(f"headers.{h.id}.spray_water", h.spray_water) for h in self.site.headers.values()]
+        where += [(f"letdowns.{ld.id}.desuperheat_water", ld.desuperheat_water) for ld in self.site.letdowns.values()]
+        for path, w in where:
+            if w is None:
+                continue
+            given = [n for n in ("temp_c", "enthalpy_kj_kg", "entropy_kj_kgk") if getattr(w, n) is not None]
+            if len(given) != 1:
+                self.b.error(path, {n: getattr(w, n) for n in ("temp_c", "enthalpy_kj_kg", "entropy_kj_kgk")},
+                             "give pressure_barg and exactly one of temp_c, enthalpy_kj_kg, entropy_kj_kgk")
+            elif w.pressure_barg + self.site.steam.atmospheric_pressure_bar <= 0.0:
+                self.b.error(f"{path}.pressure_barg", w.pressure_barg, "absolute pressure must be > 0")
 
     def _check_start_stop(self) -> None:
         """Start and stop data: the cold start pair (both or neither; cold at least hot), and
@@ -376,6 +439,50 @@ class SiteRules:
         for i, uid in enumerate(site.surrogates.exclude):
             if uid not in units:
                 self.b.error(f"surrogates.exclude[{i}]", uid, f"unknown unit (known: {', '.join(units)})")
+
+    def _check_curve_sources(self) -> None:
+        """Each unit's ``curve_source`` against the data it needs (a learned unit's model is checked
+        when the models are loaded: optimizer/fp_curves.py), and the gas turbines' rating tables."""
+        site = self.site
+        excluded = set(site.surrogates.exclude)
+        for b in site.boilers.values():
+            if b.curve_source == "first_principles" and b.efficiency is None and b.efficiency_curve is None:
+                self.b.error(f"boilers.{b.id}.curve_source", b.curve_source,
+                             "first_principles needs efficiency or efficiency_curve (the fuel is computed from it)")
+        units = [("boilers", u) for u in site.boilers.values()] + [("gas_turbines", u) for u in site.gas_turbines.values()]
+        units += [("turbines", u) for u in site.turbines.values()]
+        for coll, u in units:
+            if u.curve_source == "learned" and u.id in excluded:
+                self.b.error(f"{coll}.{u.id}.curve_source", u.curve_source, "a unit in surrogates.exclude is never learned: "
+                             "remove it from the exclude list or set curve_source = \"first_principles\"")
+        for t in site.turbines.values():
+            if t.curve_source == "learned" and not (t.drive == "generator" and len(t.sections) == 1):
+                self.b.error(f"turbines.{t.id}.curve_source", t.curve_source, "learned turbine curves (turbine_steam) exist only for "
+                             f"single-section generators; {t.id} is a {len(t.sections)}-section {t.drive} drive: use auto or first_principles")
+        for g in site.gas_turbines.values():
+            if g.rating_table is not None:
+                self._rating_table(f"gas_turbines.{g.id}.rating_table", g.rating_table, g.min_power_mw)
+
+    def _rating_table(self, path: str, r, min_power_mw: float) -> None:
+        for name, xs in (("ambient_c", r.ambient_c), ("load_fraction", r.load_fraction)):
+            if any(b <= a for a, b in zip(xs, xs[1:])):
+                self.b.error(f"{path}.{name}", xs, "must be strictly increasing")
+        if len(r.base_power_mw) != len(r.ambient_c):
+            self.b.error(f"{path}.base_power_mw", r.base_power_mw, f"must have one value per ambient ({len(r.ambient_c)})")
+        if r.load_fraction[-1] != 1.0:
+            self.b.error(f"{path}.load_fraction", r.load_fraction, "must end at 1.0 (base load)")
+        if len(r.heat_rate_kj_kwh) != len(r.ambient_c):
+            self.b.error(f"{path}.heat_rate_kj_kwh", r.heat_rate_kj_kwh, f"must have one row per ambient ({len(r.ambient_c)})")
+        for i, row in enumerate(r.heat_rate_kj_kwh):
+            if len(row) != len(r.load_fraction):
+                self.b.error(f"{path}.heat_rate_kj_kwh[{i}]", row, f"must have one value per load fraction ({len(r.load_fraction)})")
+        if r.base_power_mw and min(r.base_power_mw) < min_power_mw:
+            self.b.error(f"{path}.base_power_mw", r.base_power_mw, f"every base power must be at least min_power_mw = {min_power_mw:g}")
+
+    def _check_fuel_system(self) -> None:
+        from optimizer.site.fuel_rules import check_fuel_system  # the fuel system's rules, in their own module
+
+        check_fuel_system(self)
 
     def _check_n1_cover(self) -> None:
         from optimizer.n1_cover import cover_plan, default_sources, source_header  # the cover builds on the site model

@@ -43,6 +43,10 @@ def attr(
     return field(default=default, metadata=meta)
 
 
+# the fuel system's classes use attr (defined above): imported here, after it
+from optimizer.site.fuel_system import FuelSystem  # noqa: E402
+
+
 # --------------------------------------------------------------------------- curves
 
 
@@ -66,7 +70,46 @@ class RelativeCurve:
     relative: list[float] = attr("-", "value / value at full load", gt=0.0, le=2.0, min_len=2)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RatingTable:
+    """A gas turbine's rating from its data sheet: base power and heat rate against ambient and load.
+
+    Base power is linear in ambient between the rows (flat beyond the ends); the heat rate is
+    bilinear in (ambient, load fraction) (flat beyond the ends); compressor fouling applies on top
+    (the ``fouling`` rates). Given, it replaces the ISO rating's ambient coefficients and
+    ``part_load_efficiency`` for base power and fuel (the ISO rating still calibrates the HRSG).
+    """
+
+    ambient_c: list[float] = attr("C", "compressor-inlet ambient of each row, strictly increasing", ge=-40.0, le=60.0, min_len=2)
+    base_power_mw: list[float] = attr("MW", "base (maximum) power at each ambient, clean compressor", gt=0.0, le=1000.0, min_len=2)
+    load_fraction: list[float] = attr("-", "load / base load of each column, strictly increasing, the last 1.0", gt=0.0, le=1.0,
+                                      min_len=2)
+    heat_rate_kj_kwh: list[list[float]] = attr("kJ/kWh", "heat rate (LHV): one row per ambient, one value per load fraction",
+                                               gt=3000.0, le=30000.0, min_len=2)
+
+
+#: Where a unit's performance curve comes from (``curve_source`` of boilers, gas turbines and
+#: steam turbines): ``auto`` learned where the model directory has the unit's model, else first
+#: principles; ``learned`` a model is required; ``first_principles`` the site file's data (a model
+#: of the unit, if any, is not used). See optimizer/fp_curves.py.
+CURVE_SOURCES = ("auto", "learned", "first_principles")
+_CURVE_SOURCE_DESC = ("where its performance curve comes from: auto (learned if the model directory has its model, else "
+                      "first principles), learned (a model is required) or first_principles (the site file's data)")
+
+
 # --------------------------------------------------------------------------- water side
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaterState:
+    """Water (or wet steam) stated by its own state: its pressure with one of temperature,
+    enthalpy or entropy (IAPWS-IF97, :func:`optimizer.steam.water_state`). Given by enthalpy or
+    entropy it may be wet (between saturated liquid and vapour)."""
+
+    pressure_barg: float = attr("bar(g)", "pressure of the water where it is injected (e.g. the pump discharge)", gt=-1.0, le=300.0)
+    temp_c: float | None = attr("C", "temperature (give exactly one of temp_c, enthalpy_kj_kg, entropy_kj_kgk)", default=None, gt=0.0, lt=800.0)
+    enthalpy_kj_kg: float | None = attr("kJ/kg", "specific enthalpy", default=None, gt=0.0, le=4200.0)
+    entropy_kj_kgk: float | None = attr("kJ/(kg K)", "specific entropy", default=None, gt=0.0, le=10.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +123,11 @@ class SteamSystem:
     condensate_return_temp_c: float = attr("C", "temperature of returned process condensate", default=90.0, gt=0.0, lt=200.0)
     makeup_temp_c: float = attr("C", "demineralised make-up water temperature", default=30.0, gt=0.0, lt=100.0)
     atmospheric_pressure_bar: float = attr("bar(a)", "atmospheric pressure for gauge to absolute", default=1.01325, gt=0.8, lt=1.1)
+    deaerator: bool = attr("-", "the site has a deaerator (false: no deaerator balance; feedwater is taken at its stated state)", default=True)
+    feedwater_enthalpy_kj_kg: float | None = attr("kJ/kg", "boiler and HRSG feedwater enthalpy, instead of feedwater_temp_c "
+                                                  "(for units that state none of their own)", default=None, gt=0.0, le=2000.0)
+    feedwater_pressure_barg: float | None = attr("bar(g)", "pressure at which feedwater_temp_c gives the boiler and HRSG "
+                                                 "feedwater enthalpy (default: each unit's header pressure)", default=None, gt=-1.0, le=300.0)
 
 
 # --------------------------------------------------------------------------- start and stop data
@@ -121,6 +169,8 @@ class Header:
     enthalpy_kj_kg: float | None = attr("kJ/kg", "explicit header enthalpy, for sites that give one", default=None, gt=0.0, le=4200.0)
     swing_reserve_tph: float = attr("t/h", "pressure control: headroom to their maximum the running boilers on this header keep "
                                    "(0: none); missing headroom is priced, see optimizer/formulation.py", default=0.0, ge=0.0, le=1e4)
+    spray_water: WaterState | None = attr("-", "water of the header's desuperheater and of the letdowns into it that state none "
+                                          "(default: feedwater at feedwater_temp_c and the header's pressure)", default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,6 +200,9 @@ class Boiler:
     ambient_efficiency_per_c: float = attr("1/C", "efficiency change per C of combustion air above the reference", default=0.0005, ge=-0.01, le=0.01)
     reference_ambient_c: float = attr("C", "ambient at which the curve was taken", default=25.0, ge=-40.0, le=60.0)
     feedwater_temp_c: float | None = attr("C", "feedwater temperature if not the site's", default=None, gt=0.0, lt=350.0)
+    feedwater_enthalpy_kj_kg: float | None = attr("kJ/kg", "feedwater enthalpy, instead of a temperature", default=None, gt=0.0, le=2000.0)
+    feedwater_pressure_barg: float | None = attr("bar(g)", "pressure at which the feedwater temperature is taken (default: the "
+                                                 "site's feedwater_pressure_barg, else the header's)", default=None, gt=-1.0, le=300.0)
     available: bool = attr("-", "in service", default=True)
     can_switch_off: bool = attr("-", "may be taken off line by the optimiser", default=True)
     ramp_tph_per_min: float = attr("t/h/min", "steam ramp rate (move limit)", default=2.0, gt=0.0)
@@ -160,6 +213,9 @@ class Boiler:
     cold_after_h: float | None = _start_stop("cold_after_h")
     shutdown_cost: float = _start_stop("shutdown_cost")
     startup_time_min: float = _start_stop("startup_time_min")
+    curve_source: Literal["auto", "learned", "first_principles"] = attr(
+        "-", _CURVE_SOURCE_DESC + "; first principles: fuel = steam x (h_steam - h_feedwater) / efficiency, the efficiency "
+             "from efficiency or efficiency_curve with the ambient correction", default="auto")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +239,9 @@ class Hrsg:
     duct_max_steam_tph: float = attr("t/h", "maximum duct-fired steam", default=0.0, ge=0.0)
     duct_efficiency: float = attr("-", "incremental efficiency of duct firing", default=0.98, gt=0.0, le=1.0)
     feedwater_temp_c: float | None = attr("C", "feedwater temperature if not the site's", default=None, gt=0.0, lt=350.0)
+    feedwater_enthalpy_kj_kg: float | None = attr("kJ/kg", "feedwater enthalpy, instead of a temperature", default=None, gt=0.0, le=2000.0)
+    feedwater_pressure_barg: float | None = attr("bar(g)", "pressure at which the feedwater temperature is taken (default: the "
+                                                 "site's feedwater_pressure_barg, else the header's)", default=None, gt=-1.0, le=300.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,6 +271,10 @@ class GasTurbine:
     shutdown_cost: float = _start_stop("shutdown_cost")
     startup_time_min: float = _start_stop("startup_time_min")
     hrsg: Hrsg | None = attr("-", "heat-recovery steam generator", default=None)
+    curve_source: Literal["auto", "learned", "first_principles"] = attr(
+        "-", _CURVE_SOURCE_DESC + "; first principles: fuel from the rating (rating_table, or the ISO rating with its "
+             "coefficients and part_load_efficiency), unfired HRSG steam from the exhaust heat it recovers", default="auto")
+    rating_table: RatingTable | None = attr("-", "data-sheet rating: base power and heat rate against ambient and load", default=None)
 
     def fouling_rates(self) -> tuple[float, float]:
         """(power loss, heat-rate rise) per 1000 running hours for the fitted inlet filter."""
@@ -222,7 +285,20 @@ class GasTurbine:
         """Maximum power at an ambient and compressor fouling:
         ``P_ISO (1 + a_P (T - T_ISO)) (1 - f_P t_f / 1000)``."""
         loss, _ = self.fouling_rates()
+        if self.rating_table is not None:  # the data sheet's base power at this ambient (linear between rows, flat beyond)
+            clean = interp_flat(ambient_c, self.rating_table.ambient_c, self.rating_table.base_power_mw)
+            return clean * max(0.0, 1.0 - loss * fouling_h / 1000.0)
         return self.iso_power_mw * (1.0 + self.power_ambient_coef_per_c * (ambient_c - self.iso_ambient_c)) * max(0.0, 1.0 - loss * fouling_h / 1000.0)
+
+
+def interp_flat(x: float, xs: list[float], ys: list[float]) -> float:
+    """Linear interpolation of ``ys`` over increasing ``xs`` at ``x``, flat beyond the ends."""
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:
+        return ys[-1]
+    i = next(k for k in range(1, len(xs)) if x <= xs[k])
+    return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / (xs[i] - xs[i - 1])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,19 +312,31 @@ class TurbineSection:
     * ``willans``: ``P = s * (m - f0 * m_rated)``, ``s = eta_is * dh_is / (3600 * (1 - f0))``, so the
       section reaches ``eta_is`` at rated flow and makes no power at ``f0 * m_rated``;
       ``part_load_curvature`` ``c`` bends the true curve: ``P * (1 - c * (1 - m/m_rated)^2)``;
+      with neither ``isentropic_efficiency`` nor ``no_load_flow_fraction`` the line comes from the
+      Sun & Smith (2015) correlation of inlet and outlet pressure and maximum flow
+      (:mod:`optimizer.site.willans`);
     * ``enthalpy_drop``: ``P = m * conversion * (h_in - h_out_header) / 3600``, for sites that give
-      header enthalpies (``conversion = 1`` is allowed).
+      header enthalpies (``conversion = 1`` is allowed); or ``P = m * dh / 3600`` with the drop
+      ``dh`` stated (``enthalpy_drop_kj_kg``) or given by the exhaust enthalpy
+      (``exhaust_enthalpy_kj_kg``: ``dh = h_in - h_exhaust``), the way to a condenser.
     """
 
     outlet: str = attr("-", "header or condenser the section exhausts to", ref="headers|condensers")
     model: Literal["willans", "isentropic", "enthalpy_drop"] = attr("-", "section power model", default="willans")
     isentropic_efficiency: float | None = attr("-", "isentropic efficiency at rated flow", default=None, gt=0.0, le=1.0)
-    no_load_flow_fraction: float = attr("-", "Willans no-load flow / rated flow", default=0.08, ge=0.0, lt=0.6)
+    no_load_flow_fraction: float | None = attr("-", "Willans no-load flow / rated flow (with isentropic_efficiency; leave both out "
+                                               "for the Sun & Smith correlation)", default=None, ge=0.0, lt=0.6)
     part_load_curvature: float = attr("-", "true-curve bending of the Willans line at part load", default=0.0, ge=0.0, lt=0.5)
     conversion: float = attr("-", "share of the header-to-header enthalpy drop converted (enthalpy_drop)", default=1.0, gt=0.0, le=1.0)
     min_flow_tph: float = attr("t/h", "minimum flow through the section when running", default=0.0, ge=0.0)
     max_flow_tph: float = attr("t/h", "maximum flow through the section", gt=0.0, le=5000.0)
     rated_flow_tph: float | None = attr("t/h", "rated flow (defaults to the maximum)", default=None, gt=0.0)
+    enthalpy_drop_kj_kg: float | None = attr("kJ/kg", "stated enthalpy drop inlet -> exhaust (enthalpy_drop; instead of the "
+                                             "header-to-header drop)", default=None, gt=0.0, le=2500.0)
+    exhaust_enthalpy_kj_kg: float | None = attr("kJ/kg", "stated exhaust enthalpy (enthalpy_drop; e.g. a condensing exhaust, may be wet)",
+                                                default=None, gt=0.0, le=4200.0)
+    textbook_drop: bool = attr("-", "the stated drop is a textbook simplification: accept it quietly even where it exceeds the "
+                               "isentropic drop (else such a drop is warned about)", default=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,6 +371,9 @@ class SteamTurbine:
     cold_after_h: float | None = _start_stop("cold_after_h", _GENERATORS_ONLY)
     shutdown_cost: float = _start_stop("shutdown_cost", _GENERATORS_ONLY)
     startup_time_min: float = _start_stop("startup_time_min", _GENERATORS_ONLY)
+    curve_source: Literal["auto", "learned", "first_principles"] = attr(
+        "-", _CURVE_SOURCE_DESC + "; first principles: its sections' models; learned only for a single-section generator",
+        default="auto")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,13 +388,15 @@ class Condenser:
 @dataclass(frozen=True, kw_only=True)
 class Letdown:
     """A pressure-reducing valve from ``inlet`` to ``outlet``, optionally desuperheated to the
-    outlet header's enthalpy with feedwater."""
+    outlet header's enthalpy with water (its stated state, else the header's spray water)."""
 
     id: str
     inlet: str = attr("-", "upstream header", ref="headers")
     outlet: str = attr("-", "downstream header", ref="headers")
     max_flow_tph: float = attr("t/h", "maximum steam through the valve (inlet side)", gt=0.0, le=5000.0)
     desuperheat: bool = attr("-", "water injection to the outlet header's temperature", default=True)
+    desuperheat_water: WaterState | None = attr("-", "the letdown desuperheater's water (default: the outlet header's spray_water)",
+                                                default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -537,7 +630,10 @@ class Site:
     measurements: Measurements = attr("-", "flow-meter uncertainty for data reconciliation", default_factory=Measurements)
     plant_connection: PlantConnection = attr("-", "OPC UA tag map", default_factory=PlantConnection)
     n1_cover: N1Cover = attr("-", "N-1 steam cover (loss of the largest running source)", default_factory=N1Cover)
+    fuel_system: FuelSystem = attr("-", "fuel-gas headers, their sources, burners and furnaces (optimizer/fuel_system.py)",
+                                   default_factory=FuelSystem)
     source: str = field(default="<memory>", compare=False, metadata={"internal": True})
+    warnings: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
 
     def headers_by_pressure(self) -> list[Header]:
         """Headers from the highest pressure to the lowest."""

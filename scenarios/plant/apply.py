@@ -30,4 +30,6 @@ def setpoints_from_proposal(site: Site, proposal: Proposal, previous: Setpoints 
         consumer_tph={c: sp[tags.steam(c)] for c, con in site.consumers.items() if con.flexible and con.column is None and tags.steam(c) in sp},
         column_reflux={c: sp[tags.column_reflux(c)] for c, con in site.consumers.items()
                        if con.column is not None and tags.column_reflux(c) in sp} or prev.column_reflux,
+        fuel_share={u: {h: sp[tags.fuel_share(bu.unit, h, bu.duct)] for h in bu.headers} for u, bu in site.fuel_system.burners.items()
+                    if all(tags.fuel_share(bu.unit, h, bu.duct) in sp for h in bu.headers)} or prev.fuel_share,
     )

@@ -262,6 +262,8 @@ class BalanceSheet:
         header spray water) from make-up, returned condensate and condenser condensate,
         ``S = (F (h_fw - h_m) - R (h_r - h_m) - C (h_c - h_m)) / (h_s - h_m)``."""
         site, p = self.site, self.props
+        if not p.has_deaerator:
+            return 0.0
         feed = sum(plan.boiler_demand.values()) + sum(byprod.values()) + sum(unfired.values()) + sum(plan.duct.values())
         feed += sum(tph * p.letdown_water_ratio[ld] for ld, tph in plan.letdown.items()) + sum(plan.spray.values())
         returned = sum(tph * (site.steam.condensate_return_fraction if site.consumers[c].condensate_return_fraction is None

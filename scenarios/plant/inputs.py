@@ -26,6 +26,9 @@ class Disturbances:
     * ``unmeasured_loss_fraction``: steam lost unmetered per header, fraction of the steam its
       process consumers draw.
 
+    ``fuel_gj_h``: the fuel system's by-product fuel-gas make per source and draw per process
+    furnace, GJ/h (absent: ``nominal_gj_h`` / ``draw_gj_h``).
+
     ``column_feed_tph``: feed per steered column, t/h (absent: the column's ``feed_nominal_tph``
     scaled by its consumer demand over ``demand_tph``: the demand profile read as throughput).
     """
@@ -42,6 +45,7 @@ class Disturbances:
     gt_fouling_rate_factor: dict[str, float] = field(default_factory=dict)
     unmeasured_loss_fraction: dict[str, float] = field(default_factory=dict)
     column_feed_tph: dict[str, float] = field(default_factory=dict)
+    fuel_gj_h: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +64,8 @@ class Setpoints:
       column, its reboiler's steam flow setpoint (the reflux ratio follows).
     * ``column_reflux``: reflux ratio per steered column (wins over ``consumer_tph``; neither:
       the column's ``reflux_ratio_today``).
+    * ``fuel_share``: per fuel-system burner (its id), share of each fuel header in its fuel
+      energy (absent: all from its first header).
     """
 
     boiler_steam_tph: dict[str, float] = field(default_factory=dict)
@@ -72,3 +78,4 @@ class Setpoints:
     drivers_on_motor: set[str] = field(default_factory=set)
     consumer_tph: dict[str, float] = field(default_factory=dict)
     column_reflux: dict[str, float] = field(default_factory=dict)
+    fuel_share: dict[str, dict[str, float]] = field(default_factory=dict)

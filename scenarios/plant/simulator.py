@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from optimizer.emissions import fuel_factor
+from optimizer.fuel_system import FuelSettlement, fuel_system_units, settle
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
 from optimizer.steam import header_spray_or_deficit, mixing_letdowns
@@ -114,6 +115,7 @@ class PlantSimulator:
         self.turbines = {t.id: TurbineCurve(t, p.sections[t.id]) for t in site.turbines.values()}
         self.columns = {c.id: ColumnCurve(c.column) for c in site.consumers.values() if c.column is not None}
         self.factors = {f.id: fuel_factor(f, site.emissions.gwp_set) for f in site.fuels.values()}
+        self._on_fs = fuel_system_units(site)
         self._ascending = [h.id for h in sorted(site.headers.values(), key=lambda h: h.pressure_barg)]
         self._letdowns_into = {h: sorted((ld for ld in site.letdowns.values() if ld.outlet == h), key=lambda ld: site.headers[ld.inlet].pressure_barg) for h in site.headers}
         self._letdowns_out = {h: sorted((ld for ld in site.letdowns.values() if ld.inlet == h), key=lambda ld: -site.headers[ld.outlet].pressure_barg) for h in site.headers}
@@ -129,6 +131,8 @@ class PlantSimulator:
         h_h = props.header_enthalpy_kj_kg
         bal = {hid: HeaderBalance(hid, h_h[hid]) for hid in site.headers}
         fuel_use: dict[str, float] = {f: 0.0 for f in site.fuels}
+        fs_fuel: dict[tuple[str, bool], float] = {}  # (unit, duct) -> GJ/h of the units burning from the fuel system
+        on_fs = self._on_fs
         up = lambda uid: uid not in d.unavailable  # noqa: E731
         check_disturbance_gap(site, d)
 
@@ -169,14 +173,20 @@ class PlantSimulator:
             if on and p_set is not None and abs(power - p_set) > 1e-9:
                 notes.append(f"{gid}: power setpoint {p_set:.2f} MW limited to {power:.2f} MW (base {base:.2f} MW)")
             fuel = curve.fuel_gj_h(power, amb, fouling_h, k_f)
-            fuel_use[g.fuel] += fuel
+            if (gid, False) in on_fs:
+                fs_fuel[gid, False] = fuel
+            else:
+                fuel_use[g.fuel] += fuel
             gen_mw += power
             unfired = curve.unfired_steam_tph(power, amb, fouling_h, k_f) if on else 0.0
             duct = 0.0
             if on and g.hrsg is not None:
                 duct = setpoints.duct_steam_tph.get(gid, 0.0)
                 duct = 0.0 if duct <= 0.0 else min(max(duct, g.hrsg.duct_min_steam_tph), g.hrsg.duct_max_steam_tph)
-                fuel_use[g.hrsg.duct_fuel] += curve.duct_fuel_gj_h(duct) if duct > 0 else 0.0
+                if (gid, True) in on_fs:
+                    fs_fuel[gid, True] = curve.duct_fuel_gj_h(duct) if duct > 0 else 0.0
+                else:
+                    fuel_use[g.hrsg.duct_fuel] += curve.duct_fuel_gj_h(duct) if duct > 0 else 0.0
                 bal[g.hrsg.header].inflows.append(Stream(f"{gid}.hrsg", unfired + duct, h_h[g.hrsg.header]))
             tags.update({
                 f"{gid}.power_mw": power, f"{gid}.base_power_mw": base, f"{gid}.fuel_gj_h": fuel,
@@ -281,7 +291,9 @@ class PlantSimulator:
             fuel = self.boilers[bid].fuel_gj_h(tph, amb, loss)
             shares = setpoints.boiler_fuel_share.get(bid) or {b.fuels[0]: 1.0}
             total_share = sum(shares.values())
-            for f in b.fuels:  # every fuel the boiler can burn gets its tag (0 when unused)
+            if (bid, False) in on_fs:  # its fuel comes from the fuel system's headers (settled below)
+                fs_fuel[bid, False] = fuel
+            for f in (b.fuels if (bid, False) not in on_fs else ()):  # every fuel the boiler can burn gets its tag (0 when unused)
                 part = fuel * shares.get(f, 0.0) / total_share
                 fuel_use[f] += part
                 tags[f"{bid}.fuel_{f}_gj_h"] = part
@@ -294,7 +306,7 @@ class PlantSimulator:
             bal[ld.inlet].outflows.append(Stream(lid, tph, h_h[ld.inlet]))
             bal[ld.outlet].inflows.append(Stream(lid, tph, h_h[ld.inlet]))
             if water > 0:
-                bal[ld.outlet].inflows.append(Stream(f"{lid}.water", water, props.header_spray_water_kj_kg[ld.outlet]))
+                bal[ld.outlet].inflows.append(Stream(f"{lid}.water", water, props.letdown_water_kj_kg[lid]))
             tags[f"{lid}.steam_tph"], tags[f"{lid}.water_tph"] = tph, water
         for vid, tph in vent_tph.items():
             v = self.site.vents[vid]
@@ -312,6 +324,8 @@ class PlantSimulator:
         # --- deaerator and water side
         feedwater = self._feedwater(bal, boiler_tph, ld_in, spray)
         makeup = feedwater - returned_tph - condensate_tph - da_steam
+        if not props.has_deaerator:  # returned water beyond the feedwater is drained
+            makeup = max(0.0, makeup)
         tags.update({"deaerator.steam_tph": da_steam, "deaerator.feedwater_tph": feedwater, "deaerator.makeup_tph": makeup,
                      "deaerator.condensate_return_tph": returned_tph, "deaerator.condenser_condensate_tph": condensate_tph})
         for c, mw in condenser_mw.items():
@@ -320,7 +334,8 @@ class PlantSimulator:
                 notes.append(f"{c}: duty {mw:.1f} MW above its {self.site.condensers[c].max_duty_mw:.1f} MW cooling capacity")
 
         tags["site.turbine_shaft_mw"] = turbine_shaft_mw
-        self._economics(tags, fuel_use, gen_mw, motor_mw, boiler_tph, vent_tph, d, notes)
+        fs = self._fuel_system(tags, fs_fuel, setpoints, d, notes) if site.fuel_system.headers else None
+        self._economics(tags, fuel_use, gen_mw, motor_mw, boiler_tph, vent_tph, d, notes, fs)
         return PlantState(d.timestamp, tags, bal, notes)
 
     # ------------------------------------------------------------------ cascade
@@ -445,6 +460,8 @@ class PlantSimulator:
         .. math:: S = \\frac{F (h_{fw} - h_m) - R (h_r - h_m) - C (h_c - h_m)}{h_s - h_m}
         """
         p = self.props
+        if not p.has_deaerator:
+            return 0.0
         h_m, h_s = p.makeup_kj_kg, p.header_enthalpy_kj_kg[p.deaerator_steam_header]
         h_c = next(iter(p.condensate_kj_kg.values()), h_m)
         if len(set(p.condensate_kj_kg.values())) > 1:
@@ -453,7 +470,27 @@ class PlantSimulator:
         return max(0.0, s)
 
     # ------------------------------------------------------------------ economics
-    def _economics(self, tags, fuel_use, gen_mw, motor_mw, boiler_tph, vent_tph, d: Disturbances, notes) -> None:
+    def _fuel_system(self, tags, fs_fuel, setpoints: Setpoints, d: Disturbances, notes) -> FuelSettlement:
+        """The fuel system settled at this operating point (optimizer/fuel_system.py, the model's
+        definitions): its tags, and its cost and CO2e for the economics."""
+        fs = self.site.fuel_system
+        r = settle(self.site, fs_fuel, setpoints.fuel_share, d.fuel_gj_h, d.fuel_gj_h)
+        for (h, u), gj in r.draws.items():
+            bu = fs.burners[u]
+            tags[f"{bu.unit}.{'duct_' if bu.duct else ''}fuel_{h}_gj_h"] = gj
+        for h in fs.headers:
+            tags[f"site.fuel_header_{h}_gj_h"] = sum(gj for (hh, _), gj in r.draws.items() if hh == h)
+            if fs.headers[h].flare or h in r.flare:
+                tags[f"site.flare_{h}_gj_h"] = r.flare.get(h, 0.0)
+        for s, (_, src) in fs.sources().items():
+            tags[f"{s}.fuel_gj_h"] = r.takes[s] if src.kind == "purchase" else d.fuel_gj_h.get(s, src.nominal_gj_h)
+        for x, fur in fs.furnaces.items():
+            tags[f"{x}.fuel_gj_h"] = d.fuel_gj_h.get(x, fur.draw_gj_h)
+        notes += r.notes
+        return r
+
+    def _economics(self, tags, fuel_use, gen_mw, motor_mw, boiler_tph, vent_tph, d: Disturbances, notes,
+                   fs: FuelSettlement | None = None) -> None:
         site = self.site
         e, em = site.electricity, site.emissions
         load = (d.site_load_mw if d.site_load_mw is not None else (e.site_load_mw if e else 0.0)) + motor_mw
@@ -469,6 +506,9 @@ class PlantSimulator:
             if gj > site.fuels[f].max_gj_h + 1e-9:
                 notes.append(f"fuel {f}: {gj:.1f} GJ/h above its {site.fuels[f].max_gj_h:.1f} GJ/h availability")
         scope1 = sum(fuel_use[f] * self.factors[f].total_t_gj for f in fuel_use)
+        if fs is not None:  # the fuel system: purchases, flare; the burners' and the flare's CO2e
+            fuel_cost += fs.cost_per_h
+            scope1 += fs.co2e_t_h
         grid_ef = e.grid_ef_t_mwh if e else 0.0
         scope2 = imp * grid_ef - (exp * grid_ef if em.credit_export else 0.0)
         counted = (scope1 if em.scope1 else 0.0) + (scope2 if em.scope2 else 0.0)
@@ -483,7 +523,7 @@ class PlantSimulator:
         carbon = em.carbon_price_per_t * counted
         steam_generated = sum(boiler_tph.values()) + sum(tags.get(f"{g}.hrsg_steam_tph", 0.0) for g in self.gts)
         tags.update({
-            "site.fuel_gj_h": sum(fuel_use.values()),
+            "site.fuel_gj_h": sum(fuel_use.values()) + (sum(fs.draws.values()) if fs is not None else 0.0),
             "site.steam_generated_tph": steam_generated,
             "site.byproduct_steam_tph": sum(tags[f"{s}.steam_tph"] for s in site.byproduct_sources),
             "site.vent_tph": sum(vent_tph.values()),

@@ -70,8 +70,23 @@ function render(s) {
   // mode
   $("mode-detail").textContent = s.mode; $("mode-since").textContent = s.since; $("mode-meaning").textContent = s.modes[s.mode];
   $("mode-setpoints").textContent = s.closed_loop_setpoints.length ? s.closed_loop_setpoints.join(", ") : "none";
-  rows("mode-history", s.mode_history.slice().reverse().map((r) => `<tr><td>${esc(r.time)}</td><td>${esc(r.from)}</td><td>${esc(r.to)}</td>` +
-    `<td>${esc(r.closed_loop_setpoints.join(", ") || "none")}</td><td>${esc(r.reason || "")}</td></tr>`));
+  rows("mode-history", s.mode_history.length ? s.mode_history.slice().reverse().map((r) => `<tr><td>${esc(r.time)}</td><td>${esc(r.from)}</td><td>${esc(r.to)}</td>` +
+    `<td>${esc(r.closed_loop_setpoints.join(", ") || "none")}</td><td>${esc(r.reason || "")}</td></tr>`) :
+    ["<tr><td colspan=\"5\" class=\"small\">no switch since the service started</td></tr>"]);
+  // plant link
+  const link = s.plant_link, last = link ? link.last : null;
+  $("link-none").hidden = !!link; $("link").hidden = !link;
+  if (link) {
+    $("link-endpoint").textContent = link.endpoint;
+    $("link-configured").textContent = link.configured_mode === "closed_loop" ?
+      `closed loop allowed for ${link.write_allow_list.join(", ")}` : "advisory only (the adapter configuration allows no writes)";
+    $("link-last").textContent = !last ? "no cycle yet" : last.cycle === undefined ? `${last.status}: ${last.error}` :
+      `cycle ${last.cycle} at ${last.time_utc}, mode ${last.mode}, ${last.connected ? "connected" : "not connected"}, status ${last.status}` +
+      (last.error ? `; ${last.error}` : "");
+    const wr = last && last.written ? Object.entries(last.written) : [], rf = last && last.refused ? Object.entries(last.refused) : [];
+    $("link-written").textContent = wr.length ? wr.map(([k, v]) => `${k} = ${num(v, 3)}`).join(", ") : "nothing";
+    $("link-refused").textContent = rf.length ? rf.map(([k, v]) => `${k}: ${v}`).join("; ") : "nothing";
+  }
   document.body.dataset.loaded = "1";
 }
 

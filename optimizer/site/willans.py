@@ -1,0 +1,80 @@
+"""Willans lines of steam-turbine sections from the Sun & Smith (2015) correlation.
+
+Sun, L.; Smith, R. (2015), "Performance modeling of new and existing steam turbines",
+Ind. Eng. Chem. Res. 54(6), 1908-1915, doi:10.1021/ie5032309. The Willans line of a turbine
+(shaft power ``W`` kW against steam flow ``m`` kg/s) is
+
+.. math:: W = n\\,m - W_{int},\\qquad n = \\frac{1 + c}{a}\\left(\\Delta h_{is} - \\frac{b}{m_{max}}\\right),
+          \\qquad W_{int} = \\frac{c}{a}\\left(m_{max}\\,\\Delta h_{is} - b\\right)
+
+with ``dh_is`` the isentropic enthalpy drop (kJ/kg) and ``m_max`` the maximum flow (kg/s); the
+coefficients are linear in the inlet and outlet pressures ``P_in``, ``P_out`` (bar a):
+``a = a1 + a2 P_in + a3 P_out``, ``b = b1 + b2 P_in + b3 P_out`` (kW), ``c = c1 + c2 P_in + c3 P_out``.
+At maximum flow the line gives ``W = (m_max dh_is - b) / a``: an isentropic efficiency
+``(1 - b / (m_max dh_is)) / a`` whatever ``c``.
+
+Where the coefficients come from: the paper itself was not at hand; they are as quoted, with
+the citation "Modelling parameters from Sun and Smith 2015", by the open implementation
+github.com/Norvell-git/SteamSystems, file ``turbines/functions/base.py`` (function ``f_abc``,
+commit c378ae7673e76807b6b4d21fadee79c55fe87aab), which uses the condensing set for an outlet
+below 1.013 bar(a) and the back-pressure set otherwise. An older copy in the same repository
+(``MainFunctions/MoreFunctions/base.py``, commit d4de629e1e93fa0c3e5f0cf3dfae4d40c8ba2edf) has
+``c1 = 7.8863e-3`` for the condensing set; the repository's own part-load condensing test
+(``tests/test_cond_part_load.py``, commit 400f565d58dce41c8923f1aa8412b8f1f79635e0: 10 bar(a),
+300 C to 0.1 bar(a), 10 of 12 kg/s max, shaft 6375.3476 kW) is met by ``c1 = 7.8863e-2``
+(6375.3476 kW; ``7.8863e-3`` gives 6466.1 kW), so that value is used. Check them against the
+paper's table before relying on them outside the range it was fitted on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# outlet pressure (bar a) below which the condensing coefficients apply (as in the source above)
+CONDENSING_BELOW_BARA = 1.013
+
+
+@dataclass(frozen=True)
+class SunSmithSet:
+    """Regression coefficients of one turbine type: ``x = x1 + x2 P_in + x3 P_out`` (bar a) for x in a, b (kW), c."""
+
+    a: tuple[float, float, float]
+    b: tuple[float, float, float]
+    c: tuple[float, float, float]
+
+
+# Norvell-git/SteamSystems turbines/functions/base.py f_abc (see the module docstring)
+BACK_PRESSURE = SunSmithSet(a=(1.1880, -2.9564e-4, 4.6473e-3), b=(449.98, 5.6702, -11.505), c=(0.20515, -6.9517e-4, 2.8446e-3))
+CONDENSING = SunSmithSet(a=(1.3150, -1.6347e-3, -0.36798), b=(-437.77, 29.007, 10.359), c=(7.8863e-2, 5.2833e-4, -0.70315))
+
+
+@dataclass(frozen=True)
+class SunSmithLine:
+    """One section's Willans line: ``P_mw = slope_mw_per_tph * m_tph - intercept_mw`` and the
+    correlation values it comes from (a, b kW, c; ``efficiency_at_max``: isentropic efficiency at
+    maximum flow)."""
+
+    a: float
+    b_kw: float
+    c: float
+    slope_mw_per_tph: float
+    intercept_mw: float
+    efficiency_at_max: float
+
+
+def coefficients(inlet_pressure_bara: float, outlet_pressure_bara: float) -> tuple[float, float, float]:
+    """(a, b kW, c) of the correlation at the section's pressures (bar a)."""
+    s = CONDENSING if outlet_pressure_bara < CONDENSING_BELOW_BARA else BACK_PRESSURE
+    p1, p2 = inlet_pressure_bara, outlet_pressure_bara
+    return tuple(k[0] + k[1] * p1 + k[2] * p2 for k in (s.a, s.b, s.c))  # type: ignore[return-value]
+
+
+def sun_smith_line(inlet_pressure_bara: float, outlet_pressure_bara: float, isentropic_drop_kj_kg: float,
+                   max_flow_tph: float) -> SunSmithLine:
+    """The section's Willans line in the site's units (t/h, MW): ``m_max`` kg/s ``= max_flow_tph / 3.6``;
+    ``n`` kJ/kg (kW per kg/s) is ``n / 3600`` MW per t/h; ``W_int`` kW is ``W_int / 1000`` MW."""
+    a, b, c = coefficients(inlet_pressure_bara, outlet_pressure_bara)
+    m_max = max_flow_tph / 3.6
+    n = (1.0 + c) / a * (isentropic_drop_kj_kg - b / m_max)
+    w_int = c / a * (m_max * isentropic_drop_kj_kg - b)
+    return SunSmithLine(a, b, c, n / 3600.0, w_int / 1000.0, (1.0 - b / (m_max * isentropic_drop_kj_kg)) / a)
