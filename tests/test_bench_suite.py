@@ -133,12 +133,18 @@ def test_omlt_case_same_optimum_and_one_binary_per_neuron(label):
     from optimizer.supervisor import SupervisorConfig
     cap = SupervisorConfig().max_curve_points  # every curve is SOS (none proven convex)
     site = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
-    groups = group_curves(SurrogateCurves(site, models, cap).slots, cap)
+    slots = SurrogateCurves(site, models, cap).slots
+    groups = group_curves(slots, cap)
     segments = sum(sos2_bits(g.max_points - 1) for g in groups.values())  # our curve binaries: log2 of the segments per group
+    # the two-decision network (TG3's inlet) is no curve: our multi-input embedding has one binary
+    # per neuron too (the cycle's bounds fix the stable ones), OMLT's big-M one per neuron
+    two_decision = sorted(n for n in models if n not in slots)
+    assert two_decision == (["TG3_steam"] if label == "bundled" else [])
+    ectg_binaries = sum(models[n].network.n_hidden for n in two_decision)
     assert om["cycles"] == 1 and om["all_agree"]
     assert 0.0 <= om["max_objective_rel_diff"] <= 1e-6
-    assert om["hidden_neurons"] == neurons
-    assert om["omlt"]["integer_columns"] == om["ours"]["integer_columns"] - segments + neurons
+    assert om["hidden_neurons"] == neurons and om["networks"] == len(models)
+    assert om["omlt"]["integer_columns"] == om["ours"]["integer_columns"] - segments - ectg_binaries + neurons
     assert om["ours"]["integer_columns_free_max"] < om["omlt"]["integer_columns_free_max"]
     assert om["speedup_highspy"] > 0 and om["ours"]["compact_columns_dropped"] > 0
     r = _fake_run()
