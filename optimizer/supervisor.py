@@ -1140,10 +1140,12 @@ class Supervisor:
         """The curves whose relative disagreement with their provider exceeds what they may have:
         ``agreement_rtol`` for exact curves (surrogates, linear first-principles curves), the
         provider's ``tolerance(name)`` where larger (a linearised first-principles curve:
-        :data:`optimizer.fp_curves.FP_LINEARISATION_RTOL`)."""
+        :data:`optimizer.fp_curves.FP_LINEARISATION_RTOL`). An extraction-condensing generator's
+        network (no curve of the provider: :mod:`optimizer.ectg`) is exact: ``agreement_rtol``."""
         tol = getattr(self.curves, "tolerance", None)
         rtol = self.config.agreement_rtol
-        return {k: v for k, v in agreement.items() if v > (max(rtol, tol(k)) if tol is not None else rtol)}
+        slots = self.curves.slots
+        return {k: v for k, v in agreement.items() if v > (max(rtol, tol(k)) if tol is not None and k in slots else rtol)}
 
     def _kpis(self, x: np.ndarray | None = None) -> dict[str, float]:
         """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI
