@@ -145,13 +145,44 @@ def _slot_vars(m, slot):
     return on_var(m, slot), x_var(m, slot), y_var(m, slot), lo, hi
 
 
-def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.ConcreteModel, dict]:
-    """A clone of the supervisor's model (as its Params stand) with every learned curve embedded
-    by OMLT's big-M ReLU formulation instead of our breakpoints (module docstring)."""
+def _omlt_network(m: pyo.ConcreteModel, name: str, model, boxes: dict[str, tuple[float, float]],
+                  disturbances: dict[str, float], info: dict):
+    """OMLT's big-M block ``nn_<name>`` of ``model``'s network: input bounds = the training domain
+    widened to hold each decision input's box (``boxes``: tag -> (lo, hi)) and each disturbance's
+    value (fixed); returns the block and the output's bound over that input box (interval
+    arithmetic, sound: the on/off big-M)."""
     from omlt import OmltBlock
     from omlt.io import load_onnx_neural_network
     from omlt.neuralnet import ReluBigMFormulation
 
+    d_lo, d_hi = model.domain
+    bounds = {}
+    for j, tag in enumerate(model.input_names):
+        a, b = float(d_lo[j]), float(d_hi[j])
+        lo, hi = boxes[tag] if tag in boxes else (float(disturbances[tag]),) * 2
+        a2, b2 = min(a, lo), max(b, hi)
+        if (a2, b2) != (a, b):
+            info["widened_inputs"].append(f"{name}:{tag}")
+        bounds[j] = (a2, b2)
+    net = load_onnx_neural_network(onnx.load(str(model.path)), None, bounds)
+    blk = OmltBlock()
+    m.add_component(f"nn_{name}", blk)
+    blk.build_formulation(ReluBigMFormulation(net))
+    info["networks"] += 1
+    info["hidden_neurons"] += model.network.n_hidden
+    for j, tag in enumerate(model.input_names):
+        if tag not in boxes:
+            blk.inputs[j].fix(float(disturbances[tag]))
+    lo_b = np.array([bounds[j][0] for j in range(len(bounds))])
+    hi_b = np.array([bounds[j][1] for j in range(len(bounds))])
+    out_lo, out_hi = model.network.interval_bounds(lo_b, hi_b)[-1]
+    return blk, bounds, float(max(abs(out_lo[0]), abs(out_hi[0])))
+
+
+def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.ConcreteModel, dict]:
+    """A clone of the supervisor's model (as its Params stand) with every learned curve embedded
+    by OMLT's big-M ReLU formulation instead of our breakpoints, and every two-decision network
+    instead of our multi-input embedding (module docstring)."""
     m = sup.model.clone()
     for comp in ("curve_sum", "curve_x", "curve_y", "sos_one", "sos_zero"):
         getattr(m, comp).deactivate()
@@ -164,33 +195,9 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
     for name, slot in sup.curves.slots.items():
         model = sup.curves.models[name]
         on, x, y, lo, hi = _slot_vars(m, slot)
-        d_lo, d_hi = model.domain
-        bounds = {}
-        for j, tag in enumerate(model.input_names):
-            a, b = float(d_lo[j]), float(d_hi[j])
-            if tag == slot.x_tag:
-                a2, b2 = min(a, lo), max(b, hi)
-            else:
-                v = float(disturbances[tag])
-                a2, b2 = min(a, v), max(b, v)
-            if (a2, b2) != (a, b):
-                info["widened_inputs"].append(f"{name}:{tag}")
-            bounds[j] = (a2, b2)
-        net = load_onnx_neural_network(onnx.load(str(model.path)), None, bounds)
-        blk = OmltBlock()
-        m.add_component(f"nn_{name}", blk)
-        blk.build_formulation(ReluBigMFormulation(net))
-        info["networks"] += 1
-        info["hidden_neurons"] += model.network.n_hidden
+        blk, bounds, y_bound = _omlt_network(m, name, model, {slot.x_tag: (lo, hi)}, disturbances, info)
         xj = model.input_names.index(slot.x_tag)
-        for j, tag in enumerate(model.input_names):
-            if j != xj:
-                blk.inputs[j].fix(float(disturbances[tag]))
-        # output bound over the input box (interval arithmetic, sound) for the on/off big-M
-        lo_b = np.array([bounds[j][0] for j in range(len(bounds))])
-        hi_b = np.array([bounds[j][1] for j in range(len(bounds))])
-        out_lo, out_hi = model.network.interval_bounds(lo_b, hi_b)[-1]
-        m_y = float(max(abs(out_lo[0]), abs(out_hi[0]))) + 1.0
+        m_y = y_bound + 1.0
         m_x = float(max(abs(bounds[xj][0]), abs(bounds[xj][1]))) + 1.0
         xin, yout = blk.inputs[xj], blk.outputs[0]
         m.nn_links.add(x - xin <= m_x * (1 - on))
@@ -207,24 +214,8 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
         ours.deactivate()
         model = unit.model
         decisions = {unit.power_tag: m.t_out[t], unit.extraction_tag: m.extr[t, 0]}
-        d_lo, d_hi = model.domain
-        bounds = {}
-        for j, tag in enumerate(model.input_names):
-            a, b = float(d_lo[j]), float(d_hi[j])
-            if tag in decisions:
-                a2, b2 = min(a, float(pyo.value(ours.x_lo[tag]))), max(b, float(pyo.value(ours.x_hi[tag])))
-            else:
-                v = float(disturbances[tag])
-                a2, b2 = min(a, v), max(b, v)
-            if (a2, b2) != (a, b):
-                info["widened_inputs"].append(f"{unit.name}:{tag}")
-            bounds[j] = (a2, b2)
-        net = load_onnx_neural_network(onnx.load(str(model.path)), None, bounds)
-        blk = OmltBlock()
-        m.add_component(f"nn_{unit.name}", blk)
-        blk.build_formulation(ReluBigMFormulation(net))
-        info["networks"] += 1
-        info["hidden_neurons"] += model.network.n_hidden
+        boxes = {tag: (float(pyo.value(ours.x_lo[tag])), float(pyo.value(ours.x_hi[tag]))) for tag in decisions}
+        blk, bounds, y_bound = _omlt_network(m, unit.name, model, boxes, disturbances, info)
         info["ectg_networks"] = info.get("ectg_networks", 0) + 1
         on = m.t_on[t]
         for j, tag in enumerate(model.input_names):
@@ -232,12 +223,7 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
                 m_in = float(max(abs(bounds[j][0]), abs(bounds[j][1]))) + 1.0
                 m.nn_links.add(decisions[tag] - blk.inputs[j] <= m_in * (1 - on))
                 m.nn_links.add(blk.inputs[j] - decisions[tag] <= m_in * (1 - on))
-            else:
-                blk.inputs[j].fix(float(disturbances[tag]))
-        lo_b = np.array([bounds[j][0] for j in range(len(bounds))])
-        hi_b = np.array([bounds[j][1] for j in range(len(bounds))])
-        out_lo, out_hi = model.network.interval_bounds(lo_b, hi_b)[-1]
-        m_y = float(max(abs(out_lo[0]), abs(out_hi[0]), sup.site.turbines[t].sections[0].max_flow_tph)) + 1.0
+        m_y = max(y_bound, sup.site.turbines[t].sections[0].max_flow_tph) + 1.0
         m.nn_links.add(m.flow[t, 0] - blk.outputs[0] <= m_y * (1 - on))
         m.nn_links.add(blk.outputs[0] - m.flow[t, 0] <= m_y * (1 - on))
     return m, info
