@@ -427,3 +427,42 @@ def test_every_bundled_model_directory_is_stamped_for_its_site_as_it_is_now(name
     record = read_manifest(root / "models" / name).site_record
     assert record["site"] == name and record["hash"] == site_hash(site)
     assert compare_site_record(site, record) == []
+
+
+def tg3_frame(lo_x: float, hi_x: float, rows: int = 600) -> pd.DataFrame:
+    """TG3's own campaign, synthetic: power and extraction swept independently (extraction over
+    [lo_x, hi_x] t/h, power 3-20 MW), its inlet a smooth function of both (t/h)."""
+    t = np.arange(rows)
+    power = 3.0 + 17.0 * 0.5 * (1 - np.cos(2 * np.pi * t / 96.0))
+    extraction = lo_x + (hi_x - lo_x) * 0.5 * (1 - np.cos(2 * np.pi * t / 37.0))
+    inlet = 10.0 + 4.2 * power + 0.75 * extraction + 0.02 * power**2
+    return pd.DataFrame({"TG3.power_mw": power, "TG3.extraction0_tph": extraction, "TG3.inlet_tph": inlet},
+                        index=pd.date_range("2026-01-05", periods=rows, freq="15min"))
+
+
+def test_an_extraction_condensing_unit_trains_from_its_own_data_and_records_its_extraction_header(tmp_path, monkeypatch):
+    """`train --unit-data TG3_steam=...`: TG3's quantity is prepared from its own historian (the
+    site historian has no TG3 rows), checked against its operating range (power 3-20 MW,
+    extraction 0-112 t/h) like every other, and recorded as kind ectg_steam with the extraction
+    header; a name that is no learned quantity is refused."""
+    from scenarios.training import check_training_data, train_site_models
+    from surrogate.train import TrainingConfig
+
+    site = load_site(site_variant(tmp_path, "tg3_only", (
+        'kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam"]',
+        'kinds = ["ectg_steam"]')))
+    site_rows = turbine_frame(2.0, 12.0)  # the site historian: no TG3 column
+    with pytest.raises(ValueError, match="TG3_steam"):
+        check_training_data(site, site_rows)
+    with pytest.raises(ValueError, match=r"TG3_steam: the training data cover TG3.extraction0_tph 18% of its operating range \[0, 112\]"):
+        check_training_data(site, site_rows, unit_frames={"TG3_steam": tg3_frame(0.0, 20.0)})
+    with pytest.raises(ValueError, match=r"unit data for \['TG4_steam'\]: not learned quantities of site"):
+        check_training_data(site, site_rows, unit_frames={"TG4_steam": tg3_frame(0.0, 112.0)})
+    assert list(check_training_data(site, site_rows, unit_frames={"TG3_steam": tg3_frame(0.0, 112.0)})) == ["TG3_steam"]
+    train_site_models(site, site_rows, tmp_path / "m", TrainingConfig(sizes=((3,),), seeds=(0,)),
+                      unit_frames={"TG3_steam": tg3_frame(0.0, 112.0)})
+    record = read_manifest(tmp_path / "m").site_record
+    assert list(record["models"]) == ["TG3_steam"]
+    rec = record["models"]["TG3_steam"]
+    assert rec["kind"] == "ectg_steam" and rec["inputs"] == ["TG3.power_mw", "TG3.extraction0_tph"]
+    assert rec["steam_turbine TG3.extraction"] == "MP" and rec["header MP.pressure_barg"] == 18.0
