@@ -168,3 +168,25 @@ def test_startups_under_way_from_the_followed_schedule():
     assert startups_under_way(sched, pd.Timestamp("2026-03-02T07:00:00")) == {"B3": 0.0}
     assert startups_under_way(sched, pd.Timestamp("2026-03-02T06:00:00")) == {}
     assert startups_under_way(None, pd.Timestamp("2026-03-02T06:45:00")) == {}
+
+
+def test_a_plan_runs_although_another_highs_user_sized_this_threads_scheduler():
+    """HiGHS keeps one task scheduler per calling thread, sized by its first run: after a run with
+    threads = 2 in this thread (another HiGHS user: a solve with its defaults, Pyomo's appsi), the
+    plan's own runs (threads = 1) must still solve: the horizon and the mixing probe reset the
+    scheduler and run (they were refused: a fallback to the single period, no mixing settled)."""
+    import highspy
+
+    highspy.Highs.resetThreadScheduler(True)
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.setOptionValue("threads", 2)
+    other.addVar(1.0, 10.0)
+    other.changeColCost(0, 1.0)
+    other.run()
+    assert other.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    site = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
+    s = Supervisor(site, load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")).plan(
+        dict(SNAPSHOT), horizon_h=2, period_min=60, time_budget_s=30)
+    assert s.status == "optimal", s.warnings
+    assert s.stats["mixing_binaries_settled"] > 0
