@@ -15,8 +15,12 @@ What is compared (one cycle of the reference site, after the supervisor has step
   input bounds = the training domain, widened where needed to hold the cycle's box and the
   snapshot (a box beyond the training domain would otherwise change the feasible set).
   The unit's on/off ``u`` is kept: ``|x - x_nn| <= M (1 - u)``, ``|y - y_nn| <= M (1 - u)``,
-  ``y <= M u`` (with ``u = 0`` our formulation gives ``x = y = 0``). Everything else (balances,
-  limits, on/off and mixing binaries, objective) is the same model.
+  ``y <= M u`` (with ``u = 0`` our formulation gives ``x = y = 0``). An extraction-condensing
+  generator's two-decision network (:mod:`optimizer.ectg`) likewise: our multi-input embedding's
+  block deactivated, the same ONNX network by OMLT over the training domain widened to the
+  cycle's box, linked to the turbine's power, extraction and inlet flow by the rows of
+  :func:`optimizer.ectg.add_ectgs`. Everything else (balances, limits, on/off and mixing binaries,
+  objective) is the same model.
 
 Both MILPs are solved by HiGHS with the same options (the supervisor's tuned options, one thread,
 gap 1e-7): through Pyomo (``appsi_highs``, a new solver object per solve, model build included)
@@ -141,13 +145,44 @@ def _slot_vars(m, slot):
     return on_var(m, slot), x_var(m, slot), y_var(m, slot), lo, hi
 
 
-def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.ConcreteModel, dict]:
-    """A clone of the supervisor's model (as its Params stand) with every learned curve embedded
-    by OMLT's big-M ReLU formulation instead of our breakpoints (module docstring)."""
+def _omlt_network(m: pyo.ConcreteModel, name: str, model, boxes: dict[str, tuple[float, float]],
+                  disturbances: dict[str, float], info: dict):
+    """OMLT's big-M block ``nn_<name>`` of ``model``'s network: input bounds = the training domain
+    widened to hold each decision input's box (``boxes``: tag -> (lo, hi)) and each disturbance's
+    value (fixed); returns the block and the output's bound over that input box (interval
+    arithmetic, sound: the on/off big-M)."""
     from omlt import OmltBlock
     from omlt.io import load_onnx_neural_network
     from omlt.neuralnet import ReluBigMFormulation
 
+    d_lo, d_hi = model.domain
+    bounds = {}
+    for j, tag in enumerate(model.input_names):
+        a, b = float(d_lo[j]), float(d_hi[j])
+        lo, hi = boxes[tag] if tag in boxes else (float(disturbances[tag]),) * 2
+        a2, b2 = min(a, lo), max(b, hi)
+        if (a2, b2) != (a, b):
+            info["widened_inputs"].append(f"{name}:{tag}")
+        bounds[j] = (a2, b2)
+    net = load_onnx_neural_network(onnx.load(str(model.path)), None, bounds)
+    blk = OmltBlock()
+    m.add_component(f"nn_{name}", blk)
+    blk.build_formulation(ReluBigMFormulation(net))
+    info["networks"] += 1
+    info["hidden_neurons"] += model.network.n_hidden
+    for j, tag in enumerate(model.input_names):
+        if tag not in boxes:
+            blk.inputs[j].fix(float(disturbances[tag]))
+    lo_b = np.array([bounds[j][0] for j in range(len(bounds))])
+    hi_b = np.array([bounds[j][1] for j in range(len(bounds))])
+    out_lo, out_hi = model.network.interval_bounds(lo_b, hi_b)[-1]
+    return blk, bounds, float(max(abs(out_lo[0]), abs(out_hi[0])))
+
+
+def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.ConcreteModel, dict]:
+    """A clone of the supervisor's model (as its Params stand) with every learned curve embedded
+    by OMLT's big-M ReLU formulation instead of our breakpoints, and every two-decision network
+    instead of our multi-input embedding (module docstring)."""
     m = sup.model.clone()
     for comp in ("curve_sum", "curve_x", "curve_y", "sos_one", "sos_zero"):
         getattr(m, comp).deactivate()
@@ -160,33 +195,9 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
     for name, slot in sup.curves.slots.items():
         model = sup.curves.models[name]
         on, x, y, lo, hi = _slot_vars(m, slot)
-        d_lo, d_hi = model.domain
-        bounds = {}
-        for j, tag in enumerate(model.input_names):
-            a, b = float(d_lo[j]), float(d_hi[j])
-            if tag == slot.x_tag:
-                a2, b2 = min(a, lo), max(b, hi)
-            else:
-                v = float(disturbances[tag])
-                a2, b2 = min(a, v), max(b, v)
-            if (a2, b2) != (a, b):
-                info["widened_inputs"].append(f"{name}:{tag}")
-            bounds[j] = (a2, b2)
-        net = load_onnx_neural_network(onnx.load(str(model.path)), None, bounds)
-        blk = OmltBlock()
-        m.add_component(f"nn_{name}", blk)
-        blk.build_formulation(ReluBigMFormulation(net))
-        info["networks"] += 1
-        info["hidden_neurons"] += model.network.n_hidden
+        blk, bounds, y_bound = _omlt_network(m, name, model, {slot.x_tag: (lo, hi)}, disturbances, info)
         xj = model.input_names.index(slot.x_tag)
-        for j, tag in enumerate(model.input_names):
-            if j != xj:
-                blk.inputs[j].fix(float(disturbances[tag]))
-        # output bound over the input box (interval arithmetic, sound) for the on/off big-M
-        lo_b = np.array([bounds[j][0] for j in range(len(bounds))])
-        hi_b = np.array([bounds[j][1] for j in range(len(bounds))])
-        out_lo, out_hi = model.network.interval_bounds(lo_b, hi_b)[-1]
-        m_y = float(max(abs(out_lo[0]), abs(out_hi[0]))) + 1.0
+        m_y = y_bound + 1.0
         m_x = float(max(abs(bounds[xj][0]), abs(bounds[xj][1]))) + 1.0
         xin, yout = blk.inputs[xj], blk.outputs[0]
         m.nn_links.add(x - xin <= m_x * (1 - on))
@@ -194,6 +205,27 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
         m.nn_links.add(y - yout <= m_y * (1 - on))
         m.nn_links.add(yout - y <= m_y * (1 - on))
         m.nn_links.add(y <= m_y * on)
+    # the extraction-condensing generators' two-decision networks (optimizer/ectg.py): our
+    # multi-input embedding deactivated, the same network by OMLT's big-M over the training domain
+    # widened to hold this cycle's box, linked to the turbine's power, extraction and inlet flow by
+    # the rows of optimizer.ectg.add_ectgs (a stopped turbine's rows hold its flows at 0)
+    for t, unit in sup.ectg.items():
+        ours = getattr(m, f"ectg_{t}")
+        ours.deactivate()
+        model = unit.model
+        decisions = {unit.power_tag: m.t_out[t], unit.extraction_tag: m.extr[t, 0]}
+        boxes = {tag: (float(pyo.value(ours.x_lo[tag])), float(pyo.value(ours.x_hi[tag]))) for tag in decisions}
+        blk, bounds, y_bound = _omlt_network(m, unit.name, model, boxes, disturbances, info)
+        info["ectg_networks"] = info.get("ectg_networks", 0) + 1
+        on = m.t_on[t]
+        for j, tag in enumerate(model.input_names):
+            if tag in decisions:
+                m_in = float(max(abs(bounds[j][0]), abs(bounds[j][1]))) + 1.0
+                m.nn_links.add(decisions[tag] - blk.inputs[j] <= m_in * (1 - on))
+                m.nn_links.add(blk.inputs[j] - decisions[tag] <= m_in * (1 - on))
+        m_y = max(y_bound, sup.site.turbines[t].sections[0].max_flow_tph) + 1.0
+        m.nn_links.add(m.flow[t, 0] - blk.outputs[0] <= m_y * (1 - on))
+        m.nn_links.add(blk.outputs[0] - m.flow[t, 0] <= m_y * (1 - on))
     return m, info
 
 
@@ -265,7 +297,7 @@ def compare(sup: Supervisor, disturbances: dict[str, float], our_objective: floa
                               f"relative (allowed {AGREEMENT_REL:g}); all: {diffs}; OMLT status {omlt_status}, {term}")
     med = statistics.median
     return {
-        "what": f"reference site, one cycle ({label}): the supervisor's MILP vs a clone with every learned curve "
+        "what": f"reference site, one cycle ({label}): the supervisor's MILP vs a clone with every learned network "
                 f"({info['networks']} networks, {info['hidden_neurons']} hidden neurons) embedded by OMLT ReluBigMFormulation over the full network",
         "networks": info["networks"], "hidden_neurons": info["hidden_neurons"], "widened_inputs": info["widened_inputs"],
         "ours": {"highspy_ms": [1e3 * x for x in ours_t], "highspy_median_ms": 1e3 * med(ours_t), "objective": ours_obj,

@@ -7,7 +7,8 @@ peer writes the SAME horizon the way a Pyomo user would and solves it through Py
 interface:
 
 * a ``ConcreteModel`` with one sub-block per period (``m.period[t]``), each built by
-  :func:`optimizer.formulation.build_model` with the arguments ``Supervisor.__init__`` uses, its
+  :func:`optimizer.formulation.build_model` with the arguments ``Supervisor.__init__`` uses (its
+  curves and its extraction-condensing generators' networks, ``ectg=``), its
   mutable Params set from :attr:`optimizer.horizon.Period.params` (a value vector follows
   ``LpTemplate.params`` order: the block's mutable Params in ``component_objects`` order);
 * each block's objective deactivated, its expression summed with weight ``hours[t]`` into one
@@ -86,8 +87,10 @@ def build_peer(sup: Supervisor, periods: list[Period], cp: Coupling, hours: list
     m = pyo.ConcreteModel(name=f"{sup.site.name}-horizon-{T}")
 
     def period_rule(b: pyo.Block, t: int) -> None:
+        # the Supervisor's model exactly: its curves and its extraction-condensing generators'
+        # embedded networks (optimizer/ectg.py), so both solve the same problem
         b.transfer_attributes_from(build_model(sup.site, sup.props, sup.curves.slots, sup._weights,  # noqa: SLF001
-                                               point_cap=sup.config.max_curve_points))
+                                               point_cap=sup.config.max_curve_points, ectg=sup.ectg))
 
     m.period = pyo.Block(range(T), rule=period_rule)
 

@@ -121,6 +121,14 @@ def _dbl_turbine(x: np.ndarray) -> np.ndarray:
 
 _FUNCTIONS = {"ext_turbine": _ext_turbine, "duct_hrsg": _duct_hrsg, "dbl_turbine": _dbl_turbine}
 
+#: The bundled two-decision networks of the reference site (scenarios/models/reference_olefins), with
+#: their training domain as the box walk's range and cycle-like prices (steam cost, power credit).
+BUNDLED_DIR = ROOT / "scenarios" / "models" / "reference_olefins"
+BUNDLED = {
+    "TG3_steam": Unit("TG3_steam", [("TG3.power_mw", "MW", 3.05, 20.1), ("TG3.extraction0_tph", "t/h", 0.03, 112.6)],
+                      ["TG3.power_mw", "TG3.extraction0_tph"], ("TG3.inlet_tph", "t/h"), [-3200.0, -250.0], 1000.0),
+}
+
 UNITS = [
     Unit("ext_turbine", [("power_mw", "MW", 5.0, 40.0), ("extraction_tph", "t/h", 0.0, 80.0), ("cw_temp_c", "degC", 15.0, 35.0)],
          ["power_mw", "extraction_tph"], ("inlet_steam_tph", "t/h"), [-55.0, -9.0], 14.0),
@@ -288,14 +296,20 @@ def _rel(a: float, b: float) -> float:
 
 
 def bench_network(unit: Unit, size: str, n_boxes: int, out_dir: Path, partition: bool = True,
-                  compare_hull: bool = True) -> dict:
-    """All figures for one network (module docstring)."""
-    hidden = SIZES[size]
-    net, mape = train(unit, hidden)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{unit.name}_{size}.onnx"
-    save_network(net, path, f"{unit.name}_{size}")
-    served = OnnxSurrogate.from_file(path)
+                  compare_hull: bool = True, bundled: Path | None = None) -> dict:
+    """All figures for one network (module docstring); ``bundled``: a bundled ONNX file for
+    ``unit`` instead of a network trained here (``size`` then only names it)."""
+    if bundled is not None:
+        served = OnnxSurrogate.from_file(bundled)
+        net, mape, path = served.network, float(served.metadata.get("test_mape_pct", "nan")), bundled
+        hidden = tuple(net.hidden_sizes)
+    else:
+        hidden = SIZES[size]
+        net, mape = train(unit, hidden)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{unit.name}_{size}.onnx"
+        save_network(net, path, f"{unit.name}_{size}")
+        served = OnnxSurrogate.from_file(path)
     d = DEFAULT_FORMULATION
     ours = {d: Ours(net, unit, d)}   # the default (formulation and bounds), then the alternatives measured
     for form, bnd in VARIANTS:
@@ -366,6 +380,11 @@ def run(quick: bool = False, out_dir: Path = OUT) -> dict:
             log.info("benchmarking %s", key)
             nets[key] = bench_network(unit, size, n_boxes, out_dir)
             log.info("%s: %s", key, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in nets[key].items()})
+    for name, unit in BUNDLED.items():  # the bundled two-decision networks (issue 17 item 2)
+        key = f"{name}_bundled"
+        log.info("benchmarking %s", key)
+        nets[key] = bench_network(unit, "bundled", n_boxes, out_dir, bundled=BUNDLED_DIR / f"{name}.onnx")
+        log.info("%s: %s", key, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in nets[key].items()})
     from benchmarks.relu_coupled import bench_site
 
     site = {}

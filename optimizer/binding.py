@@ -5,6 +5,13 @@ The worth is the dual of the limit's row (or the reduced cost of its column) in 
 optimisation's model with its on/off pattern held and each learned curve continued just beyond
 its box, so that a unit's box is held by its limit rows alone (optimizer/supervisor.py,
 _prepare_pricing). Rows and columns are recognised by their Pyomo component's name.
+
+A limit of one unit (a boiler's, a GT's, a duct burner's, a steam turbine's: :data:`UNIT_ON`) is
+binding only while that unit runs in the proposal. With its on/off held at 0 in the duals LP,
+a stopped unit's rows are degenerate (its flows are held at zero by several rows at once, e.g. a
+turbine's section flows, extraction and power): relaxing one of them alone saves nothing,
+whatever dual the LP returns for it, and "TG3 at maximum power" for a TG3 that is off is wrong
+in plant words too. So such rows are left out of the report (:meth:`BindingLimits.at`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,23 @@ LIMITS: dict[str, str] = {
     "fs_take": "fuel purchase availability (per GJ/h)",
 }
 
+#: limits that belong to one unit (the first index of the row or column), by component name: the
+#: component of that unit's on/off variable
+UNIT_ON: dict[str, str] = {
+    "b_max": "b_on", "b_min": "b_on", "g_max": "g_on", "g_min": "g_on", "d_max": "d_on",
+    "t_gen_max": "t_on", "t_gen_min": "t_on", "t_flow_max": "t_on", "t_flow_min": "t_on", "x_max": "t_on", "x_min": "t_on",
+}
+
+
+def _on_name(name: str) -> str | None:
+    """The on/off column's name of the unit a limit belongs to (``x_max[TG3,0]`` -> ``t_on[TG3]``),
+    None for a limit of no single unit."""
+    base, _, rest = name.partition("[")
+    on = UNIT_ON.get(base)
+    if on is None or not rest:
+        return None
+    return f"{on}[{rest.rstrip(']').split(',')[0]}]"
+
 
 class BindingLimits:
     """The binding-limit report of one model. ``names``: () -> (row names, column names) of the
@@ -50,37 +74,47 @@ class BindingLimits:
         return {"limit": name, "kind": kind, "what": what, "description": said[0], "unit": said[1], "currency": self._currency,
                 "worth_per_unit_per_h": worth}
 
-    def candidates(self, duals) -> tuple[list[dict], list[tuple[int, dict]]] | None:
-        """What the report needs only the duals for: the constraints with a dual, and the
-        columns with a reduced cost (column, entry) before the at-the-upper-bound test of :meth:`at`."""
+    def candidates(self, duals) -> tuple[list[tuple[int, dict]], list[tuple[int, int, dict]]] | None:
+        """What the report needs only the duals for: the constraints with a dual (on/off column
+        of their unit, entry), and the columns with a reduced cost (column, on/off column, entry),
+        before the tests of :meth:`at` (an on/off column -1: the limit is no single unit's)."""
         if duals is None:
             return None
         if self._index is None:  # per kind: (HiGHS indices, names, what each is worth, plant words and unit), once
             rows, cols = self._names()
 
+            col_of = {n: i for i, n in enumerate(cols)}
+
             def index(names):
                 hits = [(i, n, LIMITS[n.split("[")[0]]) for i, n in enumerate(names) if n and n.split("[")[0] in LIMITS]
+                on = [col_of.get(_on_name(n), -1) for _, n, _ in hits]  # the unit's on/off column, -1: none
                 return (np.array([i for i, _, _ in hits], dtype=np.int64), [n for _, n, _ in hits], [w for _, _, w in hits],
-                        [self._describe(n) for _, n, _ in hits])
+                        [self._describe(n) for _, n, _ in hits], on)
 
             self._index = (index(rows), index(cols))
         row_dual, col_dual = duals
-        (r_idx, r_names, r_what, r_said), (c_idx, c_names, c_what, c_said) = self._index
+        (r_idx, r_names, r_what, r_said, r_on), (c_idx, c_names, c_what, c_said, c_on) = self._index
         r_worth, c_worth = np.abs(row_dual[r_idx]), np.abs(col_dual[c_idx])
-        rows_out = [self._entry(r_names[k], "constraint", r_what[k], r_said[k], float(r_worth[k]))
+        rows_out = [(r_on[k], self._entry(r_names[k], "constraint", r_what[k], r_said[k], float(r_worth[k])))
                     for k in np.flatnonzero(r_worth > 1e-6).tolist()]
-        cols_out = [(int(c_idx[k]), self._entry(c_names[k], "bound", c_what[k], c_said[k], float(c_worth[k])))
+        cols_out = [(int(c_idx[k]), c_on[k], self._entry(c_names[k], "bound", c_what[k], c_said[k], float(c_worth[k])))
                     for k in np.flatnonzero(c_worth > 1e-6).tolist()]
         return rows_out, cols_out
 
     @staticmethod
     def at(candidates, x: np.ndarray, upper: np.ndarray, top: int = 12) -> list[dict]:
         """The binding limits from their :meth:`candidates` at solution ``x`` with column upper
-        bounds ``upper``, the most valuable first (at most ``top``)."""
+        bounds ``upper``, the most valuable first (at most ``top``). A limit of a unit that is off
+        at ``x`` is not binding (module docstring)."""
         if candidates is None:
             return []
         rows_out, cols_out = candidates
+
+        def running(on: int) -> bool:
+            return on < 0 or x[on] >= 0.5
+
         # a flow resting at zero is not a limit anyone would relax: only columns at their upper bound
-        out = [dict(d) for d in rows_out] + [dict(d) for i, d in cols_out if abs(x[i] - upper[i]) <= 1e-7 * (1.0 + abs(x[i]))]
+        out = [dict(d) for on, d in rows_out if running(on)] + \
+              [dict(d) for i, on, d in cols_out if running(on) and abs(x[i] - upper[i]) <= 1e-7 * (1.0 + abs(x[i]))]
         out.sort(key=lambda d: -d["worth_per_unit_per_h"])
         return out[:top]

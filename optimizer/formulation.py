@@ -66,6 +66,7 @@ import pyomo.environ as pyo
 
 from optimizer.columns import add_columns, purity_penalty, steered_columns
 from optimizer.curves import CurveGroup, CurveSlot, group_curves
+from optimizer.ectg import add_ectgs
 from optimizer.emissions import fuel_factor
 from optimizer.fuel_system import add_fuel_system, fuel_system_units
 from optimizer.n1_cover import add_n1_cover
@@ -231,14 +232,19 @@ def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Par
 
 
 def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot],
-                weights: tuple[float, float, float] = (1.0, 0.0, 0.0), point_cap: int | None = None) -> pyo.ConcreteModel:
+                weights: tuple[float, float, float] = (1.0, 0.0, 0.0), point_cap: int | None = None,
+                ectg: Mapping | None = None) -> pyo.ConcreteModel:
     """The site's model; see the module docstring for the math.
 
     ``weights``: objective weights of (cost, CO2e, steam generated), fixed for the model's life
     (constants, so every objective coefficient depends on at most one mutable parameter).
     ``point_cap``: breakpoints reserved at most per decision variable's curve group (never fewer
     than a member curve reserves itself; :func:`optimizer.curves.group_curves`).
+    ``ectg``: turbine id -> :class:`optimizer.ectg.EctgUnit`, the extraction-condensing generators
+    whose inlet steam is a learned function of power and extraction (embedded exactly; their LP
+    section's Willans line replaced, see :mod:`optimizer.ectg`).
     """
+    ectg = dict(ectg or {})
     st = structure(site, slots, point_cap)
     m = pyo.ConcreteModel(name=site.name)
     m.st = st
@@ -333,7 +339,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.t_chain = pyo.Constraint(m.TX, rule=lambda m, t, k: m.flow[t, k + 1] == m.flow[t, k] - m.extr[t, k])
     m.t_flow_min = pyo.Constraint(m.TS, rule=lambda m, t, k: m.flow[t, k] >= m.m_lo[t, k] * m.t_on[t])
     m.t_flow_max = pyo.Constraint(m.TS, rule=lambda m, t, k: m.flow[t, k] <= m.m_hi[t, k] * m.t_on[t])
-    m.t_willans = pyo.Constraint([(t, k) for t, k in st.sections if t not in learned_turbine],
+    m.t_willans = pyo.Constraint([(t, k) for t, k in st.sections if t not in learned_turbine and not (t in ectg and k > 0)],
                                  rule=lambda m, t, k: m.shaft[t, k] == sec[t, k].slope_mw_per_tph * m.flow[t, k] - sec[t, k].intercept_mw * m.t_on[t])
     m.t_learned_shaft = pyo.Constraint(sorted(learned_turbine), rule=lambda m, t: m.shaft[t, 0] * eff[t] == m.t_out[t])
     m.t_output = pyo.Constraint([t for t in st.turbines if t not in learned_turbine],
@@ -345,6 +351,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ steered columns, learned curves (lambda + logarithmic SOS2)
     add_columns(m, site, columns, _param)
     add_learned_curves(m, st.groups, st.curves)
+    add_ectgs(m, site, ectg)  # extraction-condensing generators: two-decision networks (optimizer/ectg.py)
 
     # ------------------------------------------------------------------ letdowns, vents, consumers
     m.ld = pyo.Var(m.L, domain=pyo.NonNegativeReals, bounds=lambda m, l: (0, m.ld_hi[l]))

@@ -143,6 +143,18 @@ class Prepared:
     model: object
 
 
+def run_in_this_thread(g: "highspy.Highs") -> None:
+    """``g.run()`` in the calling thread. HiGHS keeps one task scheduler per calling thread, sized
+    by the first run in it; if another HiGHS user in this thread (Pyomo's appsi_highs with its
+    default, a solve with more threads) set it up for more threads, every run with threads=1 is
+    refused before it starts (status error, model status not set). Then this thread's scheduler is
+    reset (nothing else of HiGHS can be running in it) and the run made again."""
+    if g.run() == highspy.HighsStatus.kError and g.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        log.info("HiGHS refused to run: this thread's task scheduler was set up by another HiGHS user; resetting it")
+        highspy.Highs.resetThreadScheduler(True)
+        g.run()
+
+
 class HighsDirect:
     """One persistent HiGHS instance for one Pyomo model (see the module docstring)."""
 
@@ -275,15 +287,7 @@ class HighsDirect:
     @staticmethod
     def run_only(job: "Prepared") -> None:
         """Run a prepared solve and nothing else (its results stay in ``job.g``)."""
-        g = job.g
-        if g.run() == highspy.HighsStatus.kError and g.getModelStatus() == highspy.HighsModelStatus.kNotset:
-            # HiGHS keeps one task scheduler per calling thread, sized by the first run in it; if
-            # another HiGHS user in this thread (Pyomo's appsi_highs with its default, say) set it up
-            # for more threads, every run with threads=1 is refused before it starts. Reset this
-            # thread's scheduler (nothing else of HiGHS can be running in it) and run again.
-            log.info("HiGHS refused to run: this thread's task scheduler was set up by another HiGHS user; resetting it")
-            highspy.Highs.resetThreadScheduler(True)
-            g.run()
+        run_in_this_thread(job.g)
 
     def solve(self, model: LpArrays, time_limit: float, mip_rel_gap: float, options: dict | None = None,
               fix: dict[int, float] | None = None, load: bool = True, pyomo: bool = True) -> DirectResult:

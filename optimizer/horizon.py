@@ -55,6 +55,7 @@ from scipy.sparse import block_diag, coo_matrix, csc_matrix, hstack, vstack
 
 from optimizer import tags
 from optimizer.cycle import CycleData
+from optimizer.highs_direct import run_in_this_thread
 from optimizer.lp_arrays import LpArrays
 from optimizer.mixing_probe import mixing_headers, settled_binaries
 
@@ -354,7 +355,7 @@ def solve(model: LpArrays, time_limit_s: float, mip_rel_gap: float, options: dic
     g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     model.pass_to(g)
     t0 = time.perf_counter()
-    g.run()
+    run_in_this_thread(g)  # a scheduler another HiGHS user sized for more threads: reset, not refused
     solve_s = time.perf_counter() - t0
     info = g.getInfo()
     status = g.getModelStatus()

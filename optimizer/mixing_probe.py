@@ -35,6 +35,7 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix
 
+from optimizer.highs_direct import run_in_this_thread
 from optimizer.lp_arrays import LpArrays
 
 _CONTINUOUS = int(highspy.HighsVarType.kContinuous)
@@ -84,7 +85,7 @@ def excess_range(block: LpArrays, headers: list[MixingHeader]) -> dict[str, tupl
         values = []
         for sign in (1.0, -1.0):  # min of the others (max e), then max of the others (min e)
             g.changeColsCost(len(idx), idx, sign * np.array(coefs))
-            g.run()
+            run_in_this_thread(g)
             if g.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 break
             values.append(sign * g.getInfo().objective_function_value)

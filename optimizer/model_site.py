@@ -22,6 +22,8 @@ time (and by ``steamopt surrogate stamp`` for an existing directory) the manifes
   hrsg_steam     as gt_fuel, plus the HRSG's header and its state and its feedwater enthalpy
   turbine_steam  drive, number of sections, inlet header and its state, the exhaust (a header
                  and its state, or a condenser and its pressure)
+  ectg_steam     as turbine_steam, plus the extraction header (the first section's outlet) and
+                 its state (an extraction-condensing generator's inlet against power and extraction)
   column_steam,  the header the reboiler draws from and its state, and the column's physics
   column_purity  (relative volatility, stages, feed composition, distillate/feed, boil-up and
                  reboiler heats)
@@ -67,11 +69,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from optimizer import tags
 from optimizer.audit import sha256_of
 from optimizer.curves import classify
 from optimizer.fp_curves import no_models
 from optimizer.site.properties import SiteProperties, compute_properties
-from optimizer.site.model import Site
+from optimizer.site.model import Site, extraction_condensing_generators
 from surrogate.manifest import Manifest, load_model_dir_with_manifest, write_manifest
 from surrogate.serving import OnnxSurrogate
 
@@ -83,7 +86,7 @@ log = logging.getLogger(__name__)
 RECORD_FORMAT = "1"
 #: The word used in messages for a unit of each kind of learned quantity.
 _UNIT_WORD = {"boiler_fuel": "boiler", "gt_fuel": "gas_turbine", "hrsg_steam": "gas_turbine", "turbine_steam": "steam_turbine",
-              "column_steam": "consumer", "column_purity": "consumer"}
+              "column_steam": "consumer", "column_purity": "consumer", "ectg_steam": "steam_turbine"}
 _COLUMN_PHYSICS = ("relative_volatility", "theoretical_stages", "feed_light_fraction", "distillate_to_feed",
                    "boilup_latent_heat_kj_kg", "reboiler_heat_kj_kg")
 _ABSENT = "(absent)"
@@ -139,9 +142,9 @@ def model_dependencies(site: Site, kind: str, unit: str, props: SiteProperties |
             out[f"gas_turbine {unit}.hrsg.header"] = g.hrsg.header
             _header_state(site, g.hrsg.header, out)
             out[f"gas_turbine {unit}.hrsg.feedwater_enthalpy_kj_kg"] = round(props.hrsg_feedwater_kj_kg[unit], 2)
-    elif kind == "turbine_steam":
+    elif kind in ("turbine_steam", "ectg_steam"):
         t = site.turbines.get(unit)
-        if t is None:
+        if t is None or (kind == "ectg_steam" and unit not in extraction_condensing_generators(site)):
             return None
         out[f"steam_turbine {unit}.drive"] = t.drive
         out[f"steam_turbine {unit}.sections"] = len(t.sections)
@@ -153,6 +156,10 @@ def model_dependencies(site: Site, kind: str, unit: str, props: SiteProperties |
             out[f"condenser {outlet}.pressure_bara"] = site.condensers[outlet].pressure_bara
         else:
             _header_state(site, outlet, out)
+        if kind == "ectg_steam":
+            extraction = t.sections[0].outlet
+            out[f"steam_turbine {unit}.extraction"] = extraction
+            _header_state(site, extraction, out)
     elif kind in ("column_steam", "column_purity"):
         c = site.consumers.get(unit)
         if c is None or c.column is None:
@@ -166,6 +173,21 @@ def model_dependencies(site: Site, kind: str, unit: str, props: SiteProperties |
     return out
 
 
+def _quantity(site: Site, outputs: Sequence[str]) -> tuple[str, str, list[str]] | None:
+    """(kind, unit, decision input tags) of a model's one output, or None if it is no learned
+    quantity of ``site``: a 1-D curve's (:func:`optimizer.curves.classify`), or an
+    extraction-condensing generator's inlet (kind ``ectg_steam``, decisions its power and extraction)."""
+    if len(outputs) != 1:
+        return None
+    found = classify(site, outputs[0])
+    if found is not None:
+        return found[0], found[1], [found[2]]
+    for t in extraction_condensing_generators(site):
+        if outputs[0] == tags.turbine_inlet(t):
+            return "ectg_steam", t, [tags.turbine_power(t), tags.extraction(t, 0)]
+    return None
+
+
 def build_site_record(site: Site, entries: Mapping[str, tuple[Sequence[str], Sequence[str]]]) -> dict[str, Any]:
     """The ``[site_record]`` of a model directory for ``site``: ``entries`` maps each model name to
     its (inputs, outputs) tag names. Raises ValueError naming a model that is not a learned
@@ -174,13 +196,14 @@ def build_site_record(site: Site, entries: Mapping[str, tuple[Sequence[str], Seq
     problems = []
     props = compute_properties(site)
     for name, (inputs, outputs) in entries.items():
-        found = classify(site, outputs[0]) if len(outputs) == 1 else None
+        found = _quantity(site, outputs)
         if found is None:
             problems.append(f"model {name}: output(s) {list(outputs)} are not one learned quantity of site {site.name!r}")
             continue
-        kind, unit, x_tag = found
-        if x_tag not in inputs:
-            problems.append(f"model {name}: inputs {list(inputs)} lack the decision input {x_tag!r} of {_UNIT_WORD[kind]} {unit}")
+        kind, unit, x_tags = found
+        lacking = [x for x in x_tags if x not in inputs]
+        if lacking:
+            problems.append(f"model {name}: inputs {list(inputs)} lack the decision input {lacking[0]!r} of {_UNIT_WORD[kind]} {unit}")
             continue
         models[name] = {"kind": kind, "unit": unit, "inputs": list(inputs), "outputs": list(outputs),
                         **model_dependencies(site, kind, unit, props)}
@@ -224,11 +247,11 @@ def compare_site_record(site: Site, record: Mapping[str, Any]) -> list[tuple[str
             continue
         # tags: the site must still name the model's output and decision input as the model does
         outputs, inputs = rec.get("outputs") or [], rec.get("inputs") or []
-        found = classify(site, outputs[0]) if len(outputs) == 1 else None
+        found = _quantity(site, outputs)
         if found is None or found[:2] != (kind, unit):
             note(f"model {name} output tag", outputs, "not this unit's quantity in the site", name)
-        elif found[2] not in inputs:
-            note(f"model {name} decision input tag", inputs, found[2], name)
+        elif any(x not in inputs for x in found[2]):
+            note(f"model {name} decision input tag", inputs, next(x for x in found[2] if x not in inputs), name)
         for key in sorted(set(now) | {k for k in rec if k not in ("kind", "unit", "inputs", "outputs")}):
             old, new = rec.get(key), now.get(key)
             if old != new:
@@ -238,14 +261,14 @@ def compare_site_record(site: Site, record: Mapping[str, Any]) -> list[tuple[str
 
 def _curve_source(site: Site, kind: str, unit: str) -> str | None:
     coll = {"boiler_fuel": site.boilers, "gt_fuel": site.gas_turbines, "hrsg_steam": site.gas_turbines,
-            "turbine_steam": site.turbines}.get(kind)
+            "turbine_steam": site.turbines, "ectg_steam": site.turbines}.get(kind)
     u = coll.get(unit) if coll is not None else None
     return getattr(u, "curve_source", None)
 
 
 def _unit_exists(site: Site, kind: str, unit: str) -> bool:
     coll = {"boiler_fuel": site.boilers, "gt_fuel": site.gas_turbines, "hrsg_steam": site.gas_turbines,
-            "turbine_steam": site.turbines}.get(kind, site.consumers)
+            "turbine_steam": site.turbines, "ectg_steam": site.turbines}.get(kind, site.consumers)
     return unit in coll
 
 

@@ -49,6 +49,7 @@ from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config
 from optimizer.curves import CurveProvider
 from optimizer.fp_curves import complete_curves, site_curves
 from optimizer.cycle import CycleData
+from optimizer.ectg import ectg_box, ectg_models, ectg_values
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
 from optimizer.highs_direct import HighsDirect, Lane, Ticket
 from optimizer.lp_arrays import affine_terms
@@ -79,17 +80,27 @@ class Supervisor:
         HighsDirect.check_options(self.config.solver_options)  # unknown HiGHS options or bad values: refused here, not ignored
         check_config(self.config)
         self.props = properties or compute_properties(site)
+        self._models_given = models  # what reload() rebuilds from when it is given no new model directory
+        # extraction-condensing generators' two-decision networks: the exact multi-input embedding
+        # (optimizer/ectg.py), unless the site file puts the turbine on first principles (its LP
+        # section's own Willans line then); every other model a 1-D curve
+        provider = hasattr(models, "breakpoints")
+        self.ectg = {} if provider else {t: u for t, u in ectg_models(site, models).items()
+                                         if site.turbines[t].curve_source != "first_principles"}
+        if self.ectg:
+            taken = {u.name for u in self.ectg.values()}
+            models = {n: mdl for n, mdl in models.items() if n not in taken}
         # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
         # models say so, first principles elsewhere; a provider given as such is completed
-        self._models_given = models  # what reload() rebuilds from when it is given no new model directory
-        self.curves: CurveProvider = (complete_curves(site, models, self.props) if hasattr(models, "breakpoints")
+        self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
                                       else site_curves(site, models, self.props, self.config.max_curve_points))
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
         self._weights = weights
-        self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points)
+        self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points, ectg=self.ectg)
+        self._ectg_pos: dict | None = None  # per ECTG: positions of its embedding's Params and of its link's M_y
         self.plan_forecaster = None  # an object with observe(ts, values) and forecast(values, start, periods, period_min)
         self.following = None  # the Schedule the cycle follows (Supervisor.follow)
         self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
@@ -140,6 +151,7 @@ class Supervisor:
         self._power_short_col = self._solver._col.get(id(self._model.power_short), -1)  # noqa: SLF001
         self._swing_cols = [(h, self._solver._col.get(id(self._model.swing_short[h]), -1)) for h in self._model.SW]  # noqa: SLF001
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
+        models_hashes.update({u.name: u.model.sha256 for u in self.ectg.values()})
         plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
         self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
                            "config_hash": sha256_of(plain_config)}
@@ -147,6 +159,8 @@ class Supervisor:
         self._int_cols = [(c, v.parent_component().name, v.index()) for c, v in self._solver.integer_columns().items()]
         self.drift_monitor = None
         onnx_models = getattr(self.curves, "models", None)
+        if onnx_models is not None and self.ectg:
+            onnx_models = {**onnx_models, **{u.name: u.model for u in self.ectg.values()}}
         if self.config.drift and onnx_models:
             from surrogate.drift import DriftMonitor
 
@@ -244,8 +258,8 @@ class Supervisor:
 
         try:
             site = load_site(site_path) if site_path is not None else self.site
-            # the models (or provider) this engine was built from: each unit's curve source is
-            # resolved again against the new site file ("none": no learned models)
+            # the models (or provider) this engine was built from, the ECTG models with them: each
+            # unit's curve source is resolved again against the new site file ("none": no learned models)
             models = load_models_for_site(site, models_dir) if models_dir is not None else self._models_given
             fresh = Supervisor(site, models, self.config)
         except Exception as exc:  # validation failed: keep what runs
@@ -651,7 +665,7 @@ class Supervisor:
         writes each curve through one segment of its own, the optimisation through the box's)."""
         if self._skip_cols is None:
             _, cols = self._names()
-            self._skip_cols = np.array([n.startswith(("lam[", "z[")) for n in cols], dtype=bool)
+            self._skip_cols = np.array([n.startswith(("lam[", "z[", "ectg_")) for n in cols], dtype=bool)
         return self._skip_cols
 
     # ------------------------------------------------------------------ cycle data
@@ -727,6 +741,18 @@ class Supervisor:
                 need = sos2_bits(n - 1)
                 idx += z
                 val += [1.0] * need + [0.0] * (len(z) - need)
+        if self.ectg:  # the two-decision networks: their Params for this variant's box
+            variant = c.pinned if pinned else (c.local if local else c.box)
+            if self._ectg_pos is None:
+                self._ectg_pos = {t: ([self._solver.param_position(p) for p in self._model.ectg_embeddings[t].param_data],
+                                      self._solver.param_position(getattr(self._model, f"ectg_{t}").link_m))
+                                  for t, u in self.ectg.items()}
+            for t, unit in self.ectg.items():
+                lo, hi = ectg_box(variant[("t_lo", t)], variant[("t_hi", t)], variant[("x_lo", (t, 0))], variant[("x_hi", (t, 0))])
+                ev, link_m = ectg_values(self._model.ectg_embeddings[t], lo, hi, self.site.turbines[t].sections[0].max_flow_tph)
+                ps, pm = self._ectg_pos[t]
+                idx += ps + [pm]
+                val += ev.tolist() + [link_m]
         values = self._base.copy()
         values[idx] = val
         return values
@@ -1096,16 +1122,30 @@ class Supervisor:
                     domain.append(chk)
                 elif not (chk[1] - 1e-9 <= xv <= chk[2] + 1e-9):
                     domain.append(f"{name}: {chk[0]} = {xv:.4g} outside the training domain [{chk[1]:.4g}, {chk[2]:.4g}]")
+        m = self._model
+        for t, unit in self.ectg.items():  # two-decision networks: onnxruntime at (power, extraction) vs the inlet flow
+            col = self._solver.column
+            if x[col(m.t_on[t])] < 0.5:
+                continue
+            point = {unit.power_tag: float(x[col(m.t_out[t])]), unit.extraction_tag: float(x[col(m.extr[t, 0])])}
+            y_served = float(unit.model.evaluate(point)[0])
+            agreement[unit.name] = abs(float(x[col(m.flow[t, 0])]) - y_served) / max(abs(y_served), 1e-9)
+            d_lo, d_hi = unit.domain()
+            for (tag, v), lo, hi in zip(point.items(), d_lo, d_hi):
+                if not (lo - 1e-9 <= v <= hi + 1e-9):
+                    domain.append(f"{unit.name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
         return agreement, domain
 
     def curve_mismatches(self, agreement: Mapping[str, float]) -> dict[str, float]:
         """The curves whose relative disagreement with their provider exceeds what they may have:
         ``agreement_rtol`` for exact curves (surrogates, linear first-principles curves), the
         provider's ``tolerance(name)`` where larger (a linearised first-principles curve:
-        :data:`optimizer.fp_curves.FP_LINEARISATION_RTOL`)."""
+        :data:`optimizer.fp_curves.FP_LINEARISATION_RTOL`). An extraction-condensing generator's
+        network (no curve of the provider: :mod:`optimizer.ectg`) is exact: ``agreement_rtol``."""
         tol = getattr(self.curves, "tolerance", None)
         rtol = self.config.agreement_rtol
-        return {k: v for k, v in agreement.items() if v > (max(rtol, tol(k)) if tol is not None else rtol)}
+        slots = self.curves.slots
+        return {k: v for k, v in agreement.items() if v > (max(rtol, tol(k)) if tol is not None and k in slots else rtol)}
 
     def _kpis(self, x: np.ndarray | None = None) -> dict[str, float]:
         """Predicted KPIs at a solution vector (default: the loaded optimisation), from the KPI

@@ -36,7 +36,7 @@ log = logging.getLogger("steamopt")
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from scenarios.plant.historian import SensorNoise, kpi_summary, run_policy, write_historian
+    from scenarios.plant.historian import SensorNoise, kpi_summary, own_stream_units, run_policy, write_historian
     from scenarios.plant.practice import todays_practice
     from scenarios.plant.profiles import ProfileConfig, generate_disturbances
     from scenarios.plant.simulator import PlantSimulator
@@ -50,10 +50,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.policy == "campaign":
         from scenarios.plant.campaign import CampaignConfig, IdentificationCampaign
 
-        policy = IdentificationCampaign(site, [d.timestamp for d in disturbances], CampaignConfig(seed=args.seed))
+        policy = IdentificationCampaign(site, [d.timestamp for d in disturbances],
+                                        CampaignConfig(seed=args.seed, step_units=tuple(args.step_units or ())))
         disturbances = policy.with_washes(disturbances)
     truth, states = run_policy(simulator, policy, disturbances, progress=_progress(args))
-    historian = SensorNoise(relative_std=args.noise, seed=args.seed).apply(truth) if args.noise > 0 else truth
+    noise = SensorNoise(relative_std=args.noise, seed=args.seed, own_stream_units=own_stream_units(site))
+    historian = noise.apply(truth) if args.noise > 0 else truth
     out = Path(args.out)
     paths = write_historian(historian, out)
     summary = kpi_summary(truth, args.step_min / 60.0, site.currency)
@@ -79,7 +81,14 @@ def _cmd_surrogate_train(args: argparse.Namespace) -> int:
     site = load_site(args.site)
     frame = read_historian(args.data)
     config = TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2)))
-    rows = train_site_models(site, frame, args.out, config, progress=_progress(args), min_coverage=args.min_coverage)
+    unit_frames = {}
+    for item in args.unit_data or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"--unit-data {item!r}: expected NAME=HISTORIAN (e.g. TG3_steam=out/training_TG3/historian.parquet)")
+        unit_frames[name] = read_historian(path)
+    rows = train_site_models(site, frame, args.out, config, progress=_progress(args), min_coverage=args.min_coverage,
+                             unit_frames=unit_frames)
     from surrogate.report import markdown_table
 
     print(f"trained {len(rows)} models for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
@@ -431,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s.add_argument("--policy", choices=["practice", "campaign"], default="practice",
                    help="today's practice, or an identification campaign (setpoint step tests, washes) for training data")
+    s.add_argument("--step-units", nargs="+", metavar="UNIT",
+                   help="campaign: also step these extraction-condensing generators (held off otherwise; their own campaign)")
 
     st = sub.add_parser("step", help="one supervisory cycle: snapshot in, proposal out (advisory)")
     st.add_argument("--site", required=True, help="site TOML file")
@@ -498,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="historian table (.parquet or .csv)")
     t.add_argument("--out", required=True, help="model directory to write")
     t.add_argument("--seed", type=int, default=0, help="first training seed")
+    t.add_argument("--unit-data", action="append", metavar="NAME=HISTORIAN",
+                   help="train the learned quantity NAME from its own historian (a unit with its own campaign)")
     t.add_argument("--min-coverage", type=float, default=0.5,
                    help="share of each unit's operating range the training data must cover (checked before training)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")

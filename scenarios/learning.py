@@ -12,6 +12,12 @@ optimiser can embed it as an exact 1-D piecewise-linear curve.
 | ``turbine_steam`` | ``T.power_mw`` (single-section generators) | ``T.inlet_tph`` |
 | ``column_steam`` | ``C.reflux_ratio``, ``C.feed_tph`` (steered columns) | ``C.steam_tph`` |
 | ``column_purity`` | ``C.reflux_ratio``, ``C.feed_tph`` (steered columns) | ``C.purity_mol_frac`` |
+| ``ectg_steam`` | ``T.power_mw``, ``T.extraction0_tph`` (extraction-condensing generators) | ``T.inlet_tph`` |
+
+``ectg_steam`` has TWO decision inputs (power and extraction): it is embedded by the exact
+multi-input ReLU embedding (:mod:`optimizer.relu_embedding`), not as a 1-D curve. Its data come
+from the unit's own campaign (:class:`scenarios.plant.campaign.CampaignConfig` ``step_units``), so
+that the other units' campaign, and so their training data, stay as they were.
 
 Duct firing stays first principles (its incremental efficiency is close to 100 %).
 """
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from optimizer.site.model import Site
+from optimizer.site.model import Site, extraction_condensing_generators
 from scenarios.plant.historian import unit_of
 from surrogate.data import QuantitySpec
 
@@ -113,4 +119,16 @@ def _learned(site: Site, include_first_principles: bool = False) -> list[tuple[Q
             spec(f"{c.id}_steam", inputs, [f"{c.id}.steam_tph"], {**ranges, f"{c.id}.steam_tph": (1e-6, 1e5)}, operating)
         if "column_purity" in kinds:
             spec(f"{c.id}_purity", inputs, [f"{c.id}.purity_mol_frac"], {**ranges, f"{c.id}.purity_mol_frac": (1e-6, 1.0)}, operating)
+    if "ectg_steam" in kinds:
+        for tid in extraction_condensing_generators(site):
+            t = site.turbines[tid]
+            if tid in excluded:
+                continue
+            hp, lp = t.sections
+            spec(f"{tid}_steam", [f"{tid}.power_mw", f"{tid}.extraction0_tph"], [f"{tid}.inlet_tph"],
+                 {f"{tid}.power_mw": (max(t.min_power_mw, 1e-6) * 0.97, t.max_power_mw * 1.03),
+                  f"{tid}.extraction0_tph": (0.0, max(0.0, hp.max_flow_tph - lp.min_flow_tph) * 1.03),
+                  f"{tid}.inlet_tph": (1e-6, 1e5)},
+                 {f"{tid}.power_mw": (t.min_power_mw, t.max_power_mw),
+                  f"{tid}.extraction0_tph": (0.0, max(0.0, hp.max_flow_tph - lp.min_flow_tph))})
     return specs

@@ -46,7 +46,10 @@ def oracle_curves(site: Site, simulator: PlantSimulator, points: int = 17,
     functions = {}
     for q in learned_quantities(site, include_first_principles=True):
         x_tag, y_tag = q.inputs[0], q.outputs[0]
-        kind, unit, _ = classify(site, y_tag)
+        found = classify(site, y_tag)
+        if found is None:  # a two-decision quantity (an extraction-condensing generator's steam): the
+            continue       # oracle's model takes that turbine's sections by their Willans lines
+        kind, unit, _ = found
         slots[q.name] = CurveSlot(q.name, unit, kind, x_tag, y_tag, tuple(q.inputs[1:]), points, False)
         functions[q.name] = _true_function(simulator, unit, kind, conditions)
     return SampledCurves(slots, functions, points=points)

@@ -7,6 +7,7 @@ The model directory holds one ONNX file per quantity, ``manifest.toml`` and the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -67,14 +68,18 @@ def _check_replaceable(out_dir: Path) -> None:
 
 
 def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, config: TrainingConfig | None = None,
-                      progress: bool = False, min_coverage: float = MIN_COVERAGE) -> list[dict]:
+                      progress: bool = False, min_coverage: float = MIN_COVERAGE,
+                      unit_frames: Mapping[str, pd.DataFrame] | None = None) -> list[dict]:
     """Train, export and report every learned quantity of ``site``; returns the report rows.
 
     Before any training, every quantity's data are prepared and checked (:func:`check_training_data`):
     too few usable rows, or data covering less than ``min_coverage`` of a unit's operating range,
     refuse the run at once, naming every such quantity (training would take minutes and give a
     model the optimiser extrapolates). ``progress``: a progress bar over the models (for a
-    terminal; the CLI passes False when stderr is not one).
+    terminal; the CLI passes False when stderr is not one). ``unit_frames``: learned quantity
+    name -> the historian it is trained from instead of ``frame`` (a unit with a campaign of its
+    own, e.g. an extraction-condensing generator's ``TG3_steam``); a name that is not a learned
+    quantity of the site is refused.
 
     The model directory is built beside ``out_dir`` under a temporary name, loaded as a whole
     (every check of :func:`~optimizer.model_site.load_models_for_site`: the files and the site
@@ -83,7 +88,7 @@ def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, conf
     part-way leaves it as it was."""
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
-    prepared = check_training_data(site, frame, min_coverage)
+    prepared = check_training_data(site, frame, min_coverage, unit_frames)
     trained: dict[str, tuple[PreparedData, TrainedModel]] = {}
     entries = {}
     with atomic_directory(out_dir, check=lambda d: load_models_for_site(site, d)) as tmp:
@@ -105,25 +110,33 @@ def train_site_models(site: Site, frame: pd.DataFrame, out_dir: str | Path, conf
     return rows
 
 
-def check_training_data(site: Site, frame: pd.DataFrame, min_coverage: float = MIN_COVERAGE) -> dict[str, PreparedData]:
+def check_training_data(site: Site, frame: pd.DataFrame, min_coverage: float = MIN_COVERAGE,
+                        unit_frames: Mapping[str, pd.DataFrame] | None = None) -> dict[str, PreparedData]:
     """Every learned quantity's prepared data (:func:`surrogate.data.prepare`), after checking, before
     any training, that each can be trained to the accuracy bar over its unit's operating range:
     enough usable rows, and training rows covering at least ``min_coverage`` of each operating
     range (:func:`scenarios.learning.operating_ranges`, measured with
     :func:`scenarios.learning.box_coverage`, the check ``surrogate retrain`` makes against the
-    current model's domain). Raises ValueError naming every quantity that fails, and why."""
+    current model's domain). Raises ValueError naming every quantity that fails, and why.
+    ``unit_frames``: as for :func:`train_site_models` (a quantity's own historian); a name that is
+    not a learned quantity of the site is refused."""
     if not (isinstance(min_coverage, (int, float)) and not isinstance(min_coverage, bool) and 0.0 <= min_coverage <= 1.0):
         raise ValueError(f"min_coverage = {min_coverage!r}: must be a number between 0 and 1 (share of each operating range the data must cover)")
     specs = learned_quantities(site)
     if not specs:
         raise ValueError(f"site {site.name!r}: no learned quantity (surrogates.kinds = {site.surrogates.kinds}, "
                          f"exclude = {site.surrogates.exclude}); nothing to train")
+    unit_frames = dict(unit_frames or {})
+    names = [q.name for q in specs]
+    unknown = [n for n in unit_frames if n not in names]
+    if unknown:
+        raise ValueError(f"unit data for {unknown}: not learned quantities of site {site.name} (those are {names})")
     ranges = operating_ranges(site)
     prepared: dict[str, PreparedData] = {}
     problems = []
     for spec in specs:
         try:
-            data = prepare(frame, spec)
+            data = prepare(unit_frames.get(spec.name, frame), spec)
         except DataError as exc:
             problems.append(f"  {exc}")
             continue

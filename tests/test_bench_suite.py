@@ -48,7 +48,7 @@ def test_generator_is_deterministic():
 def test_manifest_inputs_renamed(m_site):
     _, model_dir = m_site
     entries = read_manifest(model_dir).models
-    assert len(entries) == 3 * 11  # 9 units' curves and the C3 splitter column's steam and purity, per copy
+    assert len(entries) == 3 * 12  # 9 units' curves, the C3 splitter column's steam and purity, TG3's steam, per copy
     assert entries["B1_2_fuel"].inputs == ("B1_2.steam_tph", "ambient_temp_c")
     assert entries["GT2_3_hrsg"].inputs == ("GT2_3.power_mw", "ambient_temp_c", "GT2_3.fouling_hours")
     assert entries["TG2_2_steam"].outputs == ("TG2_2.inlet_tph",)
@@ -78,8 +78,8 @@ def test_wide_models_are_x_16_16_1_on_the_bundled_data_and_as_accurate():
     """`make models-wide`: same quantities, same inputs, same data (hash), two 16-neuron layers,
     test accuracy comparable with the bundled models (issue target MAPE <= 1 %, max error <= 3 %)."""
     wide, bundled = load_model_dir(WIDE_DIR), load_model_dir(BUNDLED_DIR)
-    # the steered column's two surrogates (issue 17) have no wide variant yet
-    assert set(wide) == set(bundled) - {"MP_C3_SPLITTER_steam", "MP_C3_SPLITTER_purity"}
+    # the steered column's two surrogates and TG3's steam (issue 17) have no wide variant yet
+    assert set(wide) == set(bundled) - {"MP_C3_SPLITTER_steam", "MP_C3_SPLITTER_purity", "TG3_steam"}
     acc_w = {r["quantity"]: r for r in json.loads((WIDE_DIR / "accuracy.json").read_text())}
     acc_b = {r["quantity"]: r for r in json.loads((BUNDLED_DIR / "accuracy.json").read_text())}
     for name, m in wide.items():
@@ -133,12 +133,18 @@ def test_omlt_case_same_optimum_and_one_binary_per_neuron(label):
     from optimizer.supervisor import SupervisorConfig
     cap = SupervisorConfig().max_curve_points  # every curve is SOS (none proven convex)
     site = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
-    groups = group_curves(SurrogateCurves(site, models, cap).slots, cap)
+    slots = SurrogateCurves(site, models, cap).slots
+    groups = group_curves(slots, cap)
     segments = sum(sos2_bits(g.max_points - 1) for g in groups.values())  # our curve binaries: log2 of the segments per group
+    # the two-decision network (TG3's inlet) is no curve: our multi-input embedding has one binary
+    # per neuron too (the cycle's bounds fix the stable ones), OMLT's big-M one per neuron
+    two_decision = sorted(n for n in models if n not in slots)
+    assert two_decision == (["TG3_steam"] if label == "bundled" else [])
+    ectg_binaries = sum(models[n].network.n_hidden for n in two_decision)
     assert om["cycles"] == 1 and om["all_agree"]
     assert 0.0 <= om["max_objective_rel_diff"] <= 1e-6
-    assert om["hidden_neurons"] == neurons
-    assert om["omlt"]["integer_columns"] == om["ours"]["integer_columns"] - segments + neurons
+    assert om["hidden_neurons"] == neurons and om["networks"] == len(models)
+    assert om["omlt"]["integer_columns"] == om["ours"]["integer_columns"] - segments - ectg_binaries + neurons
     assert om["ours"]["integer_columns_free_max"] < om["omlt"]["integer_columns_free_max"]
     assert om["speedup_highspy"] > 0 and om["ours"]["compact_columns_dropped"] > 0
     r = _fake_run()

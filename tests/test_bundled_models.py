@@ -46,6 +46,8 @@ def true_curve(name: str):
             return (lambda x: g.fuel_gj_h(x[0], x[1], x[2])), feasible
         return (lambda x: g.unfired_steam_tph(x[0], x[1], x[2])), feasible
     t = SIM.turbines[unit]
+    if len(t.turbine.sections) == 2:  # an extraction-condensing generator: (power, extraction) inside its operating diagram
+        return (lambda x: t.solve(x[0], [x[1]])[0][0]), (lambda x: not t.solve(x[0], [x[1]])[3])
     return (lambda x: t.solve(x[0], [])[0][0]), (lambda x: True)
 
 
@@ -136,8 +138,11 @@ def test_regenerating_the_bundled_models_gives_the_same_accuracy(tmp_path):
 
     assert main(["simulate", "--site", str(ROOT / "scenarios/sites/reference_olefins.toml"), "--policy", "campaign", "--hours", "2160",
                  "--step-min", "15", "--seed", "11", "--noise", "0.005", "--out", str(tmp_path / "data"), "--quiet"]) == 0
+    assert main(["simulate", "--site", str(ROOT / "scenarios/sites/reference_olefins.toml"), "--policy", "campaign", "--step-units", "TG3",
+                 "--hours", "2160", "--step-min", "15", "--seed", "11", "--noise", "0.005", "--out", str(tmp_path / "data_TG3"), "--quiet"]) == 0
     assert main(["surrogate", "train", "--site", str(ROOT / "scenarios/sites/reference_olefins.toml"), "--data",
-                 str(tmp_path / "data" / "historian.parquet"), "--out", str(tmp_path / "models"), "--quiet"]) == 0
+                 str(tmp_path / "data" / "historian.parquet"), "--unit-data", f"TG3_steam={tmp_path / 'data_TG3' / 'historian.parquet'}",
+                 "--out", str(tmp_path / "models"), "--quiet"]) == 0
     new = {r["quantity"]: r for r in json.loads((tmp_path / "models" / "accuracy.json").read_text())}
     old = {r["quantity"]: r for r in json.loads((MODEL_DIR / "accuracy.json").read_text())}
     for name in old:

@@ -135,6 +135,9 @@ def test_degraded_boiler_flags_b1_fuel_only(practice, models):
     first = pd.Timestamp(b1["first_flagged_at"])
     assert START + pd.Timedelta(hours=12) < first < START + pd.Timedelta(hours=36)
     assert plant.loss_at(first) > 0.01
+    # TG3 (extraction-condensing) is on standby under practice: no rows, its own checks below
+    assert st.loc["TG3_steam", "used"] == 0 and not st.loc["TG3_steam", "flagged"]
+    st = st.drop(index="TG3_steam")
     others = st.drop(index="B1_fuel")
     assert (others["mape_pct"] < others["band_mape_pct"]).all() and (others["mape_pct"] < 0.75).all()
     assert (others["abs_bias_lcb_pct"] < others["band_bias_pct"]).all()
@@ -147,6 +150,8 @@ def test_healthy_plant_flags_nothing(practice):
     mon.observe_frame(practice["healthy"])
     st = mon.status()
     assert mon.flagged() == [] and not st["flagged"].any() and (st["flagged_checks"] == 0).all()
+    assert st.loc["TG3_steam", "used"] == 0  # TG3 on standby under practice: no rows
+    st = st.drop(index="TG3_steam")
     assert (st["mape_pct"] < 0.75).all() and (st["mape_pct"] < st["band_mape_pct"]).all()
     assert (st["bias_pct"].abs() < 0.3).all()
     assert (st["reason"] == "in band").all()
@@ -285,7 +290,7 @@ def test_retrain_on_degraded_data_replaces_b1_only(site, campaign, tmp_path, mod
     assert acc["B1_fuel"]["origin"].startswith("retrained") and acc["B2_fuel"]["origin"].startswith("copied unchanged")
     assert acc["B1_fuel"]["test"]["mape_pct"][0] == pytest.approx(b1["new_mape_pct"])
     report = json.loads((out / "retrain.json").read_text())
-    assert report["replaced"] == ["B1_fuel"] and len(report["kept"]) == 10  # the other 8 units' and the column's 2
+    assert report["replaced"] == ["B1_fuel"] and len(report["kept"]) == 11  # the other 8 units', the column's 2 and TG3's
 
     # on fresh recent data of the degraded plant (another day, other noise), the new B1 model is better
     fresh = _run(site, campaign["plant"], 24, seed=23, policy="campaign", start="2026-01-09 00:00")
@@ -311,7 +316,9 @@ def test_retrain_on_healthy_data_writes_nothing(site, campaign, tmp_path):
     # the rule, row by row: replace only when 10 % better, significant and covering the domain
     rule = (table["new_mape_pct"] <= 0.9 * table["old_mape_pct"]) & (table["paired_t"] >= 3.0) & (table["min_domain_coverage"] >= 0.5)
     assert (rule == table["replace"]).all()
-    assert (table["old_mape_pct"] < 0.75).all()  # the bundled models fit the healthy plant
+    # the bundled models fit the healthy plant (TG3 on standby under practice: no rows, kept)
+    assert table.loc["TG3_steam", "old_mape_pct"] != table.loc["TG3_steam", "old_mape_pct"] and not table.loc["TG3_steam", "replace"]
+    assert (table.drop(index="TG3_steam")["old_mape_pct"] < 0.75).all()
     # GT models: a few days cover a sliver of the fouling-hours range
     assert (table.loc[["GT1_fuel", "GT2_fuel"], "min_domain_coverage"] < 0.1).all()
     assert table.loc["GT1_fuel", "reason"].count("cover too little") == 1
@@ -343,7 +350,7 @@ def test_retrain_keeps_a_model_without_data(site, campaign, tmp_path):
     assert table.attrs["written"] and table.index[table["replace"]].tolist() == ["B1_fuel"]
     assert table.loc["B4_fuel", "reason"].startswith("not enough data: B4_fuel: only 0 usable rows")
     assert table.loc["B2_fuel", "reason"] == "not selected"
-    assert len(load_model_dir(tmp_path / "new")) == 11  # 9 units' curves and the column's steam and purity
+    assert len(load_model_dir(tmp_path / "new")) == 12  # 9 units' curves, the column's steam and purity, TG3's steam
 
 
 def test_retrain_bad_inputs(site, campaign, tmp_path):
@@ -433,7 +440,9 @@ def test_supervisor_reports_drift_of_the_degrading_boiler(site, models):
     # the true error: B1 burns 4 points of efficiency more than the model knows (about -4.5 %)
     assert b1["flagged"] and -5.5 < b1["bias_pct"] < -3.5 and b1["mape_pct"] > 2 * b1["validated_mape_pct"]
     for name, m in p.drift["models"].items():
-        if name != "B1_fuel":
+        if name == "TG3_steam":  # on standby under practice: no observations, never flagged
+            assert not m["flagged"] and m["n"] == 0
+        elif name != "B1_fuel":
             assert not m["flagged"] and m["n"] >= 32 and m["mape_pct"] < 2 * m["validated_mape_pct"], name
     json.dumps(p.to_dict())  # plain data
     # an explicit reload of the same models keeps the windows; without drift=True nothing is observed

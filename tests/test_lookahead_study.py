@@ -35,7 +35,7 @@ def _all_on(site) -> dict[str, bool]:
 
 def test_switched_units_are_boilers_gts_and_generator_turbines():
     site = _site()
-    assert list(switched_units(site)) == ["B1", "B2", "B3", "B4", "GT1", "GT2", "TG1", "TG2"]
+    assert list(switched_units(site)) == ["B1", "B2", "B3", "B4", "GT1", "GT2", "TG1", "TG2", "TG3"]
 
 
 def test_starts_and_stops_by_hand_hot_cold_and_stop_cost():
@@ -82,7 +82,8 @@ def test_bad_accounting_input_is_refused_with_the_field():
     site = _site()
     with pytest.raises(ValueError, match="timestamps: 2 entries, states: 1"):
         start_stop_events(site, [T0, T0], [{}], _all_on(site))
-    with pytest.raises(ValueError, match=r"initial: no state for unit\(s\) \['TG2'\]"):
+    assert list(switched_units(site))[-1] == "TG3"  # the site's last generator turbine, left out below
+    with pytest.raises(ValueError, match=r"initial: no state for unit\(s\) \['TG3'\]"):
         start_stop_events(site, [T0], [{}], {u: True for u in list(switched_units(site))[:-1]})
 
 
@@ -332,7 +333,7 @@ def test_report_section_states_the_value_of_looking_ahead_and_plan_adherence():
         rows.append(_steps_row("oracle_lookahead", t, 905.0, 1.8, on))
     steps = pd.DataFrame(rows)
     s = summarize(steps, 1.0, site, on)
-    boilers, others = ["B1", "B2", "B3", "B4"], ["GT1", "GT2", "TG1", "TG2"]
+    boilers, others = ["B1", "B2", "B3", "B4"], ["GT1", "GT2", "TG1", "TG2", "TG3"]  # every switched unit of the site
     assert plan_adherence(steps, "steamopt_lookahead", boilers, others) == (4, 1)  # GT2 off at 03:00 against the plan
     text = "\n".join(lookahead_markdown(s, steps, list(s.index), "THB", boilers, others))
     # steamopt: 4,000 + a hot restart of B3 (18,100); steamopt_lookahead: 4,040 + GT2's stop (0)

@@ -69,7 +69,7 @@ def models_using_header(site, header: str) -> list[str]:
             out.append(name)
         elif unit in site.boilers and site.boilers[unit].header == header:
             out.append(name)
-        elif unit in site.turbines and header in (site.turbines[unit].inlet, site.turbines[unit].sections[-1].outlet):
+        elif unit in site.turbines and (header == site.turbines[unit].inlet or any(sec.outlet == header for sec in site.turbines[unit].sections)):
             out.append(name)
         elif unit in site.consumers and site.consumers[unit].header == header:
             out.append(name)
@@ -117,6 +117,18 @@ def test_a_changed_header_pressure_is_refused_naming_the_header_old_and_new_valu
     assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines()
 
 
+def test_a_changed_extraction_header_refuses_the_extraction_condensing_model(tmp_path):
+    """TG3 extracts to MP: an MP pressure change refuses its two-decision model (recorded with
+    the extraction header), with the column that draws MP steam."""
+    site = load_site(site_variant(tmp_path, "mp19", ("[headers.MP]\npressure_barg = 18.0", "[headers.MP]\npressure_barg = 19.0")))
+    affected = models_using_header(site, "MP")
+    assert affected == ["MP_C3_SPLITTER_purity", "MP_C3_SPLITTER_steam", "TG3_steam"]
+    with pytest.raises(ModelSiteMismatch) as e:
+        load_models_for_site(site, MODEL_DIR)
+    lines = [ln for ln in str(e.value).splitlines() if "(affects" in ln]
+    assert "  header MP.pressure_barg: 18 -> 19 (affects MP_C3_SPLITTER_steam, MP_C3_SPLITTER_purity, TG3_steam)" in lines, lines
+
+
 def test_a_changed_header_temperature_and_fuel_are_named_each(tmp_path):
     path = site_variant(tmp_path, "two", ("pressure_barg = 42.0               # bar(g)\ntemp_c = 400.0",
                                           "pressure_barg = 42.0               # bar(g)\ntemp_c = 410.0"),
@@ -151,7 +163,7 @@ def test_the_bundled_models_record_the_reference_site(caplog):
     site = load_site(SITE_FILE)
     manifest = read_manifest(MODEL_DIR)
     with caplog.at_level(logging.DEBUG, logger="optimizer.model_site"):
-        assert len(load_models_for_site(site, MODEL_DIR)) == len(manifest.models) == 11
+        assert len(load_models_for_site(site, MODEL_DIR)) == len(manifest.models) == 12
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     fresh = build_site_record(site, {n: (e.inputs, e.outputs) for n, e in manifest.models.items()})
     assert manifest.site_record["models"] == fresh["models"]
@@ -167,7 +179,7 @@ def test_an_old_directory_without_record_loads_with_a_warning(tmp_path, caplog):
     changed = load_site(site_variant(tmp_path, "hp45", HP_45))  # not checkable without a record: loads, warned
     with caplog.at_level(logging.WARNING, logger="optimizer.model_site"):
         models = load_models_for_site(changed, old)
-    assert len(models) == 11
+    assert len(models) == 12
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "records no site" in warnings[0] and f"steamopt surrogate stamp --site {changed.source} --models {old}" in warnings[0]
 
@@ -270,6 +282,14 @@ def test_model_dependencies_name_what_a_model_means():
                     "steam_turbine TG2.exhaust": "LP", "header LP.pressure_barg": site.headers["LP"].pressure_barg,
                     "header LP.temp_c": site.headers["LP"].temp_c}
     assert model_dependencies(site, "boiler_fuel", "B9") is None
+    # the extraction-condensing TG3 (two sections): its inlet against power AND extraction depends
+    # on the extraction header too
+    assert model_dependencies(site, "ectg_steam", "TG3") == {
+        "steam_turbine TG3.drive": "generator", "steam_turbine TG3.sections": 2, "steam_turbine TG3.inlet": "SHP",
+        "header SHP.pressure_barg": 110.0, "header SHP.temp_c": 510.0, "site.atmospheric_pressure_bar": 1.01325,
+        "steam_turbine TG3.exhaust": "TG3_COND", "condenser TG3_COND.pressure_bara": 0.12,
+        "steam_turbine TG3.extraction": "MP", "header MP.pressure_barg": 18.0, "header MP.temp_c": 300.0}
+    assert model_dependencies(site, "ectg_steam", "TG2") is None  # a back-pressure set is no extraction-condensing one
     with pytest.raises(ValueError, match="kind = 'boiler_steam'"):
         model_dependencies(site, "boiler_steam", "B1")
 
@@ -278,7 +298,7 @@ def test_model_dependencies_name_what_a_model_means():
 
 
 def turbine_only_site(tmp_path: Path) -> Path:
-    return site_variant(tmp_path, "tg_only", ('kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity"]',
+    return site_variant(tmp_path, "tg_only", ('kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam"]',
                                               'kinds = ["turbine_steam"]'))
 
 
@@ -392,7 +412,7 @@ def test_a_model_of_a_unit_on_first_principles_is_not_compared(tmp_path, caplog)
     fuel = ('[boilers.B4]\nheader = "SHP"\nfuels = ["natural_gas"]', '[boilers.B4]\nheader = "SHP"\nfuels = ["fuel_gas"]')
     fp = site_variant(tmp_path, "fp", (fuel[0], fuel[1] + '\ncurve_source = "first_principles"'))
     assert load_site(fp).boilers["B4"].curve_source == "first_principles"
-    assert len(load_models_for_site(load_site(fp), MODEL_DIR)) == 11
+    assert len(load_models_for_site(load_site(fp), MODEL_DIR)) == 12
     with pytest.raises(ModelSiteMismatch, match=r"boiler B4.fuels: \[natural_gas\] -> \[fuel_gas\] \(affects B4_fuel\)"):
         load_models_for_site(load_site(site_variant(tmp_path, "learned", fuel)), MODEL_DIR)
     assert load_models_for_site(load_site(fp), "none") == {}
@@ -407,3 +427,42 @@ def test_every_bundled_model_directory_is_stamped_for_its_site_as_it_is_now(name
     record = read_manifest(root / "models" / name).site_record
     assert record["site"] == name and record["hash"] == site_hash(site)
     assert compare_site_record(site, record) == []
+
+
+def tg3_frame(lo_x: float, hi_x: float, rows: int = 600) -> pd.DataFrame:
+    """TG3's own campaign, synthetic: power and extraction swept independently (extraction over
+    [lo_x, hi_x] t/h, power 3-20 MW), its inlet a smooth function of both (t/h)."""
+    t = np.arange(rows)
+    power = 3.0 + 17.0 * 0.5 * (1 - np.cos(2 * np.pi * t / 96.0))
+    extraction = lo_x + (hi_x - lo_x) * 0.5 * (1 - np.cos(2 * np.pi * t / 37.0))
+    inlet = 10.0 + 4.2 * power + 0.75 * extraction + 0.02 * power**2
+    return pd.DataFrame({"TG3.power_mw": power, "TG3.extraction0_tph": extraction, "TG3.inlet_tph": inlet},
+                        index=pd.date_range("2026-01-05", periods=rows, freq="15min"))
+
+
+def test_an_extraction_condensing_unit_trains_from_its_own_data_and_records_its_extraction_header(tmp_path, monkeypatch):
+    """`train --unit-data TG3_steam=...`: TG3's quantity is prepared from its own historian (the
+    site historian has no TG3 rows), checked against its operating range (power 3-20 MW,
+    extraction 0-112 t/h) like every other, and recorded as kind ectg_steam with the extraction
+    header; a name that is no learned quantity is refused."""
+    from scenarios.training import check_training_data, train_site_models
+    from surrogate.train import TrainingConfig
+
+    site = load_site(site_variant(tmp_path, "tg3_only", (
+        'kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam"]',
+        'kinds = ["ectg_steam"]')))
+    site_rows = turbine_frame(2.0, 12.0)  # the site historian: no TG3 column
+    with pytest.raises(ValueError, match="TG3_steam"):
+        check_training_data(site, site_rows)
+    with pytest.raises(ValueError, match=r"TG3_steam: the training data cover TG3.extraction0_tph 18% of its operating range \[0, 112\]"):
+        check_training_data(site, site_rows, unit_frames={"TG3_steam": tg3_frame(0.0, 20.0)})
+    with pytest.raises(ValueError, match=r"unit data for \['TG4_steam'\]: not learned quantities of site"):
+        check_training_data(site, site_rows, unit_frames={"TG4_steam": tg3_frame(0.0, 112.0)})
+    assert list(check_training_data(site, site_rows, unit_frames={"TG3_steam": tg3_frame(0.0, 112.0)})) == ["TG3_steam"]
+    train_site_models(site, site_rows, tmp_path / "m", TrainingConfig(sizes=((3,),), seeds=(0,)),
+                      unit_frames={"TG3_steam": tg3_frame(0.0, 112.0)})
+    record = read_manifest(tmp_path / "m").site_record
+    assert list(record["models"]) == ["TG3_steam"]
+    rec = record["models"]["TG3_steam"]
+    assert rec["kind"] == "ectg_steam" and rec["inputs"] == ["TG3.power_mw", "TG3.extraction0_tph"]
+    assert rec["steam_turbine TG3.extraction"] == "MP" and rec["header MP.pressure_barg"] == 18.0

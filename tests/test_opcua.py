@@ -603,7 +603,7 @@ def test_cli_opcua_run(plant, site, snapshots, pki, password, tmp_path, capsys):
     rc = main(["opcua", "run", "--site", str(SITE_PATH), "--models", str(MODELS), "--config", str(tmp_path / "adapter.toml"), "--cycles", "1"])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "advisory mode" in out and "cycle 1" in out and ": optimal; read 50 tags (0 bad); advisory 32 items" in out
+    assert "advisory mode" in out and "cycle 1" in out and ": optimal; read 52 tags (0 bad); advisory 35 items" in out
     assert plant.read(site.plant_connection.advisory_nodes["status"]) == "optimal"
     # a bad configuration: one line per problem, exit 2
     (tmp_path / "bad.toml").write_text(text.replace('mode = "advisory"', 'mode = "closed_loop"'), encoding="utf-8")

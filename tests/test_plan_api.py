@@ -105,18 +105,28 @@ def test_bad_arguments_are_refused(sup, kwargs, fragment):
 
 def test_a_plan_that_cannot_finish_in_its_budget_returns_the_single_period_answer():
     """24 periods in 50 ms: the horizon has no answer; the plan says so and returns period 0
-    with the cycle's boxes, whose cost rate and setpoints are the cycle's own optimum."""
+    with the cycle's boxes, whose cost rate and setpoints are the cycle's own optimum with the
+    same units startable. The snapshot has TG3 off: a plan's period pays a start's cost and waits
+    its start-up time (TG3: 35,000 THB, 45 min), the cycle models neither (starts are the plan's
+    to weigh), so the cycle alone starts TG3; with TG3 out of reach of the cycle too, the two
+    are the same optimum."""
     site = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
     models = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
     s = Supervisor(site, models).plan(dict(SNAPSHOT), horizon_h=24, period_min=60, time_budget_s=0.05)
     assert s.status == "fallback_single_period"
     assert any("gave no answer within 0.05 s" in w and "single-period answer" in w for w in s.warnings), s.warnings
     assert len(s.times) == 1 and s.first_period
-    p = Supervisor(site, models).step(dict(SNAPSHOT))
+    assert SNAPSHOT["TG3.power_mw"] == 0.0 and s.first_period["TG3.on"] == 0
+    p = Supervisor(site, models).step(dict(SNAPSHOT, **{"TG3.available": 0.0}))
     assert p.status == "optimal"
     assert s.kpis["cost_per_h"].iloc[0] == pytest.approx(p.proposed_kpis["cost_per_h"], rel=1e-6)
     for tag, value in p.setpoints.items():
         assert s.first_period[tag] == pytest.approx(value, rel=1e-6, abs=1e-6), tag
+    # the cycle free to start TG3 does, and saves less in the period than the start costs
+    free = Supervisor(site, models).step(dict(SNAPSHOT))
+    assert free.status == "optimal" and free.setpoints["TG3.on"] == 1
+    saved_per_h = s.kpis["cost_per_h"].iloc[0] - free.proposed_kpis["cost_per_h"]
+    assert 0.0 < saved_per_h * (s.period_min / 60.0) < site.turbines["TG3"].startup_cost
 
 
 def test_followed_schedule_gives_the_cycle_its_next_switches_as_advice(sup):
@@ -158,3 +168,25 @@ def test_startups_under_way_from_the_followed_schedule():
     assert startups_under_way(sched, pd.Timestamp("2026-03-02T07:00:00")) == {"B3": 0.0}
     assert startups_under_way(sched, pd.Timestamp("2026-03-02T06:00:00")) == {}
     assert startups_under_way(None, pd.Timestamp("2026-03-02T06:45:00")) == {}
+
+
+def test_a_plan_runs_although_another_highs_user_sized_this_threads_scheduler():
+    """HiGHS keeps one task scheduler per calling thread, sized by its first run: after a run with
+    threads = 2 in this thread (another HiGHS user: a solve with its defaults, Pyomo's appsi), the
+    plan's own runs (threads = 1) must still solve: the horizon and the mixing probe reset the
+    scheduler and run (they were refused: a fallback to the single period, no mixing settled)."""
+    import highspy
+
+    highspy.Highs.resetThreadScheduler(True)
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.setOptionValue("threads", 2)
+    other.addVar(1.0, 10.0)
+    other.changeColCost(0, 1.0)
+    other.run()
+    assert other.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    site = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
+    s = Supervisor(site, load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")).plan(
+        dict(SNAPSHOT), horizon_h=2, period_min=60, time_budget_s=30)
+    assert s.status == "optimal", s.warnings
+    assert s.stats["mixing_binaries_settled"] > 0

@@ -131,13 +131,13 @@ CASES = [
         put("turbines.TG1.sections[1].outlet", "LPX"),
         "turbines.TG1.sections[1].outlet",
         "'LPX'",
-        "unknown header or condenser (known: CGC_COND, HP, LP, MP, PRC_COND, SHP)",
+        "unknown header or condenser (known: CGC_COND, HP, LP, MP, PRC_COND, SHP, TG3_COND)",
     ),
     ("boiler-unknown-fuel", put("boilers.B3.fuels[1]", "fuel_oil"), "boilers.B3.fuels[1]", "'fuel_oil'", "unknown fuel (known: fuel_gas, natural_gas)"),
     ("gas-turbine-unknown-fuel", put("gas_turbines.GT2.fuel", "diesel"), "gas_turbines.GT2.fuel", "'diesel'", "unknown fuel (known: fuel_gas, natural_gas)"),
     ("duct-burner-unknown-fuel", put("gas_turbines.GT1.hrsg.duct_fuel", "lpg"), "gas_turbines.GT1.hrsg.duct_fuel", "'lpg'", "unknown fuel"),
-    ("practice-power-unknown-turbine", put("practice.turbine_power_mw.TG9", 5.0), "practice.turbine_power_mw.TG9", "'TG9'", "unknown turbine (known: BFP, CGC, ETH, PRC, TG1, TG2)"),
-    ("practice-extraction-unknown-turbine", put("practice.extraction_tph.TG3", [10.0]), "practice.extraction_tph.TG3", "'TG3'", "unknown turbine"),
+    ("practice-power-unknown-turbine", put("practice.turbine_power_mw.TG9", 5.0), "practice.turbine_power_mw.TG9", "'TG9'", "unknown turbine (known: BFP, CGC, ETH, PRC, TG1, TG2, TG3)"),
+    ("practice-extraction-unknown-turbine", put("practice.extraction_tph.TG9", [10.0]), "practice.extraction_tph.TG9", "'TG9'", "unknown turbine"),
     ("practice-motor-unknown-turbine", put("practice.drivers_on_motor", ["BFP2"]), "practice.drivers_on_motor[0]", "'BFP2'", "unknown turbine"),
     ("practice-duct-unknown-gas-turbine", put("practice.duct_firing_tph.GT3", 5.0), "practice.duct_firing_tph.GT3", "'GT3'", "unknown gas_turbine (known: GT1, GT2)"),
     # -- ids
@@ -546,7 +546,7 @@ def test_reference_site_loads_cleanly() -> None:
     assert site.name == "reference_olefins"
     assert site.source == str(REFERENCE_SITE)
     assert list(site.headers) == ["SHP", "HP", "MP", "LP"]
-    assert len(site.boilers) == 4 and len(site.turbines) == 6 and len(site.consumers) == 20
+    assert len(site.boilers) == 4 and len(site.turbines) == 7 and len(site.consumers) == 20
 
 
 def test_reference_data_validates_from_a_dict() -> None:

@@ -56,6 +56,7 @@ def test_reference_site_carries_the_start_data() -> None:
         "GT2": (114900.0, 155700.0, 8.0, 0.0, 30.0),
         "TG1": (43800.0, 70500.0, 8.0, 0.0, 45.0),
         "TG2": (21000.0, 33900.0, 8.0, 0.0, 45.0),
+        "TG3": (35000.0, 56400.0, 8.0, 0.0, 45.0),
         # machine drives: no start data
         "CGC": (0.0, None, None, 0.0, 0.0),
         "PRC": (0.0, None, None, 0.0, 0.0),

@@ -531,10 +531,12 @@ class Surrogates:
     fouling hours), ``hrsg_steam`` (unfired HRSG steam vs GT power, ambient and fouling hours),
     ``turbine_steam`` (inlet steam vs power of single-section generator turbines),
     ``column_steam`` and ``column_purity`` (a steered column's reboiler steam and distillate
-    purity vs its reflux ratio and feed).
+    purity vs its reflux ratio and feed), ``ectg_steam`` (inlet steam vs power AND extraction of an
+    extraction-condensing generator: two decision inputs, :func:`extraction_condensing_generators`).
     """
 
-    kinds: list[Literal["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity"]] = attr(
+    kinds: list[Literal["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity",
+                        "ectg_steam"]] = attr(
         "-", "kinds of quantity to learn", default_factory=lambda: ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam"])
     exclude: list[str] = attr("-", "unit ids whose quantities stay first principles", default_factory=list)
 
@@ -645,3 +647,13 @@ def start_cost(unit: Boiler | GasTurbine | SteamTurbine, hours_off_h: float) -> 
     if unit.cold_after_h is not None and unit.cold_startup_cost is not None and hours_off_h >= unit.cold_after_h:
         return unit.cold_startup_cost
     return unit.startup_cost
+
+
+def extraction_condensing_generators(site: Site) -> list[str]:
+    """Ids of the site's extraction-condensing turbogenerators: generator drives of exactly two
+    sections (the first exhausting to a header: the extraction; the second to a condenser). Their
+    inlet steam is a function of two decisions, the power and the extraction (learned kind
+    ``ectg_steam``, embedded by :mod:`optimizer.relu_embedding`)."""
+    return [t.id for t in site.turbines.values()
+            if t.drive == "generator" and len(t.sections) == 2
+            and t.sections[0].outlet in site.headers and t.sections[1].outlet in site.condensers]

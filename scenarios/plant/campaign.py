@@ -9,6 +9,14 @@ data spans the fouling range. Deterministic with a seed.
 Boilers stay on the pressure master (balances close), each with its own random bias, and some
 are taken off line for a hold, so the loads of the others spread over the operating range
 while the header is held.
+
+Extraction-condensing generators (:func:`optimizer.site.model.extraction_condensing_generators`)
+have a campaign of their own: held off in the site's campaign (so that adding one to a site
+changes no other unit's data, and so no bundled model), and stepped only when named in
+``CampaignConfig.step_units``, on their own random stream: the extraction drawn over its range,
+then the power drawn over what the operating diagram allows at that extraction (the exhaust
+section between its minimum and maximum flow, the inlet below its maximum), so that the data
+cover the whole diagram.
 """
 
 from __future__ import annotations
@@ -18,8 +26,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from optimizer.site.model import Site
+from optimizer.site.model import Site, extraction_condensing_generators
+from optimizer.site.properties import compute_properties
 from scenarios.plant.column import ColumnCurve
+from scenarios.plant.curves import TurbineCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
 
 
@@ -49,6 +59,8 @@ class CampaignConfig:
     motor_share: float = 0.2
     boiler_off_share: float = 0.3
     min_boilers_on: int = 2
+    #: extraction-condensing generators stepped (the others of their kind are held off)
+    step_units: tuple[str, ...] = ()
 
 
 class IdentificationCampaign:
@@ -63,6 +75,11 @@ class IdentificationCampaign:
         n = len(timestamps)
         s = site
         sched: dict[str, np.ndarray] = {}
+        ectg = set(extraction_condensing_generators(site))
+        unknown = [u for u in self.config.step_units if u not in ectg]
+        if unknown:
+            raise ValueError(f"CampaignConfig.step_units = {list(self.config.step_units)}: {unknown} are not extraction-condensing "
+                             f"generators of site {site.name} (those are {sorted(ectg)})")
 
         def hold(draw) -> np.ndarray:
             """A piecewise-constant series: a new draw at the start of each random-length hold."""
@@ -83,6 +100,8 @@ class IdentificationCampaign:
                 h = g.hrsg
                 sched[f"duct:{g.id}"] = hold(lambda h=h: 0.0 if rng.random() < self.config.duct_off_share else rng.uniform(h.duct_min_steam_tph, h.duct_max_steam_tph))
         for t in s.turbines.values():
+            if t.id in ectg:  # their own campaign, below
+                continue
             if t.drive == "generator":
                 sched[f"power:{t.id}"] = hold(lambda t=t: rng.uniform(t.min_power_mw, t.max_power_mw))
             for k, sec in enumerate(t.sections[:-1]):
@@ -116,6 +135,30 @@ class IdentificationCampaign:
                 col = c.column
                 sched[f"reflux:{c.id}"] = _holds(col_rng, hours, self.config,
                                                  lambda col=col: col_rng.uniform(col.reflux_ratio_min, col.reflux_ratio_max))
+        # extraction-condensing generators: their own stream, stepped only when asked for
+        tg_rng = np.random.default_rng([self.config.seed, 18])
+        self._ectg_on = set(self.config.step_units)
+        props = compute_properties(site) if self.config.step_units else None
+        for tid in self.config.step_units:
+            t = site.turbines[tid]
+            curve = TurbineCurve(t, props.sections[tid])
+            hp, lp = t.sections
+            x_hi = max(0.0, min(hp.max_flow_tph - lp.min_flow_tph, hp.max_flow_tph))
+            draws = []
+
+            def draw(t=t, curve=curve, hp=hp, lp=lp, x_hi=x_hi):
+                x = tg_rng.uniform(0.0, x_hi)
+                m_lo = max(hp.min_flow_tph, x + lp.min_flow_tph)
+                m_hi = min(hp.max_flow_tph, x + lp.max_flow_tph)
+                p_lo = max(t.min_power_mw, curve.output_mw(m_lo, [x]))
+                p_hi = min(t.max_power_mw, curve.output_mw(m_hi, [x]))
+                p = tg_rng.uniform(p_lo, p_hi) if p_hi > p_lo else p_lo
+                draws.append((p, x))
+                return float(len(draws) - 1)
+
+            which = _holds(tg_rng, hours, self.config, draw)
+            sched[f"power:{tid}"] = np.array([draws[int(k)][0] for k in which])
+            sched[f"x:{tid}:0"] = np.array([draws[int(k)][1] for k in which])
         self._sched = sched
 
     def with_washes(self, disturbances: list[Disturbances]) -> list[Disturbances]:
@@ -146,8 +189,10 @@ class IdentificationCampaign:
             boilers_on_master=set(boilers),
             gt_power_mw=gts,
             duct_steam_tph={g: v(f"duct:{g}") for g in site.gas_turbines if f"duct:{g}" in self._sched},
-            turbine_power_mw={t.id: v(f"power:{t.id}") for t in site.turbines.values() if t.drive == "generator" and t.available and up(t.id)},
-            turbine_extraction_tph={t.id: [v(f"x:{t.id}:{k_}") for k_ in range(len(t.sections) - 1)] for t in site.turbines.values() if len(t.sections) > 1},
+            turbine_power_mw={t.id: v(f"power:{t.id}") for t in site.turbines.values()
+                              if t.drive == "generator" and t.available and up(t.id) and f"power:{t.id}" in self._sched},
+            turbine_extraction_tph={t.id: [v(f"x:{t.id}:{k_}") for k_ in range(len(t.sections) - 1)] for t in site.turbines.values()
+                                    if len(t.sections) > 1 and f"x:{t.id}:0" in self._sched},
             drivers_on_motor={t.id for t in site.turbines.values() if t.motor is not None and v(f"motor:{t.id}") > 0.5},
             consumer_tph={c.id: v(f"consumer:{c.id}") for c in site.consumers.values() if c.flexible},
         )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from optimizer.site.model import Site
+from optimizer.site.model import Site, extraction_condensing_generators
 from scenarios.plant.inputs import Disturbances, Setpoints
 from scenarios.plant.simulator import PlantSimulator, PlantState
 from surrogate.atomic import atomic_output
@@ -65,12 +65,17 @@ class SensorNoise:
     # mol/mol, 1 standard deviation of an on-line chromatograph on a product of 99.5 % (assumed:
     # about 2 % of the 0.5 % impurity it measures)
     purity_std_mol_frac: float = 1e-4
+    #: units (tag prefixes before the dot) whose measured tags are noised on their own random
+    #: stream (:func:`own_stream_units`): adding such a unit to a site changes no other tag's noise
+    own_stream_units: tuple[str, ...] = ()
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         rng = np.random.default_rng(self.seed)
         out = frame.copy()
-        column_relative = [c for c in frame.columns if _COLUMN_RELATIVE.match(c)]
-        measured = [c for c in frame.columns if _MEASURED.match(c) and c not in column_relative]
+        own = set(self.own_stream_units)
+        separate = [c for c in frame.columns if c.split(".", 1)[0] in own and _MEASURED.match(c)]
+        column_relative = [c for c in frame.columns if _COLUMN_RELATIVE.match(c) and c not in separate]
+        measured = [c for c in frame.columns if _MEASURED.match(c) and c not in column_relative and c not in separate]
         values = out[measured].to_numpy(dtype=float)
         out[measured] = values * (1.0 + self.relative_std * rng.standard_normal(values.shape))
         if "ambient_temp_c" in out:
@@ -82,7 +87,20 @@ class SensorNoise:
             out[column_relative] = values * (1.0 + self.relative_std * col_rng.standard_normal(values.shape))
             values = out[analysers].to_numpy(dtype=float)
             out[analysers] = np.minimum(values + self.purity_std_mol_frac * col_rng.standard_normal(values.shape), 1.0)
+        if separate:
+            own_rng = np.random.default_rng([self.seed, 18])
+            values = out[separate].to_numpy(dtype=float)
+            out[separate] = values * (1.0 + self.relative_std * own_rng.standard_normal(values.shape))
         return out
+
+
+def own_stream_units(site: Site) -> tuple[str, ...]:
+    """Units whose measurements get their own noise stream (:class:`SensorNoise`): the site's
+    extraction-condensing generators and the condensers only they exhaust to."""
+    ectg = extraction_condensing_generators(site)
+    others = {sec.outlet for t in site.turbines.values() if t.id not in ectg for sec in t.sections}
+    conds = {site.turbines[t].sections[-1].outlet for t in ectg} - others
+    return tuple(ectg) + tuple(sorted(conds))
 
 
 def run_policy(
