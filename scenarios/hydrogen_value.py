@@ -30,12 +30,6 @@ ALLOCATING_POLICIES = ("steamopt", "oracle")
 SUPPLY_FIELD = "changes.hydrogen_supply.t_per_day"
 
 
-def offers_hydrogen(scenario_path: str | Path) -> bool:
-    """True when the scenario file offers a hydrogen supply above 0 t/day."""
-    supply = load_scenario(scenario_path).changes.hydrogen_supply
-    return supply is not None and supply.t_per_day > 0.0
-
-
 def counterfactual_policies(policies: tuple[str, ...] | list[str]) -> list[str]:
     """The study's policies that allocate hydrogen (run again without it)."""
     return [p for p in policies if p in ALLOCATING_POLICIES]
