@@ -5,17 +5,19 @@ A turbine ``t`` of :func:`optimizer.site.model.extraction_condensing_generators`
 two sections: HP section to an extraction header, LP section to a condenser) whose learned model
 ``m_in = f(P, x)`` (kind ``ectg_steam``: inputs ``T.power_mw``, ``T.extraction0_tph``, output
 ``T.inlet_tph``) is supplied, gets the network's block ``ectg_<t>`` (variables ``x[P]``, ``x[X]``,
-``y``, per-neuron ``z``, ``delta``) and the link rows, with ``u_t`` the turbine's on/off:
+``y``, per-neuron ``z``, ``delta``), switched by the turbine's on/off ``u_t`` (every row of the
+network homogeneous in its variables and ``u_t``: :func:`optimizer.relu_embedding.add_relu_network`'s
+``on``), and the link rows
 
 .. math::
-    |P_t - x_P| \\le M_P (1 - u_t), \\qquad |x_{t0} - x_X| \\le M_X (1 - u_t), \\qquad
-    |m_{t0} - y| \\le M_{y} (1 - u_t)
+    P_t = x_P, \\qquad x_{t0} = x_X, \\qquad m_{t0} = y
 
 so a running turbine's output power ``P_t``, extraction ``x_{t0}`` and inlet flow ``m_{t0}`` are
-exactly the network's, and a stopped one (all three 0 by the turbine's rows) leaves the network
-detached inside its box. ``M_P``, ``M_X`` are the turbine's maximum power and the HP section's
-maximum flow (constants: the cycle's box never exceeds them); ``M_y`` is a Param written per cycle, ``max(m_hi, |y_lo|, |y_hi|)`` with
-``[y_lo, y_hi]`` the output bounds of this cycle's box. The turbine's other rows stay: the
+exactly the network's, and a stopped one has all three 0, as the switched network does. (A
+big-M link that detached the network from a stopped turbine let the LP relaxation run a
+fraction of the turbine with its inlet steam up to ``M (1 - u_t)`` below the network's: on the
+reference site's 24-period plan, 7 % of a period's cost in the relaxation, and the plan's solve
+time.) The turbine's other rows stay: the
 section chain ``m_{t1} = m_{t0} - x_{t0}``, the sections' flow limits (the operating diagram:
 maximum inlet, the condenser's minimum cooling flow and maximum), the HP section's Willans line
 (first principles: it gives the extraction's enthalpy and, with ``P_t = eta_m (W_0 + W_1)``,
@@ -87,27 +89,19 @@ def is_ectg_model(site: Site, model) -> bool:
 
 def add_ectgs(m: pyo.Block, site: Site, units: Mapping[str, EctgUnit]) -> None:
     """The embedded networks and link rows of every unit (the module docstring's math). Adds
-    ``m.ECTG`` (turbine ids), the blocks ``ectg_<t>``, per turbine the Param ``ectg_<t>.link_m``
-    (``M_y``), and ``m.ectg_embeddings`` (turbine id -> its :class:`ReluEmbedding` in this model;
-    the units themselves are not changed, so several models may embed the same units)."""
+    ``m.ECTG`` (turbine ids), the blocks ``ectg_<t>`` and ``m.ectg_embeddings`` (turbine id -> its
+    :class:`ReluEmbedding` in this model; the units themselves are not changed, so several models
+    may embed the same units)."""
     m.ECTG = pyo.Set(initialize=list(units))
     m.ectg_embeddings = {}
     for t, unit in units.items():
         blk = pyo.Block()
         m.add_component(f"ectg_{t}", blk)
-        emb = add_relu_network(blk, unit.model.network, [unit.power_tag, unit.extraction_tag])
+        emb = add_relu_network(blk, unit.model.network, [unit.power_tag, unit.extraction_tag], on=m.t_on[t])
         m.ectg_embeddings[t] = emb
-        tur = site.turbines[t]
-        m_p, m_x = float(tur.max_power_mw) + 1.0, float(tur.sections[0].max_flow_tph) + 1.0
-        blk.link_m = pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals)
-        xp, xx, y = blk.x[unit.power_tag], blk.x[unit.extraction_tag], blk.y[tags.turbine_inlet(t)]
-        on = m.t_on[t]
-        blk.p_hi = pyo.Constraint(expr=m.t_out[t] - xp + m_p * on <= m_p)
-        blk.p_lo = pyo.Constraint(expr=xp - m.t_out[t] + m_p * on <= m_p)
-        blk.x_hi_link = pyo.Constraint(expr=m.extr[t, 0] - xx + m_x * on <= m_x)
-        blk.x_lo_link = pyo.Constraint(expr=xx - m.extr[t, 0] + m_x * on <= m_x)
-        blk.y_hi_link = pyo.Constraint(expr=m.flow[t, 0] - y + blk.link_m * on <= blk.link_m)
-        blk.y_lo_link = pyo.Constraint(expr=y - m.flow[t, 0] + blk.link_m * on <= blk.link_m)
+        blk.power_link = pyo.Constraint(expr=m.t_out[t] == blk.x[unit.power_tag])
+        blk.extraction_link = pyo.Constraint(expr=m.extr[t, 0] == blk.x[unit.extraction_tag])
+        blk.inlet_link = pyo.Constraint(expr=m.flow[t, 0] == blk.y[tags.turbine_inlet(t)])
 
 
 def ectg_box(t_lo: float, t_hi: float, x_lo: float, x_hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -118,9 +112,7 @@ def ectg_box(t_lo: float, t_hi: float, x_lo: float, x_hi: float) -> tuple[np.nda
     return lo, np.maximum(hi, lo)
 
 
-def ectg_values(embedding: ReluEmbedding, lo: np.ndarray, hi: np.ndarray, m_hi: float) -> tuple[np.ndarray, float]:
+def ectg_values(embedding: ReluEmbedding, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The embedding's Param values for the box ``[lo, hi]`` (:meth:`ReluEmbedding.values`, in
-    :attr:`ReluEmbedding.param_data` order) and the link's ``M_y`` (``m_hi``: the inlet's maximum flow)."""
-    cyc = embedding.values(lo, hi, {})
-    y_lo, y_hi = cyc.bounds.output
-    return cyc.values, float(max(m_hi, np.max(np.abs(y_lo)), np.max(np.abs(y_hi)))) + 1.0
+    :attr:`ReluEmbedding.param_data` order)."""
+    return embedding.values(lo, hi, {}).values

@@ -57,7 +57,7 @@ from optimizer import tags
 from optimizer.cycle import CycleData
 from optimizer.highs_direct import run_in_this_thread
 from optimizer.lp_arrays import LpArrays
-from optimizer.mixing_probe import mixing_headers, settled_binaries
+from optimizer.mixing_probe import mixing_headers, tightened
 
 if TYPE_CHECKING:
     from optimizer.snapshot import ValidatedSnapshot
@@ -229,16 +229,20 @@ def couple(units: list[Switchable], periods: int, n_block: int, period_min: floa
     return cp
 
 
-def settle_mixing(sup: Supervisor, blocks: list[LpArrays], cp: Coupling) -> int:
-    """Fix each period's header-mixing binaries that its LP relaxation settles
-    (:mod:`optimizer.mixing_probe`: exact, the optimum is unchanged); returns how many."""
+def settle_mixing(sup: Supervisor, blocks: list[LpArrays], cp: Coupling) -> tuple[list[LpArrays], int]:
+    """Each period's block with its header-mixing big-Ms tightened to the LP's range, and the
+    mixing binaries its LP relaxation settles fixed in ``cp`` (:mod:`optimizer.mixing_probe`:
+    exact, the optimum is unchanged); returns the blocks and how many binaries were fixed."""
     headers = mixing_headers(sup)
     count = 0
+    out = []
     for t, block in enumerate(blocks):
-        for col, value in settled_binaries(block, headers).items():
+        block, settled = tightened(block, headers)
+        out.append(block)
+        for col, value in settled.items():
             cp.fixed_on[t * cp.n_block + col] = value
             count += 1
-    return count
+    return out, count
 
 
 def stack(blocks: list[LpArrays], hours: list[float], cp: Coupling) -> LpArrays:
@@ -327,9 +331,9 @@ def build(sup: Supervisor, snap: ValidatedSnapshot, forecast: pd.DataFrame, peri
     periods = build_periods(sup, snap, forecast, period_min)
     units = switchables(sup, periods[0].cycle, snap.values, starting)
     cp = couple(units, len(periods), periods[0].block.num_col, period_min, sup._weights[0], end_on)  # noqa: SLF001
-    settled = settle_mixing(sup, [p.block for p in periods], cp)
+    blocks, settled = settle_mixing(sup, [p.block for p in periods], cp)
     hours = [period_min / 60.0] * len(periods)
-    return Horizon(periods, units, cp, hours, stack([p.block for p in periods], hours, cp), settled)
+    return Horizon(periods, units, cp, hours, stack(blocks, hours, cp), settled)
 
 
 @dataclass

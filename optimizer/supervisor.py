@@ -100,7 +100,7 @@ class Supervisor:
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
         self._weights = weights
         self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points, ectg=self.ectg)
-        self._ectg_pos: dict | None = None  # per ECTG: positions of its embedding's Params and of its link's M_y
+        self._ectg_pos: dict | None = None  # per ECTG: positions of its embedding's Params
         self.plan_forecaster = None  # an object with observe(ts, values) and forecast(values, start, periods, period_min)
         self.following = None  # the Schedule the cycle follows (Supervisor.follow)
         self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
@@ -744,15 +744,12 @@ class Supervisor:
         if self.ectg:  # the two-decision networks: their Params for this variant's box
             variant = c.pinned if pinned else (c.local if local else c.box)
             if self._ectg_pos is None:
-                self._ectg_pos = {t: ([self._solver.param_position(p) for p in self._model.ectg_embeddings[t].param_data],
-                                      self._solver.param_position(getattr(self._model, f"ectg_{t}").link_m))
-                                  for t, u in self.ectg.items()}
-            for t, unit in self.ectg.items():
+                self._ectg_pos = {t: [self._solver.param_position(p) for p in self._model.ectg_embeddings[t].param_data]
+                                  for t in self.ectg}
+            for t in self.ectg:
                 lo, hi = ectg_box(variant[("t_lo", t)], variant[("t_hi", t)], variant[("x_lo", (t, 0))], variant[("x_hi", (t, 0))])
-                ev, link_m = ectg_values(self._model.ectg_embeddings[t], lo, hi, self.site.turbines[t].sections[0].max_flow_tph)
-                ps, pm = self._ectg_pos[t]
-                idx += ps + [pm]
-                val += ev.tolist() + [link_m]
+                idx += self._ectg_pos[t]
+                val += ectg_values(self._model.ectg_embeddings[t], lo, hi).tolist()
         values = self._base.copy()
         values[idx] = val
         return values

@@ -153,7 +153,7 @@ def test_embedded_optimum_equals_activation_pattern_enumeration(site):
         p0, x0 = rng.uniform(3.0, 20.0), rng.uniform(0.0, 110.0)
         lo = np.array([max(3.0, p0 - 4.0), max(0.0, x0 - 20.0)])
         hi = np.array([min(20.0, p0 + 4.0), min(112.0, x0 + 20.0)])
-        values, _ = ectg_values(emb, lo, hi, 120.0)
+        values = ectg_values(emb, lo, hi)
         for prm, v in zip(emb.param_data, values):
             prm.set_value(float(v))
         c_p, c_x, c_y = -rng.uniform(2000, 4000), rng.uniform(-300, 300), rng.uniform(700, 1100)
