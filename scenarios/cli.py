@@ -16,351 +16,42 @@
     steamopt site attributes
     steamopt opcua run --site SITE.toml --models DIR --config ADAPTER.toml [--cycles N]
     steamopt serve --site SITE.toml --models DIR [--config SERVICE.toml] [--host 127.0.0.1] [--port 8080]
+
+This module holds the parser and ``main``; the commands are in :mod:`scenarios.cli_studies` (simulate,
+study, sweep), :mod:`scenarios.cli_models` (surrogate, forecast), :mod:`scenarios.cli_engine` (step,
+plan, replay, historian replay), :mod:`scenarios.plan_command`, :mod:`scenarios.serve_command` and
+:mod:`scenarios.opcua_command`; ``explain``, ``headline``, ``parse_weights`` and
+``MAX_SNAPSHOT_BYTES`` are re-exported here.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
-import time
-from pathlib import Path
-
-import pandas as pd
 
 from optimizer.site import SiteError, load_site
-from surrogate.atomic import atomic_output
+from scenarios.cli_engine import (
+    MAX_SNAPSHOT_BYTES,
+    _cmd_historian_replay,
+    _cmd_plan,
+    _cmd_replay,
+    _cmd_step,
+    explain,
+    parse_weights,
+)
+from scenarios.cli_models import (
+    _cmd_forecast_train,
+    _cmd_surrogate_drift,
+    _cmd_surrogate_retrain,
+    _cmd_surrogate_stamp,
+    _cmd_surrogate_train,
+)
+from scenarios.cli_studies import _cmd_simulate, _cmd_study, _cmd_sweep, headline
+
+__all__ = ["MAX_SNAPSHOT_BYTES", "build_parser", "explain", "headline", "main", "parse_weights"]
 
 log = logging.getLogger("steamopt")
-
-
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from scenarios.plant.historian import SensorNoise, kpi_summary, own_stream_units, run_policy, write_historian
-    from scenarios.plant.practice import todays_practice
-    from scenarios.plant.profiles import ProfileConfig, generate_disturbances
-    from scenarios.plant.simulator import PlantSimulator
-
-    t0 = time.perf_counter()
-    site = load_site(args.site)
-    config = ProfileConfig(start=pd.Timestamp(args.start), hours=args.hours, step_min=args.step_min, seed=args.seed)
-    disturbances = generate_disturbances(site, config)
-    simulator = PlantSimulator(site)
-    policy = todays_practice
-    if args.policy == "campaign":
-        from scenarios.plant.campaign import CampaignConfig, IdentificationCampaign
-
-        policy = IdentificationCampaign(site, [d.timestamp for d in disturbances],
-                                        CampaignConfig(seed=args.seed, step_units=tuple(args.step_units or ())))
-        disturbances = policy.with_washes(disturbances)
-    truth, states = run_policy(simulator, policy, disturbances, progress=_progress(args))
-    noise = SensorNoise(relative_std=args.noise, seed=args.seed, own_stream_units=own_stream_units(site))
-    historian = noise.apply(truth) if args.noise > 0 else truth
-    out = Path(args.out)
-    paths = write_historian(historian, out)
-    summary = kpi_summary(truth, args.step_min / 60.0, site.currency)
-    with atomic_output(out / "kpi_summary.csv") as tmp:
-        summary.to_csv(tmp)
-    n_notes = sum(len(s.notes) for s in states)
-    what = "today's practice" if args.policy == "practice" else "an identification campaign"
-    print(f"site {site.name}: {len(disturbances)} steps of {args.step_min:g} min under {what} "
-          f"({time.perf_counter() - t0:.1f} s)")
-    with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 120):
-        print(summary.to_string())
-    print(f"historian: {paths['parquet']} and {paths['csv']} ({historian.shape[1]} tags; units in {paths['units']})")
-    if n_notes:
-        print(f"{n_notes} operating notes (steps where setpoints could not be met); see the log with -v")
-    return 0
-
-
-def _cmd_surrogate_train(args: argparse.Namespace) -> int:
-    from scenarios.training import read_historian, train_site_models
-    from surrogate.train import TrainingConfig
-
-    t0 = time.perf_counter()
-    site = load_site(args.site)
-    frame = read_historian(args.data)
-    config = TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2)))
-    unit_frames = {}
-    for item in args.unit_data or []:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise SystemExit(f"--unit-data {item!r}: expected NAME=HISTORIAN (e.g. TG3_steam=out/training_TG3/historian.parquet)")
-        unit_frames[name] = read_historian(path)
-    rows = train_site_models(site, frame, args.out, config, progress=_progress(args), min_coverage=args.min_coverage,
-                             unit_frames=unit_frames)
-    from surrogate.report import markdown_table
-
-    print(f"trained {len(rows)} models for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
-    print(markdown_table(rows))
-    print(f"models, manifest.toml and accuracy.json/.md in {args.out}")
-    return 0
-
-
-def _cmd_surrogate_stamp(args: argparse.Namespace) -> int:
-    """Record the site in an existing model directory's manifest (the model files are not touched)."""
-    from optimizer.model_site import site_hash, stamp_model_dir
-
-    site = load_site(args.site)
-    path = stamp_model_dir(site, args.models)
-    print(f"{path}: records site {site.name} (hash {site_hash(site)[:12]}) and what each model depends on")
-    return 0
-
-
-def _cmd_surrogate_retrain(args: argparse.Namespace) -> int:
-    """Exit 0: a new model directory was written; 1: no model improved, nothing written."""
-    from scenarios.retrain import comparison_markdown, retrain
-    from scenarios.training import read_historian
-    from surrogate.train import TrainingConfig
-
-    t0 = time.perf_counter()
-    site = load_site(args.site)
-    frame = read_historian(args.data)
-    table = retrain(site, args.models, frame, args.out, args.holdout, config=TrainingConfig(seeds=tuple(range(args.seed, args.seed + 2))),
-                    window_hours=args.window_hours, min_improvement=args.min_improvement, only=args.only)
-    print(f"retrained against {args.models} on {len(frame)} rows ({time.perf_counter() - t0:.1f} s)")
-    print(comparison_markdown(table))
-    if table.attrs["written"]:
-        print(f"wrote {table.attrs['out_dir']}: {table.attrs['reason']} (see retrain.md there)")
-        return 0
-    print(table.attrs["reason"])
-    return 1
-
-
-def _cmd_surrogate_drift(args: argparse.Namespace) -> int:
-    """Exit 0: every model inside its validated band; 1: some model flagged."""
-    from scenarios.training import read_historian
-    from surrogate.drift import DriftConfig, DriftMonitor
-
-    load_site(args.site)  # a bad site file is reported like everywhere else
-    monitor = DriftMonitor.from_model_dir(args.models, DriftConfig(window=args.window, min_observations=min(args.window, 32)))
-    monitor.observe_frame(read_historian(args.data))
-    cols = ["output", "n", "mape_pct", "bias_pct", "max_ape_pct", "validated_mape_pct", "band_mape_pct", "flagged", "used",
-            "out_of_domain", "not_steady", "missing", "first_flagged_at"]
-    with pd.option_context("display.float_format", "{:,.3f}".format, "display.width", 200, "display.max_columns", 20):
-        print(monitor.status()[cols].to_string())
-    flagged = monitor.flagged()
-    print(f"flagged: {', '.join(flagged) if flagged else 'none'}")
-    return 1 if flagged else 0
-
-
-#: Largest snapshot file ``steamopt step`` reads, bytes (a snapshot is one value per tag).
-MAX_SNAPSHOT_BYTES = 10_000_000
-
-
-def _cmd_forecast_train(args: argparse.Namespace) -> int:
-    from scenarios.forecasting import DEFAULT_SITE, train_site_forecasters
-    from scenarios.training import read_historian
-    from surrogate.forecast import accuracy_markdown
-
-    t0 = time.perf_counter()
-    site = load_site(args.site or DEFAULT_SITE)
-    frame = read_historian(args.data)
-    trained = train_site_forecasters(site, frame, args.out, period_min=args.period_min, horizon_h=args.hours, test_days=args.test_days)
-    print(f"trained {len(trained)} forecasters for {site.name} from {len(frame)} rows ({time.perf_counter() - t0:.1f} s); wrote {args.out}")
-    print(f"test accuracy by lead (last {args.test_days:g} days; periods of {args.period_min:g} min):")
-    print(accuracy_markdown(trained), end="")
-    return 0
-
-
-def _cmd_step(args: argparse.Namespace) -> int:
-    """Exit 0 with the proposal printed; 2 if the site, models or snapshot file cannot be used."""
-    from optimizer.model_site import load_models_for_site
-    from optimizer.supervisor import Supervisor, SupervisorConfig
-    from surrogate.safe_read import read_json_file
-
-    # read first: a missing, oversized, deeply nested or non-JSON snapshot is one error line, exit 2
-    snapshot = read_json_file(args.snapshot, MAX_SNAPSHOT_BYTES, what="snapshot")
-    site = load_site(args.site)
-    models = load_models_for_site(site, args.models)  # "none": every unit on first principles
-    weights = parse_weights(args.weights) if args.objective == "weighted" else None
-    config = SupervisorConfig(cycle_s=args.cycle_s, time_budget_s=args.budget_s, objective=args.objective)
-    if weights is not None:
-        config.weights = {"cost": 0.0, "co2e": 0.0, "steam": 0.0, **weights}
-    supervisor = Supervisor(site, models, config)
-    proposal = supervisor.step(snapshot)
-    if args.explain:
-        print(explain(proposal, snapshot))
-    else:
-        print(proposal.to_json(indent=1))
-    return 0
-
-
-def _cmd_plan(args: argparse.Namespace) -> int:
-    from scenarios.plan_command import run_plan
-
-    return run_plan(args)
-
-
-def explain(p, snapshot: dict | None = None) -> str:
-    """The proposal for a person: KPIs current vs proposed (the proposed alone, and why, when the
-    current point could not be evaluated), every setpoint current vs proposed (current: the
-    snapshot's reading of the same tag, where it has one), the binding limits in plant words with
-    their worth, warnings and substitutions."""
-    lines = [f"status: {p.status}   timestamp: {p.timestamp}   total {p.stats.get('total_ms', float('nan')):.1f} ms"]
-    if p.proposed_kpis:
-        lines.append(f"{'KPI':28s} {'current':>14s} {'proposed':>14s} {'saving':>14s}")
-        for k, v in p.proposed_kpis.items():
-            c = p.current_kpis.get(k) if p.current_kpis else None
-            cur, saving = ("n/a", "n/a") if c is None else (f"{c:,.2f}", f"{c - v:,.2f}")
-            lines.append(f"{k:28s} {cur:>14s} {v:14,.2f} {saving:>14s}")
-        if not p.current_kpis:
-            why = [w for w in p.warnings if "current operating point" in w or "current point" in w]
-            lines.append("no current KPIs or savings: " + (why[0] if why else "the current point was not evaluated (no reason recorded)"))
-    lines.append(f"{'setpoint':28s} {'current':>12s} {'proposed':>12s}")
-    for k, v in p.setpoints.items():
-        c = (snapshot or {}).get(k)
-        cur = f"{c:12.3f}" if isinstance(c, (int, float)) and not isinstance(c, bool) else f"{'-':>12s}"
-        lines.append(f"  {k:26s} {cur} {v:12.3f}")
-    if p.binding:
-        lines.append("binding limits (worth of one more unit of each, per hour):")
-        for b in p.binding:
-            per = f" per {b['unit']}" if b.get("unit") else ""
-            lines.append(f"  {b.get('description', b['limit']):58s} {b['worth_per_unit_per_h']:12,.1f} {b.get('currency', '')}/h{per}")
-    for w in p.warnings + p.domain_warnings:
-        lines.append(f"warning: {w}")
-    for s in p.substitutions:
-        lines.append(f"substituted: {s['tag']} = {s['value']!r} ({s['reason']}) -> {s['used']} ({s['source']})")
-    return "\n".join(lines)
-
-
-_STUDY_COLUMNS = ("cost", "co2e_t", "co2e_scope1_t", "co2e_scope2_t", "fuel_gj", "vented_t", "shortfall_t", "import_mwh",
-                  "export_mwh", "violation_steps", "drift_flagged_steps", "step_ms_p50", "step_ms_p95",
-                  "starts", "stops", "start_stop_cost", "cost_incl_starts")
-_STUDY_PREFIXES = ("cost_saving_vs_", "co2e_saving_vs_", "uncredited_saving_vs_", "share_of_oracle_saving_vs_",
-                   "predicted_saving_vs_", "realised_saving_vs_", "lookahead_", "share_of_perfect_foresight", "share_of_lookahead")
-
-
-def headline(summary: pd.DataFrame, currency: str) -> list[str]:
-    """One line per baseline: what steamopt and the oracle save against it, and steamopt's share."""
-    lines = []
-    for b in ("practice", "good_practice"):
-        col = f"cost_saving_vs_{b}"
-        if col not in summary:
-            continue
-        parts = [f"{p} {summary.loc[p, col]:,.0f} {currency} ({summary.loc[p, col + '_pct']:.2f} %)"
-                 for p in ("steamopt", "oracle") if p in summary.index and pd.notna(summary.loc[p, col])]
-        share = f"share_of_oracle_saving_vs_{b}_pct"
-        if share in summary and "steamopt" in summary.index and pd.notna(summary.loc["steamopt", share]):
-            parts.append(f"steamopt's share of the oracle's saving {summary.loc['steamopt', share]:.1f} %")
-        if parts:
-            lines.append(f"saving vs {b}: " + "; ".join(parts))
-    return lines
-
-
-def _cmd_study(args: argparse.Namespace) -> int:
-    from scenarios.hydrogen_value import study_without_hydrogen
-    from scenarios.study import run_study
-    from scenarios.study_files import spec_from_scenario_file, write_study
-
-    t0 = time.perf_counter()
-    spec = spec_from_scenario_file(args.scenario, hours=args.hours, policies=args.policies)
-    result = run_study(spec, progress=_progress(args))
-    tables = {}
-    h2 = study_without_hydrogen(args.scenario, result.summary, spec.policies, args.hours, spec.site.currency, _progress(args))
-    if h2 is not None:  # what the hydrogen bought: the same study without it (scenarios/hydrogen_value.py)
-        tables["hydrogen_value"] = (*h2, "Hydrogen: the CO2e cut and its cost")
-    paths = write_study(result, spec, args.out, tables)
-    cols = [c for c in result.summary.columns if c in _STUDY_COLUMNS or c.startswith(_STUDY_PREFIXES)]
-    print(f"study {spec.name}: {len(spec.disturbances)} steps x {len(spec.policies)} policies in {time.perf_counter() - t0:.1f} s")
-    with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 160, "display.max_columns", 20):
-        print(result.summary[cols].T.to_string())
-    for line in headline(result.summary, spec.site.currency):
-        print(line)
-    if h2 is not None:
-        for policy, r in h2[0].iterrows():
-            print(f"hydrogen, {policy}: {r['hydrogen_gj']:,.0f} GJ burnt, CO2e cut {r['co2e_cut_t']:,.2f} t for "
-                  f"{r['extra_cost']:,.0f} {spec.site.currency}: {r['cost_per_t_co2e']:,.0f} {spec.site.currency}/t CO2e")
-    if result.failures:
-        print(f"{len(result.failures)} failed step(s), recorded in the steps table")
-    print(f"report: {paths['report']}")
-    return 0
-
-
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from scenarios.report import write_sweep_report
-    from scenarios.sweep import parse_sets, run_sweep, variants
-
-    sets = parse_sets(args.set)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(variants(sets)), desc="sweep", unit="variant", disable=not _progress(args))
-    table = run_sweep(args.scenario, sets, hours=args.hours, scheduler=args.scheduler, workers=args.workers,
-                      on_done=lambda i, n: bar.update(1))
-    bar.close()
-    with atomic_output(out / "sweep.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    print(f"{len(table)} rows ({len(variants(sets))} variants) in {out / 'sweep.csv'}")
-    if len(sets) == 1:
-        parameter = next(iter(sets))
-        t = table.rename(columns={parameter: "parameter_value"})
-        print(f"report: {write_sweep_report(t, out, parameter=parameter)}")
-    with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 160):
-        print(table[[c for c in ("variant", "policy", "cost", "co2e_t", "cost_saving_vs_practice") if c in table]].to_string(index=False))
-    return 0
-
-
-def _cmd_replay(args: argparse.Namespace) -> int:
-    """Exit 0: every complete record replayed exactly; 1: some differ. Lines that are not a whole
-    record (torn by a crash) are reported and skipped; they do not stop the others."""
-    from optimizer.audit import read_log_checked, replay
-    from optimizer.model_site import load_models_for_site
-
-    site = load_site(args.site)
-    models = load_models_for_site(site, args.models)
-    audit_log = read_log_checked(args.log)
-    for n, size, reason in audit_log.skipped:
-        print(f"warning: {args.log}:{n}: skipped ({size} bytes): {reason}", file=sys.stderr)
-    if audit_log.torn_tail is not None:
-        n, size = audit_log.torn_tail
-        print(f"{args.log}: torn last line {n} ({size} bytes, no newline) skipped; replaying the {len(audit_log.records)} complete record(s)")
-    records, numbers = audit_log.records, audit_log.line_numbers
-    if not records:
-        raise ValueError(f"{args.log}: no complete record to replay ({len(audit_log.skipped)} line(s) skipped)")
-    if args.line is None:
-        chosen = range(len(records))
-    elif args.line in numbers:
-        chosen = [numbers.index(args.line)]
-    else:
-        skipped = {n for n, _, _ in audit_log.skipped}
-        why = "is not a complete record (see the warning above)" if args.line in skipped else "holds no record"
-        raise ValueError(f"--line {args.line}: line {args.line} of {args.log} {why}; "
-                         f"the log has {len(records)} record(s) on lines {numbers[0] if numbers else '-'}..{numbers[-1] if numbers else '-'}")
-    failures = 0
-    for i in chosen:
-        proposal, diffs = replay(site, models, records[i])
-        print(f"line {numbers[i]}: {(records[i].get('proposal') or {}).get('timestamp')} {proposal.status}: "
-              f"{'reproduced exactly' if not diffs else f'{len(diffs)} difference(s)'}")
-        for d in diffs[:10]:
-            print(f"  {d}")
-        failures += bool(diffs)
-    return 1 if failures else 0
-
-
-def _cmd_historian_replay(args: argparse.Namespace) -> int:
-    from scenarios.adherence import AdherenceRules, adherence_report, summary_markdown, write_adherence
-    from scenarios.historian_replay import replay_historian, write_replay
-    from optimizer.model_site import load_models_for_site
-    from scenarios.training import read_historian
-
-    t0 = time.perf_counter()
-    site = load_site(args.site)
-    models = load_models_for_site(site, args.models)
-    frame = read_historian(args.data)
-    out = Path(args.out)
-    result = replay_historian(site, models, frame, log_path=out / "advisory.jsonl", progress=_progress(args), limit=args.limit)
-    paths = write_replay(result, out)
-    report = adherence_report(site, models, result, frame, AdherenceRules(attribute=not args.no_attribution), progress=_progress(args))
-    paths.update(write_adherence(report, out, result))
-    print(summary_markdown(report, result))
-    r, a = result.totals, report.totals
-    print(f"replayed {int(r['rows'])} rows in {time.perf_counter() - t0:.1f} s: predicted saving {r['predicted_saving']:,.0f} {site.currency}, "
-          f"{r['predicted_co2e_saving_t']:,.2f} t CO2e; captured {a.get('captured_saving', 0.0):,.0f} {site.currency} "
-          f"of {a.get('proposed_saving', 0.0):,.0f}")
-    print(f"advisory log {paths['advisory']}; tables, summary.md and adherence.png in {out}")
-    return 0
 
 
 def _cmd_site_check(args: argparse.Namespace) -> int:
@@ -396,27 +87,6 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
-
-
-def parse_weights(text: str) -> dict[str, float]:
-    """``"cost=1,co2e=2000,steam=0"`` -> weights of the weighted objective; ``ValueError`` naming the
-    item and the rule (keys cost, co2e, steam; finite numbers >= 0; at least one > 0)."""
-    out: dict[str, float] = {}
-    for item in filter(None, (i.strip() for i in text.split(","))):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or key not in ("cost", "co2e", "steam"):
-            raise ValueError(f"--weights {item!r}: expected cost=W, co2e=W or steam=W")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"--weights {key} = {raw.strip()!r}: must be a number") from None
-        if not (math.isfinite(value) and value >= 0.0):
-            raise ValueError(f"--weights {key} = {value!r}: must be a finite number >= 0")
-        out[key] = value
-    if not any(out.values()):
-        raise ValueError(f"--weights {text!r}: at least one weight must be > 0")
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -576,13 +246,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_opcua(sub)  # steamopt opcua run | demo-server (scenarios/opcua_command.py)
     return p
-
-
-
-def _progress(args) -> bool:
-    """Progress bars only for a person at a terminal: a log or a pipe gets none (they would
-    flood it with carriage-return updates)."""
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def main(argv: list[str] | None = None) -> int:
