@@ -536,12 +536,14 @@ def targets(r: dict) -> list[dict]:
     if rw:
         n, agree = len(rw["networks"]), f"max rel. objective diff {rw['max_objective_rel_diff']:.1e}"
         row("site multi-input networks (TG3 2-3-1, 2-16-16-1; GT1 duct 3-16-16-1): ours >= 10x faster than OMLT big-M, build+solve per box",
-            f"{rw['min_x_vs_bigm_p50']:.1f}x lowest p50 ratio over {n} networks (p95 {rw['min_x_vs_bigm_p95']:.1f}x); {agree}",
+            f"{rw['min_x_vs_bigm_p50']:.1f}x lowest p50 ratio over {n} networks (p95 {rw['min_x_vs_bigm_p95']:.1f}x); our fastest "
+            f"formulation per network {rw.get('min_best_x_vs_bigm_p50', float('nan')):.1f}x; {agree}",
             ">= 10x, <= 1e-6", rw["target_10x_bigm_build_solve_met"],
             "OMLT built per box with its interval bounds over the box; ours built once, per box bounds + Params + arrays + HiGHS")
         row("site multi-input networks: ours >= 10x faster than OMLT big-M, solver only",
-            f"{rw['min_x_vs_bigm_solver_p50']:.2f}x lowest p50 ratio", ">= 10x", rw["target_10x_bigm_solver_met"],
-            "same binaries left after HiGHS's presolve in both models: the same MILP")
+            f"{rw['min_x_vs_bigm_solver_p50']:.2f}x lowest p50 ratio (fastest formulation per network "
+            f"{rw.get('min_best_x_vs_bigm_solver_p50', float('nan')):.2f}x)", ">= 10x", rw["target_10x_bigm_solver_met"],
+            "our big-M and OMLT's keep the same binaries after HiGHS's presolve: the same MILP; verdicts for our default big-M")
         row("site multi-input networks: ours faster than OMLT partition (build+solve; solver only)",
             f"{rw['min_x_vs_partition_p50']:.1f}x; {rw['min_x_vs_partition_solver_p50']:.2f}x lowest p50 ratios", "> 1x",
             rw["faster_than_partition_build_solve"] and rw["faster_than_partition_solver"] and rw["all_agree"])
