@@ -63,6 +63,16 @@ wide networks in one site (benchmarks/relu_coupled.py) interval bounds gave 10.6
 CROWN 14.5 / 29.0, LP 18.8 / 39.8. Interval bounds are the default; the others stay available
 (``bounds=``) for networks or sites where the binaries count more.
 
+``"regions"`` (two decision inputs only; :mod:`optimizer.relu_regions_form`): no per-neuron rows at
+all; per cycle the network's linear regions over the box (convex polygons, enumerated exactly by
+:func:`surrogate.relu_regions.linear_regions_2d`) and their disjunction in the disaggregated
+logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On the wide
+(2-16-16-1) networks of the site's campaign data a box holds 9-65 regions and big-M 7-17 unstable
+neurons; measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster
+than big-M there, slower on the bundled 2-3-1 network (its one or two regions cost an
+enumeration big-M does without). Not the default: the site's bundled networks are small, and
+a box with more regions than the slots reserved is refused (ValueError), which big-M never is.
+
 :func:`check_embedding` compares the embedding's ``(x, y)`` at a solution with onnxruntime on the
 same network, relative to ``max(|y_onnx|, 1e-9)`` as the supervisor's curve check does.
 """
