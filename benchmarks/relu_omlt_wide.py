@@ -63,17 +63,15 @@ from pathlib import Path
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
 
 from benchmarks.relu_multi_input import (
     AGREEMENT_REL,
-    GAP,
-    TIME_LIMIT_S,
     OptimumMismatch,
     Ours,
     Unit,
     _options,
     boxes,
+    omlt_solve,
 )
 from optimizer.relu_embedding import check_embedding
 from surrogate.network import ReluNetwork
@@ -134,62 +132,14 @@ def _presolved_integers(model: highspy.HighsModel) -> int:
 
 
 def omlt_case(path: Path, net: ReluNetwork, unit: Unit, box: dict, formulation: str, count: bool = False) -> dict:
-    """OMLT's model of this box built now (``build_s``: block build + objective), solved by
-    ``appsi_highs`` (``pyomo_s``: build + solve + load), then the HiGHS model it produced re-run in a
-    fresh highspy (``highs_s``); ``count``: also the integer columns after presolve (untimed)."""
-    import onnx
-    from omlt import OmltBlock
-    from omlt.io import load_onnx_neural_network
-    from omlt.neuralnet import ReluBigMFormulation, ReluPartitionFormulation
-
-    names = net.input_names
-    t0 = time.perf_counter()
-    bounds = {}
-    for j, n in enumerate(names):
-        if n in unit.decision:
-            k = unit.decision.index(n)
-            bounds[j] = (float(box["lower"][k]), float(box["upper"][k]))
-        else:
-            v = box["disturbances"][n]
-            bounds[j] = (v, v)
-    definition = load_onnx_neural_network(onnx.load(str(path)), None, bounds)
-    m = pyo.ConcreteModel()
-    m.nn = OmltBlock()
-    m.nn.build_formulation(ReluBigMFormulation(definition) if formulation == "bigm" else ReluPartitionFormulation(definition))
-    for j, n in enumerate(names):
-        if n not in unit.decision:
-            m.nn.inputs[j].fix(box["disturbances"][n])
-    m.objective = pyo.Objective(expr=sum(float(box["c_x"][unit.decision.index(n)]) * m.nn.inputs[j]
-                                         for j, n in enumerate(names) if n in unit.decision) + box["c_y"] * m.nn.outputs[0])
-    build_s = time.perf_counter() - t0
-    opt = pyo.SolverFactory("appsi_highs")
-    opt.config.mip_gap = GAP
-    opt.config.time_limit = TIME_LIMIT_S
-    opt.highs_options = {**_options(), "output_flag": False}
-    opt.solve(m, load_solutions=True)
-    pyomo_s = time.perf_counter() - t0
-    obj_pyomo = float(pyo.value(m.objective))
-    model = opt._solver_model.getModel()  # noqa: SLF001 - the HiGHS model appsi built
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", GAP)
-    h.setOptionValue("time_limit", TIME_LIMIT_S)
-    for k, v in _options().items():
-        h.setOptionValue(k, v)
-    h.passModel(model)
-    t1 = time.perf_counter()
-    h.run()
-    highs_s = time.perf_counter() - t1
-    status = h.modelStatusToString(h.getModelStatus())
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise OptimumMismatch(f"OMLT {formulation} ended {status}")
-    lp = model.lp_
-    out = {"objective": float(h.getInfo().objective_function_value), "objective_pyomo": obj_pyomo, "build_s": build_s,
-           "pyomo_s": pyomo_s, "highs_s": highs_s,
-           "binaries": sum(1 for k in (lp.integrality_ or []) if k != highspy.HighsVarType.kContinuous),
-           "nodes": int(max(h.getInfo().mip_node_count, 0))}
+    """OMLT's model of this box built now and solved (:func:`benchmarks.relu_multi_input.omlt_solve`:
+    ``pyomo_s`` build + appsi solve, ``highs_s`` its HiGHS model re-run in a fresh highspy);
+    ``count``: also the integer columns left after HiGHS's presolve (untimed)."""
+    out = omlt_solve(path, net, unit, box, formulation)
+    if out["status"] != "Optimal":
+        raise OptimumMismatch(f"OMLT {formulation} ended {out['status']}")
     if count:
-        out["binaries_after_presolve"] = _presolved_integers(model)
+        out["binaries_after_presolve"] = _presolved_integers(out["highs_model"])
     return out
 
 
@@ -217,7 +167,7 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
     t_ours = {b: [] for b in ours}
     t_ours_solver = {b: [] for b in ours}
     free = {b: [] for b in ours}
-    t_omlt = {f: {"pyomo": [], "highs": [], "build": []} for f in ("bigm", "partition")}
+    t_omlt = {f: {"pyomo": [], "highs": []} for f in ("bigm", "partition")}
     omlt_bins, omlt_presolved, ours_presolved, nodes = [], [], [], {"bigm": 0, "partition": 0}
     worst_obj, worst_onnx = 0.0, 0.0
     order = list(ours)
@@ -240,7 +190,6 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
             r = omlt_case(case.path, net, unit, box, f, count=(f == "bigm" and i < 5))
             t_omlt[f]["pyomo"].append(r["pyomo_s"])
             t_omlt[f]["highs"].append(r["highs_s"])
-            t_omlt[f]["build"].append(r["build_s"])
             nodes[f] = max(nodes[f], r["nodes"])
             objs[f"omlt_{f}"], objs[f"omlt_{f}_pyomo"] = r["objective"], r["objective_pyomo"]
             if f == "bigm":
@@ -274,7 +223,6 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
     res["ours_best"] = min(ours, key=lambda b: res[f"ours_{b}_p50_ms"])
     for f in ("bigm", "partition"):
         res[f"omlt_{f}_p50_ms"], res[f"omlt_{f}_p95_ms"] = _ms(t_omlt[f]["pyomo"], 50), _ms(t_omlt[f]["pyomo"], 95)
-        res[f"omlt_{f}_build_p50_ms"] = _ms(t_omlt[f]["build"], 50)
         res[f"omlt_{f}_solver_p50_ms"], res[f"omlt_{f}_solver_p95_ms"] = _ms(t_omlt[f]["highs"], 50), _ms(t_omlt[f]["highs"], 95)
         best = res["ours_best"]
         for q in (50, 95):

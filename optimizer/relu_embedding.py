@@ -67,7 +67,7 @@ CROWN 14.5 / 29.0, LP 18.8 / 39.8. Interval bounds are the default; the others s
 all; per cycle the network's linear regions over the box (convex polygons, enumerated exactly by
 :func:`surrogate.relu_regions.linear_regions_2d`) and their disjunction in the disaggregated
 logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On the wide
-(2-16-16-1) networks of the site's campaign data a box holds 9-65 regions and big-M 7-17 unstable
+(2-16-16-1) networks of the site's campaign data a box holds 9-65 regions and big-M up to 20 unstable
 neurons; measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster
 than big-M there, slower on the bundled 2-3-1 network (its one or two regions cost an
 enumeration big-M does without). Not the default: the site's bundled networks are small, and
@@ -298,13 +298,15 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
 
     b.d = param(b.D)
     b.x_lo, b.x_hi = param(b.X), param(b.X)
-    b.y_lo, b.y_hi = param(b.O), param(b.O)
-    b.x = pyo.Var(b.X, bounds=lambda b, n: (b.x_lo[n], b.x_hi[n]))
-    if formulation == "regions":
+    if formulation == "regions":  # optimizer/relu_regions_form.py: no per-neuron variables
+        b.y_lo, b.y_hi = param(b.O), param(b.O)
+        b.x = pyo.Var(b.X, bounds=lambda b, n: (b.x_lo[n], b.x_hi[n]))
         b.y = pyo.Var(b.O, bounds=lambda b, n: (b.y_lo[n], b.y_hi[n]))
         add_region_rows(b, decision, outs, *region_capacity(network))
         return ReluEmbedding(block, network, decision, formulation, bounds)
     b.L, b.U, b.z_lo, b.z_hi, b.delta_lo, b.delta_hi = (param(b.N) for _ in range(6))
+    b.y_lo, b.y_hi = param(b.O), param(b.O)
+    b.x = pyo.Var(b.X, bounds=lambda b, n: (b.x_lo[n], b.x_hi[n]))
     b.z = pyo.Var(b.N, bounds=lambda b, l, j: (b.z_lo[l, j], b.z_hi[l, j]))
     b.delta = pyo.Var(b.N, domain=pyo.Binary, bounds=lambda b, l, j: (b.delta_lo[l, j], b.delta_hi[l, j]))
     b.y = pyo.Var(b.O, bounds=lambda b, n: (b.y_lo[n], b.y_hi[n]))

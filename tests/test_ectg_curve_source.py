@@ -17,21 +17,13 @@ from optimizer.site.loader import SiteError
 from optimizer.supervisor import Supervisor, SupervisorConfig
 from scenarios.cli import main
 from surrogate.manifest import load_model_dir
+from tests.test_fp_curves import with_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_FILE = ROOT / "scenarios" / "sites" / "reference_olefins.toml"
 SITE_TEXT = SITE_FILE.read_text()
 SNAPSHOT_FILE = ROOT / "scenarios" / "snapshots" / "reference_olefins.json"
 MODELS = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
-
-
-def with_keys(text: str, keys: dict[str, str]) -> str:
-    """The site text with ``key = value`` lines added right under each table header ``[table]``."""
-    for table, line in keys.items():
-        head = f"[{table}]\n"
-        assert text.count(head) == 1, table
-        text = text.replace(head, head + line + "\n")
-    return text
 
 
 LEARNED_TG3 = with_keys(SITE_TEXT, {"turbines.TG3": 'curve_source = "learned"'})
