@@ -87,17 +87,18 @@ def _split(v: np.ndarray, gm: np.ndarray, g: np.ndarray, tol: float) -> list[tup
     one sign; each with its pattern (bool per neuron, True: active)."""
     out = []
     stack = [v]
+    gt = gm.T
     while stack:
         p = stack.pop()
-        a = p @ gm.T + g                       # (vertices, neurons)
-        scale = tol * (1.0 + np.abs(a).max(axis=0))
-        active = a.min(axis=0) >= -scale
-        inactive = a.max(axis=0) <= scale
-        cross = np.flatnonzero(~active & ~inactive)
-        if cross.size == 0 or len(p) < 2:
-            out.append((p, active))   # a neuron within the tolerance of 0 on p: either piece, the same to tol
+        a = p @ gt + g                         # (vertices, neurons)
+        lo, hi = a.min(axis=0), a.max(axis=0)
+        scale = tol * (1.0 + np.maximum(hi, -lo))
+        cross = (lo < -scale) & (hi > scale)
+        j = int(cross.argmax())
+        if not cross[j] or len(p) < 2:
+            out.append((p, lo >= -scale))   # a neuron within the tolerance of 0 on p: either piece, the same to tol
             continue
-        s = a[:, cross[0]]
+        s = a[:, j]
         for part in (_clip(p, s), _clip(p, -s)):
             if len(part):
                 stack.append(part)
@@ -135,8 +136,8 @@ def linear_regions_2d(net: ReluNetwork, lower: np.ndarray, upper: np.ndarray, to
         nxt = []
         for poly, gm, g in pieces:
             for part, s in _split(poly, gm, g, tol):
-                sf = s.astype(float)
-                nxt.append((part, w[layer + 1] @ (sf[:, None] * gm), w[layer + 1] @ (sf * g) + b[layer + 1]))
+                ws = w[layer + 1][:, s]             # the next layer sees only this piece's active neurons
+                nxt.append((part, ws @ gm[s], ws @ g[s] + b[layer + 1]))
         pieces = nxt
     polygons = [p for p, _, _ in pieces]
     allv = np.concatenate(polygons)
