@@ -284,7 +284,8 @@ def solve_pyomo_then_highs(m: pyo.ConcreteModel, t0: float) -> dict:
     n_int = sum(1 for k in (lp.integrality_ or []) if k != highspy.HighsVarType.kContinuous)
     return {"objective": float(h.getInfo().objective_function_value), "objective_pyomo": obj_pyomo,
             "pyomo_s": pyomo_s, "highs_s": highs_s, "binaries": n_int,
-            "status": h.modelStatusToString(h.getModelStatus())}
+            "status": h.modelStatusToString(h.getModelStatus()), "nodes": int(max(h.getInfo().mip_node_count, 0)),
+            "highs_model": model}
 
 
 def _pct(v: list[float], q: float) -> float:

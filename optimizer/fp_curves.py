@@ -47,7 +47,8 @@ import numpy as np
 
 from optimizer import tags
 from optimizer.curves import CurveProvider, CurveSlot, SurrogateCurves, classify
-from optimizer.site.model import Site
+from optimizer.ectg import ectg_models
+from optimizer.site.model import Site, extraction_condensing_generators
 from optimizer.site.properties import SiteProperties
 from optimizer.unit_physics import BoilerPhysics, GasTurbinePhysics
 
@@ -318,12 +319,15 @@ def load_models(path: str | Path | None) -> dict:
 
 
 def site_curves(site: Site, models: Mapping, props: SiteProperties, max_points: int = 32,
-                fp_points: int = FP_POINTS) -> CurveProvider:
+                fp_points: int = FP_POINTS, *, embedded: Iterable[str] = ()) -> CurveProvider:
     """The site's curve provider from its ONNX models (``{name: OnnxSurrogate}``, possibly empty)
     and each unit's ``curve_source``: learned where chosen (or, for ``auto``, where the unit's
     model is there), first principles elsewhere. Raises ValueError naming every unit set to
-    ``learned`` whose model is missing, and how to get it. A site whose curves are all learned
-    gets :class:`SurrogateCurves` itself, one with none learned :class:`FirstPrinciplesCurves`."""
+    ``learned`` whose model is missing, and how to get it: the curves' units and the
+    extraction-condensing generators (kind ``ectg_steam``, no curve: their two-decision network is
+    embedded by :mod:`optimizer.ectg`; ``embedded``: the ids of those whose model the caller took
+    out of ``models`` to embed it). A site whose curves are all learned gets
+    :class:`SurrogateCurves` itself, one with none learned :class:`FirstPrinciplesCurves`."""
     by_quantity: dict[tuple[str, str], str] = {}
     for name, model in models.items():
         found = classify(site, model.output_names[0]) if len(model.output_names) == 1 else None
@@ -346,6 +350,7 @@ def site_curves(site: Site, models: Mapping, props: SiteProperties, max_points: 
                                f"(output {y_tag}, e.g. {quantity_name(kind, unit)}.onnx)")
             elif _fp_needs_curve(site, kind, unit):
                 fp.append((kind, unit))
+    missing += _missing_ectg(site, models, set(embedded))
     if missing:
         raise ValueError("; ".join(missing) + ". Train the models (`steamopt surrogate train --site SITE.toml --data HISTORIAN "
                          "--out DIR`) or set curve_source = \"first_principles\" (or \"auto\") for these units")
@@ -357,6 +362,21 @@ def site_curves(site: Site, models: Mapping, props: SiteProperties, max_points: 
     if fp or not providers:
         providers.append(FirstPrinciplesCurves(site, props, fp, fp_points))  # possibly none: every unit a row of the model
     return providers[0] if len(providers) == 1 else MixedCurves(providers)
+
+
+def _missing_ectg(site: Site, models: Mapping, embedded: set[str]) -> list[str]:
+    """One message per extraction-condensing generator set to ``learned`` with no ``ectg_steam``
+    model, neither among ``models`` nor ``embedded``; such a model is trained from the unit's own
+    campaign (``make models``)."""
+    have = set(ectg_models(site, models)) | embedded
+    out = []
+    for t in extraction_condensing_generators(site):
+        if site.turbines[t].curve_source == "learned" and t not in have:
+            out.append(f"turbines.{t}.curve_source = \"learned\": the models have no ectg_steam model of {t} (inputs "
+                       f"{tags.turbine_power(t)}, {tags.extraction(t, 0)}; output {tags.turbine_inlet(t)}; e.g. {t}_steam.onnx), "
+                       f"trained from {t}'s own campaign: `steamopt simulate --site SITE.toml --policy campaign --step-units {t} "
+                       f"--out DIR`, then `--unit-data {t}_steam=DIR/historian.parquet` to `steamopt surrogate train`")
+    return out
 
 
 def complete_curves(site: Site, provider: CurveProvider, props: SiteProperties, fp_points: int = FP_POINTS) -> CurveProvider:

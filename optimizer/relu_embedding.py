@@ -63,6 +63,16 @@ wide networks in one site (benchmarks/relu_coupled.py) interval bounds gave 10.6
 CROWN 14.5 / 29.0, LP 18.8 / 39.8. Interval bounds are the default; the others stay available
 (``bounds=``) for networks or sites where the binaries count more.
 
+``"regions"`` (two decision inputs only; :mod:`optimizer.relu_regions_form`): no per-neuron rows at
+all; per cycle the network's linear regions over the box (convex polygons, enumerated exactly by
+:func:`surrogate.relu_regions.linear_regions_2d`) and their disjunction in the disaggregated
+logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On the wide
+(2-16-16-1) networks of the site's campaign data a box holds 9-65 regions and big-M up to 20 unstable
+neurons; measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster
+than big-M there, slower on the bundled 2-3-1 network (its one or two regions cost an
+enumeration big-M does without). Not the default: the site's bundled networks are small, and
+a box with more regions than the slots reserved is refused (ValueError), which big-M never is.
+
 :func:`check_embedding` compares the embedding's ``(x, y)`` at a solution with onnxruntime on the
 same network, relative to ``max(|y_onnx|, 1e-9)`` as the supervisor's curve check does.
 """
@@ -77,6 +87,8 @@ import numpy as np
 import pyomo.environ as pyo
 
 from surrogate.network import ReluNetwork
+from optimizer.relu_regions_form import add_region_rows, region_params, region_values
+from optimizer.relu_regions_form import capacity as region_capacity
 from surrogate.relu_bounds import BOUND_METHODS, NeuronBounds, neuron_bounds
 
 __all__ = [
@@ -93,7 +105,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMULATIONS = ("bigm", "hull")
+FORMULATIONS = ("bigm", "hull", "regions")
 #: Chosen by measurement (docs/relu_embedding.md).
 DEFAULT_FORMULATION = "bigm"
 #: Pre-activation bounds computed per cycle (surrogate.relu_bounds.BOUND_METHODS); chosen by measurement.
@@ -111,10 +123,14 @@ class CycleValues:
     bounds: NeuronBounds
     lower: np.ndarray   # full input box (disturbances with lower == upper)
     upper: np.ndarray
+    n_regions: int | None = None   # the "regions" formulation: linear regions over the box
 
     @property
     def n_binaries(self) -> int:
-        """Free binaries of the embedding with these values (= unstable neurons)."""
+        """Free binaries of the embedding with these values (= unstable neurons; for "regions"
+        the digits of the region code, ceil(log2(regions)))."""
+        if self.n_regions is not None:
+            return (self.n_regions - 1).bit_length()
         return self.bounds.n_unstable
 
 
@@ -154,6 +170,11 @@ class ReluEmbedding:
         self._di = np.array([names.index(n) for n in self.disturbance], dtype=np.int64)
         self.neurons = [(l, j) for l, n in enumerate(network.hidden_sizes) for j in range(n)]
         b = block
+        if formulation == "regions":
+            self.param_data = ([b.d[n] for n in self.disturbance] + [b.x_lo[n] for n in decision] + [b.x_hi[n] for n in decision]
+                               + region_params(b, decision, network.output_names)
+                               + [b.y_lo[n] for n in network.output_names] + [b.y_hi[n] for n in network.output_names])
+            return
         self.param_data = ([b.d[n] for n in self.disturbance] + [b.x_lo[n] for n in decision] + [b.x_hi[n] for n in decision]
                            + [b.L[k] for k in self.neurons] + [b.U[k] for k in self.neurons]
                            + [b.z_lo[k] for k in self.neurons] + [b.z_hi[k] for k in self.neurons]
@@ -181,6 +202,11 @@ class ReluEmbedding:
                 raise ValueError(f"disturbance {name!r} = {v}: must be finite")
             d[k] = v
         lo[self._di], hi[self._di] = d, d
+        if self.formulation == "regions":
+            slots, reg, y_lo, y_hi = region_values(self.network, lo, hi, (int(self._xi[0]), int(self._xi[1])),
+                                                   len(self.block.S), len(self.block.B))
+            values = np.concatenate([d, lo_x, hi_x, slots, y_lo, y_hi])
+            return CycleValues(values, neuron_bounds(self.network, lo, hi, "interval"), lo, hi, reg.n_regions)
         nb = neuron_bounds(self.network, lo, hi, bounds or self.bound_method)
         hid_lo = np.concatenate([p[0] for p in nb.hidden]) if nb.hidden else np.empty(0)
         hid_hi = np.concatenate([p[1] for p in nb.hidden]) if nb.hidden else np.empty(0)
@@ -267,6 +293,9 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
     if len(decision) < 2:
         raise ValueError(f"decision_inputs = {decision}: the multi-input embedding needs at least 2 decision inputs; "
                          f"a network with one decision input uses the exact 1-D curve path (surrogate.curve)")
+    if formulation == "regions" and len(decision) != 2:
+        raise ValueError(f"formulation = 'regions' with decision_inputs = {decision}: the linear regions are enumerated "
+                         f"for exactly 2 decision inputs; use 'bigm'")
     disturbance = [n for n in names if n not in decision]
     neurons = [(l, j) for l, n in enumerate(network.hidden_sizes) for j in range(n)]
     outs = network.output_names
@@ -281,6 +310,12 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
 
     b.d = param(b.D)
     b.x_lo, b.x_hi = param(b.X), param(b.X)
+    if formulation == "regions":  # optimizer/relu_regions_form.py: no per-neuron variables
+        b.y_lo, b.y_hi = param(b.O), param(b.O)
+        b.x = pyo.Var(b.X, bounds=lambda b, n: (b.x_lo[n], b.x_hi[n]))
+        b.y = pyo.Var(b.O, bounds=lambda b, n: (b.y_lo[n], b.y_hi[n]))
+        add_region_rows(b, decision, outs, *region_capacity(network))
+        return ReluEmbedding(block, network, decision, formulation, bounds)
     b.L, b.U, b.z_lo, b.z_hi, b.delta_lo, b.delta_hi = (param(b.N) for _ in range(6))
     b.y_lo, b.y_hi = param(b.O), param(b.O)
     one = 1.0 if on is None else on   # the constant every row's constants are multiplied by

@@ -93,7 +93,7 @@ class Supervisor:
         # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
         # models say so, first principles elsewhere; a provider given as such is completed
         self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
-                                      else site_curves(site, models, self.props, self.config.max_curve_points))
+                                      else site_curves(site, models, self.props, self.config.max_curve_points, embedded=self.ectg))
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from optimizer import steam
-from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site, SteamTurbine
+from optimizer.site.model import EfficiencyCurve, RelativeCurve, Site, SteamTurbine, extraction_condensing_generators
 from optimizer.site.schema import Builder, DataFileError, ValidationIssue, loads_toml_checked, read_toml_file
 
 log = logging.getLogger(__name__)
@@ -455,10 +455,12 @@ class SiteRules:
             if u.curve_source == "learned" and u.id in excluded:
                 self.b.error(f"{coll}.{u.id}.curve_source", u.curve_source, "a unit in surrogates.exclude is never learned: "
                              "remove it from the exclude list or set curve_source = \"first_principles\"")
+        ectg = set(extraction_condensing_generators(site))  # learned too: inlet steam of power and extraction (ectg_steam)
         for t in site.turbines.values():
-            if t.curve_source == "learned" and not (t.drive == "generator" and len(t.sections) == 1):
+            if t.curve_source == "learned" and not (t.drive == "generator" and len(t.sections) == 1) and t.id not in ectg:
                 self.b.error(f"turbines.{t.id}.curve_source", t.curve_source, "learned turbine curves (turbine_steam) exist only for "
-                             f"single-section generators; {t.id} is a {len(t.sections)}-section {t.drive} drive: use auto or first_principles")
+                             f"single-section generators; {t.id} is a {len(t.sections)}-section {t.drive} drive: use auto or first_principles "
+                             "(or, for an extraction-condensing generator, HP section to a header and LP section to a condenser: ectg_steam)")
         for g in site.gas_turbines.values():
             if g.rating_table is not None:
                 self._rating_table(f"gas_turbines.{g.id}.rating_table", g.rating_table, g.min_power_mw)

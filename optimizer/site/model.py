@@ -372,7 +372,8 @@ class SteamTurbine:
     shutdown_cost: float = _start_stop("shutdown_cost", _GENERATORS_ONLY)
     startup_time_min: float = _start_stop("startup_time_min", _GENERATORS_ONLY)
     curve_source: Literal["auto", "learned", "first_principles"] = attr(
-        "-", _CURVE_SOURCE_DESC + "; first principles: its sections' models; learned only for a single-section generator",
+        "-", _CURVE_SOURCE_DESC + "; first principles: its sections' models; learned only for a single-section generator "
+        "(turbine_steam) or an extraction-condensing generator (ectg_steam: inlet of power and extraction)",
         default="auto")
 
 
