@@ -293,6 +293,9 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
     if len(decision) < 2:
         raise ValueError(f"decision_inputs = {decision}: the multi-input embedding needs at least 2 decision inputs; "
                          f"a network with one decision input uses the exact 1-D curve path (surrogate.curve)")
+    if formulation == "regions" and on is not None:
+        raise ValueError("formulation = 'regions' with on = a unit's on/off: the regions' disjunction is not switched; "
+                         "use 'bigm' or 'hull'")
     if formulation == "regions" and len(decision) != 2:
         raise ValueError(f"formulation = 'regions' with decision_inputs = {decision}: the linear regions are enumerated "
                          f"for exactly 2 decision inputs; use 'bigm'")

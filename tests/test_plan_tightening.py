@@ -86,6 +86,15 @@ def test_switched_network_on_is_the_network_and_off_is_zero(name, formulation):
             assert np.max(np.abs(others)) <= 1e-9, f"{name}: a variable of the stopped network is {np.max(np.abs(others))}"
 
 
+def test_regions_formulation_refuses_a_switch():
+    net = NETS["2dec 2-4-4-1"]()
+    m = pyo.ConcreteModel()
+    m.on = pyo.Var(domain=pyo.Binary)
+    m.nn = pyo.Block()
+    with pytest.raises(ValueError, match="regions.*not switched"):
+        add_relu_network(m.nn, net, decision_names(net), "regions", on=m.on)
+
+
 @pytest.mark.parametrize("formulation", ["bigm", "hull"])
 @pytest.mark.parametrize("name", list(NETS))
 def test_switched_relaxation_is_the_perspective(name, formulation):
