@@ -63,9 +63,11 @@ def test_every_view_shows_the_engines_proposal(browser, tmp_path):
     with RunningService(state) as svc:
         _, first = svc.request("POST", "/api/step", snap)  # WARM
         p1 = first["proposal"]["setpoints"]
-        # the operators follow the advice on B1 (47.5 -> 44.5 t/h) and not on GT1's duct firing (10 -> 30 t/h;
-        # with TG3 started GT2's duct moves 1.4 t/h only, inside its deadband)
-        assert abs(p1["B1.steam_tph"] - snap["B1.steam_tph"]) > 2.0 and abs(p1["GT1.duct_steam_tph"] - snap["GT1.duct_steam_tph"]) > 2.0
+        # the operators follow the advice on B1 (47.5 -> 44.5 t/h) and not on one duct burner's firing (10 -> 30
+        # t/h; the other duct moves 1.4 t/h, inside its deadband). GT1 and GT2 are twins: which of the two ducts
+        # takes the 20 t/h is a tie of equal objective (the same cost to 1e-15 in both ways), so it is read here
+        duct = max(("GT1.duct_steam_tph", "GT2.duct_steam_tph"), key=lambda t: abs(p1[t] - snap[t]))
+        assert abs(p1["B1.steam_tph"] - snap["B1.steam_tph"]) > 2.0 and abs(p1[duct] - snap[duct]) > 2.0
         svc.request("PUT", "/api/mode", {"mode": "ON", "closed_loop_setpoints": ["B3.steam_tph", "GT1.power_mw"], "reason": "commissioning B3"})
         later = {**snap, "timestamp": "2026-03-02T10:01:00", "MP_DILUTION_A.steam_tph": 52.0, "B1.steam_tph": p1["B1.steam_tph"]}
         _, answer = svc.request("POST", "/api/step", later)  # ON
@@ -78,7 +80,7 @@ def test_every_view_shows_the_engines_proposal(browser, tmp_path):
         advised = {t: db for t, v in p1.items() for suf, db in deadbands.items()
                    if t.endswith(suf) and isinstance(snap.get(t), float | int) and abs(v - snap[t]) > db}
         followed = [t for t, db in advised.items() if abs(later[t] - p1[t]) <= max(db, 0.5 * abs(p1[t] - snap[t]))]
-        assert "B1.steam_tph" in followed and "GT1.duct_steam_tph" in advised and "GT1.duct_steam_tph" not in followed
+        assert "B1.steam_tph" in followed and duct in advised and duct not in followed
 
         # overview: mode, status, KPIs, savings so far (two cycles of 60 s)
         _view(browser, svc.url, "overview", "1_overview")
