@@ -1,0 +1,151 @@
+"""Duct firing learned as a function of two decisions, the gas turbine's power and the duct fuel,
+embedded exactly (:mod:`optimizer.relu_embedding`).
+
+An HRSG with ``duct_curve = "learned"`` (:func:`optimizer.site.model.learned_ducts`) whose learned
+model ``d = f(P, F)`` (kind ``duct_steam``: inputs ``G.power_mw``, ``G.duct_fuel_gj_h``, output
+``G.duct_steam_tph``) is supplied gets a duct-fuel variable ``F_g`` (GJ/h, LHV: the fuel the
+``[fuels]`` balance or the fuel system's headers see, instead of the additive
+``d_g (h_s - h_fw) / 1000 / eta``), the network's block ``duct_<g>`` (variables ``x[P]``, ``x[F]``,
+``y``, per-neuron ``z``, ``delta``) and the link rows, with ``u_g`` the burner's on/off ``d_on``:
+
+.. math::
+    F^{min} u_g \\le F_g \\le F^{max} u_g, \\qquad |P_g - x_P| \\le M_P (1 - u_g), \\qquad
+    |F_g - x_F| \\le M_F (1 - u_g), \\qquad |d_g - y| \\le M_y (1 - u_g)
+
+so a lit burner's GT power ``P_g``, fuel ``F_g`` and fired steam ``d_g`` are exactly the
+network's, and an unlit one (``F_g = 0`` by the first row, ``d_g = 0`` by the duct's own rows)
+leaves the network detached inside its box. ``M_P`` (the GT's ISO power + 1), ``M_F`` (the burner's
+maximum fuel + 1) are constants (the cycle's box never exceeds them); ``M_y`` is a Param written
+per cycle, ``max(d_max, |y_lo|, |y_hi|) + 1`` with ``[y_lo, y_hi]`` the output bounds of this
+cycle's box. The duct's other rows stay (fired steam within ``[d_lo, d_hi]`` while lit, lit only
+with its GT running); its steam enters its header and the feedwater as before; the unfired steam
+stays the GT's own learned 1-D curve (``GTx_hrsg``).
+
+Per cycle, :func:`duct_box` gives the decision box from the cycle's Param values (the GT's power
+box ``[g_lo, g_hi]`` of the variant, the burner's fuel range); the supervisor writes the values
+(:func:`duct_values`) for each of the cycle's three box variants (optimisation, pinned, fallback),
+as for the extraction-condensing generators (:mod:`optimizer.ectg`). The setpoint stays the fired
+steam (t/h), which the plant's burner master holds by its fuel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimizer import tags
+from optimizer.relu_embedding import ReluEmbedding, add_relu_network
+from optimizer.site.model import Site, learned_ducts
+
+__all__ = ["DuctUnit", "add_ducts", "duct_box", "duct_models", "duct_values", "is_duct_model", "missing_duct_models"]
+
+
+@dataclass
+class DuctUnit:
+    """One HRSG's learned duct firing: its GT id, the model's name and the served model (its
+    ``evaluate`` runs onnxruntime)."""
+
+    gt: str
+    name: str
+    model: object
+
+    @property
+    def power_tag(self) -> str:
+        return tags.gt_power(self.gt)
+
+    @property
+    def fuel_tag(self) -> str:
+        return tags.duct_fuel(self.gt)
+
+    def domain(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of the decision inputs (power MW, duct fuel GJ/h) over the training domain."""
+        lo, hi = self.model.domain
+        names = list(self.model.input_names)
+        i, j = names.index(self.power_tag), names.index(self.fuel_tag)
+        return np.array([lo[i], lo[j]], float), np.array([hi[i], hi[j]], float)
+
+
+def duct_models(site: Site, models: Mapping[str, object]) -> dict[str, DuctUnit]:
+    """The models among ``models`` that are an HRSG's duct-fired steam as a function of its GT's
+    power and the duct fuel (kind ``duct_steam``), by GT id, for every duct with ``duct_curve = "learned"``."""
+    out: dict[str, DuctUnit] = {}
+    for g in learned_ducts(site):
+        for name, model in models.items():
+            if is_duct_model_of(g, model):
+                out[g] = DuctUnit(g, name, model)
+    return out
+
+
+def is_duct_model_of(g: str, model) -> bool:
+    """Whether ``model`` maps GT ``g``'s power and duct fuel to its duct-fired steam."""
+    return list(model.output_names) == [tags.duct_steam(g)] and \
+        sorted(model.input_names) == sorted([tags.gt_power(g), tags.duct_fuel(g)])
+
+
+def is_duct_model(site: Site, model) -> bool:
+    """Whether ``model`` is a ``duct_steam`` model of any gas turbine of ``site`` (learned duct or not)."""
+    return any(is_duct_model_of(g, model) for g in site.gas_turbines)
+
+
+def missing_duct_models(site: Site, found: Mapping[str, DuctUnit]) -> str | None:
+    """The refusal message for learned ducts without their model (None when none is missing): names
+    each unit and how to train its model."""
+    missing = [g for g in learned_ducts(site) if g not in found]
+    if not missing:
+        return None
+    return ("; ".join(f"gas_turbines.{g}.hrsg.duct_curve = \"learned\": the models have no duct_steam model of {g} "
+                      f"(output {tags.duct_steam(g)} from inputs {tags.gt_power(g)}, {tags.duct_fuel(g)}, e.g. {g}_duct.onnx)"
+                      for g in missing)
+            + ". Train it from the duct campaign (`steamopt simulate --site SITE.toml --policy campaign --step-units "
+            + " ".join(missing) + " --out DUCT_RUN`, then `steamopt surrogate train --site SITE.toml --data HISTORIAN "
+            + " ".join(f"--unit-data {g}_duct=DUCT_RUN/historian.parquet" for g in missing)
+            + " --out DIR`) or set duct_curve = \"additive\"")
+
+
+def add_ducts(m: pyo.Block, site: Site, units: Mapping[str, DuctUnit]) -> None:
+    """The duct-fuel variables, embedded networks and link rows of every unit (the module
+    docstring's math). Adds ``m.GDL`` (GT ids), ``m.d_fuel`` (GJ/h), the blocks ``duct_<g>``, per
+    GT the Param ``duct_<g>.link_m`` (``M_y``), and ``m.duct_embeddings`` (GT id -> its
+    :class:`ReluEmbedding` in this model)."""
+    m.GDL = pyo.Set(initialize=list(units))
+    m.d_fuel = pyo.Var(m.GDL, domain=pyo.NonNegativeReals)
+    m.duct_embeddings = {}
+    for g, unit in units.items():
+        h = site.gas_turbines[g].hrsg
+        f_min, f_max = float(h.duct_min_fuel_gj_h), float(h.duct_max_fuel_gj_h)
+        blk = pyo.Block()
+        m.add_component(f"duct_{g}", blk)
+        emb = add_relu_network(blk, unit.model.network, [unit.power_tag, unit.fuel_tag])
+        m.duct_embeddings[g] = emb
+        m_p, m_f = float(site.gas_turbines[g].iso_power_mw) + 1.0, f_max + 1.0
+        blk.link_m = pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals)
+        xp, xf, y = blk.x[unit.power_tag], blk.x[unit.fuel_tag], blk.y[tags.duct_steam(g)]
+        on = m.d_on[g]
+        blk.f_min = pyo.Constraint(expr=m.d_fuel[g] >= f_min * on)
+        blk.f_max = pyo.Constraint(expr=m.d_fuel[g] <= f_max * on)
+        blk.p_hi = pyo.Constraint(expr=m.g_power[g] - xp + m_p * on <= m_p)
+        blk.p_lo = pyo.Constraint(expr=xp - m.g_power[g] + m_p * on <= m_p)
+        blk.f_hi_link = pyo.Constraint(expr=m.d_fuel[g] - xf + m_f * on <= m_f)
+        blk.f_lo_link = pyo.Constraint(expr=xf - m.d_fuel[g] + m_f * on <= m_f)
+        blk.y_hi_link = pyo.Constraint(expr=m.d_steam[g] - y + blk.link_m * on <= blk.link_m)
+        blk.y_lo_link = pyo.Constraint(expr=y - m.d_steam[g] + blk.link_m * on <= blk.link_m)
+
+
+def duct_box(site: Site, g: str, g_lo: float, g_hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The embedding's decision box (power MW, duct fuel GJ/h) from the GT's power box
+    ``[g_lo, g_hi]`` and the burner's fuel range (an inverted pair collapses to its lower end)."""
+    h = site.gas_turbines[g].hrsg
+    lo = np.array([g_lo, h.duct_min_fuel_gj_h], float)
+    hi = np.array([g_hi, h.duct_max_fuel_gj_h], float)
+    return lo, np.maximum(hi, lo)
+
+
+def duct_values(embedding: ReluEmbedding, lo: np.ndarray, hi: np.ndarray, d_max: float) -> tuple[np.ndarray, float]:
+    """The embedding's Param values for the box ``[lo, hi]`` (:meth:`ReluEmbedding.values`, in
+    :attr:`ReluEmbedding.param_data` order) and the link's ``M_y`` (``d_max``: the duct's maximum fired steam)."""
+    cyc = embedding.values(lo, hi, {})
+    y_lo, y_hi = cyc.bounds.output
+    return cyc.values, float(max(d_max, np.max(np.abs(y_lo)), np.max(np.abs(y_hi)))) + 1.0
