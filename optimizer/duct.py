@@ -14,15 +14,15 @@ model ``d = f(P, F)`` (kind ``duct_steam``: inputs ``G.power_mw``, ``G.duct_fuel
 
 so a lit burner's GT power ``P_g``, fuel ``F_g`` and fired steam ``d_g`` are exactly the
 network's, and an unlit one (``F_g = 0`` by the first row, ``d_g = 0`` by the duct's own rows)
-leaves the network detached inside its box. ``M_P`` (the GT's ISO power + 1), ``M_F`` (the burner's
-maximum fuel + 1) are constants (the cycle's box never exceeds them); ``M_y`` is a Param written
+leaves the network detached inside its box. ``M_P`` (the GT's ISO power + 2), ``M_F`` (the burner's
+maximum fuel + 2) are constants (the cycle's box never exceeds them); ``M_y`` is a Param written
 per cycle, ``max(d_max, |y_lo|, |y_hi|) + 1`` with ``[y_lo, y_hi]`` the output bounds of this
 cycle's box. The duct's other rows stay (fired steam within ``[d_lo, d_hi]`` while lit, lit only
 with its GT running); its steam enters its header and the feedwater as before; the unfired steam
 stays the GT's own learned 1-D curve (``GTx_hrsg``).
 
 Per cycle, :func:`duct_box` gives the decision box from the cycle's Param values (the GT's power
-box ``[g_lo, g_hi]`` of the variant, the burner's fuel range); the supervisor writes the values
+box ``[g_lo, g_hi]`` of the variant, the burner's fuel range, both reaching 1 % beyond); the supervisor writes the values
 (:func:`duct_values`) for each of the cycle's three box variants (optimisation, pinned, fallback),
 as for the extraction-condensing generators (:mod:`optimizer.ectg`). The setpoint stays the fired
 steam (t/h), which the plant's burner master holds by its fuel.
@@ -107,25 +107,27 @@ def missing_duct_models(site: Site, found: Mapping[str, DuctUnit]) -> str | None
 
 def add_ducts(m: pyo.Block, site: Site, units: Mapping[str, DuctUnit]) -> None:
     """The duct-fuel variables, embedded networks and link rows of every unit (the module
-    docstring's math). Adds ``m.GDL`` (GT ids), ``m.d_fuel`` (GJ/h), the blocks ``duct_<g>``, per
+    docstring's math). Adds ``m.GDL`` (GT ids), ``m.d_fuel`` (GJ/h) with its range rows
+    ``m.d_fuel_min``/``m.d_fuel_max``, the blocks ``duct_<g>`` (the network and its links only), per
     GT the Param ``duct_<g>.link_m`` (``M_y``), and ``m.duct_embeddings`` (GT id -> its
     :class:`ReluEmbedding` in this model)."""
     m.GDL = pyo.Set(initialize=list(units))
     m.d_fuel = pyo.Var(m.GDL, domain=pyo.NonNegativeReals)
+    fuel_range = {g: (float(site.gas_turbines[g].hrsg.duct_min_fuel_gj_h), float(site.gas_turbines[g].hrsg.duct_max_fuel_gj_h))
+                  for g in units}
+    m.d_fuel_min = pyo.Constraint(m.GDL, rule=lambda m, g: m.d_fuel[g] >= fuel_range[g][0] * m.d_on[g])
+    m.d_fuel_max = pyo.Constraint(m.GDL, rule=lambda m, g: m.d_fuel[g] <= fuel_range[g][1] * m.d_on[g])
     m.duct_embeddings = {}
     for g, unit in units.items():
-        h = site.gas_turbines[g].hrsg
-        f_min, f_max = float(h.duct_min_fuel_gj_h), float(h.duct_max_fuel_gj_h)
+        f_max = fuel_range[g][1]
         blk = pyo.Block()
         m.add_component(f"duct_{g}", blk)
         emb = add_relu_network(blk, unit.model.network, [unit.power_tag, unit.fuel_tag])
         m.duct_embeddings[g] = emb
-        m_p, m_f = float(site.gas_turbines[g].iso_power_mw) + 1.0, f_max + 1.0
+        m_p, m_f = float(site.gas_turbines[g].iso_power_mw) + 2.0, f_max + 2.0  # beyond the box (duct_box) either way
         blk.link_m = pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals)
         xp, xf, y = blk.x[unit.power_tag], blk.x[unit.fuel_tag], blk.y[tags.duct_steam(g)]
         on = m.d_on[g]
-        blk.f_min = pyo.Constraint(expr=m.d_fuel[g] >= f_min * on)
-        blk.f_max = pyo.Constraint(expr=m.d_fuel[g] <= f_max * on)
         blk.p_hi = pyo.Constraint(expr=m.g_power[g] - xp + m_p * on <= m_p)
         blk.p_lo = pyo.Constraint(expr=xp - m.g_power[g] + m_p * on <= m_p)
         blk.f_hi_link = pyo.Constraint(expr=m.d_fuel[g] - xf + m_f * on <= m_f)
@@ -134,12 +136,22 @@ def add_ducts(m: pyo.Block, site: Site, units: Mapping[str, DuctUnit]) -> None:
         blk.y_lo_link = pyo.Constraint(expr=y - m.d_steam[g] + blk.link_m * on <= blk.link_m)
 
 
+#: Share of the GT's ISO power and of the burner's maximum fuel by which the network's box reaches
+#: beyond the unit's own limits on each side (see :func:`duct_box`).
+BOX_MARGIN = 0.01
+
+
 def duct_box(site: Site, g: str, g_lo: float, g_hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """The embedding's decision box (power MW, duct fuel GJ/h) from the GT's power box
-    ``[g_lo, g_hi]`` and the burner's fuel range (an inverted pair collapses to its lower end)."""
+    """The embedding's decision box (power MW, duct fuel GJ/h): the GT's power box ``[g_lo, g_hi]``
+    and the burner's fuel range, each widened by :data:`BOX_MARGIN` of the unit's scale (ISO power,
+    maximum fuel) on both sides. The unit's own rows (``g_min``/``g_max``, ``d_fuel_min``/``d_fuel_max``)
+    hold the limits; the network's box only has to contain them, and reaching beyond keeps a limit
+    one row (its worth in the binding limits is what relaxing that row alone saves, not shared with
+    a bound of the network's copy of the variable). An inverted pair collapses to its lower end."""
     h = site.gas_turbines[g].hrsg
-    lo = np.array([g_lo, h.duct_min_fuel_gj_h], float)
-    hi = np.array([g_hi, h.duct_max_fuel_gj_h], float)
+    m_p, m_f = BOX_MARGIN * site.gas_turbines[g].iso_power_mw, BOX_MARGIN * h.duct_max_fuel_gj_h
+    lo = np.array([g_lo - m_p, h.duct_min_fuel_gj_h - m_f], float)
+    hi = np.array([g_hi + m_p, h.duct_max_fuel_gj_h + m_f], float)
     return lo, np.maximum(hi, lo)
 
 

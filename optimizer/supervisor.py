@@ -92,15 +92,19 @@ class Supervisor:
         # embedding (optimizer/duct.py); refused without its model (a provider: additive)
         self.ducts = {} if provider else duct_models(site, models)
         missing = None if provider else missing_duct_models(site, self.ducts)
-        if missing:
-            raise ValueError(missing)
         if self.ectg or self.ducts:
             taken = {u.name for u in self.ectg.values()} | {u.name for u in self.ducts.values()}
             models = {n: mdl for n, mdl in models.items() if n not in taken}
         # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
-        # models say so, first principles elsewhere; a provider given as such is completed
-        self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
-                                      else site_curves(site, models, self.props, self.config.max_curve_points))
+        # models say so, first principles elsewhere; a provider given as such is completed; every
+        # learned unit without its model, ducts too, named in one error
+        try:
+            self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
+                                          else site_curves(site, models, self.props, self.config.max_curve_points))
+        except ValueError as exc:
+            raise ValueError(f"{exc}; {missing}" if missing else str(exc)) from None
+        if missing:
+            raise ValueError(missing)
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
@@ -505,6 +509,8 @@ class Supervisor:
             if previous.get("agrees") is False:
                 warnings.append(f"the optimiser's answer of cycle {previous.get('cycle')} was not confirmed: {previous.get('message')}")
         t_end = time.perf_counter()
+        if held and handoff.current_values is not None:  # the proposal is the current point: the Params its data
+            self._sync(handoff.current_values)
         self._unloaded = x_prop  # the Pyomo variables take the proposal when asked (Supervisor.model)
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         proposal = Proposal(
@@ -826,7 +832,7 @@ class Supervisor:
             self._sync(opt_values)
             handoff.verify_prep = self._prepare_verify(cycle)
             try:
-                _values, pinned_model, fix, cur_job, cur_run = self._solve_current(cycle, self._remaining(t0), slot="current")
+                handoff.current_values, pinned_model, fix, cur_job, cur_run = self._solve_current(cycle, self._remaining(t0), slot="current")
             except Exception as exc:  # the proposal does not depend on it: report and go on
                 log.warning("HiGHS failed on the current point: %s", exc)
                 pinned_model = fix = cur_job = cur_run = None
@@ -1338,6 +1344,7 @@ class _Handoff:
     snapshot_hash: str | None = None
     current: "SolveResult" = field(default_factory=lambda: SolveResult(False, "fallback_hold", "solver error on the current point", 0.0))
     current_kpis: dict = field(default_factory=dict)
+    current_values: np.ndarray | None = None  # the current point's (pinned) parameter values
     verify_prep: object = None
     pricing: object = None
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran

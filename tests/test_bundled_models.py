@@ -42,6 +42,10 @@ def true_curve(name: str):
     if unit in SIM.gts:
         g = SIM.gts[unit]
         feasible = lambda x: x[0] <= g.base_power_mw(x[1], x[2])  # noqa: E731
+        if kind == "duct":  # (power, duct fuel): the learned duct has no ambient input; the truth at the design ambient
+            amb = SITE.design_ambient_c
+            return ((lambda x: g.duct_steam_tph(x[0], x[1], amb, 0.0)),
+                    (lambda x: x[0] <= g.base_power_mw(amb, 0.0) and x[1] <= g.duct_fuel_cap_gj_h(x[0], amb, 0.0)))
         if kind == "fuel":
             return (lambda x: g.fuel_gj_h(x[0], x[1], x[2])), feasible
         return (lambda x: g.unfired_steam_tph(x[0], x[1], x[2])), feasible

@@ -246,7 +246,8 @@ class Hrsg:
     duct_curve: Literal["additive", "learned"] = attr(
         "-", "how the optimiser models duct firing: additive (fired steam = duct fuel x duct_efficiency / steam enthalpy rise, "
              "whatever the GT's load) or learned (fired steam a learned function of the GT's power and the duct fuel, model "
-             "<GT>_duct, trained from the duct campaign: `steamopt simulate --policy campaign --step-units <GT>`)", default="additive")
+             "<GT>_duct, trained from the duct campaign: `steamopt simulate --policy campaign --step-units <GT>`; additive when the "
+             "GT's curve_source is first_principles)", default="additive")
     duct_min_fuel_gj_h: float = attr("GJ/h", "duct burner's minimum fuel when lit (LHV; its turndown)", default=0.0, ge=0.0)
     duct_max_fuel_gj_h: float | None = attr("GJ/h", "duct burner's maximum fuel (LHV; its capacity); required for duct_curve = learned",
                                             default=None, gt=0.0)
@@ -681,6 +682,9 @@ def extraction_condensing_generators(site: Site) -> list[str]:
 def learned_ducts(site: Site) -> list[str]:
     """Ids of the gas turbines whose HRSG's duct firing is learned (``duct_curve = "learned"``): the
     fired steam a function of two decisions, the GT's power and the duct fuel (learned kind
-    ``duct_steam``, embedded by :mod:`optimizer.relu_embedding`; see :mod:`optimizer.duct`)."""
+    ``duct_steam``, embedded by :mod:`optimizer.relu_embedding`; see :mod:`optimizer.duct`), unless
+    the site file puts the gas turbine itself on first principles (its duct is then additive, as an
+    extraction-condensing generator on first principles keeps its sections' Willans lines)."""
     return [g.id for g in site.gas_turbines.values()
-            if g.hrsg is not None and g.hrsg.duct_curve == "learned" and g.hrsg.duct_max_steam_tph > 0]
+            if g.hrsg is not None and g.hrsg.duct_curve == "learned" and g.hrsg.duct_max_steam_tph > 0
+            and g.curve_source != "first_principles"]
