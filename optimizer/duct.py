@@ -6,15 +6,22 @@ model ``d = f(P, F)`` (kind ``duct_steam``: inputs ``G.power_mw``, ``G.duct_fuel
 ``G.duct_steam_tph``) is supplied gets a duct-fuel variable ``F_g`` (GJ/h, LHV: the fuel the
 ``[fuels]`` balance or the fuel system's headers see, instead of the additive
 ``d_g (h_s - h_fw) / 1000 / eta``), the network's block ``duct_<g>`` (variables ``x[P]``, ``x[F]``,
-``y``, per-neuron ``z``, ``delta``) and the link rows, with ``u_g`` the burner's on/off ``d_on``:
+``y``, per-neuron ``z``, ``delta``) and the link rows, with ``u_g`` the burner's on/off ``d_on``
+and ``v_g`` the GT's (``g_on``):
 
 .. math::
-    F^{min} u_g \\le F_g \\le F^{max} u_g, \\qquad |P_g - x_P| \\le M_P (1 - u_g), \\qquad
+    F^{min} u_g \\le F_g \\le F^{max} u_g, \\qquad |P_g - x_P| \\le M_P (1 - v_g), \\qquad
     |F_g - x_F| \\le M_F (1 - u_g), \\qquad |d_g - y| \\le M_y (1 - u_g)
 
 so a lit burner's GT power ``P_g``, fuel ``F_g`` and fired steam ``d_g`` are exactly the
 network's, and an unlit one (``F_g = 0`` by the first row, ``d_g = 0`` by the duct's own rows)
-leaves the network detached inside its box. ``M_P`` (the GT's ISO power + 2), ``M_F`` (the burner's
+leaves the network's fuel and output detached inside its box. The power is linked by the GT's
+on/off, not the burner's (valid: a running GT's power lies in the box, lit or not; and tighter,
+the GT's on/off being fixed in most cycles). Measured (benchmarks/duct_step.py, docs/relu_embedding.md):
+HiGHS's root work grows with the burners' on/off big-M links (the relaxation with a fractional
+``u_g`` fires steam without its fuel); a cut ``d_g <= kappa F_g + gamma u_g`` (``gamma`` the
+network's maximum of ``y - kappa F`` over the box, by one MILP) closed the root gap from 7.8 % to
+0.4 % but did not make the cycle faster (more nodes), so it is not used. ``M_P`` (the GT's ISO power + 2), ``M_F`` (the burner's
 maximum fuel + 2) are constants (the cycle's box never exceeds them); ``M_y`` is a Param written
 per cycle, ``max(d_max, |y_lo|, |y_hi|) + 1`` with ``[y_lo, y_hi]`` the output bounds of this
 cycle's box. The duct's other rows stay (fired steam within ``[d_lo, d_hi]`` while lit, lit only
@@ -128,8 +135,9 @@ def add_ducts(m: pyo.Block, site: Site, units: Mapping[str, DuctUnit]) -> None:
         blk.link_m = pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals)
         xp, xf, y = blk.x[unit.power_tag], blk.x[unit.fuel_tag], blk.y[tags.duct_steam(g)]
         on = m.d_on[g]
-        blk.p_hi = pyo.Constraint(expr=m.g_power[g] - xp + m_p * on <= m_p)
-        blk.p_lo = pyo.Constraint(expr=xp - m.g_power[g] + m_p * on <= m_p)
+        gt_on = m.g_on[g]  # the network's power is the GT's whenever the GT runs (its box holds the GT's), lit or not
+        blk.p_hi = pyo.Constraint(expr=m.g_power[g] - xp + m_p * gt_on <= m_p)
+        blk.p_lo = pyo.Constraint(expr=xp - m.g_power[g] + m_p * gt_on <= m_p)
         blk.f_hi_link = pyo.Constraint(expr=m.d_fuel[g] - xf + m_f * on <= m_f)
         blk.f_lo_link = pyo.Constraint(expr=xf - m.d_fuel[g] + m_f * on <= m_f)
         blk.y_hi_link = pyo.Constraint(expr=m.d_steam[g] - y + blk.link_m * on <= blk.link_m)
