@@ -44,6 +44,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimizer import tags
+from optimizer.ectg import ectg_values
 from optimizer.relu_embedding import ReluEmbedding, add_relu_network
 from optimizer.site.model import Site, learned_ducts
 
@@ -166,6 +167,4 @@ def duct_box(site: Site, g: str, g_lo: float, g_hi: float) -> tuple[np.ndarray, 
 def duct_values(embedding: ReluEmbedding, lo: np.ndarray, hi: np.ndarray, d_max: float) -> tuple[np.ndarray, float]:
     """The embedding's Param values for the box ``[lo, hi]`` (:meth:`ReluEmbedding.values`, in
     :attr:`ReluEmbedding.param_data` order) and the link's ``M_y`` (``d_max``: the duct's maximum fired steam)."""
-    cyc = embedding.values(lo, hi, {})
-    y_lo, y_hi = cyc.bounds.output
-    return cyc.values, float(max(d_max, np.max(np.abs(y_lo)), np.max(np.abs(y_hi)))) + 1.0
+    return ectg_values(embedding, lo, hi, d_max)  # the same values and M_y rule as the ECTGs'

@@ -6,7 +6,8 @@ writes the cycle's data into the Params (:meth:`SiteModel.set`) and the persiste
 updates only what changed.
 
 Symbols (units): ``s_b`` boiler steam (t/h), ``u_b`` on/off, ``F_b`` fuel (GJ/h); ``P_g``
-GT power (MW), ``F_g`` GT fuel, ``q_g`` unfired HRSG steam, ``d_g`` duct steam; ``m_{tk}`` flow
+GT power (MW), ``F_g`` GT fuel, ``q_g`` unfired HRSG steam, ``d_g`` duct steam (its fuel additive,
+``d_g (h - h_fw) / 1000 / eta``, or a variable of a learned duct: :mod:`optimizer.duct`); ``m_{tk}`` flow
 through turbine section k, ``x_{tk}`` extraction after k, ``W_{tk}`` shaft power, ``P_t`` output;
 ``l`` letdown steam, ``v`` vent, ``c`` flexible draw; ``w_H`` header spray water, ``e_H`` header
 energy deficit (MW), ``\\sigma_H`` unserved steam; ``I``, ``X`` grid import/export (MW).
