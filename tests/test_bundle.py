@@ -82,7 +82,7 @@ def test_surrogates_of_different_opsets_are_not_bundled_and_the_check_still_runs
     assert sup.curves._bundle is None
     p = sup.step(SNAPSHOT)
     assert p.status == "optimal"
-    assert set(p.surrogate_agreement) == set(MODELS)
+    assert set(p.surrogate_agreement) == set(MODELS) - {"TG3_steam"}  # TG3 left on standby at the bundled snapshot
     assert max(p.surrogate_agreement.values()) <= 1e-6
 
 
