@@ -21,7 +21,7 @@ the GT's on/off being fixed in most cycles). Measured (benchmarks/duct_step.py, 
 HiGHS's root work grows with the burners' on/off big-M links (the relaxation with a fractional
 ``u_g`` fires steam without its fuel); a cut ``d_g <= kappa F_g + gamma u_g`` (``gamma`` the
 network's maximum of ``y - kappa F`` over the box, by one MILP) closed the root gap from 7.8 % to
-0.4 % but did not make the cycle faster (more nodes), so it is not used. ``M_P`` (the GT's ISO power + 2), ``M_F`` (the burner's
+0.4 % but did not make the cycle faster (more nodes), so it is not used. ``M_P`` (twice the GT's ISO power + 2: a cold day's base power exceeds the rating), ``M_F`` (the burner's
 maximum fuel + 2) are constants (the cycle's box never exceeds them); ``M_y`` is a Param written
 per cycle, ``max(d_max, |y_lo|, |y_hi|) + 1`` with ``[y_lo, y_hi]`` the output bounds of this
 cycle's box. The duct's other rows stay (fired steam within ``[d_lo, d_hi]`` while lit, lit only
@@ -132,7 +132,8 @@ def add_ducts(m: pyo.Block, site: Site, units: Mapping[str, DuctUnit]) -> None:
         m.add_component(f"duct_{g}", blk)
         emb = add_relu_network(blk, unit.model.network, [unit.power_tag, unit.fuel_tag])
         m.duct_embeddings[g] = emb
-        m_p, m_f = float(site.gas_turbines[g].iso_power_mw) + 2.0, f_max + 2.0  # beyond the box (duct_box) either way
+        # beyond the box (duct_box) either way: a cold day's base power exceeds the ISO rating, never twice it
+        m_p, m_f = 2.0 * float(site.gas_turbines[g].iso_power_mw) + 2.0, f_max + 2.0
         blk.link_m = pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals)
         xp, xf, y = blk.x[unit.power_tag], blk.x[unit.fuel_tag], blk.y[tags.duct_steam(g)]
         on = m.d_on[g]
