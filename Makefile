@@ -36,15 +36,19 @@ test-all: $(STAMP)
 	$(PY) -m pytest -q
 
 ## Bundled surrogates: 90 days of an identification campaign at 15 min with sensor noise, then training; the
-## extraction-condensing TG3 has its own campaign (held off in the first, so the other units' data do not change).
+## extraction-condensing TG3 has its own campaign (held off in the first, so the other units' data do not change), and so
+## have the learned duct burners of GT1 and GT2 (their GT power and duct steam stepped on their own stream).
 MODELS_DIR ?= scenarios/models/reference_olefins
 models: $(STAMP)
 	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml --policy campaign \
 		--hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training --quiet
 	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml --policy campaign --step-units TG3 \
 		--hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training_TG3 --quiet
+	$(VENV)/bin/steamopt simulate --site scenarios/sites/reference_olefins.toml --policy campaign --step-units GT1 GT2 \
+		--hours 2160 --step-min 15 --seed 11 --noise 0.005 --out $(OUT)/training_ducts --quiet
 	$(VENV)/bin/steamopt surrogate train --site scenarios/sites/reference_olefins.toml \
-		--data $(OUT)/training/historian.parquet --unit-data TG3_steam=$(OUT)/training_TG3/historian.parquet --out $(MODELS_DIR)
+		--data $(OUT)/training/historian.parquet --unit-data TG3_steam=$(OUT)/training_TG3/historian.parquet \
+		--unit-data GT1_duct=$(OUT)/training_ducts/historian.parquet --unit-data GT2_duct=$(OUT)/training_ducts/historian.parquet --out $(MODELS_DIR)
 
 ## The second bundled site's surrogates (B1, B2 fuel; GT1 fuel and HRSG; the rest first principles):
 ## 60 days of an identification campaign at 15 min, 0.5 % sensor noise, seed 11; then training (about 2 min).

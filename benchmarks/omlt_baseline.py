@@ -209,23 +209,26 @@ def omlt_model(sup: Supervisor, disturbances: dict[str, float]) -> tuple[pyo.Con
     # multi-input embedding deactivated, the same network by OMLT's big-M over the training domain
     # widened to hold this cycle's box, linked to the turbine's power, extraction and inlet flow by
     # the rows of optimizer.ectg.add_ectgs (a stopped turbine's rows hold its flows at 0)
-    for t, unit in sup.ectg.items():
-        ours = getattr(m, f"ectg_{t}")
+    # (the learned ducts, optimizer/duct.py, likewise: the GT's power and the duct fuel to the fired steam)
+    two_decision = [(f"ectg_{t}", unit, {unit.power_tag: m.t_out[t], unit.extraction_tag: m.extr[t, 0]}, m.t_on[t], m.flow[t, 0],
+                     sup.site.turbines[t].sections[0].max_flow_tph) for t, unit in sup.ectg.items()]
+    two_decision += [(f"duct_{g}", unit, {unit.power_tag: m.g_power[g], unit.fuel_tag: m.d_fuel[g]}, m.d_on[g], m.d_steam[g],
+                      sup.site.gas_turbines[g].hrsg.duct_max_steam_tph) for g, unit in sup.ducts.items()]
+    for block_name, unit, decisions, on, out, out_max in two_decision:
+        ours = getattr(m, block_name)
         ours.deactivate()
         model = unit.model
-        decisions = {unit.power_tag: m.t_out[t], unit.extraction_tag: m.extr[t, 0]}
         boxes = {tag: (float(pyo.value(ours.x_lo[tag])), float(pyo.value(ours.x_hi[tag]))) for tag in decisions}
         blk, bounds, y_bound = _omlt_network(m, unit.name, model, boxes, disturbances, info)
         info["ectg_networks"] = info.get("ectg_networks", 0) + 1
-        on = m.t_on[t]
         for j, tag in enumerate(model.input_names):
             if tag in decisions:
                 m_in = float(max(abs(bounds[j][0]), abs(bounds[j][1]))) + 1.0
                 m.nn_links.add(decisions[tag] - blk.inputs[j] <= m_in * (1 - on))
                 m.nn_links.add(blk.inputs[j] - decisions[tag] <= m_in * (1 - on))
-        m_y = max(y_bound, sup.site.turbines[t].sections[0].max_flow_tph) + 1.0
-        m.nn_links.add(m.flow[t, 0] - blk.outputs[0] <= m_y * (1 - on))
-        m.nn_links.add(blk.outputs[0] - m.flow[t, 0] <= m_y * (1 - on))
+        m_y = max(y_bound, out_max) + 1.0
+        m.nn_links.add(out - blk.outputs[0] <= m_y * (1 - on))
+        m.nn_links.add(blk.outputs[0] - out <= m_y * (1 - on))
     return m, info
 
 

@@ -90,7 +90,7 @@ def build_peer(sup: Supervisor, periods: list[Period], cp: Coupling, hours: list
         # the Supervisor's model exactly: its curves and its extraction-condensing generators'
         # embedded networks (optimizer/ectg.py), so both solve the same problem
         b.transfer_attributes_from(build_model(sup.site, sup.props, sup.curves.slots, sup._weights,  # noqa: SLF001
-                                               point_cap=sup.config.max_curve_points, ectg=sup.ectg))
+                                               point_cap=sup.config.max_curve_points, ectg=sup.ectg, ducts=sup.ducts))
 
     m.period = pyo.Block(range(T), rule=period_rule)
 

@@ -61,9 +61,10 @@ def train_wide(data_path: str | Path, out_dir: str | Path = WIDE_MODELS, hidden:
     if not hidden or any(int(n) < 1 for n in hidden):
         raise ValueError(f"hidden = {hidden!r}: one or more layer sizes >= 1 expected")
     site = load_site(REFERENCE_SITE)
-    # the extraction-condensing TG3's steam is trained on its own campaign (make models): no wide variant here
+    # the extraction-condensing TG3's steam and the learned ducts are trained on their own campaigns
+    # (make models): no wide variant here; the ducts' bundled models are copied in (the site needs them)
     site = dataclasses.replace(site, surrogates=dataclasses.replace(
-        site.surrogates, kinds=[k for k in site.surrogates.kinds if k != "ectg_steam"]))
+        site.surrogates, kinds=[k for k in site.surrogates.kinds if k not in ("ectg_steam", "duct_steam")]))
     frame = read_historian(data_path)
     bundled = load_model_dir(reference_dir)
     for spec in learned_quantities(site):
@@ -73,7 +74,33 @@ def train_wide(data_path: str | Path, out_dir: str | Path = WIDE_MODELS, hidden:
             raise ValueError(f"{data_path}: data of {spec.name} has hash {got[:12]}..., the bundled model in {reference_dir} was "
                              f"trained on {str(want)[:12]}...: regenerate the campaign with `make models`' simulate command")
     config = TrainingConfig(sizes=(tuple(int(n) for n in hidden),), seeds=SEEDS)
-    return train_site_models(site, frame, out_dir, config)
+    rows = train_site_models(site, frame, out_dir, config)
+    add_bundled_ducts(out_dir, reference_dir)
+    return rows
+
+
+def add_bundled_ducts(out_dir: str | Path, reference_dir: str | Path = BUNDLED_MODELS) -> list[str]:
+    """Copy the bundled learned-duct models (kind ``duct_steam``, :mod:`optimizer.duct`) into the
+    model directory ``out_dir`` and list them in its manifest (the reference site's ducts need
+    their models; they have no wide variant). Returns their names."""
+    import shutil
+
+    from optimizer.model_site import build_site_record
+    from optimizer.site import load_site
+    from optimizer.site.model import learned_ducts
+    from surrogate.manifest import read_manifest, write_manifest
+
+    site = load_site(REFERENCE_SITE)
+    ref = read_manifest(reference_dir)
+    names = [f"{g}_duct" for g in learned_ducts(site) if f"{g}_duct" in ref.models]
+    for n in names:
+        shutil.copyfile(Path(reference_dir) / ref.models[n].file, Path(out_dir) / ref.models[n].file)
+    man = read_manifest(out_dir)
+    entries = {n: (e.file, e.inputs, e.outputs) for n, e in man.models.items()}
+    entries.update({n: (ref.models[n].file, ref.models[n].inputs, ref.models[n].outputs) for n in names})
+    record = build_site_record(site, {n: (i, o) for n, (_, i, o) in entries.items()}) if man.site_record is not None else None
+    write_manifest(out_dir, entries, site=man.site, site_record=record)
+    return names
 
 
 def check_supervisor(model_dir: str | Path, cycles: int = 24, seed: int = 7) -> dict:

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from optimizer import tags
+from optimizer.duct import is_duct_model
 from optimizer.ectg import is_ectg_model
 from optimizer.site.model import Site
 from surrogate.bundle import SurrogateBundle
@@ -179,8 +180,8 @@ class SurrogateCurves:
             if len(model.output_names) != 1:
                 raise ValueError(f"model {name}: one output expected, got {model.output_names}")
             found = classify(site, model.output_names[0])
-            if found is None and is_ectg_model(site, model):
-                continue  # two decision inputs: the exact multi-input embedding (optimizer/ectg.py), not a curve
+            if found is None and (is_ectg_model(site, model) or is_duct_model(site, model)):
+                continue  # two decision inputs: the exact multi-input embedding (optimizer/ectg.py, optimizer/duct.py), not a curve
             if found is None:
                 raise ValueError(f"model {name}: output {model.output_names[0]!r} is not a quantity of site {site.name} "
                                  f"(expected e.g. {tags.boiler_fuel(next(iter(site.boilers), 'B'))!r})")

@@ -6,7 +6,8 @@ writes the cycle's data into the Params (:meth:`SiteModel.set`) and the persiste
 updates only what changed.
 
 Symbols (units): ``s_b`` boiler steam (t/h), ``u_b`` on/off, ``F_b`` fuel (GJ/h); ``P_g``
-GT power (MW), ``F_g`` GT fuel, ``q_g`` unfired HRSG steam, ``d_g`` duct steam; ``m_{tk}`` flow
+GT power (MW), ``F_g`` GT fuel, ``q_g`` unfired HRSG steam, ``d_g`` duct steam (its fuel additive,
+``d_g (h - h_fw) / 1000 / eta``, or a variable of a learned duct: :mod:`optimizer.duct`); ``m_{tk}`` flow
 through turbine section k, ``x_{tk}`` extraction after k, ``W_{tk}`` shaft power, ``P_t`` output;
 ``l`` letdown steam, ``v`` vent, ``c`` flexible draw; ``w_H`` header spray water, ``e_H`` header
 energy deficit (MW), ``\\sigma_H`` unserved steam; ``I``, ``X`` grid import/export (MW).
@@ -66,6 +67,7 @@ import pyomo.environ as pyo
 
 from optimizer.columns import add_columns, purity_penalty, steered_columns
 from optimizer.curves import CurveGroup, CurveSlot, group_curves
+from optimizer.duct import add_ducts
 from optimizer.ectg import add_ectgs
 from optimizer.emissions import fuel_factor
 from optimizer.fuel_system import add_fuel_system, fuel_system_units
@@ -233,7 +235,7 @@ def _param(m: pyo.Block, name: str, index=None, default: float = 0.0) -> pyo.Par
 
 def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot],
                 weights: tuple[float, float, float] = (1.0, 0.0, 0.0), point_cap: int | None = None,
-                ectg: Mapping | None = None) -> pyo.ConcreteModel:
+                ectg: Mapping | None = None, ducts: Mapping | None = None) -> pyo.ConcreteModel:
     """The site's model; see the module docstring for the math.
 
     ``weights``: objective weights of (cost, CO2e, steam generated), fixed for the model's life
@@ -243,8 +245,12 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     ``ectg``: turbine id -> :class:`optimizer.ectg.EctgUnit`, the extraction-condensing generators
     whose inlet steam is a learned function of power and extraction (embedded exactly; their LP
     section's Willans line replaced, see :mod:`optimizer.ectg`).
+    ``ducts``: GT id -> :class:`optimizer.duct.DuctUnit`, the HRSGs whose duct-fired steam is a
+    learned function of the GT's power and the duct fuel (embedded exactly; their fuel the variable
+    ``d_fuel``, not the additive ``duct_gj_per_t * d_steam``, see :mod:`optimizer.duct`).
     """
     ectg = dict(ectg or {})
+    ducts = dict(ducts or {})
     st = structure(site, slots, point_cap)
     m = pyo.ConcreteModel(name=site.name)
     m.st = st
@@ -352,6 +358,7 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     add_columns(m, site, columns, _param)
     add_learned_curves(m, st.groups, st.curves)
     add_ectgs(m, site, ectg)  # extraction-condensing generators: two-decision networks (optimizer/ectg.py)
+    add_ducts(m, site, ducts)  # learned duct firing: two-decision networks (optimizer/duct.py)
 
     # ------------------------------------------------------------------ letdowns, vents, consumers
     m.ld = pyo.Var(m.L, domain=pyo.NonNegativeReals, bounds=lambda m, l: (0, m.ld_hi[l]))
@@ -452,14 +459,19 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     # ------------------------------------------------------------------ fuels, electricity, emissions
     e = site.electricity
     on_fs = fuel_system_units(site)  # units burning from the fuel system's headers (optimizer/fuel_system.py), not from [fuels]
+
+    def duct_fuel(g: str):
+        """A duct burner's fuel, GJ/h: the learned duct's variable, else additive in its steam."""
+        return m.d_fuel[g] if g in ducts else duct_gj_per_t[g] * m.d_steam[g]
+
     m.fuel = pyo.Expression(m.F, rule=lambda m, f: sum(m.b_fuel_split[b, f] for b in st.boilers if f in site.boilers[b].fuels and (b, False) not in on_fs)
                             + sum(m.g_fuel[g] for g in st.gts if site.gas_turbines[g].fuel == f and (g, False) not in on_fs)
-                            + sum(duct_gj_per_t[g] * m.d_steam[g] for g in st.ducts if site.gas_turbines[g].hrsg.duct_fuel == f and (g, True) not in on_fs))
+                            + sum(duct_fuel(g) for g in st.ducts if site.gas_turbines[g].hrsg.duct_fuel == f and (g, True) not in on_fs))
     m.fuel_limit = pyo.Constraint(m.F, rule=lambda m, f: m.fuel[f] <= m.fuel_hi[f])
 
     def unit_fuel(unit: str, duct: bool):
         if duct:
-            return duct_gj_per_t[unit] * m.d_steam[unit]
+            return duct_fuel(unit)
         return m.b_fuel[unit] if unit in site.boilers else m.g_fuel[unit]
 
     add_fuel_system(m, site, unit_fuel, _param, site.emissions.gwp_set)

@@ -24,6 +24,8 @@ time (and by ``steamopt surrogate stamp`` for an existing directory) the manifes
                  and its state, or a condenser and its pressure)
   ectg_steam     as turbine_steam, plus the extraction header (the first section's outlet) and
                  its state (an extraction-condensing generator's inlet against power and extraction)
+  duct_steam     as hrsg_steam without the filter class (no fouling input), plus the duct fuel (an
+                 HRSG's duct-fired steam against GT power and duct fuel)
   column_steam,  the header the reboiler draws from and its state, and the column's physics
   column_purity  (relative volatility, stages, feed composition, distillate/feed, boil-up and
                  reboiler heats)
@@ -86,7 +88,8 @@ log = logging.getLogger(__name__)
 RECORD_FORMAT = "1"
 #: The word used in messages for a unit of each kind of learned quantity.
 _UNIT_WORD = {"boiler_fuel": "boiler", "gt_fuel": "gas_turbine", "hrsg_steam": "gas_turbine", "turbine_steam": "steam_turbine",
-              "column_steam": "consumer", "column_purity": "consumer", "ectg_steam": "steam_turbine"}
+              "column_steam": "consumer", "column_purity": "consumer", "ectg_steam": "steam_turbine",
+              "duct_steam": "gas_turbine"}
 _COLUMN_PHYSICS = ("relative_volatility", "theoretical_stages", "feed_light_fraction", "distillate_to_feed",
                    "boilup_latent_heat_kj_kg", "reboiler_heat_kj_kg")
 _ABSENT = "(absent)"
@@ -122,7 +125,7 @@ def model_dependencies(site: Site, kind: str, unit: str, props: SiteProperties |
     ``props``: the site's properties (computed when needed and not given). Raises ValueError for
     an unknown kind."""
     out: dict[str, Any] = {}
-    if kind in ("boiler_fuel", "hrsg_steam") and props is None:
+    if kind in ("boiler_fuel", "hrsg_steam", "duct_steam") and props is None:
         props = compute_properties(site)
     if kind == "boiler_fuel":
         b = site.boilers.get(unit)
@@ -132,13 +135,16 @@ def model_dependencies(site: Site, kind: str, unit: str, props: SiteProperties |
         _header_state(site, b.header, out)
         out[f"boiler {unit}.feedwater_enthalpy_kj_kg"] = round(props.boiler_feedwater_kj_kg[unit], 2)
         out[f"boiler {unit}.fuels"] = list(b.fuels)
-    elif kind in ("gt_fuel", "hrsg_steam"):
+    elif kind in ("gt_fuel", "hrsg_steam", "duct_steam"):
         g = site.gas_turbines.get(unit)
-        if g is None or (kind == "hrsg_steam" and g.hrsg is None):
+        if g is None or (kind in ("hrsg_steam", "duct_steam") and g.hrsg is None):
             return None
         out[f"gas_turbine {unit}.fuel"] = g.fuel
-        out[f"gas_turbine {unit}.filter_class"] = g.filter_class
-        if kind == "hrsg_steam":
+        if kind != "duct_steam":  # the meaning of fouling_hours, an input of the GT's curves (not of the duct's)
+            out[f"gas_turbine {unit}.filter_class"] = g.filter_class
+        if kind == "duct_steam":
+            out[f"gas_turbine {unit}.hrsg.duct_fuel"] = g.hrsg.duct_fuel
+        if kind in ("hrsg_steam", "duct_steam"):
             out[f"gas_turbine {unit}.hrsg.header"] = g.hrsg.header
             _header_state(site, g.hrsg.header, out)
             out[f"gas_turbine {unit}.hrsg.feedwater_enthalpy_kj_kg"] = round(props.hrsg_feedwater_kj_kg[unit], 2)
@@ -185,6 +191,9 @@ def _quantity(site: Site, outputs: Sequence[str]) -> tuple[str, str, list[str]] 
     for t in extraction_condensing_generators(site):
         if outputs[0] == tags.turbine_inlet(t):
             return "ectg_steam", t, [tags.turbine_power(t), tags.extraction(t, 0)]
+    for g in site.gas_turbines:
+        if outputs[0] == tags.duct_steam(g):
+            return "duct_steam", g, [tags.gt_power(g), tags.duct_fuel(g)]
     return None
 
 
@@ -260,6 +269,9 @@ def compare_site_record(site: Site, record: Mapping[str, Any]) -> list[tuple[str
 
 
 def _curve_source(site: Site, kind: str, unit: str) -> str | None:
+    if kind == "duct_steam":  # a duct's model is used only with duct_curve = "learned" (optimizer/duct.py)
+        g = site.gas_turbines.get(unit)
+        return None if g is not None and g.hrsg is not None and g.hrsg.duct_curve == "learned" else "first_principles"
     coll = {"boiler_fuel": site.boilers, "gt_fuel": site.gas_turbines, "hrsg_steam": site.gas_turbines,
             "turbine_steam": site.turbines, "ectg_steam": site.turbines}.get(kind)
     u = coll.get(unit) if coll is not None else None
@@ -268,7 +280,7 @@ def _curve_source(site: Site, kind: str, unit: str) -> str | None:
 
 def _unit_exists(site: Site, kind: str, unit: str) -> bool:
     coll = {"boiler_fuel": site.boilers, "gt_fuel": site.gas_turbines, "hrsg_steam": site.gas_turbines,
-            "turbine_steam": site.turbines, "ectg_steam": site.turbines}.get(kind, site.consumers)
+            "turbine_steam": site.turbines, "ectg_steam": site.turbines, "duct_steam": site.gas_turbines}.get(kind, site.consumers)
     return unit in coll
 
 

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer import tags
-from optimizer.site.model import Site
+from optimizer.site.model import Site, learned_ducts
 
 # what a tag is to the engine, and so what its bad value means (see the module docstring)
 DISTURBANCE, POINT, CONDITION, OPTIONAL = "disturbance", "point", "condition", "optional"
@@ -188,6 +188,8 @@ def tag_rules(site: Site) -> dict[str, TagRule]:
     for g in site.gas_turbines.values():
         if g.hrsg is not None:
             add(f"{g.id}.hrsg_steam_tph", 0.0, 2.0 * (g.hrsg.unfired_steam_at_base_tph + g.hrsg.duct_max_steam_tph), None, required=False)
+    for gid in learned_ducts(site):  # a learned duct's fuel: an input of its model (optimizer/duct.py)
+        add(tags.duct_fuel(gid), 0.0, 2.0 * site.gas_turbines[gid].hrsg.duct_max_fuel_gj_h, None, required=False)
     for t in site.turbines.values():
         add(tags.turbine_inlet(t.id), 0.0, 2.0 * t.sections[0].max_flow_tph, None, required=False)
         for k, sec in enumerate(t.sections):

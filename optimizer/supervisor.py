@@ -49,6 +49,7 @@ from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config
 from optimizer.curves import CurveProvider
 from optimizer.fp_curves import complete_curves, site_curves
 from optimizer.cycle import CycleData
+from optimizer.duct import duct_box, duct_models, duct_values, missing_duct_models
 from optimizer.ectg import ectg_box, ectg_models, ectg_values
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
 from optimizer.highs_direct import HighsDirect, Lane, Ticket
@@ -87,20 +88,32 @@ class Supervisor:
         provider = hasattr(models, "breakpoints")
         self.ectg = {} if provider else {t: u for t, u in ectg_models(site, models).items()
                                          if site.turbines[t].curve_source != "first_principles"}
-        if self.ectg:
-            taken = {u.name for u in self.ectg.values()}
+        # learned duct firing (duct_curve = "learned"): the GT's power and the duct fuel, the same
+        # embedding (optimizer/duct.py); refused without its model (a provider: additive)
+        self.ducts = {} if provider else duct_models(site, models)
+        missing = None if provider else missing_duct_models(site, self.ducts)
+        if self.ectg or self.ducts:
+            taken = {u.name for u in self.ectg.values()} | {u.name for u in self.ducts.values()}
             models = {n: mdl for n, mdl in models.items() if n not in taken}
         # each unit's curve source (optimizer/fp_curves.py): learned where the site file and the
-        # models say so, first principles elsewhere; a provider given as such is completed
-        self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
-                                      else site_curves(site, models, self.props, self.config.max_curve_points, embedded=self.ectg))
+        # models say so, first principles elsewhere; a provider given as such is completed; every
+        # learned unit without its model, ducts too, named in one error
+        try:
+            self.curves: CurveProvider = (complete_curves(site, models, self.props) if provider
+                                          else site_curves(site, models, self.props, self.config.max_curve_points, embedded=self.ectg))
+        except ValueError as exc:
+            raise ValueError(f"{exc}; {missing}" if missing else str(exc)) from None
+        if missing:
+            raise ValueError(missing)
         cfg = self.config
         weights = {"cost": (1.0, 0.0, 0.0), "co2e": (1e-6, 1.0, 0.0), "steam": (1e-6, 0.0, 1.0),
                    "weighted": (cfg.weights.get("cost", 0.0) or 1e-6, cfg.weights.get("co2e", 0.0), cfg.weights.get("steam", 0.0))}[cfg.objective]
         # a tiny cost weight with the other objectives keeps fuel on its curve and breaks ties
         self._weights = weights
-        self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points, ectg=self.ectg)
+        self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points, ectg=self.ectg,
+                                  ducts=self.ducts)
         self._ectg_pos: dict | None = None  # per ECTG: positions of its embedding's Params
+        self._duct_pos: dict | None = None  # per learned duct: the same
         self.plan_forecaster = None  # an object with observe(ts, values) and forecast(values, start, periods, period_min)
         self.following = None  # the Schedule the cycle follows (Supervisor.follow)
         self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
@@ -151,7 +164,7 @@ class Supervisor:
         self._power_short_col = self._solver._col.get(id(self._model.power_short), -1)  # noqa: SLF001
         self._swing_cols = [(h, self._solver._col.get(id(self._model.swing_short[h]), -1)) for h in self._model.SW]  # noqa: SLF001
         models_hashes = {n: m.sha256 for n, m in getattr(self.curves, "models", {}).items()} or {"provider": type(self.curves).__name__}
-        models_hashes.update({u.name: u.model.sha256 for u in self.ectg.values()})
+        models_hashes.update({u.name: u.model.sha256 for u in [*self.ectg.values(), *self.ducts.values()]})
         plain_config = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config) if f.name not in ("audit_log", "clock")}
         self.audit_info = {"engine_version": __version__, "site_hash": sha256_of(site), "model_hashes": models_hashes,
                            "config_hash": sha256_of(plain_config)}
@@ -159,8 +172,8 @@ class Supervisor:
         self._int_cols = [(c, v.parent_component().name, v.index()) for c, v in self._solver.integer_columns().items()]
         self.drift_monitor = None
         onnx_models = getattr(self.curves, "models", None)
-        if onnx_models is not None and self.ectg:
-            onnx_models = {**onnx_models, **{u.name: u.model for u in self.ectg.values()}}
+        if onnx_models is not None and (self.ectg or self.ducts):
+            onnx_models = {**onnx_models, **{u.name: u.model for u in [*self.ectg.values(), *self.ducts.values()]}}
         if self.config.drift and onnx_models:
             from surrogate.drift import DriftMonitor
 
@@ -496,6 +509,8 @@ class Supervisor:
             if previous.get("agrees") is False:
                 warnings.append(f"the optimiser's answer of cycle {previous.get('cycle')} was not confirmed: {previous.get('message')}")
         t_end = time.perf_counter()
+        if held and handoff.current_values is not None:  # the proposal is the current point: the Params its data
+            self._sync(handoff.current_values)
         self._unloaded = x_prop  # the Pyomo variables take the proposal when asked (Supervisor.model)
         stats.update({"verify_ms": 1e3 * (t_ver - t_solve), "duals_ms": 1e3 * (t_end - t_ver), "total_ms": 1e3 * (t_end - t0)})
         proposal = Proposal(
@@ -665,7 +680,7 @@ class Supervisor:
         writes each curve through one segment of its own, the optimisation through the box's)."""
         if self._skip_cols is None:
             _, cols = self._names()
-            self._skip_cols = np.array([n.startswith(("lam[", "z[", "ectg_")) for n in cols], dtype=bool)
+            self._skip_cols = np.array([n.startswith(("lam[", "z[", "ectg_", "duct_")) for n in cols], dtype=bool)
         return self._skip_cols
 
     # ------------------------------------------------------------------ cycle data
@@ -750,6 +765,15 @@ class Supervisor:
                 lo, hi = ectg_box(variant[("t_lo", t)], variant[("t_hi", t)], variant[("x_lo", (t, 0))], variant[("x_hi", (t, 0))])
                 idx += self._ectg_pos[t]
                 val += ectg_values(self._model.ectg_embeddings[t], lo, hi).tolist()
+        if self.ducts:  # learned duct firing: the Params for this variant's GT power box (optimizer/duct.py)
+            variant = c.pinned if pinned else (c.local if local else c.box)
+            if self._duct_pos is None:
+                self._duct_pos = {g: [self._solver.param_position(p) for p in self._model.duct_embeddings[g].param_data]
+                                  for g in self.ducts}
+            for g in self.ducts:
+                lo, hi = duct_box(self.site, g, variant[("g_lo", g)], variant[("g_hi", g)])
+                idx += self._duct_pos[g]
+                val += duct_values(self._model.duct_embeddings[g], lo, hi).tolist()
         values = self._base.copy()
         values[idx] = val
         return values
@@ -802,7 +826,7 @@ class Supervisor:
             self._sync(opt_values)
             handoff.verify_prep = self._prepare_verify(cycle)
             try:
-                _values, pinned_model, fix, cur_job, cur_run = self._solve_current(cycle, self._remaining(t0), slot="current")
+                handoff.current_values, pinned_model, fix, cur_job, cur_run = self._solve_current(cycle, self._remaining(t0), slot="current")
             except Exception as exc:  # the proposal does not depend on it: report and go on
                 log.warning("HiGHS failed on the current point: %s", exc)
                 pinned_model = fix = cur_job = cur_run = None
@@ -1131,6 +1155,17 @@ class Supervisor:
             for (tag, v), lo, hi in zip(point.items(), d_lo, d_hi):
                 if not (lo - 1e-9 <= v <= hi + 1e-9):
                     domain.append(f"{unit.name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
+        for g, unit in self.ducts.items():  # learned duct firing: onnxruntime at (GT power, duct fuel) vs the fired steam
+            col = self._solver.column
+            if x[col(m.d_on[g])] < 0.5:
+                continue
+            point = {unit.power_tag: float(x[col(m.g_power[g])]), unit.fuel_tag: float(x[col(m.d_fuel[g])])}
+            y_served = float(unit.model.evaluate(point)[0])
+            agreement[unit.name] = abs(float(x[col(m.d_steam[g])]) - y_served) / max(abs(y_served), 1e-9)
+            d_lo, d_hi = unit.domain()
+            for (tag, v), lo, hi in zip(point.items(), d_lo, d_hi):
+                if not (lo - 1e-9 <= v <= hi + 1e-9):
+                    domain.append(f"{unit.name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
         return agreement, domain
 
     def curve_mismatches(self, agreement: Mapping[str, float]) -> dict[str, float]:
@@ -1303,6 +1338,7 @@ class _Handoff:
     snapshot_hash: str | None = None
     current: "SolveResult" = field(default_factory=lambda: SolveResult(False, "fallback_hold", "solver error on the current point", 0.0))
     current_kpis: dict = field(default_factory=dict)
+    current_values: np.ndarray | None = None  # the current point's (pinned) parameter values
     verify_prep: object = None
     pricing: object = None
     speculated: tuple | None = None  # the integer pattern the duals LP was solved at while the optimisation ran

@@ -54,6 +54,11 @@ def duct_steam(g: str) -> str:
     return f"{g}.duct_steam_tph"
 
 
+def duct_fuel(g: str) -> str:
+    """A duct burner's fuel, GJ/h (LHV)."""
+    return f"{g}.duct_fuel_gj_h"
+
+
 def turbine_power(t: str) -> str:
     return f"{t}.power_mw"
 

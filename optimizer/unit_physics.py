@@ -16,6 +16,29 @@ degradation, a true fouling rate differing from the stated one) both evaluate th
 * :class:`GasTurbinePhysics` - fuel, exhaust heat and unfired HRSG steam from the rating: either
   the ISO rating with its ambient coefficients and part-load efficiency curve, or the data
   sheet's rating table (:class:`optimizer.site.model.RatingTable`); compressor fouling on top.
+* Duct firing (:meth:`GasTurbinePhysics.duct_steam_tph`): additive at the HRSG's
+  ``duct_efficiency`` (``S = F eta_0 1000 / dh``), or, when the site gives the GT's exhaust flow,
+  oxygen-limited. The duct burner burns its fuel in the GT exhaust's spare oxygen; with ``m_ex(P)``
+  the exhaust mass flow (base flow times the part-load curve of the inlet guide vanes), ``Q_GT(P)``
+  the GT's fuel, the fuel that the exhaust's oxygen can still burn down to the burner's minimum
+  oxygen ``y_min`` (mole fraction) is
+
+  .. math:: F_u(P) = \\frac{w_{O_2} m_{ex}(P) - o\\,Q_{GT}(P) - y_{min} \\frac{M_{O_2}}{M_{ex}} m_{ex}(P)}{o}
+
+  (``w_O2`` = 0.2314, oxygen's mass fraction in air; ``o`` = 0.0798 t O2 per GJ of natural gas,
+  methane's 3.99 kg/kg over its LHV 50.0 MJ/kg; ``M_ex`` = 28.4 g/mol for the exhaust; the GT's fuel
+  mass in the exhaust is neglected, about 1.5 %). The incremental (marginal) efficiency falls
+  linearly with the share of that spare oxygen used, ``eta_m = eta_0 (1 - beta F / F_u(P))``
+  (``beta``: the site's ``duct_o2_falloff``), so
+
+  .. math:: S(P, F) = \\frac{1000}{dh}\\,\\eta_0 \\left(F - \\frac{\\beta F^2}{2 F_u(P)}\\right),\\qquad F \\le F_u(P)
+
+  concave in ``F``; at a higher GT load the exhaust holds less spare oxygen per tonne (more GT
+  fuel burnt in it) and, with the guide vanes open, more flow: the two act against each other, so
+  the fired steam is a joint, not an additive, function of load and firing. Light firing stays
+  near 100 % LHV (Ganapathy: the fired HRSG's fuel efficiency is close to 100 %, its stack
+  temperature even falling); the falloff near the oxygen limit (incomplete burnout, a hotter gas
+  path the fixed surfaces recover less of) is the site's assumed ``beta``: no public per-unit figure.
 """
 
 from __future__ import annotations
@@ -29,6 +52,12 @@ from scipy.interpolate import PchipInterpolator
 from optimizer.site.model import Boiler, GasTurbine, RelativeCurve, interp_flat
 
 GJ_PER_MWH = 3.6
+#: Oxygen's mass fraction in dry air, -.
+O2_AIR_MASS_FRACTION = 0.2314
+#: Oxygen burnt per GJ (LHV) of natural gas, t/GJ: methane's 3.99 kg O2 per kg over its LHV 50.0 MJ/kg.
+O2_T_PER_GJ = 0.0798
+#: Mole-to-mass factor of oxygen in a GT exhaust, M_O2 / M_exhaust = 32.0 / 28.4.
+O2_MOLE_TO_MASS = 32.0 / 28.4
 
 
 def pchip(xs: list[float], ys: list[float]) -> PchipInterpolator:
@@ -196,6 +225,69 @@ class GasTurbinePhysics:
         if duct_steam_tph <= 0.0 or self.gt.hrsg is None:
             return 0.0
         return duct_steam_tph * self._dh / 1000.0 / self.gt.hrsg.duct_efficiency
+
+    @property
+    def duct_oxygen_limited(self) -> bool:
+        """True when the duct firing is oxygen-limited (the site gives the exhaust flow; module docstring)."""
+        return self.gt.hrsg is not None and self.gt.hrsg.exhaust_flow_at_base_tph is not None
+
+    def exhaust_flow_tph(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+        """GT exhaust mass flow, t/h, at ``power_mw`` (0 when off or no flow given)."""
+        h = self.gt.hrsg
+        if h is None or h.exhaust_flow_at_base_tph is None or power_mw <= 0.0:
+            return 0.0
+        x = power_mw / self.base_power_mw(ambient_c, fouling_h)
+        return h.exhaust_flow_at_base_tph * relative_curve(h.exhaust_flow_part_load)(x)
+
+    def duct_usable_fuel_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+        """Fuel, GJ/h (LHV), the exhaust's spare oxygen can burn down to the burner's minimum
+        oxygen (``F_u(P)`` of the module docstring); inf when not oxygen-limited, 0 when off."""
+        if not self.duct_oxygen_limited:
+            return float("inf")
+        m_ex = self.exhaust_flow_tph(power_mw, ambient_c, fouling_h)
+        if m_ex <= 0.0:
+            return 0.0
+        o2_in = O2_AIR_MASS_FRACTION * m_ex - O2_T_PER_GJ * self.fuel_gj_h(power_mw, ambient_c, fouling_h)
+        o2_min = self.gt.hrsg.duct_min_o2_vol_frac * O2_MOLE_TO_MASS * m_ex
+        return max(0.0, (o2_in - o2_min) / O2_T_PER_GJ)
+
+    def duct_fuel_cap_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+        """The most duct fuel, GJ/h, the burner may fire at ``power_mw``: its capacity and the exhaust's oxygen."""
+        cap = self.gt.hrsg.duct_max_fuel_gj_h if self.gt.hrsg is not None and self.gt.hrsg.duct_max_fuel_gj_h is not None else float("inf")
+        return min(cap, self.duct_usable_fuel_gj_h(power_mw, ambient_c, fouling_h))
+
+    def duct_steam_tph(self, power_mw: float, duct_fuel_gj_h: float, ambient_c: float, fouling_h: float) -> float:
+        """Duct-fired steam, t/h, from ``duct_fuel_gj_h`` GJ/h at ``power_mw`` (module docstring;
+        the fuel is taken up to what the exhaust's oxygen can burn)."""
+        h = self.gt.hrsg
+        if h is None or duct_fuel_gj_h <= 0.0:
+            return 0.0
+        if not self.duct_oxygen_limited:
+            return duct_fuel_gj_h * h.duct_efficiency * 1000.0 / self._dh
+        f_u = self.duct_usable_fuel_gj_h(power_mw, ambient_c, fouling_h)
+        if f_u <= 0.0:
+            return 0.0
+        f = min(duct_fuel_gj_h, f_u)
+        return h.duct_efficiency * (f - h.duct_o2_falloff * f * f / (2.0 * f_u)) * 1000.0 / self._dh
+
+    def duct_fuel_for_steam_gj_h(self, duct_steam_tph: float, power_mw: float, ambient_c: float, fouling_h: float) -> float:
+        """The duct fuel, GJ/h, that fires ``duct_steam_tph`` t/h at ``power_mw`` (the inverse of
+        :meth:`duct_steam_tph`, closed form); inf when the exhaust's oxygen cannot fire that much."""
+        h = self.gt.hrsg
+        if h is None or duct_steam_tph <= 0.0:
+            return 0.0
+        if not self.duct_oxygen_limited:
+            return self.duct_fuel_gj_h(duct_steam_tph)
+        f_u = self.duct_usable_fuel_gj_h(power_mw, ambient_c, fouling_h)
+        heat = duct_steam_tph * self._dh / 1000.0 / h.duct_efficiency  # = F - beta F^2 / (2 F_u)
+        beta = h.duct_o2_falloff
+        if beta == 0.0:
+            return heat if heat <= f_u else float("inf")
+        disc = 1.0 - 2.0 * beta * heat / f_u if f_u > 0.0 else -1.0
+        if disc < 0.0:
+            return float("inf")
+        f = f_u / beta * (1.0 - np.sqrt(disc))
+        return float(f) if f <= f_u * (1.0 + 1e-12) else float("inf")
 
 
 def _bilinear(table, ambient_c: float, load_fraction: float) -> float:

@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", choices=["practice", "campaign"], default="practice",
                    help="today's practice, or an identification campaign (setpoint step tests, washes) for training data")
     s.add_argument("--step-units", nargs="+", metavar="UNIT",
-                   help="campaign: also step these extraction-condensing generators (held off otherwise; their own campaign)")
+                   help="campaign: also step these extraction-condensing generators (held off otherwise) or gas turbines with learned duct firing (their own campaign)")
 
     st = sub.add_parser("step", help="one supervisory cycle: snapshot in, proposal out (advisory)")
     st.add_argument("--site", required=True, help="site TOML file")

@@ -13,20 +13,24 @@ optimiser can embed it as an exact 1-D piecewise-linear curve.
 | ``column_steam`` | ``C.reflux_ratio``, ``C.feed_tph`` (steered columns) | ``C.steam_tph`` |
 | ``column_purity`` | ``C.reflux_ratio``, ``C.feed_tph`` (steered columns) | ``C.purity_mol_frac`` |
 | ``ectg_steam`` | ``T.power_mw``, ``T.extraction0_tph`` (extraction-condensing generators) | ``T.inlet_tph`` |
+| ``duct_steam`` | ``G.power_mw``, ``G.duct_fuel_gj_h`` (HRSGs with ``duct_curve = "learned"``) | ``G.duct_steam_tph`` |
 
 ``ectg_steam`` has TWO decision inputs (power and extraction): it is embedded by the exact
 multi-input ReLU embedding (:mod:`optimizer.relu_embedding`), not as a 1-D curve. Its data come
 from the unit's own campaign (:class:`scenarios.plant.campaign.CampaignConfig` ``step_units``), so
 that the other units' campaign, and so their training data, stay as they were.
 
-Duct firing stays first principles (its incremental efficiency is close to 100 %).
+``duct_steam`` likewise has two decision inputs (the GT's power and the duct fuel), from the duct's
+own campaign (``step_units`` naming the GT, :mod:`scenarios.plant.campaign`); rows with the burner
+lit only. Other ducts stay additive (``duct_curve = "additive"``: fuel = steam x enthalpy rise /
+``duct_efficiency``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from optimizer.site.model import Site, extraction_condensing_generators
+from optimizer.site.model import Site, extraction_condensing_generators, learned_ducts
 from scenarios.plant.historian import unit_of
 from surrogate.data import QuantitySpec
 
@@ -131,4 +135,17 @@ def _learned(site: Site, include_first_principles: bool = False) -> list[tuple[Q
                   f"{tid}.inlet_tph": (1e-6, 1e5)},
                  {f"{tid}.power_mw": (t.min_power_mw, t.max_power_mw),
                   f"{tid}.extraction0_tph": (0.0, max(0.0, hp.max_flow_tph - lp.min_flow_tph))})
+    if "duct_steam" in kinds:
+        for gid in learned_ducts(site):
+            g = site.gas_turbines[gid]
+            if gid in excluded:
+                continue
+            h = g.hrsg
+            # the burner lit (fuel above 0, steam above 0) and the GT running, each with 3 % slack
+            spec(f"{gid}_duct", [f"{gid}.power_mw", f"{gid}.duct_fuel_gj_h"], [f"{gid}.duct_steam_tph"],
+                 {f"{gid}.power_mw": (g.min_power_mw * 0.97, g.iso_power_mw * 1.2),
+                  f"{gid}.duct_fuel_gj_h": (max(h.duct_min_fuel_gj_h * 0.97, 1e-6), h.duct_max_fuel_gj_h * 1.03),
+                  f"{gid}.duct_steam_tph": (1e-6, h.duct_max_steam_tph * 1.03)},
+                 {f"{gid}.power_mw": (g.min_power_mw, max(g.min_power_mw, g.base_power_mw(site.design_ambient_c, 0.0))),
+                  f"{gid}.duct_fuel_gj_h": (h.duct_min_fuel_gj_h, h.duct_max_fuel_gj_h)})
     return specs

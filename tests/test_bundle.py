@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml")
 MODELS = load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins")
 SURROGATES = list(MODELS.values())
-N = 12  # the bundled surrogates: 9 units', the C3 splitter column's steam and purity, and the extraction-condensing TG3's steam
+N = 14  # the bundled surrogates: 9 units', the C3 splitter column's steam and purity, the extraction-condensing TG3's steam, the 2 learned ducts'
 BUNDLE = SurrogateBundle.build(SURROGATES)
 SNAPSHOT = json.loads((ROOT / "scenarios" / "snapshots" / "reference_olefins.json").read_text())
 
@@ -82,7 +82,7 @@ def test_surrogates_of_different_opsets_are_not_bundled_and_the_check_still_runs
     assert sup.curves._bundle is None
     p = sup.step(SNAPSHOT)
     assert p.status == "optimal"
-    assert set(p.surrogate_agreement) == set(MODELS)
+    assert set(p.surrogate_agreement) == set(MODELS) - {"TG3_steam"}  # TG3 left on standby at the bundled snapshot
     assert max(p.surrogate_agreement.values()) <= 1e-6
 
 

@@ -42,6 +42,10 @@ def true_curve(name: str):
     if unit in SIM.gts:
         g = SIM.gts[unit]
         feasible = lambda x: x[0] <= g.base_power_mw(x[1], x[2])  # noqa: E731
+        if kind == "duct":  # (power, duct fuel): the learned duct has no ambient input; the truth at the design ambient
+            amb = SITE.design_ambient_c
+            return ((lambda x: g.duct_steam_tph(x[0], x[1], amb, 0.0)),
+                    (lambda x: x[0] <= g.base_power_mw(amb, 0.0) and x[1] <= g.duct_fuel_cap_gj_h(x[0], amb, 0.0)))
         if kind == "fuel":
             return (lambda x: g.fuel_gj_h(x[0], x[1], x[2])), feasible
         return (lambda x: g.unfired_steam_tph(x[0], x[1], x[2])), feasible
@@ -140,8 +144,13 @@ def test_regenerating_the_bundled_models_gives_the_same_accuracy(tmp_path):
                  "--step-min", "15", "--seed", "11", "--noise", "0.005", "--out", str(tmp_path / "data"), "--quiet"]) == 0
     assert main(["simulate", "--site", str(ROOT / "scenarios/sites/reference_olefins.toml"), "--policy", "campaign", "--step-units", "TG3",
                  "--hours", "2160", "--step-min", "15", "--seed", "11", "--noise", "0.005", "--out", str(tmp_path / "data_TG3"), "--quiet"]) == 0
+    assert main(["simulate", "--site", str(ROOT / "scenarios/sites/reference_olefins.toml"), "--policy", "campaign", "--step-units", "GT1",
+                 "GT2", "--hours", "2160", "--step-min", "15", "--seed", "11", "--noise", "0.005", "--out", str(tmp_path / "data_ducts"),
+                 "--quiet"]) == 0
+    ducts = tmp_path / "data_ducts" / "historian.parquet"
     assert main(["surrogate", "train", "--site", str(ROOT / "scenarios/sites/reference_olefins.toml"), "--data",
                  str(tmp_path / "data" / "historian.parquet"), "--unit-data", f"TG3_steam={tmp_path / 'data_TG3' / 'historian.parquet'}",
+                 "--unit-data", f"GT1_duct={ducts}", "--unit-data", f"GT2_duct={ducts}",
                  "--out", str(tmp_path / "models"), "--quiet"]) == 0
     new = {r["quantity"]: r for r in json.loads((tmp_path / "models" / "accuracy.json").read_text())}
     old = {r["quantity"]: r for r in json.loads((MODEL_DIR / "accuracy.json").read_text())}

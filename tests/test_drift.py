@@ -290,7 +290,7 @@ def test_retrain_on_degraded_data_replaces_b1_only(site, campaign, tmp_path, mod
     assert acc["B1_fuel"]["origin"].startswith("retrained") and acc["B2_fuel"]["origin"].startswith("copied unchanged")
     assert acc["B1_fuel"]["test"]["mape_pct"][0] == pytest.approx(b1["new_mape_pct"])
     report = json.loads((out / "retrain.json").read_text())
-    assert report["replaced"] == ["B1_fuel"] and len(report["kept"]) == 11  # the other 8 units', the column's 2 and TG3's
+    assert report["replaced"] == ["B1_fuel"] and len(report["kept"]) == 13  # the other 8 units', the column's 2, TG3's and the 2 ducts'
 
     # on fresh recent data of the degraded plant (another day, other noise), the new B1 model is better
     fresh = _run(site, campaign["plant"], 24, seed=23, policy="campaign", start="2026-01-09 00:00")
@@ -350,7 +350,7 @@ def test_retrain_keeps_a_model_without_data(site, campaign, tmp_path):
     assert table.attrs["written"] and table.index[table["replace"]].tolist() == ["B1_fuel"]
     assert table.loc["B4_fuel", "reason"].startswith("not enough data: B4_fuel: only 0 usable rows")
     assert table.loc["B2_fuel", "reason"] == "not selected"
-    assert len(load_model_dir(tmp_path / "new")) == 12  # 9 units' curves, the column's steam and purity, TG3's steam
+    assert len(load_model_dir(tmp_path / "new")) == 14  # 9 units' curves, the column's steam and purity, TG3's steam, the 2 ducts'
 
 
 def test_retrain_bad_inputs(site, campaign, tmp_path):

@@ -143,7 +143,7 @@ def campaign_frame() -> pd.DataFrame:
     """Two days of an identification campaign on the reference site (no noise): enough rows for
     every learned quantity with a tiny training configuration."""
     d = generate_disturbances(SITE, ProfileConfig(start=pd.Timestamp("2026-01-05"), hours=48, step_min=15, seed=5))
-    policy = IdentificationCampaign(SITE, [x.timestamp for x in d], CampaignConfig(seed=5, step_units=("TG3",)))  # TG3 stepped too
+    policy = IdentificationCampaign(SITE, [x.timestamp for x in d], CampaignConfig(seed=5, step_units=("TG3", "GT1", "GT2")))  # TG3 and the ducts stepped too
     truth, _ = run_policy(PlantSimulator(SITE), policy, policy.with_washes(d))
     return truth
 

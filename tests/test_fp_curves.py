@@ -139,8 +139,9 @@ def test_first_principles_unit_leaves_its_model_unused():
     site = parse_site(with_keys(SITE_TEXT, {"boilers.B1": 'curve_source = "first_principles"',
                                             "turbines.TG2": 'curve_source = "first_principles"'}), "x")
     curves = site_curves(site, MODELS, PROPS)
-    # TG3_steam is no curve (two decisions: the multi-input embedding's, optimizer/ectg.py)
-    assert set(curves.models) == set(MODELS) - {"B1_fuel", "TG2_steam", "TG3_steam"}
+    # TG3_steam and the ducts' models are no curves (two decisions: the multi-input embedding's,
+    # optimizer/ectg.py, optimizer/duct.py)
+    assert set(curves.models) == set(MODELS) - {"B1_fuel", "TG2_steam", "TG3_steam", "GT1_duct", "GT2_duct"}
     assert "TG2_steam" not in curves.slots  # its section's Willans line is a row of the model
     assert isinstance(curves._owner["B1_fuel"], FirstPrinciplesCurves)  # noqa: SLF001
     d = {"ambient_temp_c": 30.0}
@@ -411,7 +412,8 @@ def test_learned_site_without_models_is_one_clear_error(tmp_path, capsys):
 
 def test_reload_resolves_each_units_source_again(tmp_path):
     """A reloaded site file that turns B1 to first principles takes effect on the models the engine
-    was built with; reloading with no models ("none") puts every unit on first principles."""
+    was built with; reloading with no models ("none") puts every unit on first principles (once its
+    ducts are additive: a learned duct needs its model)."""
     sup = Supervisor(SITE, MODELS, SupervisorConfig())
     assert "B1_fuel" in sup.curves.models
     changed = tmp_path / "changed.toml"
@@ -419,7 +421,12 @@ def test_reload_resolves_each_units_source_again(tmp_path):
     ok, msg = sup.reload(site_path=changed)
     assert ok, msg
     assert isinstance(sup.curves, MixedCurves) and "B1_fuel" not in sup.curves.models and "B2_fuel" in sup.curves.models
+    # the reference ducts are learned (duct_curve = "learned"): without models the reload is refused, naming them
     ok, msg = sup.reload(models_dir="none")
+    assert not ok and 'gas_turbines.GT1.hrsg.duct_curve = "learned"' in msg and "B2_fuel" in sup.curves.models
+    additive = tmp_path / "additive.toml"
+    additive.write_text(changed.read_text().replace('duct_curve = "learned"', 'duct_curve = "additive"'))
+    ok, msg = sup.reload(site_path=additive, models_dir="none")
     assert ok, msg
     assert isinstance(sup.curves, FirstPrinciplesCurves) and sup.step(snapshot()).status == "optimal"
     learned = tmp_path / "learned.toml"

@@ -65,7 +65,7 @@ def models_using_header(site, header: str) -> list[str]:
     out = []
     for name, e in read_manifest(MODEL_DIR).models.items():
         unit = e.outputs[0].split(".")[0]
-        if name.endswith("_hrsg") and site.gas_turbines[unit].hrsg.header == header:
+        if name.endswith(("_hrsg", "_duct")) and site.gas_turbines[unit].hrsg.header == header:
             out.append(name)
         elif unit in site.boilers and site.boilers[unit].header == header:
             out.append(name)
@@ -104,17 +104,18 @@ def test_a_changed_header_pressure_is_refused_naming_the_header_old_and_new_valu
     path = site_variant(tmp_path, "hp45", HP_45)
     site = load_site(path)
     affected = models_using_header(site, "HP")
-    assert affected == ["GT1_hrsg", "GT2_hrsg", "TG2_steam"]  # the site file: both HRSGs raise HP steam, TG2 takes it
+    # the site file: both HRSGs raise HP steam (unfired and duct-fired), TG2 takes it
+    assert affected == ["GT1_duct", "GT1_hrsg", "GT2_duct", "GT2_hrsg", "TG2_steam"]
     with pytest.raises(ModelSiteMismatch) as e:
         load_models_for_site(site, MODEL_DIR)
     lines = [ln for ln in str(e.value).splitlines() if "(affects" in ln]
     # the HRSGs' feedwater is taken at their header's pressure: its enthalpy moves with it (IAPWS-IF97, 120 C)
-    assert lines == ["  gas_turbine GT1.hrsg.feedwater_enthalpy_kj_kg: 506.67 -> 506.88 (affects GT1_hrsg)",
-                     f"  header HP.pressure_barg: 42 -> 45 (affects {', '.join(affected)})",
-                     "  gas_turbine GT2.hrsg.feedwater_enthalpy_kj_kg: 506.67 -> 506.88 (affects GT2_hrsg)"]
+    assert lines == ["  gas_turbine GT1.hrsg.feedwater_enthalpy_kj_kg: 506.67 -> 506.88 (affects GT1_hrsg, GT1_duct)",
+                     "  header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)",
+                     "  gas_turbine GT2.hrsg.feedwater_enthalpy_kj_kg: 506.67 -> 506.88 (affects GT2_hrsg, GT2_duct)"]
     rc = main(["step", "--site", str(path), "--models", str(MODEL_DIR), "--snapshot", str(SNAPSHOT)])
     err = capsys.readouterr().err
-    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines()
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)" in err.splitlines()
 
 
 def test_a_changed_extraction_header_refuses_the_extraction_condensing_model(tmp_path):
@@ -137,7 +138,7 @@ def test_a_changed_header_temperature_and_fuel_are_named_each(tmp_path):
         load_models_for_site(load_site(path), MODEL_DIR)
     lines = [ln for ln in str(e.value).splitlines() if "(affects" in ln]
     assert lines == ["  boiler B4.fuels: [natural_gas] -> [fuel_gas] (affects B4_fuel)",  # in the models' order
-                     "  header HP.temp_c: 400 -> 410 (affects GT1_hrsg, GT2_hrsg, TG2_steam)"]
+                     "  header HP.temp_c: 400 -> 410 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)"]
 
 
 # ----------------------------------------------------------------------------- accepted
@@ -163,7 +164,7 @@ def test_the_bundled_models_record_the_reference_site(caplog):
     site = load_site(SITE_FILE)
     manifest = read_manifest(MODEL_DIR)
     with caplog.at_level(logging.DEBUG, logger="optimizer.model_site"):
-        assert len(load_models_for_site(site, MODEL_DIR)) == len(manifest.models) == 12
+        assert len(load_models_for_site(site, MODEL_DIR)) == len(manifest.models) == 14
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     fresh = build_site_record(site, {n: (e.inputs, e.outputs) for n, e in manifest.models.items()})
     assert manifest.site_record["models"] == fresh["models"]
@@ -179,7 +180,7 @@ def test_an_old_directory_without_record_loads_with_a_warning(tmp_path, caplog):
     changed = load_site(site_variant(tmp_path, "hp45", HP_45))  # not checkable without a record: loads, warned
     with caplog.at_level(logging.WARNING, logger="optimizer.model_site"):
         models = load_models_for_site(changed, old)
-    assert len(models) == 12
+    assert len(models) == 14
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "records no site" in warnings[0] and f"steamopt surrogate stamp --site {changed.source} --models {old}" in warnings[0]
 
@@ -226,7 +227,7 @@ def test_reload_and_retrain_take_the_same_check(tmp_path):
     path = site_variant(tmp_path, "hp45", HP_45)
     sup = Supervisor(load_site(SITE_FILE), load_models_for_site(load_site(SITE_FILE), MODEL_DIR))
     ok, message = sup.reload(site_path=path, models_dir=MODEL_DIR)
-    assert not ok and "header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in message
+    assert not ok and "header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)" in message
     with pytest.raises(ModelSiteMismatch, match=r"header HP.pressure_barg: 42 -> 45"):
         retrain(load_site(path), MODEL_DIR, pd.DataFrame({"x": [1.0]}), tmp_path / "new")
     assert not (tmp_path / "new").exists()
@@ -250,7 +251,7 @@ def test_serve_exits_non_zero_before_listening(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(run, "make_server", listen)
     rc = main(["serve", "--site", str(site_variant(tmp_path, "hp45", HP_45)), "--models", str(MODEL_DIR), "--port", "1"])
-    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in capsys.readouterr().err.splitlines()
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)" in capsys.readouterr().err.splitlines()
 
 
 # ----------------------------------------------------------------------------- the manifest's record
@@ -298,7 +299,7 @@ def test_model_dependencies_name_what_a_model_means():
 
 
 def turbine_only_site(tmp_path: Path) -> Path:
-    return site_variant(tmp_path, "tg_only", ('kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam"]',
+    return site_variant(tmp_path, "tg_only", ('kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam", "duct_steam"]',
                                               'kinds = ["turbine_steam"]'))
 
 
@@ -373,7 +374,7 @@ def test_a_study_of_a_changed_site_file_is_refused(tmp_path, capsys):
     (tmp_path / "week.toml").write_text(text)
     rc = main(["study", str(tmp_path / "week.toml"), "--out", str(tmp_path / "out"), "--hours", "1", "--policies", "steamopt", "--quiet"])
     err = capsys.readouterr().err
-    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines(), err
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)" in err.splitlines(), err
 
 
 def test_a_studys_what_if_changes_run_on_the_models_with_a_warning(caplog):
@@ -402,7 +403,7 @@ def test_the_other_commands_take_the_same_check(tmp_path, capsys, command):
     path = site_variant(tmp_path, "hp45", HP_45)
     rc = main([*command, "--site", str(path), "--models", str(MODEL_DIR)])
     err = capsys.readouterr().err
-    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam)" in err.splitlines(), err
+    assert rc == 2 and "error:   header HP.pressure_barg: 42 -> 45 (affects GT1_hrsg, GT2_hrsg, TG2_steam, GT1_duct, GT2_duct)" in err.splitlines(), err
     assert f"steamopt surrogate train --site {path}" in err
 
 
@@ -412,7 +413,7 @@ def test_a_model_of_a_unit_on_first_principles_is_not_compared(tmp_path, caplog)
     fuel = ('[boilers.B4]\nheader = "SHP"\nfuels = ["natural_gas"]', '[boilers.B4]\nheader = "SHP"\nfuels = ["fuel_gas"]')
     fp = site_variant(tmp_path, "fp", (fuel[0], fuel[1] + '\ncurve_source = "first_principles"'))
     assert load_site(fp).boilers["B4"].curve_source == "first_principles"
-    assert len(load_models_for_site(load_site(fp), MODEL_DIR)) == 12
+    assert len(load_models_for_site(load_site(fp), MODEL_DIR)) == 14
     with pytest.raises(ModelSiteMismatch, match=r"boiler B4.fuels: \[natural_gas\] -> \[fuel_gas\] \(affects B4_fuel\)"):
         load_models_for_site(load_site(site_variant(tmp_path, "learned", fuel)), MODEL_DIR)
     assert load_models_for_site(load_site(fp), "none") == {}
@@ -449,7 +450,7 @@ def test_an_extraction_condensing_unit_trains_from_its_own_data_and_records_its_
     from surrogate.train import TrainingConfig
 
     site = load_site(site_variant(tmp_path, "tg3_only", (
-        'kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam"]',
+        'kinds = ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity", "ectg_steam", "duct_steam"]',
         'kinds = ["ectg_steam"]')))
     site_rows = turbine_frame(2.0, 12.0)  # the site historian: no TG3 column
     with pytest.raises(ValueError, match="TG3_steam"):

@@ -231,6 +231,19 @@ class SiteRules:
                     self.b.error(f"{hp}.duct_fuel", None, "required when duct_max_steam_tph > 0")
                 self._curve(f"{hp}.part_load_recovery", g.hrsg.part_load_recovery, "relative")
                 self._feedwater(hp, g.hrsg, g.hrsg.header)
+                self._duct_rules(hp, g.hrsg)
+
+    def _duct_rules(self, hp: str, h) -> None:
+        """A learned duct needs a burner that fires (duct_max_steam_tph > 0) and its fuel range;
+        an oxygen-limited true duct its exhaust-flow curve in order."""
+        self._curve(f"{hp}.exhaust_flow_part_load", h.exhaust_flow_part_load, "relative")
+        if h.duct_max_fuel_gj_h is not None:
+            self._limits(hp, h.duct_min_fuel_gj_h, h.duct_max_fuel_gj_h, "duct_min_fuel_gj_h", "duct_max_fuel_gj_h")
+        if h.duct_curve == "learned":
+            if h.duct_max_steam_tph <= 0:
+                self.b.error(f"{hp}.duct_curve", h.duct_curve, "learned duct firing needs a duct burner (duct_max_steam_tph > 0)")
+            if h.duct_max_fuel_gj_h is None:
+                self.b.error(f"{hp}.duct_max_fuel_gj_h", None, "required when duct_curve = \"learned\" (the learned model's fuel range)")
 
     def _check_turbines(self) -> None:
         for t in self.site.turbines.values():

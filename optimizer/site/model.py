@@ -242,6 +242,24 @@ class Hrsg:
     feedwater_enthalpy_kj_kg: float | None = attr("kJ/kg", "feedwater enthalpy, instead of a temperature", default=None, gt=0.0, le=2000.0)
     feedwater_pressure_barg: float | None = attr("bar(g)", "pressure at which the feedwater temperature is taken (default: the "
                                                  "site's feedwater_pressure_barg, else the header's)", default=None, gt=-1.0, le=300.0)
+    # duct firing as a function of the GT's load (issue 17): see optimizer/unit_physics.py (GasTurbinePhysics.duct_steam_tph)
+    duct_curve: Literal["additive", "learned"] = attr(
+        "-", "how the optimiser models duct firing: additive (fired steam = duct fuel x duct_efficiency / steam enthalpy rise, "
+             "whatever the GT's load) or learned (fired steam a learned function of the GT's power and the duct fuel, model "
+             "<GT>_duct, trained from the duct campaign: `steamopt simulate --policy campaign --step-units <GT>`; additive when the "
+             "GT's curve_source is first_principles)", default="additive")
+    duct_min_fuel_gj_h: float = attr("GJ/h", "duct burner's minimum fuel when lit (LHV; its turndown)", default=0.0, ge=0.0)
+    duct_max_fuel_gj_h: float | None = attr("GJ/h", "duct burner's maximum fuel (LHV; its capacity); required for duct_curve = learned",
+                                            default=None, gt=0.0)
+    exhaust_flow_at_base_tph: float | None = attr("t/h", "GT exhaust mass flow at ISO base load; given, the true duct firing is "
+                                                  "oxygen-limited (its incremental efficiency falls as the exhaust's spare oxygen is "
+                                                  "used), absent, additive at duct_efficiency", default=None, gt=0.0, le=20000.0)
+    exhaust_flow_part_load: RelativeCurve | None = attr("-", "exhaust mass flow relative to base, against GT load fraction (inlet guide "
+                                                        "vanes closing at part load)", default=None)
+    duct_min_o2_vol_frac: float = attr("-", "lowest oxygen (mole fraction, wet) the duct burner may leave in the exhaust", default=0.115,
+                                       gt=0.0, lt=0.21)
+    duct_o2_falloff: float = attr("-", "relative drop of the incremental firing efficiency at the burner's oxygen limit "
+                                  "(falls linearly with the share of the exhaust's spare oxygen used)", default=0.0, ge=0.0, lt=1.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -533,11 +551,13 @@ class Surrogates:
     ``turbine_steam`` (inlet steam vs power of single-section generator turbines),
     ``column_steam`` and ``column_purity`` (a steered column's reboiler steam and distillate
     purity vs its reflux ratio and feed), ``ectg_steam`` (inlet steam vs power AND extraction of an
-    extraction-condensing generator: two decision inputs, :func:`extraction_condensing_generators`).
+    extraction-condensing generator: two decision inputs, :func:`extraction_condensing_generators`),
+    ``duct_steam`` (duct-fired steam vs GT power AND duct fuel of an HRSG with ``duct_curve = "learned"``:
+    two decision inputs, :func:`learned_ducts`).
     """
 
     kinds: list[Literal["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam", "column_steam", "column_purity",
-                        "ectg_steam"]] = attr(
+                        "ectg_steam", "duct_steam"]] = attr(
         "-", "kinds of quantity to learn", default_factory=lambda: ["boiler_fuel", "gt_fuel", "hrsg_steam", "turbine_steam"])
     exclude: list[str] = attr("-", "unit ids whose quantities stay first principles", default_factory=list)
 
@@ -658,3 +678,14 @@ def extraction_condensing_generators(site: Site) -> list[str]:
     return [t.id for t in site.turbines.values()
             if t.drive == "generator" and len(t.sections) == 2
             and t.sections[0].outlet in site.headers and t.sections[1].outlet in site.condensers]
+
+
+def learned_ducts(site: Site) -> list[str]:
+    """Ids of the gas turbines whose HRSG's duct firing is learned (``duct_curve = "learned"``): the
+    fired steam a function of two decisions, the GT's power and the duct fuel (learned kind
+    ``duct_steam``, embedded by :mod:`optimizer.relu_embedding`; see :mod:`optimizer.duct`), unless
+    the site file puts the gas turbine itself on first principles (its duct is then additive, as an
+    extraction-condensing generator on first principles keeps its sections' Willans lines)."""
+    return [g.id for g in site.gas_turbines.values()
+            if g.hrsg is not None and g.hrsg.duct_curve == "learned" and g.hrsg.duct_max_steam_tph > 0
+            and g.curve_source != "first_principles"]

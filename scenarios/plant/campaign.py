@@ -17,6 +17,13 @@ changes no other unit's data, and so no bundled model), and stepped only when na
 then the power drawn over what the operating diagram allows at that extraction (the exhaust
 section between its minimum and maximum flow, the inlet below its maximum), so that the data
 cover the whole diagram.
+
+Learned duct firing (:func:`optimizer.site.model.learned_ducts`) likewise: a gas turbine named in
+``step_units`` has its power and its duct steam drawn on a stream of their own (the power over
+[minimum, base], or base load, every hold, the burner lit in every hold, its steam over [minimum, maximum], held at
+its ends in some holds), so that
+the (power, duct fuel) pairs cover the burner's range at every load; named or not, the site's
+campaign draws every other unit as before.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from optimizer.site.model import Site, extraction_condensing_generators
+from optimizer.site.model import Site, extraction_condensing_generators, learned_ducts
 from optimizer.site.properties import compute_properties
 from scenarios.plant.column import ColumnCurve
 from scenarios.plant.curves import TurbineCurve
@@ -59,7 +66,8 @@ class CampaignConfig:
     motor_share: float = 0.2
     boiler_off_share: float = 0.3
     min_boilers_on: int = 2
-    #: extraction-condensing generators stepped (the others of their kind are held off)
+    #: extraction-condensing generators stepped (the others of their kind are held off), and gas
+    #: turbines whose learned duct firing is stepped
     step_units: tuple[str, ...] = ()
 
 
@@ -76,10 +84,12 @@ class IdentificationCampaign:
         s = site
         sched: dict[str, np.ndarray] = {}
         ectg = set(extraction_condensing_generators(site))
-        unknown = [u for u in self.config.step_units if u not in ectg]
+        ducts = set(learned_ducts(site))
+        unknown = [u for u in self.config.step_units if u not in ectg | ducts]
         if unknown:
             raise ValueError(f"CampaignConfig.step_units = {list(self.config.step_units)}: {unknown} are not extraction-condensing "
-                             f"generators of site {site.name} (those are {sorted(ectg)})")
+                             f"generators (those are {sorted(ectg)}) nor gas turbines with learned duct firing "
+                             f"(those are {sorted(ducts)}) of site {site.name}")
 
         def hold(draw) -> np.ndarray:
             """A piecewise-constant series: a new draw at the start of each random-length hold."""
@@ -139,7 +149,7 @@ class IdentificationCampaign:
         tg_rng = np.random.default_rng([self.config.seed, 18])
         self._ectg_on = set(self.config.step_units)
         props = compute_properties(site) if self.config.step_units else None
-        for tid in self.config.step_units:
+        for tid in [u for u in self.config.step_units if u in ectg]:
             t = site.turbines[tid]
             curve = TurbineCurve(t, props.sections[tid])
             hp, lp = t.sections
@@ -159,6 +169,27 @@ class IdentificationCampaign:
             which = _holds(tg_rng, hours, self.config, draw)
             sched[f"power:{tid}"] = np.array([draws[int(k)][0] for k in which])
             sched[f"x:{tid}:0"] = np.array([draws[int(k)][1] for k in which])
+        # learned duct firing: the GT's power and its duct steam on their own stream, stepped only when asked for
+        duct_rng = np.random.default_rng([self.config.seed, 19])
+        for gid in [u for u in self.config.step_units if u in ducts]:
+            g = site.gas_turbines[gid]
+            h = g.hrsg
+            base = g.base_power_mw(site.design_ambient_c, 0.0)
+            pairs = []
+
+            def draw_duct(g=g, h=h, base=base, pairs=pairs):
+                # drawn over the range widened by 15 % below and 5 % above, then held at its ends: the
+                # burner sits at its minimum and maximum in some holds, so that the data cover the fuel
+                # the optimiser proposes there at every load
+                lo, hi = h.duct_min_steam_tph, h.duct_max_steam_tph
+                steam = min(max(duct_rng.uniform(lo - 0.15 * (hi - lo), hi + 0.05 * (hi - lo)), lo), hi)
+                power = np.nan if duct_rng.random() < self.config.gt_base_load_share else duct_rng.uniform(g.min_power_mw, base)
+                pairs.append((power, steam))  # nan: base load, as in the site's campaign
+                return float(len(pairs) - 1)
+
+            which = _holds(duct_rng, hours, self.config, draw_duct)
+            sched[f"gt:{gid}"] = np.array([pairs[int(k)][0] for k in which])
+            sched[f"duct:{gid}"] = np.array([pairs[int(k)][1] for k in which])
         self._sched = sched
 
     def with_washes(self, disturbances: list[Disturbances]) -> list[Disturbances]:

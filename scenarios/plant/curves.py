@@ -71,6 +71,17 @@ class GasTurbineCurve(GasTurbinePhysics):
     def unfired_steam_tph(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
         return super().unfired_steam_tph(power_mw, ambient_c, fouling_h * fouling_rate_factor)
 
+    def duct_steam_tph(self, power_mw: float, duct_fuel_gj_h: float, ambient_c: float, fouling_h: float,
+                       fouling_rate_factor: float = 1.0) -> float:
+        return super().duct_steam_tph(power_mw, duct_fuel_gj_h, ambient_c, fouling_h * fouling_rate_factor)
+
+    def duct_fuel_for_steam_gj_h(self, duct_steam_tph: float, power_mw: float, ambient_c: float, fouling_h: float,
+                                 fouling_rate_factor: float = 1.0) -> float:
+        return super().duct_fuel_for_steam_gj_h(duct_steam_tph, power_mw, ambient_c, fouling_h * fouling_rate_factor)
+
+    def duct_fuel_cap_gj_h(self, power_mw: float, ambient_c: float, fouling_h: float, fouling_rate_factor: float = 1.0) -> float:
+        return super().duct_fuel_cap_gj_h(power_mw, ambient_c, fouling_h * fouling_rate_factor)
+
 
 @dataclass
 class TurbineCurve:

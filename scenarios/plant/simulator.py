@@ -179,21 +179,31 @@ class PlantSimulator:
                 fuel_use[g.fuel] += fuel
             gen_mw += power
             unfired = curve.unfired_steam_tph(power, amb, fouling_h, k_f) if on else 0.0
-            duct = 0.0
+            duct, duct_fuel = 0.0, 0.0
             if on and g.hrsg is not None:
                 duct = setpoints.duct_steam_tph.get(gid, 0.0)
                 duct = 0.0 if duct <= 0.0 else min(max(duct, g.hrsg.duct_min_steam_tph), g.hrsg.duct_max_steam_tph)
+                # the burner master fires the fuel that raises the set steam (oxygen-limited duct
+                # firing: optimizer/unit_physics.py), up to its capacity and the exhaust's oxygen
+                duct_fuel = curve.duct_fuel_for_steam_gj_h(duct, power, amb, fouling_h, k_f) if duct > 0 else 0.0
+                cap = curve.duct_fuel_cap_gj_h(power, amb, fouling_h, k_f) if curve.duct_oxygen_limited else float("inf")
+                if duct_fuel > cap:
+                    duct_fuel = cap
+                    fired = curve.duct_steam_tph(power, cap, amb, fouling_h, k_f)
+                    notes.append(f"{gid}: duct steam setpoint {duct:.2f} t/h limited to {fired:.2f} t/h (duct fuel {cap:.1f} GJ/h at most "
+                                 f"at {power:.2f} MW)")
+                    duct = fired
                 if (gid, True) in on_fs:
-                    fs_fuel[gid, True] = curve.duct_fuel_gj_h(duct) if duct > 0 else 0.0
+                    fs_fuel[gid, True] = duct_fuel
                 else:
-                    fuel_use[g.hrsg.duct_fuel] += curve.duct_fuel_gj_h(duct) if duct > 0 else 0.0
+                    fuel_use[g.hrsg.duct_fuel] += duct_fuel
                 bal[g.hrsg.header].inflows.append(Stream(f"{gid}.hrsg", unfired + duct, h_h[g.hrsg.header]))
             tags.update({
                 f"{gid}.power_mw": power, f"{gid}.base_power_mw": base, f"{gid}.fuel_gj_h": fuel,
                 f"{gid}.heat_rate_kj_kwh": curve.heat_rate_kj_kwh(power, amb, fouling_h, k_f) if power > 0 else 0.0,
                 f"{gid}.exhaust_gj_h": curve.exhaust_gj_h(power, amb, fouling_h, k_f), f"{gid}.fouling_hours": fouling_h,
                 f"{gid}.hrsg_unfired_tph": unfired, f"{gid}.duct_steam_tph": duct,
-                f"{gid}.duct_fuel_gj_h": curve.duct_fuel_gj_h(duct), f"{gid}.hrsg_steam_tph": unfired + duct,
+                f"{gid}.duct_fuel_gj_h": duct_fuel, f"{gid}.hrsg_steam_tph": unfired + duct,
             })
 
         # --- steam turbines; exhausts enter headers at their own enthalpy
