@@ -215,3 +215,25 @@ def test_tg3_stopped_in_part_takes_its_share_of_the_network():
     _, x = _solve(block, relax=True)
     inlet, power = x[col(m.flow["TG3", 0])], x[col(m.t_out["TG3"])]
     assert inlet >= 0.5 * y_lo - 1e-6, (inlet, y_lo, power)
+
+
+def test_a_lit_duct_network_sees_its_gts_power():
+    """The reference site's learned duct (switched by the burner's on/off, its power input u * P by
+    two rows): lit at a fixed fuel with the fired steam as the only cost, the optimum cannot move the
+    network's power off the GT's to fire less (the fired steam falls with the GT's power, so only
+    the row x_P <= P stops it): the fired steam is onnxruntime's at the GT's power to 1e-6."""
+    sup, periods = plan_periods()
+    m = sup._model  # noqa: SLF001
+    col = sup._solver.column  # noqa: SLF001
+    for g, unit in sup.ducts.items():
+        block = periods[1].block
+        h = sup.site.gas_turbines[g].hrsg
+        fuel = 0.5 * (h.duct_min_fuel_gj_h + h.duct_max_fuel_gj_h)
+        lo, hi, cost = block.col_lower.copy(), block.col_upper.copy(), np.zeros(block.num_col)
+        for c, v in ((col(m.d_on[g]), 1.0), (col(m.g_on[g]), 1.0), (col(m.d_fuel[g]), fuel)):
+            lo[c] = hi[c] = v
+        cost[col(m.d_steam[g])] = 1.0
+        _, x = _solve(dataclasses.replace(block, col_lower=lo, col_upper=hi, col_cost=cost, offset=0.0))
+        power, steam = x[col(m.g_power[g])], x[col(m.d_steam[g])]
+        served = float(unit.model.evaluate({unit.power_tag: power, unit.fuel_tag: fuel})[0])
+        assert abs(steam - served) <= 1e-6 * max(1.0, abs(served)), (g, power, fuel, steam, served)
