@@ -6,7 +6,6 @@ missing model silently meant first principles)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -30,13 +29,19 @@ LEARNED_TG3 = with_keys(SITE_TEXT, {"turbines.TG3": 'curve_source = "learned"'})
 
 
 def test_learned_ectg_with_its_model_is_embedded():
+    from tests.test_ectg import _supervisor_and_snapshot
+
     site = parse_site(LEARNED_TG3, "learned_tg3.toml")
     assert site.turbines["TG3"].curve_source == "learned"
-    sup = Supervisor(site, MODELS, SupervisorConfig())
+    # TG3 running and held on (test_ectg's snapshot: the simulated plant with TG3 at 8 MW, 30 t/h
+    # extraction; at the bundled snapshot the cycle leaves TG3 on standby, and a stopped unit's
+    # network is not checked)
+    sup, snap, _, _ = _supervisor_and_snapshot(site, 3)
     try:
         assert set(sup.ectg) == {"TG3"} and sup.ectg["TG3"].name == "TG3_steam"
-        p = sup.step(json.loads(SNAPSHOT_FILE.read_text()))
+        p = sup.step(snap)
         assert p.status == "optimal"
+        assert p.setpoints["TG3.power_mw"] > 0.0
         assert p.surrogate_agreement["TG3_steam"] <= 1e-6
     finally:
         sup._pool.shutdown(wait=True)  # noqa: SLF001
