@@ -1144,24 +1144,20 @@ class Supervisor:
                 elif not (chk[1] - 1e-9 <= xv <= chk[2] + 1e-9):
                     domain.append(f"{name}: {chk[0]} = {xv:.4g} outside the training domain [{chk[1]:.4g}, {chk[2]:.4g}]")
         m = self._model
-        for t, unit in self.ectg.items():  # two-decision networks: onnxruntime at (power, extraction) vs the inlet flow
-            col = self._solver.column
-            if x[col(m.t_on[t])] < 0.5:
+        # the two-decision networks, where their unit runs: onnxruntime at the solution's inputs
+        # against the solution's output (TG3: power, extraction -> inlet flow; a lit duct: GT power,
+        # duct fuel -> fired steam)
+        col = self._solver.column
+        checks = [(unit, m.t_on[t], {unit.power_tag: m.t_out[t], unit.extraction_tag: m.extr[t, 0]}, m.flow[t, 0])
+                  for t, unit in self.ectg.items()]
+        checks += [(unit, m.d_on[g], {unit.power_tag: m.g_power[g], unit.fuel_tag: m.d_fuel[g]}, m.d_steam[g])
+                   for g, unit in self.ducts.items()]
+        for unit, on, inputs, output in checks:
+            if x[col(on)] < 0.5:
                 continue
-            point = {unit.power_tag: float(x[col(m.t_out[t])]), unit.extraction_tag: float(x[col(m.extr[t, 0])])}
+            point = {tag: float(x[col(var)]) for tag, var in inputs.items()}
             y_served = float(unit.model.evaluate(point)[0])
-            agreement[unit.name] = abs(float(x[col(m.flow[t, 0])]) - y_served) / max(abs(y_served), 1e-9)
-            d_lo, d_hi = unit.domain()
-            for (tag, v), lo, hi in zip(point.items(), d_lo, d_hi):
-                if not (lo - 1e-9 <= v <= hi + 1e-9):
-                    domain.append(f"{unit.name}: {tag} = {v:.4g} outside the training domain [{lo:.4g}, {hi:.4g}]")
-        for g, unit in self.ducts.items():  # learned duct firing: onnxruntime at (GT power, duct fuel) vs the fired steam
-            col = self._solver.column
-            if x[col(m.d_on[g])] < 0.5:
-                continue
-            point = {unit.power_tag: float(x[col(m.g_power[g])]), unit.fuel_tag: float(x[col(m.d_fuel[g])])}
-            y_served = float(unit.model.evaluate(point)[0])
-            agreement[unit.name] = abs(float(x[col(m.d_steam[g])]) - y_served) / max(abs(y_served), 1e-9)
+            agreement[unit.name] = abs(float(x[col(output)]) - y_served) / max(abs(y_served), 1e-9)
             d_lo, d_hi = unit.domain()
             for (tag, v), lo, hi in zip(point.items(), d_lo, d_hi):
                 if not (lo - 1e-9 <= v <= hi + 1e-9):
