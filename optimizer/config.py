@@ -22,6 +22,7 @@ class SupervisorConfig:
     objective: str = "cost"                       # cost | co2e | steam | weighted
     weights: dict[str, float] = field(default_factory=lambda: {"cost": 1.0, "co2e": 0.0, "steam": 0.0})
     mip_rel_gap: float = 1e-7
+    start_payback_h: float | None = 8.0            # a start (stop) must pay its cost back within this many hours of today's saving rate; None: not priced
     agreement_rtol: float = 1e-6
     stale_after_s: float | None = None             # None: no staleness check against the clock
     future_tolerance_s: float = 120.0              # with stale_after_s: how far ahead a timestamp may be

@@ -23,7 +23,7 @@ from optimizer import tags
 from optimizer.curves import merge_breakpoints
 from optimizer.fp_curves import boiler_physics, linear_fuel_boilers
 from optimizer.formulation import sos2_bits
-from optimizer.site.model import Site
+from optimizer.site.model import Site, start_cost
 from optimizer.snapshot import ValidatedSnapshot
 
 if TYPE_CHECKING:
@@ -90,11 +90,14 @@ class CycleData:
         return {g: merge_breakpoints(per_curve, grp.members) for g, grp in sup._model.st.groups.items()}
 
     @classmethod
-    def build(cls, sup: Supervisor, snap: ValidatedSnapshot, dt_min: float | None = None, free_switching: bool = False) -> "CycleData":
+    def build(cls, sup: Supervisor, snap: ValidatedSnapshot, dt_min: float | None = None, free_switching: bool = False,
+              price_switches: bool = True) -> "CycleData":
         """The cycle's data. ``dt_min``: the minutes the move limits cover (default: the cycle's);
         ``free_switching``: minimum up/down times left out (a plan's periods: the horizon's
         coupling rows hold them, optimizer/horizon.py); a schedule the Supervisor follows
-        (:meth:`Supervisor.follow`) narrows each unit's on/off to its plan where the rules allow."""
+        (:meth:`Supervisor.follow`) narrows each unit's on/off to its plan where the rules allow;
+        ``price_switches``: a start or stop pays its cost over ``start_payback_h`` (False: a plan's
+        periods, whose coupling prices starts and stops itself)."""
         site, cfg, v = sup.site, sup.config, snap.values
         dt_min = cfg.cycle_s / 60.0 if dt_min is None else dt_min
         follow = None if free_switching else getattr(sup, "following", None)
@@ -329,6 +332,22 @@ class CycleData:
             fixed[("fx_draw", x)] = v.get(tags.fuel(x), fur.draw_gj_h)
         fixed[("site_load", None)] = v.get(tags.SITE_LOAD, site.electricity.site_load_mw if site.electricity else 0.0)
         fixed[("import_price", None)] = v.get("import_price_per_mwh", _import_price(site, snap.timestamp))
+        # a switch's cost as a rate: start cost (hot or cold by the minutes off) / H on a unit off
+        # now, stop cost / H on a unit on now (rate * on + constant: 0 when it stays on)
+        payback = cfg.start_payback_h if (price_switches and not free_switching) else None
+        const = 0.0
+        generators = {t: tur for t, tur in site.turbines.items() if tur.drive == "generator"}
+        for kind, units in (("b", site.boilers), ("g", site.gas_turbines), ("t", generators)):
+            for u, unit in units.items():
+                rate = 0.0
+                if payback and u in states:
+                    if states[u]:
+                        rate = -unit.shutdown_cost / payback
+                        const -= rate
+                    else:
+                        rate = start_cost(unit, minutes_of[u] / 60.0) / payback
+                fixed[("switch_rate", (kind, u))] = rate
+        fixed[("switch_const", None)] = const
 
         # curves: exact breakpoints over each box
         disturbances = {tags.AMBIENT: amb, **{tags.gt_fouling(g): v.get(tags.gt_fouling(g), 0.0) for g in site.gas_turbines}}

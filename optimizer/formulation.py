@@ -512,6 +512,14 @@ def build_model(site: Site, props: SiteProperties, slots: Mapping[str, CurveSlot
     m.slack_cost = pyo.Expression(expr=UNSERVED_PENALTY * (sum(m.unserved[k] + m.unplaced[k] for k in m.H) + m.da_excess + m.power_short)
                                   + SLACK_PENALTY * sum(m.spray[k] + m.deficit[k] for k in m.H) + n1_penalty
                                   + SWING_SHORT_PENALTY * sum(m.swing_short[h] for h in m.SW) + purity_penalty(m) + m.fs_penalty)
+    # a switch's cost spread over the hours it must pay back in (per cycle: start cost / H on a unit
+    # off now, stop cost / H on one on now, written as rate * on + constant; 0 in a plan's periods)
+    m.SWU = pyo.Set(initialize=[("b", b) for b in m.B] + [("g", g) for g in m.G] + [("t", t) for t in m.TG], dimen=2)
+    _param(m, "switch_rate", m.SWU)
+    _param(m, "switch_const")
+    on_of = {"b": m.b_on, "g": m.g_on, "t": m.t_on}
+    m.switch_cost = pyo.Expression(expr=sum(m.switch_rate[k, u] * on_of[k][u] for k, u in m.SWU) + m.switch_const)
     w_cost, w_co2, w_steam = weights
-    m.objective = pyo.Objective(expr=w_cost * m.cost + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost, sense=pyo.minimize)
+    m.objective = pyo.Objective(expr=w_cost * (m.cost + m.switch_cost) + w_co2 * m.co2 + w_steam * m.steam_generated + m.slack_cost,
+                                sense=pyo.minimize)
     return m

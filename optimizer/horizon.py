@@ -300,7 +300,7 @@ def build_periods(sup: Supervisor, snap: ValidatedSnapshot, forecast: pd.DataFra
         values.update({k: float(v) for k, v in row.items() if np.isfinite(v)})
         p_snap = dataclasses.replace(snap, timestamp=pd.Timestamp(ts), values=values)
         if single:
-            c = CycleData.build(sup, p_snap)
+            c = CycleData.build(sup, p_snap, price_switches=False)
         else:
             c = CycleData.build(sup, p_snap, dt_min=(t + 1) * period_min, free_switching=True)
         params = sup._write(c, pinned=False)  # noqa: SLF001
