@@ -36,10 +36,16 @@ def _validated(sup, snap):
     return v.validate(snap)
 
 
-def test_one_period_block_is_the_cycles_model_bit_for_bit(sup):
+def test_one_period_block_is_the_cycles_model_bit_for_bit():
     """The horizon's single-period block (the fallback) is the HiGHS model the cycle just solved:
     every bound, cost, row and matrix entry equal (no second copy of the unit constraints). B1
-    started 30 min ago (minimum up 240 min) at its minimum load, where it could stop: both hold it on."""
+    started 30 min ago (minimum up 240 min) at its minimum load, where it could stop: both hold it on.
+    The cycle here does not price switches (``start_payback_h = None``): a plan's periods never do,
+    their coupling prices starts and stops (tests/test_start_pricing.py)."""
+    from optimizer.supervisor import SupervisorConfig
+
+    sup = Supervisor(load_site(ROOT / "scenarios" / "sites" / "reference_olefins.toml"),
+                     load_model_dir(ROOT / "scenarios" / "models" / "reference_olefins"), SupervisorConfig(start_payback_h=None))
     snap = dict(SNAPSHOT, **{"B1.minutes_in_state": 30.0, "B1.steam_tph": 40.0, "B2.steam_tph": 55.0})
     p = sup.step(snap)
     assert p.status == "optimal"
@@ -52,6 +58,7 @@ def test_one_period_block_is_the_cycles_model_bit_for_bit(sup):
     assert block.offset == cycle_model.offset
     col = sup._solver.column(sup._model.b_on["B1"])  # noqa: SLF001
     assert block.col_lower[col] == 1.0
+    sup._pool.shutdown(wait=True)  # noqa: SLF001
 
 
 def test_later_periods_are_the_cycle_with_wider_boxes(sup):
