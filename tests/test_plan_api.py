@@ -137,7 +137,8 @@ def test_a_plan_that_cannot_finish_in_its_budget_returns_the_single_period_answe
 
 
 def test_followed_schedule_gives_the_cycle_its_next_switches_as_advice(sup):
-    """B3 and B4 off for 10 h, a campaign 13:00-16:00: the plan switches units; a cycle following
+    """B3 and B4 off for 10 h, a campaign 13:00-16:00, B3 to be on at the plan's end (so one switch
+    lies beyond the next 4 h whatever else the plan does): the plan switches units; a cycle following
     it carries exactly the schedule's advice due within the next 4 h, in time order, and none once
     the schedule is dropped."""
     snap = dict(SNAPSHOT, timestamp="2026-03-02T11:00:00")
@@ -148,7 +149,7 @@ def test_followed_schedule_gives_the_cycle_its_next_switches_as_advice(sup):
     times = pd.date_range("2026-03-02 11:00", periods=8, freq="60min")
     fc = pd.DataFrame({"HP_AROMATICS.steam_tph": [30.0, 30.0, 75.0, 75.0, 75.0, 30.0, 30.0, 30.0],
                        "MP_BUTADIENE.steam_tph": [25.0, 25.0, 65.0, 65.0, 65.0, 25.0, 25.0, 25.0]}, index=times)
-    sched = sup.plan(snap, fc, horizon_h=8, period_min=60, time_budget_s=60, mip_rel_gap=1e-3)
+    sched = sup.plan(snap, fc, horizon_h=8, period_min=60, time_budget_s=60, mip_rel_gap=1e-3, end_on={"B3": True})
     assert sched.ok, sched.warnings
     assert sched.starts or sched.stops
     due = [line for line, when in zip(sched.advice, sched.advice_times)
