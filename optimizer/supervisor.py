@@ -49,7 +49,7 @@ from optimizer.config import TUNED_HIGHS_OPTIONS, SupervisorConfig, check_config
 from optimizer.curves import CurveProvider
 from optimizer.fp_curves import complete_curves, site_curves
 from optimizer.cycle import CycleData
-from optimizer.duct import duct_box, duct_models, duct_values, missing_duct_models
+from optimizer.duct import duct_box, duct_models, missing_duct_models
 from optimizer.ectg import ectg_box, ectg_models, ectg_values
 from optimizer.formulation import build_model, on_var, sos2_bits, x_var, y_var
 from optimizer.highs_direct import HighsDirect, Lane, Ticket
@@ -112,8 +112,7 @@ class Supervisor:
         self._weights = weights
         self._model = build_model(site, self.props, self.curves.slots, weights, point_cap=self.config.max_curve_points, ectg=self.ectg,
                                   ducts=self.ducts)
-        self._ectg_pos: dict | None = None  # per ECTG: positions of its embedding's Params
-        self._duct_pos: dict | None = None  # per learned duct: the same
+        self._network_pos: dict | None = None  # per two-decision network ("ectg" | "duct", unit): positions of its Params
         self.plan_forecaster = None  # an object with observe(ts, values) and forecast(values, start, periods, period_min)
         self.following = None  # the Schedule the cycle follows (Supervisor.follow)
         self._unloaded: np.ndarray | None = None  # a solution the Pyomo variables do not hold yet (see model)
@@ -756,27 +755,26 @@ class Supervisor:
                 need = sos2_bits(n - 1)
                 idx += z
                 val += [1.0] * need + [0.0] * (len(z) - need)
-        if self.ectg:  # the two-decision networks: their Params for this variant's box
-            variant = c.pinned if pinned else (c.local if local else c.box)
-            if self._ectg_pos is None:
-                self._ectg_pos = {t: [self._solver.param_position(p) for p in self._model.ectg_embeddings[t].param_data]
-                                  for t in self.ectg}
-            for t in self.ectg:
-                lo, hi = ectg_box(variant[("t_lo", t)], variant[("t_hi", t)], variant[("x_lo", (t, 0))], variant[("x_hi", (t, 0))])
-                idx += self._ectg_pos[t]
-                val += ectg_values(self._model.ectg_embeddings[t], lo, hi).tolist()
-        if self.ducts:  # learned duct firing: the Params for this variant's GT power box (optimizer/duct.py)
-            variant = c.pinned if pinned else (c.local if local else c.box)
-            if self._duct_pos is None:
-                self._duct_pos = {g: [self._solver.param_position(p) for p in self._model.duct_embeddings[g].param_data]
-                                  for g in self.ducts}
-            for g in self.ducts:
-                lo, hi = duct_box(self.site, g, variant[("g_lo", g)], variant[("g_hi", g)])
-                idx += self._duct_pos[g]
-                val += duct_values(self._model.duct_embeddings[g], lo, hi).tolist()
+        # the two-decision networks (TG3's inlet, the learned ducts): their Params for this variant's box
+        variant = c.pinned if pinned else (c.local if local else c.box)
+        if self._network_pos is None:
+            self._network_pos = {key: [self._solver.param_position(p) for p in emb.param_data] for key, emb in self._networks()}
+        boxes = [(("ectg", t), ectg_box(variant[("t_lo", t)], variant[("t_hi", t)], variant[("x_lo", (t, 0))], variant[("x_hi", (t, 0))]))
+                 for t in self.ectg]
+        boxes += [(("duct", g), duct_box(self.site, g, variant[("g_lo", g)], variant[("g_hi", g)])) for g in self.ducts]
+        embeddings = dict(self._networks())
+        for key, (lo, hi) in boxes:
+            idx += self._network_pos[key]
+            val += ectg_values(embeddings[key], lo, hi).tolist()
         values = self._base.copy()
         values[idx] = val
         return values
+
+    def _networks(self) -> list[tuple[tuple[str, str], object]]:
+        """((kind, unit), embedding) of every two-decision network in the model."""
+        m = self._model
+        return ([(("ectg", t), m.ectg_embeddings[t]) for t in self.ectg]
+                + [(("duct", g), m.duct_embeddings[g]) for g in self.ducts])
 
     def _position(self, key: tuple) -> int:
         """Position of the Param ``key = (component, index)`` in a value vector (cached)."""
