@@ -231,8 +231,12 @@ def test_letdown_water_by_pressure_and_entropy_matches_iapws_balance(state):
 
 # the paper's regression coefficients x = x1 + x2 P_in + x3 P_out (bar a), typed here from the
 # source the module cites (github.com/Norvell-git/SteamSystems turbines/functions/base.py, f_abc)
-BP = {"a": (1.1880, -2.9564e-4, 4.6473e-3), "b": (449.98, 5.6702, -11.505), "c": (0.20515, -6.9517e-4, 2.8446e-3)}
-COND = {"a": (1.3150, -1.6347e-3, -0.36798), "b": (-437.77, 29.007, 10.359), "c": (7.8863e-2, 5.2833e-4, -0.70315)}
+# Sun & Smith's table as quoted (citing the paper) by OpenPinch and IDAES-Steam-System; typed here
+# independently of optimizer/site/willans.py (tests/test_willans_sources.py has the sources)
+BP = {"a": (1.18795366, -0.00029564, 0.004647288), "b": (449.9767142, 5.670176939, -11.5045814),
+      "c": (0.205149333, -0.000695171, 0.002844611)}
+COND = {"a": (1.314991261, -0.001634725, -0.367975103), "b": (-437.7746025, 29.00736723, 10.35902331),
+        "c": (0.07886297, 0.000528327, -0.703153891)}
 
 
 def _sun_smith_kw(p_in: float, t_in: float, p_out: float, m_kg_s: float, m_max_kg_s: float) -> float:
@@ -282,10 +286,13 @@ def test_sun_smith_willans_line_matches_the_papers_coefficients(p_in, t_in, outl
         assert sp.slope_mw_per_tph * m_tph - sp.intercept_mw == pytest.approx(mine_mw, rel=REL)
 
 
-def test_sun_smith_reproduces_the_published_implementations_test_values():
-    """Shaft powers (kW) listed by the implementation the coefficients come from, for 12 kg/s
-    maximum flow (Norvell-git/SteamSystems tests, commit 400f565): 80 bar(a) 500 C -> 20 bar(a) at
-    12 kg/s: 3273.0215; 10 bar(a) 300 C -> 0.1 bar(a) at 12 and at 10 kg/s: 7671.6389, 6375.3476."""
+def test_sun_smith_reproduces_the_five_figure_implementations_test_values():
+    """Shaft powers (kW) listed by an open implementation that uses the table rounded to five
+    figures, for 12 kg/s maximum flow (Norvell-git/SteamSystems tests, commit 400f565): 80 bar(a)
+    500 C -> 20 bar(a) at 12 kg/s: 3273.0215; 10 bar(a) 300 C -> 0.1 bar(a) at 12 and at 10 kg/s:
+    7671.6389, 6375.3476. Within 5e-5: what the five-figure rounding moves a line by (4.2e-5 at
+    most in tests/test_willans_sources.py); a wrong coefficient such as c1 = 7.8863e-3 moves the
+    last value by 1.4 %."""
     from optimizer.site.willans import sun_smith_line
 
     for p_in, t_in, p_out, m, published_kw in ((80.0, 500.0, 20.0, 12.0, 3273.0215), (10.0, 300.0, 0.1, 12.0, 7671.6389),
@@ -293,7 +300,7 @@ def test_sun_smith_reproduces_the_published_implementations_test_values():
         inlet = IAPWS97(P=p_in / 10.0, T=t_in + 273.15)
         dh = inlet.h - IAPWS97(P=p_out / 10.0, s=inlet.s).h
         line = sun_smith_line(p_in, p_out, dh, 12.0 * 3.6)
-        assert (line.slope_mw_per_tph * m * 3.6 - line.intercept_mw) * 1000.0 == pytest.approx(published_kw, rel=1e-6)
+        assert (line.slope_mw_per_tph * m * 3.6 - line.intercept_mw) * 1000.0 == pytest.approx(published_kw, rel=5e-5)
 
 
 def test_sun_smith_line_runs_in_optimiser_and_simulator_alike():

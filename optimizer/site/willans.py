@@ -13,34 +13,32 @@ coefficients are linear in the inlet and outlet pressures ``P_in``, ``P_out`` (b
 At maximum flow the line gives ``W = (m_max dh_is - b) / a``: an isentropic efficiency
 ``(1 - b / (m_max dh_is)) / a`` whatever ``c``.
 
-Where the coefficients come from: the paper itself was not at hand; they are as quoted, with
-the citation "Modelling parameters from Sun and Smith 2015", by the open implementation
-github.com/Norvell-git/SteamSystems, file ``turbines/functions/base.py`` (function ``f_abc``,
-commit c378ae7673e76807b6b4d21fadee79c55fe87aab), which uses the condensing set for an outlet
-below 1.013 bar(a) and the back-pressure set otherwise. An older copy in the same repository
-(``MainFunctions/MoreFunctions/base.py``, commit d4de629e1e93fa0c3e5f0cf3dfae4d40c8ba2edf) has
-``c1 = 7.8863e-3`` for the condensing set; the repository's own part-load condensing test
-(``tests/test_cond_part_load.py``, commit 400f565d58dce41c8923f1aa8412b8f1f79635e0: 10 bar(a),
-300 C to 0.1 bar(a), 10 of 12 kg/s max, shaft 6375.3476 kW) is met by ``c1 = 7.8863e-2``
-(6375.3476 kW; ``7.8863e-3`` gives 6466.1 kW), so that value is used.
+Where the coefficients come from: the paper itself was not at hand here. They are the table as
+quoted, citing the paper, by three files of the University of Waikato's Ahuora group, which agree
+digit for digit (nine to ten significant figures; ``a2 = -2.9564e-4`` has five, as a printed table
+would, which a re-fit would not give): OpenPinch
+(github.com/waikato-ahuora-smart-energy-systems/OpenPinch, ``OpenPinch/analysis/power/steam_turbine.py``,
+``_work_SunModel``, commit fc46b641e9dd407b89ab2be3805dc0c8a50545b1; "Model coefficients where P in
+bar" in its first commit, 98b251a4a1f661ac7be07a571dca713a660d2ca9,
+``src/analysis/power_cogeneration_analysis.py``) and the group's IDAES-Steam-System
+(``scripts/turbine_base_model.py``, commit 9907f9326c651fe98e330623e21227b67f29e511). A second,
+independent copy with five significant figures, github.com/Norvell-git/SteamSystems
+(``turbines/functions/base.py``, ``f_abc``, commit c378ae7673e76807b6b4d21fadee79c55fe87aab,
+"Modelling parameters from Sun and Smith 2015"), is every one of these values rounded to five
+figures; its older copy (``MainFunctions/MoreFunctions/base.py``, commit
+d4de629e1e93fa0c3e5f0cf3dfae4d40c8ba2edf) has ``c1 = 7.8863e-3`` for the condensing set, a slip
+both the long table (``0.07886297``) and its own part-load test (``tests/test_cond_part_load.py``,
+commit 400f565d58dce41c8923f1aa8412b8f1f79635e0: 10 bar(a), 300 C to 0.1 bar(a), 10 of 12 kg/s
+max, shaft 6375.3476 kW with the five-figure set) rule out. The five-figure rounding moves a line's
+power by at most 4.2e-5 relative in the cases of ``tests/test_willans_sources.py``.
 
-A second, independent copy of the table, with nine to ten significant figures, agrees with every
-coefficient here to the five figures given: the University of Waikato's OpenPinch, which cites the
-paper for it (github.com/waikato-ahuora-smart-energy-systems/OpenPinch,
-``OpenPinch/analysis/power/steam_turbine.py``, ``_work_SunModel``, commit
-fc46b641e9dd407b89ab2be3805dc0c8a50545b1; "Model coefficients where P in bar" in its first commit,
-98b251a4a1f661ac7be07a571dca713a660d2ca9, ``src/analysis/power_cogeneration_analysis.py``). The same
-values are in the group's IDAES-Steam-System (``scripts/turbine_base_model.py``, commit
-9907f9326c651fe98e330623e21227b67f29e511). It confirms ``c1 = 0.07886297`` for the condensing set.
-The five-figure rounding moves a line's power by less than 5e-5 in the cases of
-``tests/test_willans_sources.py`` (largest 4.2e-5). Two differences between the copies, neither
-used here: OpenPinch switches a back-pressure turbine to the condensing set when its exhaust would
-be wet, not when the outlet is below 1.013 bar(a); and the group's ahuora-builder
+The condensing set applies to an outlet below 1.013 bar(a), the back-pressure set otherwise (as
+SteamSystems does; OpenPinch instead switches a back-pressure turbine to the condensing set when its
+exhaust would be wet). The group's ahuora-builder
 (``ahuora-builder/src/ahuora_builder/custom/thermal_utility_systems/willans_turbine.py``, commit
 c8221acc37e02a4419bd0d6175466847ea191769) has another condensing ``a`` (1.288464, -0.0015185,
--0.33415834) with the same ``b`` and ``c``, without saying where it comes from. The paper itself was
-not at hand: check against its table before relying on the correlation outside the range it was
-fitted on.
+-0.33415834) with the same ``b`` and ``c``, without saying where it comes from; not used. Check
+against the paper's table before relying on the correlation outside the range it was fitted on.
 """
 
 from __future__ import annotations
@@ -60,9 +58,11 @@ class SunSmithSet:
     c: tuple[float, float, float]
 
 
-# Norvell-git/SteamSystems turbines/functions/base.py f_abc (see the module docstring)
-BACK_PRESSURE = SunSmithSet(a=(1.1880, -2.9564e-4, 4.6473e-3), b=(449.98, 5.6702, -11.505), c=(0.20515, -6.9517e-4, 2.8446e-3))
-CONDENSING = SunSmithSet(a=(1.3150, -1.6347e-3, -0.36798), b=(-437.77, 29.007, 10.359), c=(7.8863e-2, 5.2833e-4, -0.70315))
+# the table as quoted by OpenPinch and IDAES-Steam-System (see the module docstring)
+BACK_PRESSURE = SunSmithSet(a=(1.18795366, -0.00029564, 0.004647288), b=(449.9767142, 5.670176939, -11.5045814),
+                            c=(0.205149333, -0.000695171, 0.002844611))
+CONDENSING = SunSmithSet(a=(1.314991261, -0.001634725, -0.367975103), b=(-437.7746025, 29.00736723, 10.35902331),
+                         c=(0.07886297, 0.000528327, -0.703153891))
 
 
 @dataclass(frozen=True)
