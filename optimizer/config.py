@@ -69,6 +69,7 @@ class SupervisorConfig:
     # (optimizer/planning.py's PLAN_HIGHS_OPTIONS underneath)
     plan_time_budget_s: float = 10.0
     plan_solver_options: dict[str, object] = field(default_factory=dict)
+    plan_myopic_start: bool = True                 # give the plan's MILP the period-by-period schedule as its first incumbent
     certify_saving_rel: float = 0.25
     certify_rtol: float = 1e-6
 

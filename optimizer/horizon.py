@@ -58,6 +58,7 @@ from optimizer.cycle import CycleData
 from optimizer.highs_direct import run_in_this_thread
 from optimizer.lp_arrays import LpArrays
 from optimizer.mixing_probe import mixing_headers, tightened
+from optimizer.plan_start import give_start
 
 if TYPE_CHECKING:
     from optimizer.snapshot import ValidatedSnapshot
@@ -349,8 +350,10 @@ class HorizonResult:
     binaries: int
 
 
-def solve(model: LpArrays, time_limit_s: float, mip_rel_gap: float, options: dict | None = None) -> HorizonResult:
-    """Solve the stacked horizon with HiGHS in this thread."""
+def solve(model: LpArrays, time_limit_s: float, mip_rel_gap: float, options: dict | None = None,
+          start: np.ndarray | None = None) -> HorizonResult:
+    """Solve the stacked horizon with HiGHS in this thread (``start``: a full column vector HiGHS
+    takes as its first incumbent if it is feasible, :mod:`optimizer.plan_start`)."""
     g = highspy.Highs()
     g.setOptionValue("output_flag", False)
     for k, v in (options or {}).items():
@@ -358,6 +361,8 @@ def solve(model: LpArrays, time_limit_s: float, mip_rel_gap: float, options: dic
     g.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
     g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     model.pass_to(g)
+    if start is not None:
+        give_start(g, start)
     t0 = time.perf_counter()
     run_in_this_thread(g)  # a scheduler another HiGHS user sized for more threads: reset, not refused
     solve_s = time.perf_counter() - t0
