@@ -10,7 +10,9 @@ read from HiGHS):
 * :func:`hold_check`: the proposal is never predicted worse than holding the current point,
   when holding is allowed by the optimisation's model (the current point's solution, with the
   learned curves' internal columns and rows left out, satisfies its bounds, rows and
-  integrality). If it is worse, the engine proposes the current point instead.
+  integrality). If it is worse, and also worse than holding as the optimisation's model itself
+  costs it (:func:`hold_in_model`: a linearised curve's chord is above the curve), the engine
+  proposes the current point instead.
 * :func:`resolve`: the same model solved again by a fresh HiGHS instance with presolve off
   (on the optimisation's lane, on a schedule the engine sets: every Nth cycle and whenever the
   saving looks implausible); :func:`agreement` says whether the objectives agree within the gap.
@@ -115,6 +117,37 @@ def hold_check(model: LpArrays, x_proposal: np.ndarray, x_hold: np.ndarray, rtol
         return HoldCheck(f_prop, f_hold, False, None, None)
     why = violation(model, x_hold, skip_cols, names=names)
     return HoldCheck(f_prop, f_hold, True, why is None, why)
+
+
+def hold_in_model(model: LpArrays, x_hold: np.ndarray, decision_cols: np.ndarray, time_limit: float,
+                  options: dict | None = None) -> float | None:
+    """The optimisation's own objective at the current point's decisions: ``model`` with columns
+    ``decision_cols`` (the units' loads, on/off and the other setpoints) fixed at ``x_hold``'s
+    values, the rest (each curve's weights and segment bits, fuel splits, letdowns, vents,
+    import) solved again. None if that has no answer within ``time_limit`` s (infeasible, say).
+
+    Why: :func:`hold_check` takes the current point's curve values from the current point's own
+    solve, where a curve is written through its value at the current point. A curve that is
+    linearised (a first-principles curve, a sampled true curve) is, in the optimisation, the
+    chord of its breakpoints over the box, which lies above a convex curve between them. Holding
+    then looks cheaper by the linearisation's error, by more than the check's tolerance, though
+    no point of the optimisation's model is cheaper than its answer. With the decisions fixed,
+    this is what holding costs as the optimisation sees it: if the answer is no worse than that,
+    HiGHS did not miss a better point (learned curves are exact: both values agree)."""
+    g = highspy.Highs()
+    g.setOptionValue("output_flag", False)
+    for k, v in (options or {}).items():
+        g.setOptionValue(k, v)
+    g.setOptionValue("time_limit", float(max(time_limit, 1e-3)))
+    cols = np.asarray(decision_cols, dtype=int)
+    values = np.asarray(x_hold, dtype=float)[cols]
+    integer = model.integrality[cols] != _CONTINUOUS
+    values = np.where(integer, np.round(values), values)
+    model.with_fixed(cols, values).pass_to(g)
+    HighsDirect.execute(Prepared(g, model))
+    if g.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return objective(model, np.asarray(g.getSolution().col_value))
 
 
 @dataclass
