@@ -243,3 +243,25 @@ def test_sweep_on_a_dask_local_cluster():
         table = run_sweep(STUDIES / "carbon_price_sweep.toml", {"carbon_price": [0, 1000]}, hours=1.0, scheduler=cluster.scheduler_address)
     assert set(table["carbon_price"]) == {0, 1000}
     assert set(table["policy"]) == {"practice", "good_practice", "steamopt", "oracle"}
+
+
+@pytest.mark.parametrize("policy", ["steamopt", "oracle"])
+def test_a_studys_cycles_take_the_studys_budget_not_the_plants(monkeypatch, policy):
+    """A study replays days offline: its supervised policies run with the spec's cycle budget
+    (default 10 s), so a busy machine does not turn its cycles time-limited and move its figures."""
+    import scenarios.study as study_module
+
+    made = []
+
+    class Recording(study_module.Supervisor):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            made.append(self.config)
+
+    monkeypatch.setattr(study_module, "Supervisor", Recording)
+    spec = spec_from_scenario_file(STUDIES / "base_week.toml", hours=1.0)
+    assert spec.cycle_time_budget_s == 10.0
+    run_policy(spec, policy, PlantSimulator(spec.site))
+    spec.cycle_time_budget_s = 4.5
+    run_policy(spec, policy, PlantSimulator(spec.site))
+    assert [c.time_budget_s for c in made] == [10.0, 4.5]
