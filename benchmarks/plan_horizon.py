@@ -89,6 +89,7 @@ def _one_plan(sup, hour: int, periods: int, period_min: float, gap: float, limit
     s = sup.plan(snap, fc, horizon_h=periods * period_min / 60.0, period_min=period_min, time_budget_s=limit_s, mip_rel_gap=gap)
     total = time.perf_counter() - t0
     return {"start": snap["timestamp"], "status": s.status, "total_s": total, "build_s": s.stats.get("build_s"),
+            "start_s": s.stats.get("start_s"), "start_cost": s.stats.get("start_cost"),
             "solve_s": s.stats.get("solve_s"), "gap": s.stats.get("gap"), "objective": s.objective,
             "cost_total": s.costs.get("total"), "starts": len(s.starts), "stops": len(s.stops),
             "binaries": s.stats.get("binaries"), "columns": s.stats.get("columns"), "nodes": s.stats.get("nodes"),
