@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from optimizer import certify
-from optimizer.cycle_lanes import SolveResult, _Handoff  # noqa: F401 - the annotations' names
+from optimizer.cycle_lanes import SolveResult, _Handoff
 from optimizer.highs_direct import Ticket
 
 # the Supervisor's records, wherever its methods live
