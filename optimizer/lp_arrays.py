@@ -71,12 +71,17 @@ class LpArrays:
 
     def with_fixed(self, cols: np.ndarray, values: np.ndarray) -> "LpArrays":
         """A copy with columns ``cols`` fixed at ``values`` and made continuous (an LP if they
-        are all the integer columns)."""
-        lower, upper, integrality = self.col_lower.copy(), self.col_upper.copy(), self.integrality.copy()
+        are all the integer columns), without symmetry-breaking rows: a model with columns fixed
+        evaluates a given point (a hold, an on/off pattern), and those rows are no rule of the
+        plant (a point breaking them has a twin-permuted copy that keeps them, of the same
+        objective: optimizer/twins.py), while fixing the point's own values could make them
+        infeasible."""
+        base = self.without_symmetry_rows()
+        lower, upper, integrality = base.col_lower.copy(), base.col_upper.copy(), base.integrality.copy()
         lower[cols] = values
         upper[cols] = values
         integrality[cols] = _CONTINUOUS
-        return replace(self, col_lower=lower, col_upper=upper, integrality=integrality)
+        return replace(base, col_lower=lower, col_upper=upper, integrality=integrality)
 
     def relaxed(self, cols: np.ndarray) -> "LpArrays":
         """A copy with columns ``cols`` continuous (bounds kept)."""

@@ -147,6 +147,12 @@ def test_ordering_rows_are_no_rule_of_the_plant(two_plants):
     assert certify.violation(before, y) is None
     assert certify.violation(after, y) is None
     assert abs(certify.objective(after, y) - certify.objective(after, x)) <= 1e-9 * abs(certify.objective(after, x))
+    # a model with columns fixed at a point evaluates that point: without the ordering rows (the
+    # swapped point, fixed, is feasible there with its own objective)
+    ints = np.flatnonzero(after.integrality != 0)
+    fixed = after.with_fixed(ints, np.round(y[ints]))
+    assert fixed.symmetry_rows == 0 and fixed.num_row == before.num_row
+    assert abs(_optimum(fixed) - certify.objective(after, x)) <= RTOL * abs(certify.objective(after, x))
     # a genuine row of the model is still checked
     z = y.copy()
     z[cols[0][0]] = 0.5
@@ -202,3 +208,11 @@ def test_appended_rows_and_the_rule_check_on_a_small_model():
         why = certify.violation(m, x)
         assert (why is None) == symmetry, why
         assert certify.violation(m, np.array([0.0, 1.0, 3.0])) is not None  # 2 + 9 > 5: a rule either way
+        # the point fixed in the model (a hold priced in it): symmetry rows gone, model rows kept
+        fixed = m.with_fixed(np.array([0, 1]), np.array([0.0, 1.0]))
+        assert fixed.num_row == (1 if symmetry else 3) and fixed.symmetry_rows == 0
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        fixed.pass_to(h)
+        h.run()
+        assert (h.getModelStatus() == highspy.HighsModelStatus.kOptimal) == symmetry
