@@ -174,7 +174,7 @@ def bench_size(size: str, cycles: int, warmup: int) -> dict:
     sup = Supervisor(site, load_model_dir(model_dir), SupervisorConfig())
     build_s = time.perf_counter() - t
     snaps = _snapshots(site, cycles + warmup)
-    step_s, direct_s, nodes, free, statuses, obj_diff = [], [], [], [], {}, []
+    step_s, direct_s, nodes, free, twins, statuses, obj_diff = [], [], [], [], [], {}, []
     for i, snap in enumerate(snaps):
         t = time.perf_counter()
         p = sup.step(snap)
@@ -186,6 +186,7 @@ def bench_size(size: str, cycles: int, warmup: int) -> dict:
         direct_s.append(dd)
         nodes.append(int(p.stats.get("nodes", 0) or 0))
         free.append(int(p.stats.get("binaries_free", 0)))
+        twins.append(sum(p.stats.get("twins", {}).values()))  # units in twin groups, ordered (optimizer/twins.py)
         statuses[p.status] = statuses.get(p.status, 0) + 1
         if dobj is not None and p.stats.get("objective") is not None:
             obj_diff.append(abs(dobj - p.stats["objective"]) / max(1.0, abs(dobj)))
@@ -197,6 +198,7 @@ def bench_size(size: str, cycles: int, warmup: int) -> dict:
         "turbines": len(site.turbines), "consumers": len(site.consumers), "curves": len(sup.curves.slots),
         "variables": int(model.lp_.num_col_), "constraints": int(model.lp_.num_row_), "binaries": int(sup.n_binaries),
         "binaries_free_median": float(statistics.median(free)), "binaries_free_max": int(max(free)),
+        "twin_units_ordered_median": float(statistics.median(twins)),
         "nodes_median": float(statistics.median(nodes)), "nodes_max": int(max(nodes)),
         "build_s": build_s, "warmup": warmup, "statuses": statuses,
         "step": step, "direct": direct, "step_over_direct": step["median_ms"] / direct["median_ms"],

@@ -77,6 +77,9 @@ def violation(model: LpArrays, x: np.ndarray, skip_cols: np.ndarray | None = Non
     np.add.at(activity, model.a_index, model.a_value * x[entry_col])
     skip_rows = np.zeros(model.num_row, dtype=bool)
     skip_rows[model.a_index[~keep[entry_col]]] = True
+    # rows that only order identical units (optimizer/twins.py) are no rule of the plant: a point
+    # breaking them has a twin-permuted copy that keeps them, feasible and of the same objective
+    skip_rows[model.num_row - model.symmetry_rows:] = True
     magnitude = np.zeros(model.num_row)
     np.add.at(magnitude, model.a_index, np.abs(model.a_value * x[entry_col]))
     row_tol = tol * (1.0 + magnitude)

@@ -80,6 +80,10 @@ class StepMixin:
         # within time_budget_s + answer_margin_s whatever HiGHS does
         opt_values = self._write(cycle, pinned=False)
         opt_model = self._solver.arrays(opt_values)
+        try:
+            opt_model, stats["twins"] = self._twins.order(opt_model)
+        except Exception:  # the rows only speed the search: without them the model is the same
+            log.exception("twin ordering failed; solving without it")
         t_upd2 = time.perf_counter()
         handoff = _Handoff(deadline=t0 + self.config.time_budget_s)
         hard = handoff.deadline  # the latest this thread waits for a solve (the margin is for what follows)

@@ -182,6 +182,11 @@ class HighsDirect:
         self.template = LpTemplate(self._pyomo, model)
         self.params = self.template.params  # every mutable Param; a value vector follows this order
 
+    @property
+    def variables(self) -> list[tuple[object, int]]:
+        """(Pyomo variable, HiGHS column) of every column."""
+        return list(self._vars)
+
     def param_position(self, data) -> int:
         """Position of a mutable Param's data object in a value vector (:attr:`params` order)."""
         return self.template.index[id(data)]
@@ -313,7 +318,7 @@ class HighsDirect:
         """An LP copy of ``model`` with its integer columns made continuous; :meth:`fix_integers`
         then holds them at a solution's on/off pattern, and its duals price the binding limits.
         Nothing here depends on the solution, so it can be prepared while the MILP runs."""
-        relaxed = model.relaxed(self._int_idx)
+        relaxed = model.without_symmetry_rows().relaxed(self._int_idx)  # rows between twins (optimizer/twins.py) price nothing
         return Prepared(self._fresh(time_limit, 0.0, options, relaxed, slot), relaxed)
 
     def fix_integers(self, job: "Prepared", pattern: np.ndarray) -> None:

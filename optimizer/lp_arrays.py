@@ -56,6 +56,12 @@ class LpArrays:
     a_index: np.ndarray   # int32 row of each entry
     a_value: np.ndarray
     integrality: np.ndarray  # int32 HighsVarType per column
+    # the template's full matrix pattern's values (zeros kept, LpTemplate.pattern order), for
+    # checks that compare entries by position (optimizer/twins.py); None once rows are added
+    entries: np.ndarray | None = None
+    # trailing rows that only break symmetry between identical units (optimizer/twins.py): not
+    # rules of the plant, so checks of a point against the model's rules leave them out
+    symmetry_rows: int = 0
 
     def pass_to(self, g: highspy.Highs) -> None:
         """Give this model to HiGHS instance ``g`` (replacing whatever it held)."""
@@ -65,18 +71,59 @@ class LpArrays:
 
     def with_fixed(self, cols: np.ndarray, values: np.ndarray) -> "LpArrays":
         """A copy with columns ``cols`` fixed at ``values`` and made continuous (an LP if they
-        are all the integer columns)."""
-        lower, upper, integrality = self.col_lower.copy(), self.col_upper.copy(), self.integrality.copy()
+        are all the integer columns), without symmetry-breaking rows: a model with columns fixed
+        evaluates a given point (a hold, an on/off pattern), and those rows are no rule of the
+        plant (a point breaking them has a twin-permuted copy that keeps them, of the same
+        objective: optimizer/twins.py), while fixing the point's own values could make them
+        infeasible."""
+        base = self.without_symmetry_rows()
+        lower, upper, integrality = base.col_lower.copy(), base.col_upper.copy(), base.integrality.copy()
         lower[cols] = values
         upper[cols] = values
         integrality[cols] = _CONTINUOUS
-        return replace(self, col_lower=lower, col_upper=upper, integrality=integrality)
+        return replace(base, col_lower=lower, col_upper=upper, integrality=integrality)
 
     def relaxed(self, cols: np.ndarray) -> "LpArrays":
         """A copy with columns ``cols`` continuous (bounds kept)."""
         integrality = self.integrality.copy()
         integrality[cols] = _CONTINUOUS
         return replace(self, integrality=integrality)
+
+    def with_rows(self, starts: np.ndarray, index: np.ndarray, value: np.ndarray, lower: np.ndarray,
+                  upper: np.ndarray, symmetry: bool = False) -> "LpArrays":
+        """A copy with rows appended after the model's own: row ``i`` has the entries
+        ``index[starts[i]:starts[i + 1]]`` (columns) with ``value``, and bounds ``lower[i] <= . <=
+        upper[i]``. ``symmetry``: the rows only break symmetry (counted in :attr:`symmetry_rows`);
+        rows can only be appended after such rows if they are such rows too."""
+        n_new = int(len(lower))
+        if n_new == 0:
+            return self
+        if self.symmetry_rows and not symmetry:
+            raise ValueError("rows of the model cannot be appended after symmetry-breaking rows")
+        starts, index, value = np.asarray(starts, dtype=np.int64), np.asarray(index, dtype=np.int64), np.asarray(value, dtype=float)
+        counts = np.diff(self.a_start)
+        cols = np.concatenate([np.repeat(np.arange(self.num_col, dtype=np.int64), counts), index])
+        rows = np.concatenate([self.a_index.astype(np.int64), self.num_row + np.repeat(np.arange(n_new, dtype=np.int64), np.diff(starts))])
+        vals = np.concatenate([self.a_value, value])
+        order = np.argsort(cols, kind="stable")  # column-wise, the model's own entries first in each column
+        a_start = np.zeros(self.num_col + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=self.num_col), out=a_start[1:])
+        return replace(self, num_row=self.num_row + n_new, row_lower=np.concatenate([self.row_lower, np.asarray(lower, dtype=float)]),
+                       row_upper=np.concatenate([self.row_upper, np.asarray(upper, dtype=float)]), a_start=a_start,
+                       a_index=rows[order].astype(np.int32), a_value=vals[order], entries=None,
+                       symmetry_rows=self.symmetry_rows + (n_new if symmetry else 0))
+
+    def without_symmetry_rows(self) -> "LpArrays":
+        """The model without its trailing symmetry-breaking rows (itself if it has none)."""
+        if not self.symmetry_rows:
+            return self
+        n = self.num_row - self.symmetry_rows
+        keep = self.a_index < n
+        cols = np.repeat(np.arange(self.num_col), np.diff(self.a_start))[keep]
+        a_start = np.zeros(self.num_col + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=self.num_col), out=a_start[1:])
+        return replace(self, num_row=n, row_lower=self.row_lower[:n], row_upper=self.row_upper[:n], a_start=a_start,
+                       a_index=self.a_index[keep], a_value=self.a_value[keep], symmetry_rows=0)
 
     def highs_model(self) -> highspy.HighsModel:
         """The same model as a ``highspy.HighsModel`` (for tools that take one)."""
@@ -379,4 +426,9 @@ class LpTemplate:
         a_start = np.zeros(self.num_col + 1, dtype=np.int32)
         np.cumsum(np.bincount(self._a_col[keep], minlength=self.num_col), out=a_start[1:])
         return LpArrays(self.num_col, self.num_row, self._sense, float(offset[0]), cost, col_lower, col_upper,
-                        row_lower, row_upper, a_start, self._a_row[keep], a[keep], self._integrality)
+                        row_lower, row_upper, a_start, self._a_row[keep], a[keep], self._integrality, entries=a)
+
+    def pattern(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every entry the matrix can hold, column-wise: the positions of
+        :attr:`LpArrays.entries` (a mutable coefficient's place is held even where it is 0)."""
+        return self._a_row, self._a_col

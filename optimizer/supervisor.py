@@ -69,6 +69,7 @@ from optimizer.schedule import Schedule
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
 from optimizer.snapshot import SnapshotValidator, ValidatedSnapshot
+from optimizer.twins import TwinOrder
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class Supervisor(StepMixin, LanesMixin, CertifyMixin, ParamsMixin, BesideMixin, 
         # HiGHS driven directly under the Pyomo model: see optimizer/highs_direct.py for why
         self._solver = HighsDirect(self._model, options={"threads": 1, "random_seed": 0, **self.config.solver_options})
         self.n_binaries = self._solver.n_binaries
+        # identical units (twins) ordered in each cycle's optimisation, exact (optimizer/twins.py)
+        self._twins = TwinOrder(self._model, self._solver.template, self._solver.variables, [*site.boilers, *site.gas_turbines, *site.turbines])
         # what holds the proposal, from the duals LP, in plant words
         self._binding_limits = BindingLimits(self._names, lambda n: describe_limit(n, site), site.currency)
         # parameter values (HighsDirect.params order): the static and the cycle's fixed data; and
