@@ -15,20 +15,6 @@ from dataclasses import dataclass
 
 from surrogate.network import ReluNetwork
 
-__all__ = [
-    "ALLOWED_OPS",
-    "DEFAULT_MAX_BYTES",
-    "FORMAT_VERSION",
-    "IR_VERSION",
-    "OPSET",
-    "READABLE_OPS",
-    "RESERVED_METADATA_KEYS",
-    "SUPPORTED_OPSETS",
-    "CheckedModel",
-    "SurrogateFileError",
-    "sha256_hex",
-]
-
 #: Version of the steamopt ONNX layout written to ``metadata_props["steamopt_format"]``.
 FORMAT_VERSION = "1"
 #: Opset written. Gemm and MatMul are unchanged since opset 13, Relu and Add since 14 (which only
