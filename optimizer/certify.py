@@ -137,16 +137,11 @@ def hold_in_model(model: LpArrays, x_hold: np.ndarray, decision_cols: np.ndarray
     no point of the optimisation's model is cheaper than its answer. With the decisions fixed,
     this is what holding costs as the optimisation sees it: if the answer is no worse than that,
     HiGHS did not miss a better point (learned curves are exact: both values agree)."""
-    g = highspy.Highs()
-    g.setOptionValue("output_flag", False)
-    for k, v in (options or {}).items():
-        g.setOptionValue(k, v)
-    g.setOptionValue("time_limit", float(max(time_limit, 1e-3)))
     cols = np.asarray(decision_cols, dtype=int)
     values = np.asarray(x_hold, dtype=float)[cols]
     integer = model.integrality[cols] != _CONTINUOUS
     values = np.where(integer, np.round(values), values)
-    model.with_fixed(cols, values).pass_to(g)
+    g = model.with_fixed(cols, values).quiet_highs({**(options or {}), "time_limit": float(max(time_limit, 1e-3))})
     HighsDirect.execute(Prepared(g, model))
     if g.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -168,14 +163,8 @@ def resolve(model: LpArrays, options: dict, time_limit: float, mip_rel_gap: floa
     presolve is what has returned wrong optima), under ``time_limit`` s. Run where the cycle can
     abandon it (:meth:`HighsDirect.execute` on a lane)."""
     t0 = time.perf_counter()
-    g = highspy.Highs()
-    g.setOptionValue("output_flag", False)
-    for k, v in options.items():
-        g.setOptionValue(k, v)
-    g.setOptionValue("presolve", "off")
-    g.setOptionValue("time_limit", float(max(time_limit, 1e-3)))
-    g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    model.pass_to(g)
+    g = model.quiet_highs({**options, "presolve": "off", "time_limit": float(max(time_limit, 1e-3)),
+                           "mip_rel_gap": float(mip_rel_gap)})
     HighsDirect.execute(Prepared(g, model))
     info = g.getInfo()
     status = g.modelStatusToString(g.getModelStatus())

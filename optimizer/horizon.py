@@ -354,13 +354,7 @@ def solve(model: LpArrays, time_limit_s: float, mip_rel_gap: float, options: dic
           start: np.ndarray | None = None) -> HorizonResult:
     """Solve the stacked horizon with HiGHS in this thread (``start``: a full column vector HiGHS
     takes as its first incumbent if it is feasible, :mod:`optimizer.plan_start`)."""
-    g = highspy.Highs()
-    g.setOptionValue("output_flag", False)
-    for k, v in (options or {}).items():
-        g.setOptionValue(k, v)
-    g.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
-    g.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    model.pass_to(g)
+    g = model.quiet_highs({**(options or {}), "time_limit": float(max(time_limit_s, 0.01)), "mip_rel_gap": float(mip_rel_gap)})
     if start is not None:
         give_start(g, start)
     t0 = time.perf_counter()

@@ -26,6 +26,7 @@ formulation has none; anything not affine is refused with the expression named).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import highspy
@@ -125,12 +126,19 @@ class LpArrays:
         return replace(self, num_row=n, row_lower=self.row_lower[:n], row_upper=self.row_upper[:n], a_start=a_start,
                        a_index=self.a_index[keep], a_value=self.a_value[keep], symmetry_rows=0)
 
-    def highs_model(self) -> highspy.HighsModel:
-        """The same model as a ``highspy.HighsModel`` (for tools that take one)."""
+    def quiet_highs(self, options: Mapping[str, object] | None = None) -> highspy.Highs:
+        """A new HiGHS instance, its output off, ``options`` set in their order, holding this
+        model (for the one-off solves beside the cycle's kept instances)."""
         g = highspy.Highs()
         g.setOptionValue("output_flag", False)
+        for k, v in (options or {}).items():
+            g.setOptionValue(k, v)
         self.pass_to(g)
-        return g.getModel()
+        return g
+
+    def highs_model(self) -> highspy.HighsModel:
+        """The same model as a ``highspy.HighsModel`` (for tools that take one)."""
+        return self.quiet_highs().getModel()
 
 
 class _NotAffine(Exception):

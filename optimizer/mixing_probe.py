@@ -85,10 +85,7 @@ def excess_range(block: LpArrays, headers: list[MixingHeader]) -> dict[str, tupl
         return {}
     relaxed = dataclasses.replace(block, integrality=np.full(block.num_col, _CONTINUOUS, dtype=np.int32),
                                   col_cost=np.zeros(block.num_col), offset=0.0)
-    g = highspy.Highs()
-    g.setOptionValue("output_flag", False)
-    g.setOptionValue("threads", 1)
-    relaxed.pass_to(g)
+    g = relaxed.quiet_highs({"threads": 1})
     rows = csc_matrix((block.a_value, block.a_index, block.a_start), shape=(block.num_row, block.num_col)).tocsr()
     out = {}
     for mh in headers:

@@ -48,12 +48,12 @@ _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _EPS = 1e-6
 
 
-def block_of(model: LpArrays, t: int, n_col: int, n_row: int) -> LpArrays:
+def block_of(model: LpArrays, matrix: csc_matrix, t: int, n_col: int, n_row: int) -> LpArrays:
     """Period ``t``'s block of the stacked ``model`` (its ``n_col`` columns and ``n_row`` rows, with
-    the stacked bounds and costs)."""
+    the stacked bounds and costs; ``matrix``: the model's matrix, built once by the caller)."""
     cols = slice(t * n_col, (t + 1) * n_col)
     rows = slice(t * n_row, (t + 1) * n_row)
-    a = csc_matrix((model.a_value, model.a_index, model.a_start), shape=(model.num_row, model.num_col))[rows, cols]
+    a = matrix[:, cols][rows, :]
     a.sort_indices()
     return LpArrays(num_col=n_col, num_row=n_row, sense=model.sense, offset=0.0, col_cost=model.col_cost[cols].copy(),
                     col_lower=model.col_lower[cols].copy(), col_upper=model.col_upper[cols].copy(),
@@ -91,6 +91,7 @@ def myopic_start(hz: Horizon, period_min: float, gap: float, deadline: float, op
     model, cp = hz.model, hz.coupling
     n_col, periods = cp.n_block, cp.periods
     n_row = hz.periods[0].block.num_row
+    matrix = csc_matrix((model.a_value, model.a_index, model.a_start), shape=(model.num_row, model.num_col))
     states = {u.unit: _UnitState(u) for u in hz.units}
     parts = []
     began = time.perf_counter()
@@ -99,7 +100,7 @@ def myopic_start(hz: Horizon, period_min: float, gap: float, deadline: float, op
             log.debug("plan start: %d periods would not be done by the deadline (%.3f s per period)", periods,
                       (time.perf_counter() - began) / t)
             return None  # give the time to the horizon's own search instead
-        block = block_of(model, t, n_col, n_row)
+        block = block_of(model, matrix, t, n_col, n_row)
         for u in hz.units:
             st = states[u.unit]
             must = st.forced_on(u, t, period_min)
@@ -137,15 +138,8 @@ def myopic_start(hz: Horizon, period_min: float, gap: float, deadline: float, op
 def _run(arrays: LpArrays, time_limit_s: float, gap: float | None, options: dict) -> highspy.Highs | None:
     if time_limit_s <= 0.0:
         return None
-    g = highspy.Highs()
-    g.setOptionValue("output_flag", False)
-    g.setOptionValue("threads", 1)
-    g.setOptionValue("time_limit", float(time_limit_s))
-    for k, v in options.items():
-        g.setOptionValue(k, v)
-    if gap is not None:
-        g.setOptionValue("mip_rel_gap", float(gap))
-    arrays.pass_to(g)
+    g = arrays.quiet_highs({"threads": 1, "time_limit": float(time_limit_s), **options,
+                            **({} if gap is None else {"mip_rel_gap": float(gap)})})
     run_in_this_thread(g)
     return g
 

@@ -130,11 +130,7 @@ def plan_periods():
 def _solve(block, relax: bool = False):
     if relax:
         block = dataclasses.replace(block, integrality=np.zeros_like(block.integrality))
-    g = highspy.Highs()
-    g.setOptionValue("output_flag", False)
-    g.setOptionValue("threads", 1)
-    g.setOptionValue("mip_rel_gap", 1e-9)
-    block.pass_to(g)
+    g = block.quiet_highs({"threads": 1, "mip_rel_gap": 1e-9})
     g.run()
     assert g.getModelStatus() == highspy.HighsModelStatus.kOptimal, g.modelStatusToString(g.getModelStatus())
     return g.getInfo().objective_function_value, np.asarray(g.getSolution().col_value)

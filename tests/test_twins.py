@@ -37,11 +37,7 @@ def _snapshots(site, n: int, seed: int = 4) -> list[dict]:
 
 
 def _optimum(model) -> float:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    model.pass_to(h)
+    h = model.quiet_highs({"threads": 1, "mip_rel_gap": 1e-9})
     h.run()
     assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
     return h.getInfo().objective_function_value
