@@ -43,7 +43,7 @@ class SupervisorConfig:
     max_curve_points: int = 32                     # breakpoints reserved per learned curve (deep networks; a box needing more narrows)
     drift: bool = False                            # monitor each ONNX surrogate against the measured outputs (surrogate/drift.py)
     # The step answers within time_budget_s + answer_margin_s whatever HiGHS does: every solve
-    # runs on a lane the cycle can abandon (optimizer/highs_direct.py, Lane). The cycle waits for
+    # runs on a lane the cycle can abandon (optimizer/highs_lanes.py, Lane). The cycle waits for
     # any solve until time_budget_s after its start (HiGHS's own time limits end before that:
     # _opt_time_limit); one not back by then is abandoned (asked to stop through HiGHS's
     # interrupt callback, its instance never reused) and counts as failed: no answer from the

@@ -47,16 +47,17 @@ the gap (a step's gap appears under every limit binding in it); the per-unit tab
 The model also predicts the cost of what the operators ran at t+1 (the supervisor's current-point
 KPIs of row t+1); ``realised_change_per_h = C_cur,t - C_cur,t+1`` is reported for reference but it
 mixes in the change of conditions between the rows.
+
+The held-unit solves are in :mod:`scenarios.adherence_held`, the period tables in
+:mod:`scenarios.adherence_tables` and the outputs (Markdown, plot, files) in
+:mod:`scenarios.adherence_output`; their public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -65,9 +66,10 @@ from tqdm import tqdm
 from optimizer import tags
 from optimizer.site.model import Site
 from optimizer.snapshot import tag_rules
-from optimizer.supervisor import Supervisor
+from scenarios.adherence_held import _good_values, _HeldEvaluator, _holdable_units
+from scenarios.adherence_output import plot_adherence, summary_markdown, write_adherence  # noqa: F401 - re-exported (their old path)
+from scenarios.adherence_tables import _constraints_table, _totals, _units_table
 from scenarios.historian_replay import ReplayResult, prepare_historian
-from surrogate.atomic import atomic_output, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -165,49 +167,6 @@ def _historian_values(site: Site, frame: pd.DataFrame, decisions: list[DecisionT
             out[d.tag] = pd.to_numeric(frame[d.tag], errors="coerce") if d.tag in frame else pd.Series(np.nan, index=frame.index)
     return pd.DataFrame(out, index=frame.index)
 
-
-def _holdable_units(site: Site) -> dict[str, list[str]]:
-    """Units the supervisor holds where they are when their own tags are unreadable: unit -> tags."""
-    units: dict[str, list[str]] = {}
-    for tag, rule in tag_rules(site).items():
-        if rule.unit is not None and rule.required:
-            units.setdefault(rule.unit, []).append(tag)
-    # a machine drive is held only through its motor switch; its extraction is never held
-    return {u: ts for u, ts in units.items() if any(t.endswith(("_steam_tph", ".steam_tph", ".power_mw", ".on_motor")) for t in ts)
-            and not (u in site.turbines and site.turbines[u].drive == "machine" and site.turbines[u].motor is None)}
-
-
-class _HeldEvaluator:
-    """The optimum of one row with one unit held where it was: a separate Supervisor (same
-    configuration, no audit log, no duals) whose last good values are the rows' readings."""
-
-    def __init__(self, site: Site, models, replay: ReplayResult):
-        cfg = dataclasses.replace(replay.config, audit_log=None, stale_after_s=None, clock=None, duals=False)
-        self.sup = Supervisor(site, models, cfg)
-        self.rules = tag_rules(site)
-        self.unit_tags = _holdable_units(site)
-
-    def cost_with_held(self, snapshot: dict, last_good: dict[str, float], unit: str) -> float:
-        held = self.unit_tags.get(unit)
-        if not held or not all(t in last_good for t in held):
-            return math.nan
-        v = self.sup.validator
-        v.last_good = dict(last_good)
-        v.last_timestamp = None
-        snap = {**snapshot, **{t: math.nan for t in held}}
-        p = self.sup.step(snap)
-        if not p.ok or unit not in p.held_units:
-            return math.nan
-        return float(p.proposed_kpis.get("cost_per_h", math.nan))
-
-
-def _good_values(snapshot: dict, rules) -> dict[str, float]:
-    out = {}
-    for tag, value in snapshot.items():
-        r = rules.get(tag)
-        if r is not None and isinstance(value, float) and math.isfinite(value) and r.lower <= value <= r.upper:
-            out[tag] = value
-    return out
 
 
 def adherence_report(site: Site, models, replay: ReplayResult, frame: pd.DataFrame, rules: AdherenceRules | None = None,
@@ -331,202 +290,3 @@ def adherence_report(site: Site, models, replay: ReplayResult, frame: pd.DataFra
     if len(steps):
         steps = steps.set_index("timestamp")
     return AdherenceReport(steps, setpoints, units_table, constraints, totals, dt, replay.currency, rules)
-
-
-def _units_table(unit_steps: pd.DataFrame, dt: float, site: Site) -> pd.DataFrame:
-    cols = ["unit", "steps_advised", "steps_followed", "followed_pct", "mean_progress", "proposed_saving", "captured_saving", "gap", "gap_share_pct", "costed"]
-    if unit_steps.empty:
-        return pd.DataFrame(columns=cols).set_index("unit")
-    holdable = set(_holdable_units(site))
-    rows = []
-    total_gap = unit_steps["gap_per_h"].sum() * dt
-    for u, g in unit_steps.groupby("unit", sort=False):
-        adv = g[g["advised"]]
-        n_adv = len(adv)
-        n_fol = int(adv["followed"].astype(bool).sum()) if n_adv else 0
-        gap = g["gap_per_h"].sum() * dt
-        rows.append({"unit": u, "steps_advised": n_adv, "steps_followed": n_fol, "followed_pct": 100.0 * n_fol / n_adv if n_adv else np.nan,
-                     "mean_progress": float(adv["progress"].mean()) if n_adv else np.nan,
-                     "proposed_saving": g["proposed_saving_per_h"].sum() * dt, "captured_saving": g["captured_saving_per_h"].sum() * dt,
-                     "gap": gap, "gap_share_pct": 100.0 * gap / total_gap if total_gap > 0 else np.nan,
-                     "costed": u in holdable})
-    return pd.DataFrame(rows, columns=cols).sort_values("gap", ascending=False).set_index("unit")
-
-
-_INDEX = re.compile(r"^([^\[]+)\[([^\],]+)")
-
-
-def _constraints_table(binding: pd.DataFrame, unit_steps: pd.DataFrame, dt: float, site: Site) -> pd.DataFrame:
-    cols = ["limit", "what", "kind", "unit", "steps_binding", "mean_worth_per_unit_per_h", "max_worth_per_unit_per_h",
-            "worth_per_unit", "gap_when_binding", "unit_gap_when_binding"]
-    if binding.empty:
-        return pd.DataFrame(columns=cols).set_index("limit")
-    known = {*site.boilers, *site.gas_turbines, *site.turbines, *site.letdowns, *site.vents, *site.consumers}
-    ugap = unit_steps.set_index(["timestamp", "unit"])["gap_per_h"] if not unit_steps.empty else pd.Series(dtype=float)
-    rows = []
-    for limit, g in binding.groupby("limit", sort=False):
-        m = _INDEX.match(limit)
-        unit = m.group(2).strip("'\" ") if m else ""
-        unit = unit if unit in known else ""
-        unit_gap = np.nan
-        if unit:
-            unit_gap = sum(float(ugap.get((ts, unit), 0.0)) for ts in g["timestamp"]) * dt
-        rows.append({"limit": limit, "what": g["what"].iloc[0], "kind": g["kind"].iloc[0], "unit": unit, "steps_binding": len(g),
-                     "mean_worth_per_unit_per_h": g["worth_per_unit_per_h"].mean(), "max_worth_per_unit_per_h": g["worth_per_unit_per_h"].max(),
-                     "worth_per_unit": g["worth_per_unit_per_h"].sum() * dt, "gap_when_binding": g["gap_per_h"].sum() * dt,
-                     "unit_gap_when_binding": unit_gap})
-    return pd.DataFrame(rows, columns=cols).sort_values("worth_per_unit", ascending=False).set_index("limit")
-
-
-def _totals(steps: pd.DataFrame, setpoints: pd.DataFrame, unit_steps: pd.DataFrame, dt: float) -> dict[str, float]:
-    t: dict[str, float] = {"steps_assessed": float(len(steps))}
-    if steps.empty:
-        return t
-    usable = steps[steps["usable"]]
-    t["steps_with_advice"] = float(len(usable))
-    t["proposed_saving"] = usable["proposed_saving_per_h"].sum() * dt
-    t["captured_saving"] = usable["captured_saving_per_h"].sum() * dt
-    t["gap"] = usable["gap_per_h"].sum() * dt
-    t["captured_pct"] = 100.0 * t["captured_saving"] / t["proposed_saving"] if t["proposed_saving"] > 0 else math.nan
-    t["predicted_co2e_saving_t"] = usable["predicted_co2e_saving_t_h"].sum() * dt
-    t["captured_co2e_t"] = usable["captured_co2e_t_h"].sum() * dt
-    adv = setpoints[setpoints["advised"]] if not setpoints.empty else setpoints
-    t["setpoint_moves_advised"] = float(len(adv))
-    t["setpoint_moves_followed"] = float(adv["followed"].sum()) if len(adv) else 0.0
-    t["setpoints_followed_pct"] = 100.0 * t["setpoint_moves_followed"] / len(adv) if len(adv) else math.nan
-    uadv = unit_steps[unit_steps["advised"].astype(bool)] if not unit_steps.empty else unit_steps
-    t["unit_moves_advised"] = float(len(uadv))
-    t["unit_moves_followed_pct"] = 100.0 * float(uadv["followed"].astype(bool).sum()) / len(uadv) if len(uadv) else math.nan
-    with_adv = steps["followed"].dropna()
-    t["steps_fully_followed_pct"] = 100.0 * float(with_adv.astype(bool).sum()) / len(with_adv) if len(with_adv) else math.nan
-    t["realised_change"] = usable["realised_change_per_h"].sum() * dt
-    return t
-
-
-# ---------------------------------------------------------------------- outputs
-def summary_markdown(report: AdherenceReport, replay: ReplayResult | None = None, title: str = "Historian replay and adherence") -> str:
-    """A Markdown summary: the replay's totals, adherence, the per-unit and per-constraint tables."""
-    cur = report.currency
-    tt = report.totals
-    lines = [f"# {title}", ""]
-    if replay is not None:
-        r = replay.totals
-        lines += [f"{int(r['rows'])} historian rows of {60 * replay.step_hours:g} min ({r['hours']:.1f} h); "
-                  + ", ".join(f"{k.removeprefix('status_')} {int(v)}" for k, v in r.items() if k.startswith("status_")) + ".", "",
-                  "| replay (following every proposal, as predicted) | value |", "| --- | --- |",
-                  f"| current operation, model cost | {r['current_cost']:,.0f} {cur} |",
-                  f"| predicted saving | {r['predicted_saving']:,.0f} {cur} ({r['predicted_saving_pct']:.2f} %) |",
-                  f"| predicted CO2e saving | {r['predicted_co2e_saving_t']:,.2f} t |",
-                  f"| predicted fuel saving | {r['predicted_fuel_saving_gj']:,.1f} GJ |", ""]
-        if replay.warnings:
-            lines += ["Historian warnings:", ""] + [f"* {w}" for w in replay.warnings] + [""]
-    if tt.get("steps_assessed", 0) == 0:
-        return "\n".join(lines + ["No step could be compared with a next row.", ""])
-    lines += ["| adherence | value |", "| --- | --- |",
-              f"| steps compared with the next row | {int(tt['steps_assessed'])} ({int(tt.get('steps_with_advice', 0))} with advice) |",
-              f"| setpoint moves advised / followed | {int(tt['setpoint_moves_advised'])} / {int(tt['setpoint_moves_followed'])} ({_pct(tt['setpoints_followed_pct'])}) |",
-              f"| unit moves followed | {_pct(tt['unit_moves_followed_pct'])} of {int(tt['unit_moves_advised'])} |",
-              f"| proposed saving (steps compared) | {tt['proposed_saving']:,.0f} {cur} |",
-              f"| captured | {tt['captured_saving']:,.0f} {cur} ({_pct(tt['captured_pct'])}) |",
-              f"| gap (not captured) | {tt['gap']:,.0f} {cur} |",
-              f"| CO2e predicted / captured | {tt['predicted_co2e_saving_t']:,.2f} / {tt['captured_co2e_t']:,.2f} t |", ""]
-    lines += ["## Per unit", "", _md(report.units.reset_index(), {"followed_pct": "{:.0f}", "mean_progress": "{:.2f}", "proposed_saving": "{:,.0f}",
-                                                                   "captured_saving": "{:,.0f}", "gap": "{:,.0f}", "gap_share_pct": "{:.1f}"}), ""]
-    if not report.constraints.empty:
-        top = report.constraints.head(12).reset_index()
-        lines += ["## Binding limits", "", "Worth: what one more unit of the limit would have saved over the period (duals; "
-                  "marginal values, not a split of the gap).", "",
-                  _md(top[["limit", "what", "unit", "steps_binding", "mean_worth_per_unit_per_h", "worth_per_unit", "gap_when_binding"]],
-                      {"mean_worth_per_unit_per_h": "{:,.1f}", "worth_per_unit": "{:,.0f}", "gap_when_binding": "{:,.0f}"}), ""]
-    r = report.rules
-    lines += ["## Method", "", f"Followed: within the deadband of the proposal or at least {100 * r.min_progress:.0f} % of the proposed move made "
-              f"by the next row (deadbands: steam {100 * r.steam_deadband_fraction:g} % of the unit's maximum, at least {r.steam_deadband_tph:g} t/h; "
-              f"power {100 * r.power_deadband_fraction:g} %, at least {r.power_deadband_mw:g} MW; fuel shares {r.share_deadband:g}). "
-              "Each step's proposed saving is split over the units by what holding each one costs the optimum (the supervisor "
-              "re-solved with the unit held), and each unit's part is captured in proportion to the share of its proposed move made. "
-              "Per-unit captured and gap add up to the proposed saving. See scenarios/adherence.py.", ""]
-    return "\n".join(lines)
-
-
-def _pct(v: float) -> str:
-    return "-" if v is None or not math.isfinite(v) else f"{v:.1f} %"
-
-
-def _md(df: pd.DataFrame, formats: dict[str, str]) -> str:
-    if df.empty:
-        return "(none)"
-    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
-    sep = "| " + " | ".join("---" for _ in df.columns) + " |"
-    body = []
-    for _, row in df.iterrows():
-        cells = []
-        for c in df.columns:
-            v = row[c]
-            if isinstance(v, float) and not math.isfinite(v):
-                cells.append("-")
-            elif c in formats and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-                cells.append(formats[c].format(v))
-            else:
-                cells.append(str(v))
-        body.append("| " + " | ".join(cells) + " |")
-    return "\n".join([head, sep, *body])
-
-
-def plot_adherence(report: AdherenceReport, path: str | Path) -> Path:
-    """Predicted (proposed) vs captured saving per step, and both cumulated, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    s = report.steps
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    if len(s):
-        ax1.plot(s.index, s["proposed_saving_per_h"], label="proposed (predicted)", color="tab:blue")
-        ax1.plot(s.index, s["captured_saving_per_h"], label="captured", color="tab:green")
-        ax1.fill_between(s.index, s["captured_saving_per_h"], s["proposed_saving_per_h"], color="tab:red", alpha=0.2, label="gap")
-        ax2.plot(s.index, s["proposed_saving_per_h"].cumsum() * report.step_hours, color="tab:blue", label="proposed")
-        ax2.plot(s.index, s["captured_saving_per_h"].cumsum() * report.step_hours, color="tab:green", label="captured")
-    ax1.set_ylabel(f"saving, {report.currency}/h")
-    ax1.legend(loc="upper right")
-    ax1.set_title("Predicted vs captured saving")
-    ax2.set_ylabel(f"cumulative, {report.currency}")
-    ax2.legend(loc="upper left")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
-    return path
-
-
-def write_adherence(report: AdherenceReport, out_dir: str | Path, replay: ReplayResult | None = None) -> dict[str, Path]:
-    """Write the tables (CSV and Parquet), ``summary.md`` and ``adherence.png``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for name, df, index in (("adherence_steps", report.steps, True), ("adherence_setpoints", report.setpoints, False),
-                            ("adherence_units", report.units, True), ("adherence_constraints", report.constraints, True)):
-        paths[f"{name}_csv"] = out / f"{name}.csv"
-        with atomic_output(paths[f"{name}_csv"]) as tmp:
-            df.to_csv(tmp, index=index)
-        paths[f"{name}_parquet"] = out / f"{name}.parquet"
-        with atomic_output(paths[f"{name}_parquet"]) as tmp:
-            _parquet_safe(df).to_parquet(tmp, index=index)
-    paths["summary"] = out / "summary.md"
-    atomic_write_text(paths["summary"], summary_markdown(report, replay))
-    paths["plot"] = plot_adherence(report, out / "adherence.png")
-    return paths
-
-
-def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns mixing bools and NaN as floats (Parquet needs one type per column)."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object and c not in ("unit", "tag", "kind", "what", "limit", "status"):
-            out[c] = pd.to_numeric(out[c].map(lambda v: float(v) if isinstance(v, (bool, np.bool_, int, float)) else np.nan), errors="coerce")
-    return out

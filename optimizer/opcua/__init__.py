@@ -10,6 +10,9 @@
   batched writes;
 * :mod:`optimizer.opcua.report` - what one cycle did (:class:`~optimizer.opcua.report.CycleReport`);
 * :mod:`optimizer.opcua.adapter` - :class:`PlantAdapter`: read, step, publish, guard, write, loop.
+* :mod:`optimizer.opcua.commissioning`, :mod:`optimizer.opcua.plant_read`,
+  :mod:`optimizer.opcua.plant_write` - the adapter's commissioning switch, its read of the
+  snapshot and its writes (advisory, watchdog, guarded setpoints).
 
 Needs the ``opcua`` extra (``pip install -e .[opcua]``: asyncua); the configuration and the write
 guard import without it.

@@ -43,6 +43,10 @@ Every write decision (written, or refused with its reason) is logged and returne
 :class:`CycleReport`. A lost connection is reported, the session dropped, and the next cycle
 reconnects after a backoff (``reconnect_initial_s`` doubling up to ``reconnect_max_s``); the loop
 never ends on an error, and stops cleanly (session closed) when its task is cancelled.
+
+This module holds the cycle, the session and the loop; the commissioning switch
+(:mod:`optimizer.opcua.commissioning`), the read (:mod:`optimizer.opcua.plant_read`) and the
+writes (:mod:`optimizer.opcua.plant_write`) are parts of :class:`PlantAdapter` in their own modules.
 """
 
 from __future__ import annotations
@@ -53,40 +57,33 @@ import logging
 import math
 import time
 import zoneinfo
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from asyncua import Client, ua
 
-from optimizer.opcua.advisory import advisory_value, unknown_items
+from optimizer.opcua.advisory import unknown_items
+from optimizer.opcua.commissioning import COMMISSIONING_MODES, CommissioningModes  # noqa: F401 - re-exported (its old path)
 from optimizer.opcua.config import AdapterConfig, ConfigError, check_against_site, config_issues
-from optimizer.opcua.connection import (
-    WriteBatch,
-    make_client,
-    next_heartbeat,
-    variant_type,
-)
-from optimizer.opcua.limits import check_write, operating_tags, proposal_mismatch, setpoint_limit
-from optimizer.opcua.report import CycleReport, WriteDecision
+from optimizer.opcua.connection import make_client, variant_type
+from optimizer.opcua.limits import operating_tags
+from optimizer.opcua.plant_read import SnapshotReading
+from optimizer.opcua.plant_write import WRITE_STATUSES, SetpointWriting  # noqa: F401 - re-exported (its old path)
+from optimizer.opcua.report import CycleReport
 from optimizer.proposal import Proposal
 from optimizer.site.model import Site
-from optimizer.site.schema import read_toml_file
 from optimizer.snapshot import setpoint_names, tag_rules
 from optimizer.supervisor import Supervisor, SupervisorConfig
 
 log = logging.getLogger(__name__)
 
-WRITE_STATUSES = ("optimal", "time_limited")
-#: Commissioning modes (module docstring): off, advisory, closed loop for the enabled setpoints.
-COMMISSIONING_MODES = ("OFF", "WARM", "ON")
 # an engine answering one of these (with a new proposal time) is alive: the watchdog beats
 FRESH_STATUSES = ("optimal", "time_limited", "fallback_local", "infeasible_demand")
 MIN_STEP_WAIT_S = 5.0  # the longest wait for a step is the cycle time, but never shorter than this (a cold start)
 
 
-class PlantAdapter:
+class PlantAdapter(CommissioningModes, SnapshotReading, SetpointWriting):
     """Connects one site's Supervisor to the plant's OPC UA server.
 
     ``client_factory`` builds a not yet connected asyncua ``Client`` from the configuration
@@ -135,65 +132,6 @@ class PlantAdapter:
         self.enabled: tuple[str, ...] = tuple(config.write_allow_list) if config.closed_loop else ()
         self.mode_switches: list[dict[str, Any]] = []
         self._cycle_enabled: tuple[str, ...] = ()  # what the running cycle may write (its start's mode)
-
-    def watch_mode_file(self, path: str | Path) -> None:
-        """Take commissioning switches from a small TOML file, read at the start of every cycle
-        when it has changed: ``mode = "OFF" | "WARM" | "ON"``, optional ``enabled = [...]`` (ON) and
-        ``reason = "..."``. A file that cannot be read or asks for a switch :meth:`set_mode`
-        refuses leaves the mode as it is; the cycle's report says why."""
-        self._mode_file, self._mode_file_seen = Path(path), None
-
-    def _poll_mode_file(self, report: CycleReport) -> None:
-        path = getattr(self, "_mode_file", None)
-        if path is None:
-            return
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError as exc:
-            report.error = f"mode file {path}: cannot be read ({exc.strerror}); mode stays {self.mode}"
-            return
-        if stamp == self._mode_file_seen:
-            return
-        self._mode_file_seen = stamp
-        try:
-            data = read_toml_file(path, 10_000, "mode")
-            unknown = sorted(set(data) - {"mode", "enabled", "reason"})
-            if unknown:
-                raise ValueError(f"{path}: {', '.join(unknown)}: unknown key(s) (allowed: mode, enabled, reason)")
-            enabled = data.get("enabled")
-            if enabled is not None and not (isinstance(enabled, list) and all(isinstance(n, str) for n in enabled)):
-                raise ValueError(f"{path}: enabled = {enabled!r}: must be a list of setpoint names")
-            if data.get("mode") == self.mode and (enabled is None or tuple(enabled) == self.enabled):
-                return  # already in force
-            self.set_mode(str(data.get("mode")), enabled, str(data.get("reason", f"mode file {path}")))
-        except ValueError as exc:
-            report.error = f"mode switch refused: {exc}; mode stays {self.mode}"
-            log.error("%s", report.error)
-
-    def set_mode(self, mode: str, enabled: Sequence[str] | None = None, reason: str = "") -> None:
-        """Switch to ``OFF``, ``WARM`` or ``ON`` from the next cycle on (a cycle already running
-        writes only what both its start's mode and the new one enable); ``enabled``: the setpoints
-        ON writes (default: the whole allow list). ``ValueError`` naming the field, value and rule
-        for an unknown mode, ON without closed loop in the configuration, or a setpoint outside the
-        allow list; a refused switch changes nothing."""
-        if mode not in COMMISSIONING_MODES:
-            raise ValueError(f"mode = {mode!r}: must be one of {', '.join(COMMISSIONING_MODES)}")
-        chosen: tuple[str, ...] = ()
-        if mode == "ON":
-            if not self.config.closed_loop:
-                raise ValueError(f"mode = 'ON': the adapter configuration ({self.config.source}) is advisory; closed loop needs "
-                                 "mode = \"closed_loop\" and a write_allow_list there")
-            chosen = tuple(self.config.write_allow_list if enabled is None else enabled)
-            outside = [n for n in chosen if n not in self.config.write_allow_list]
-            if outside or not chosen:
-                raise ValueError(f"enabled = {list(chosen)!r}: must be a non-empty subset of the configuration's write_allow_list "
-                                 f"{list(self.config.write_allow_list)!r}")
-        switch = {"time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "from": self.mode, "to": mode,
-                  "enabled": list(chosen), "reason": reason}
-        self.mode, self.enabled = mode, chosen
-        self.mode_switches.append(switch)
-        log.warning("commissioning mode %s -> %s%s%s", switch["from"], mode, f" (writes {', '.join(chosen)})" if chosen else "",
-                    f": {reason}" if reason else "")
 
     @property
     def connected(self) -> bool:
@@ -322,154 +260,6 @@ class PlantAdapter:
         self.last_report = report
         return report
 
-    async def _read(self, client: Client) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
-        """The snapshot (tag -> value, and timestamp), the good numeric readings (Good status,
-        finite, inside the tag's physical range), and the problems."""
-        tags = list(self.pc.read_nodes)
-        ids = [self.pc.read_nodes[t] for t in tags]
-        if self.pc.timestamp_node:
-            ids.append(self.pc.timestamp_node)
-        dvs = await client.read_attributes([client.get_node(n) for n in ids])
-        snapshot: dict[str, Any] = {}
-        numeric: dict[str, float] = {}
-        problems: dict[str, str] = {}
-        newest: dt.datetime | None = None
-        good: list[tuple[str, Any, dt.datetime | None]] = []
-        for tag, dv in zip(tags, dvs):
-            status = dv.StatusCode
-            if status is not None and not status.is_good():
-                problems[tag] = f"status {status.name}"
-                continue
-            stamp = _utc(dv.SourceTimestamp or dv.ServerTimestamp)
-            if stamp is not None and (newest is None or stamp > newest):
-                newest = stamp
-            good.append((tag, dv.Value.Value if dv.Value is not None else None, stamp))
-        ts_text = None
-        if self.pc.timestamp_node:
-            dv = dvs[-1]
-            value = dv.Value.Value if dv.Value is not None else None
-            if dv.StatusCode is not None and not dv.StatusCode.is_good():
-                problems["timestamp"] = f"status {dv.StatusCode.name}; using the newest source timestamp"
-            elif isinstance(value, dt.datetime):
-                ts_text = self._local(_utc(value))
-                newest = _utc(value)
-            elif isinstance(value, str) and value:
-                ts_text = value
-            else:
-                problems["timestamp"] = f"not a time: {value!r}; using the newest source timestamp"
-        if ts_text is None and newest is not None:
-            ts_text = self._local(newest)
-        if ts_text is not None:
-            snapshot["timestamp"] = ts_text
-        stale = self.config.tag_stale_after_s
-        for tag, value, stamp in good:
-            if stale > 0 and stamp is not None and newest is not None and (newest - stamp).total_seconds() > stale:
-                problems[tag] = f"stale: source time {stamp.isoformat()} is {(newest - stamp).total_seconds():.0f} s older than the snapshot"
-                continue
-            if isinstance(value, bool):
-                value = float(value)
-            if isinstance(value, (int, float)):
-                snapshot[tag] = float(value)
-                rule = self._rules.get(tag)
-                # the write guard's readings: finite and inside the tag's physical range (as the
-                # Supervisor's validation has it: outside, it substitutes the value or holds the unit)
-                if math.isfinite(value) and (rule is None or rule.lower <= value <= rule.upper):
-                    numeric[tag] = float(value)
-            else:  # passed on as text: the Supervisor substitutes it and reports the wrong type
-                snapshot[tag] = None if value is None else str(value)
-        return snapshot, numeric, problems
-
-    async def _write(self, client: Client, proposal: Proposal, numeric: dict[str, float], report: CycleReport) -> None:
-        """(a) advisory items and the watchdog in one batched Write; (b) in closed loop, only after
-        this cycle's watchdog write succeeded, the guarded setpoints in a second one."""
-        batch = WriteBatch(self._missing_nodes, self._vtypes)
-        for item, nid in self.pc.advisory_nodes.items():
-            reason = batch.queue("advisory", item, nid, advisory_value(item, proposal))
-            if reason:
-                report.advisory_failed[item] = reason
-        beat_ok = False
-        if self.pc.watchdog_node:
-            limit = self.config.watchdog_stuck_cycles
-            if self._stuck >= limit:
-                report.error = (f"watchdog stopped: the engine has given no fresh answer for {self._stuck} cycles in a row"
-                                f" (watchdog_stuck_cycles = {limit}; this cycle: {proposal.status})")
-                log.error("%s", report.error)
-            else:
-                beat = next_heartbeat(self._heartbeat, self._vtypes.get(self.pc.watchdog_node))
-                reason = batch.queue("watchdog", "watchdog", self.pc.watchdog_node, beat)
-                if reason:
-                    report.error = f"watchdog not written: {reason}"
-        for (kind, key, value), nid, status in await self._send(client, batch):
-            ok = status.is_good()
-            if kind == "advisory":
-                if ok:
-                    report.advisory[key] = value
-                else:
-                    report.advisory_failed[key] = f"server refused the write: {status.name}"
-            elif ok:
-                self._heartbeat = report.watchdog = int(value)
-                beat_ok = True
-            else:
-                report.error = f"watchdog not written: server refused the write: {status.name}"
-                log.error("%s", report.error)
-        # closed loop writes what was enabled both when the cycle began and now: a switch made
-        # while the cycle runs never widens what it writes (WARM or fewer setpoints: at once)
-        enabled = [n for n in self._cycle_enabled if self.mode == "ON" and n in self.enabled]
-        if not enabled:  # WARM: advisory only
-            return
-        held = set(proposal.held_units)
-        wrong_picture = self._wrong_picture(proposal, numeric)
-        batch = WriteBatch(self._missing_nodes, self._vtypes)
-        for name in enabled:
-            nid = self.pc.control_nodes[name]
-            value = proposal.setpoints.get(name)
-            if not beat_ok:
-                reason = f"the watchdog was not written this cycle ({report.error or 'no watchdog'}): no setpoint is written"
-            elif wrong_picture and proposal.status in WRITE_STATUSES:
-                reason = wrong_picture
-            else:
-                reason = self._refusal(name, value, proposal, numeric, held)
-            if reason is None:
-                reason = batch.queue("control", name, nid, value)
-            if reason is not None:
-                report.writes.append(WriteDecision(name, nid, value, False, reason))
-                log.warning("closed loop: %s = %r NOT written to %s: %s", name, value, nid, reason)
-        for (_, key, value), nid, status in await self._send(client, batch):
-            ok = status.is_good()
-            reason = "" if ok else f"server refused the write: {status.name}"
-            report.writes.append(WriteDecision(key, nid, float(value), ok, reason))
-            (log.info if ok else log.warning)("closed loop: %s = %.6g %s %s%s", key, value, "written to" if ok else "NOT written to",
-                                              nid, f": {reason}" if reason else "")
-
-    async def _send(self, client: Client, batch: WriteBatch) -> list[tuple[tuple[str, str, Any], str, ua.StatusCode]]:
-        """One batched Write of ``batch``: (what, node, status) per item."""
-        outside = [n for n in batch.node_ids if n not in self._writable]
-        if outside:  # cannot happen by construction; a guard against future edits
-            raise RuntimeError(f"refusing to write nodes outside the permitted set: {outside}")
-        if not batch.node_ids:
-            return []
-        results = await client.write_values([client.get_node(n) for n in batch.node_ids], batch.variants, raise_on_partial_error=False)
-        return list(zip(batch.what, batch.node_ids, results))
-
-    def _wrong_picture(self, proposal: Proposal, numeric: dict[str, float]) -> str | None:
-        """Why no setpoint at all may be written from ``proposal`` (see
-        :func:`~optimizer.opcua.limits.proposal_mismatch`), or None."""
-        return proposal_mismatch(proposal.setpoints, self._unit_tags, numeric, self._last_good)
-
-    def _refusal(self, name: str, value: Any, proposal: Proposal, numeric: dict[str, float], held: set[str]) -> str | None:
-        if proposal.status not in WRITE_STATUSES:
-            return f"status {proposal.status}: only {' or '.join(WRITE_STATUSES)} proposals are written"
-        if value is None:
-            return "not in the proposal"
-        limit = setpoint_limit(self.site, name, numeric, self.supervisor.config.extraction_ramp_tph_per_min,
-                               read_tags=self._read_tags, rules=self._rules)
-        if limit is None:
-            return "no equipment limits known for this setpoint"
-        return check_write(limit, value, numeric, self.config.cycle_s, held, start_stop=name in self.config.start_stop_allow_list)
-
-    def _local(self, t: dt.datetime) -> str:
-        return t.astimezone(self._zone).replace(tzinfo=None).isoformat()
-
     # ------------------------------------------------------------------ the loop
     async def run(self, cycles: int | None = None, on_cycle: Callable[[CycleReport], None] | None = None) -> int:
         """Run cycles every ``cycle_s`` (``cycles`` of them, or until cancelled); while
@@ -522,13 +312,6 @@ def _forget(future: asyncio.Future) -> None:
     """Collect the outcome of a step the adapter stopped waiting for (no 'never retrieved' noise)."""
     if not future.cancelled() and future.exception() is not None:
         log.error("a step the adapter had given up on raised: %s", _describe(future.exception()))
-
-
-def _utc(t: object) -> dt.datetime | None:
-    """An OPC UA DateTime (UTC; naive means UTC) as an aware datetime."""
-    if not isinstance(t, dt.datetime):
-        return None
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 def _describe(exc: BaseException) -> str:

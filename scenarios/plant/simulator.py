@@ -29,78 +29,36 @@ How the balances close (as the plant's pressure controllers would):
   other, so the cascade is repeated until the deaerator steam changes by less than 1e-10 t/h;
 * a fuel with a supply limit is never burned beyond it: the boilers' other fuel makes up
   (a fuel-gas header with natural-gas make-up).
+
+The header cascade (:mod:`scenarios.plant.cascade`), the fuel and money
+(:mod:`scenarios.plant.plant_economics`) and the state's types (:mod:`scenarios.plant.plant_state`,
+re-exported here) are in their own modules.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-
-import pandas as pd
 
 from optimizer.emissions import fuel_factor
-from optimizer.fuel_system import FuelSettlement, fuel_system_units, settle
+from optimizer.fuel_system import fuel_system_units
 from optimizer.site.model import Site
 from optimizer.site.properties import SiteProperties, compute_properties
-from optimizer.steam import header_spray_or_deficit, mixing_letdowns
+from optimizer.steam import mixing_letdowns
+from scenarios.plant.cascade import HeaderCascade
 from scenarios.plant.column import ColumnCurve, column_draw
 from scenarios.plant.curves import BoilerCurve, GasTurbineCurve, TurbineCurve
 from scenarios.plant.inputs import Disturbances, Setpoints
+from scenarios.plant.plant_economics import PlantEconomics
+from scenarios.plant.plant_state import MW_PER_TPH_KJKG, HeaderBalance, PlantState, Stream
 from scenarios.plant.reality_gap import check_disturbance_gap, unmeasured_loss_tag
 
 log = logging.getLogger(__name__)
 
-MW_PER_TPH_KJKG = 1.0 / 3600.0
 _MAX_ITER = 200
 _TOL_TPH = 1e-10
 
 
-@dataclass
-class Stream:
-    """A stream entering or leaving a header: t/h at kJ/kg."""
-
-    name: str
-    tph: float
-    h_kj_kg: float
-
-
-@dataclass
-class HeaderBalance:
-    """Everything entering and leaving one header. Outflows leave at the header's enthalpy."""
-
-    header: str
-    h_kj_kg: float
-    inflows: list[Stream] = field(default_factory=list)
-    outflows: list[Stream] = field(default_factory=list)
-    energy_deficit_mw: float = 0.0
-    shortfall_tph: float = 0.0
-    surplus_tph: float = 0.0
-
-    def mass_residual_tph(self) -> float:
-        """In - out, t/h; shortfall counts as in (unserved demand) and surplus as out (unresolved)."""
-        return sum(s.tph for s in self.inflows) + self.shortfall_tph - sum(s.tph for s in self.outflows) - self.surplus_tph
-
-    def energy_residual_mw(self) -> float:
-        e_in = sum(s.tph * s.h_kj_kg for s in self.inflows) + self.shortfall_tph * self.h_kj_kg
-        e_out = sum(s.tph * s.h_kj_kg for s in self.outflows) + self.surplus_tph * self.h_kj_kg
-        return (e_in - e_out) * MW_PER_TPH_KJKG + self.energy_deficit_mw
-
-
-@dataclass
-class PlantState:
-    """The simulated steady state: tags (name -> value, units in the names), header balances,
-    and notes on anything the setpoints could not do."""
-
-    timestamp: pd.Timestamp
-    tags: dict[str, float]
-    headers: dict[str, HeaderBalance]
-    notes: list[str]
-
-    def __getitem__(self, tag: str) -> float:
-        return self.tags[tag]
-
-
-class PlantSimulator:
+class PlantSimulator(HeaderCascade, PlantEconomics):
     """Steady-state simulator of one site. Build once per site; :meth:`simulate` per time step."""
 
     def __init__(self, site: Site, properties: SiteProperties | None = None):
@@ -347,209 +305,3 @@ class PlantSimulator:
         fs = self._fuel_system(tags, fs_fuel, setpoints, d, notes) if site.fuel_system.headers else None
         self._economics(tags, fuel_use, gen_mw, motor_mw, boiler_tph, vent_tph, d, notes, fs)
         return PlantState(d.timestamp, tags, bal, notes)
-
-    # ------------------------------------------------------------------ cascade
-    def _set_spray(self, bal, exhaust_excess: dict[str, float], mixing_lds: dict[str, tuple[str, float]],
-                   ld_in: dict[str, float]) -> dict[str, float]:
-        """Each header's spray water (t/h, as its ``{H}.spray`` inflow) and energy deficit (MW) from
-        the exhausts' excess and the undesuperheated letdowns' at flows ``ld_in``; replaces the
-        previous iteration's. Returns header -> spray t/h."""
-        excess = dict(exhaust_excess)
-        for lid, (outlet, drop) in mixing_lds.items():
-            excess[outlet] += ld_in.get(lid, 0.0) * drop
-        spray = {}
-        for hid, e in excess.items():
-            h_w = self.props.header_spray_water_kj_kg[hid]
-            spray[hid], bal[hid].energy_deficit_mw = header_spray_or_deficit(e, self.props.header_enthalpy_kj_kg[hid], h_w)
-            bal[hid].inflows = [x for x in bal[hid].inflows if x.name != f"{hid}.spray"]
-            if spray[hid] > 0:
-                bal[hid].inflows.append(Stream(f"{hid}.spray", spray[hid], h_w))
-        return spray
-
-    def _cascade(self, bal, setpoints, boiler_on, master, da_steam):
-        """Letdowns, vents and boiler trim that close each header (see the module docstring)."""
-        site, props = self.site, self.props
-        boiler = {b: (min(max(setpoints.boiler_steam_tph.get(b, 0.0), self.boilers[b].boiler.min_steam_tph), self.boilers[b].boiler.max_steam_tph) if boiler_on[b] else 0.0) for b in self.boilers}
-        ld_in = {l: 0.0 for l in site.letdowns}
-        vent = {v: 0.0 for v in site.vents}
-        short = {h: 0.0 for h in site.headers}
-        surplus = {h: 0.0 for h in site.headers}
-        da_h = props.deaerator_steam_header
-        ratio = props.letdown_water_ratio
-
-        def net(h: str) -> float:
-            b = bal[h]
-            value = sum(s.tph for s in b.inflows) - sum(s.tph for s in b.outflows)
-            value += sum(t for bid, t in boiler.items() if self.boilers[bid].boiler.header == h)
-            value += sum(ld_in[ld.id] * (1.0 + ratio[ld.id]) for ld in self._letdowns_into[h])
-            value -= sum(ld_in[ld.id] for ld in self._letdowns_out[h])
-            value -= sum(vent[v.id] for v in self._vents[h])
-            return value - (da_steam if h == da_h else 0.0)
-
-        def trim(h: str, delta: float) -> float:
-            """Move the master boilers of header h by delta t/h in total (equal shares); returns the rest."""
-            units = [b for b in master if self.boilers[b].boiler.header == h]
-            while units and abs(delta) > 1e-12:
-                share = delta / len(units)
-                nxt = []
-                for b in units:
-                    bo = self.boilers[b].boiler
-                    new = min(max(boiler[b] + share, bo.min_steam_tph), bo.max_steam_tph)
-                    delta -= new - boiler[b]
-                    boiler[b] = new
-                    if bo.min_steam_tph < new < bo.max_steam_tph:
-                        nxt.append(b)
-                units = nxt
-            return delta
-
-        # bottom-up: deficits drawn from letdowns, then master boilers
-        for h in self._ascending:
-            deficit = -net(h)
-            if deficit <= 0:
-                continue
-            for ld in self._letdowns_into[h]:
-                add = min(deficit / (1.0 + ratio[ld.id]), ld.max_flow_tph - ld_in[ld.id])
-                if add > 0:
-                    ld_in[ld.id] += add
-                    deficit -= add * (1.0 + ratio[ld.id])
-            trim(h, deficit)
-        # top-down: surplus backs boilers off, vents, then passes down the letdowns
-        for h in reversed(self._ascending):
-            excess = net(h)
-            if excess > 0:
-                excess = -trim(h, -excess)
-                for v in self._vents[h]:
-                    add = min(excess, v.max_flow_tph - vent[v.id])
-                    vent[v.id] += add
-                    excess -= add
-                for ld in self._letdowns_out[h]:
-                    add = min(excess, ld.max_flow_tph - ld_in[ld.id])
-                    if add > 0:
-                        ld_in[ld.id] += add
-                        excess -= add
-            residual = net(h)
-            if residual > 1e-12:
-                surplus[h] = residual
-            elif residual < -1e-12:
-                short[h] = -residual
-        return boiler, ld_in, vent, short, surplus
-
-    def _make_up_limited_fuels(self, tags: dict[str, float], fuel_use: dict[str, float], boiler_tph: dict[str, float],
-                               notes: list[str]) -> None:
-        """A fuel with a supply limit (``max_gj_h``, e.g. cracker fuel gas) cannot be burned beyond
-        it: when the boilers' fuel shares ask for more, the fuel header's make-up opens and each
-        boiler burning it takes the excess, in proportion to what it asked, on its first other
-        fuel (the usual fuel-gas header with natural-gas make-up). Boilers with no other fuel
-        keep the excess (reported as a limit the plant is outside of)."""
-        for f, fuel in self.site.fuels.items():
-            excess = fuel_use[f] - fuel.max_gj_h
-            if excess <= 1e-9:
-                continue
-            burners = [b for b in boiler_tph if tags.get(f"{b}.fuel_{f}_gj_h", 0.0) > 0.0
-                       and any(g != f for g in self.boilers[b].boiler.fuels)]
-            asked = sum(tags[f"{b}.fuel_{f}_gj_h"] for b in burners)
-            if asked <= 0.0:
-                continue
-            moved = min(excess, asked)
-            for b in burners:
-                part = moved * tags[f"{b}.fuel_{f}_gj_h"] / asked
-                other = next(g for g in self.boilers[b].boiler.fuels if g != f)
-                tags[f"{b}.fuel_{f}_gj_h"] -= part
-                tags[f"{b}.fuel_{other}_gj_h"] = tags.get(f"{b}.fuel_{other}_gj_h", 0.0) + part
-                fuel_use[f] -= part
-                fuel_use[other] += part
-            notes.append(f"fuel {f}: supply limit {fuel.max_gj_h:.1f} GJ/h reached; {moved:.2f} GJ/h made up with the boilers' other fuel")
-
-    def _feedwater(self, bal, boiler_tph, ld_in, spray) -> float:
-        raised = sum(s.tph for b in bal.values() for s in b.inflows if s.name.endswith(".hrsg") or s.name in self.site.byproduct_sources)
-        return sum(boiler_tph.values()) + raised + sum(ld_in[l] * self.props.letdown_water_ratio[l] for l in ld_in) + sum(spray.values())
-
-    def _deaerator_steam(self, feedwater: float, returned: float, condensate: float) -> float:
-        """Deaerator heating steam from its mass and energy balance (make-up is the free flow).
-
-        .. math:: S = \\frac{F (h_{fw} - h_m) - R (h_r - h_m) - C (h_c - h_m)}{h_s - h_m}
-        """
-        p = self.props
-        if not p.has_deaerator:
-            return 0.0
-        h_m, h_s = p.makeup_kj_kg, p.header_enthalpy_kj_kg[p.deaerator_steam_header]
-        h_c = next(iter(p.condensate_kj_kg.values()), h_m)
-        if len(set(p.condensate_kj_kg.values())) > 1:
-            raise NotImplementedError("condensers at different pressures")  # pragma: no cover
-        s = (feedwater * (p.deaerator_feedwater_kj_kg - h_m) - returned * (p.condensate_return_kj_kg - h_m) - condensate * (h_c - h_m)) / (h_s - h_m)
-        return max(0.0, s)
-
-    # ------------------------------------------------------------------ economics
-    def _fuel_system(self, tags, fs_fuel, setpoints: Setpoints, d: Disturbances, notes) -> FuelSettlement:
-        """The fuel system settled at this operating point (optimizer/fuel_system.py, the model's
-        definitions): its tags, and its cost and CO2e for the economics."""
-        fs = self.site.fuel_system
-        r = settle(self.site, fs_fuel, setpoints.fuel_share, d.fuel_gj_h, d.fuel_gj_h)
-        for (h, u), gj in r.draws.items():
-            bu = fs.burners[u]
-            tags[f"{bu.unit}.{'duct_' if bu.duct else ''}fuel_{h}_gj_h"] = gj
-        for h in fs.headers:
-            tags[f"site.fuel_header_{h}_gj_h"] = sum(gj for (hh, _), gj in r.draws.items() if hh == h)
-            if fs.headers[h].flare or h in r.flare:
-                tags[f"site.flare_{h}_gj_h"] = r.flare.get(h, 0.0)
-        for s, (_, src) in fs.sources().items():
-            tags[f"{s}.fuel_gj_h"] = r.takes[s] if src.kind == "purchase" else d.fuel_gj_h.get(s, src.nominal_gj_h)
-        for x, fur in fs.furnaces.items():
-            tags[f"{x}.fuel_gj_h"] = d.fuel_gj_h.get(x, fur.draw_gj_h)
-        notes += r.notes
-        return r
-
-    def _economics(self, tags, fuel_use, gen_mw, motor_mw, boiler_tph, vent_tph, d: Disturbances, notes,
-                   fs: FuelSettlement | None = None) -> None:
-        site = self.site
-        e, em = site.electricity, site.emissions
-        load = (d.site_load_mw if d.site_load_mw is not None else (e.site_load_mw if e else 0.0)) + motor_mw
-        balance = load - gen_mw
-        imp, exp = max(0.0, balance), max(0.0, -balance)
-        if e is not None and imp > e.max_import_mw + 1e-9:
-            notes.append(f"grid import {imp:.2f} MW above the {e.max_import_mw:.2f} MW limit")
-        if e is not None and exp > e.max_export_mw + 1e-9:
-            notes.append(f"grid export {exp:.2f} MW above the {e.max_export_mw:.2f} MW limit")
-        fuel_cost = sum(fuel_use[f] * site.fuels[f].price_per_gj for f in fuel_use)
-        for f, gj in fuel_use.items():
-            tags[f"site.fuel_{f}_gj_h"] = gj
-            if gj > site.fuels[f].max_gj_h + 1e-9:
-                notes.append(f"fuel {f}: {gj:.1f} GJ/h above its {site.fuels[f].max_gj_h:.1f} GJ/h availability")
-        scope1 = sum(fuel_use[f] * self.factors[f].total_t_gj for f in fuel_use)
-        if fs is not None:  # the fuel system: purchases, flare; the burners' and the flare's CO2e
-            fuel_cost += fs.cost_per_h
-            scope1 += fs.co2e_t_h
-        grid_ef = e.grid_ef_t_mwh if e else 0.0
-        scope2 = imp * grid_ef - (exp * grid_ef if em.credit_export else 0.0)
-        counted = (scope1 if em.scope1 else 0.0) + (scope2 if em.scope2 else 0.0)
-        price = self.import_price_per_mwh(d.timestamp)
-        elec_cost = imp * price - exp * (e.export_price_per_mwh if e else 0.0)
-        penalty = sum(vent_tph[v] * site.vents[v].penalty_per_t for v in vent_tph)
-        if e is not None:
-            penalty += max(0.0, e.contract_min_import_mw - imp) * e.shortfall_penalty_per_mwh
-        for c in site.consumers.values():
-            if c.offspec_below_tph is not None:
-                penalty += max(0.0, c.offspec_below_tph - tags[f"{c.id}.steam_tph"]) * c.offspec_penalty_per_t
-        carbon = em.carbon_price_per_t * counted
-        steam_generated = sum(boiler_tph.values()) + sum(tags.get(f"{g}.hrsg_steam_tph", 0.0) for g in self.gts)
-        tags.update({
-            "site.fuel_gj_h": sum(fuel_use.values()) + (sum(fs.draws.values()) if fs is not None else 0.0),
-            "site.steam_generated_tph": steam_generated,
-            "site.byproduct_steam_tph": sum(tags[f"{s}.steam_tph"] for s in site.byproduct_sources),
-            "site.vent_tph": sum(vent_tph.values()),
-            "site.load_mw": load, "site.generation_mw": gen_mw, "site.motor_mw": motor_mw,
-            "site.power_import_mw": imp, "site.power_export_mw": exp,
-            "site.import_price_per_mwh": price,
-            "site.co2e_scope1_t_h": scope1, "site.co2e_scope2_t_h": scope2, "site.co2e_t_h": counted,
-            "site.fuel_cost_per_h": fuel_cost, "site.electricity_cost_per_h": elec_cost,
-            "site.carbon_cost_per_h": carbon, "site.penalty_cost_per_h": penalty,
-            "site.cost_per_h": fuel_cost + elec_cost + carbon + penalty,
-            "site.steam_shortfall_tph": sum(tags[f"{h}.shortfall_tph"] for h in site.headers),
-            "site.steam_surplus_tph": sum(tags[f"{h}.surplus_tph"] for h in site.headers),
-        })
-
-    def import_price_per_mwh(self, timestamp: pd.Timestamp) -> float:
-        """Energy price of imported power at a time (tariff period or default, plus Ft)."""
-        e = self.site.electricity
-        ts = pd.Timestamp(timestamp)
-        return e.import_price_per_mwh(ts.weekday(), ts.hour) if e is not None else 0.0
