@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 PLAN_HIGHS_OPTIONS: dict[str, object] = {"threads": 1, "random_seed": 0}
 #: At most this share of the time left after building goes to the myopic first schedule.
 PLAN_START_SHARE = 0.4
+#: A plan that answers this many seconds after its budget logs a warning with its parts' times.
+OVERRUN_WARN_S = 1.0
 #: Tags a forecast may give beside the snapshot's own.
 EXTRA_FORECAST_TAGS = ("import_price_per_mwh",)
 
@@ -175,6 +177,11 @@ def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods,
     sched.forecast_methods = methods
     sched.warnings = warnings + sched.warnings
     sched.stats = {**stats, "gap": result.gap, "total_s": time.perf_counter() - t0}
+    if sched.stats["total_s"] > budget_s + OVERRUN_WARN_S:  # the parts' times say where it went (a loaded machine, a slow HiGHS phase)
+        parts = {k: stats.get(f"{k}_s", 0.0) for k in ("build", "start", "solve", "fallback_solve")}
+        log.warning("plan of %d periods took %.2f s against its %.2f s budget: %s, the rest %.2f s", stats["periods"],
+                    sched.stats["total_s"], budget_s, ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in parts.items()),
+                    sched.stats["total_s"] - sum(parts.values()))
     return sched
 
 

@@ -136,6 +136,37 @@ def test_a_plan_that_cannot_finish_in_its_budget_returns_the_single_period_answe
     assert free.proposed_kpis["cost_per_h"] == pytest.approx(s.kpis["cost_per_h"].iloc[0], rel=1e-6)
 
 
+def test_a_plan_past_its_budget_says_where_the_time_went(sup, monkeypatch, caplog):
+    """A plan that answers more than OVERRUN_WARN_S after its budget (here HiGHS's run made 1.2 s
+    slower than it says) logs a warning with its parts' times; one within its budget logs none."""
+    import logging
+    import time
+
+    from optimizer import planning
+
+    real = horizon.solve
+
+    def slow(*args, **kwargs):
+        r = real(*args, **kwargs)
+        time.sleep(1.2)
+        return r
+
+    with caplog.at_level(logging.WARNING, logger="optimizer.planning"):
+        ok = sup.plan(dict(SNAPSHOT), horizon_h=2, period_min=60, time_budget_s=5.0)
+    assert ok.ok and ok.stats["total_s"] < 5.0 + planning.OVERRUN_WARN_S
+    assert not [r for r in caplog.records if "budget" in r.getMessage()]
+    monkeypatch.setattr(horizon, "solve", slow)
+    with caplog.at_level(logging.WARNING, logger="optimizer.planning"):
+        s = sup.plan(dict(SNAPSHOT), horizon_h=2, period_min=60, time_budget_s=0.1)
+    assert s.stats["total_s"] > 0.1 + planning.OVERRUN_WARN_S
+    lines = [r.getMessage() for r in caplog.records if "budget" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "plan of 2 periods took" in lines[0] and "0.10 s budget" in lines[0]
+    assert all(part in lines[0] for part in ("build", "start", "solve", "fallback solve", "the rest")), lines[0]
+    rest = float(lines[0].split("the rest ")[1].split(" s")[0])
+    assert rest >= 1.2 - 0.01, lines[0]  # the sleep is outside every part: it shows as the rest
+
+
 def test_followed_schedule_gives_the_cycle_its_next_switches_as_advice(sup):
     """B3 and B4 off for 10 h, a campaign 13:00-16:00, B3 to be on at the plan's end (so one switch
     lies beyond the next 4 h whatever else the plan does): the plan switches units; a cycle following
