@@ -148,7 +148,7 @@ def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods,
     t_built = time.perf_counter()
     options = {**PLAN_HIGHS_OPTIONS, **(sup.config.plan_solver_options or {})}
     start = None
-    if sup.config.plan_myopic_start and len(periods) > 1:
+    if sup.config.plan_myopic_start and len(periods) >= sup.config.plan_myopic_start_min_periods:
         start = myopic_start(hz, period_min, sup.config.mip_rel_gap, t_built + PLAN_START_SHARE * (budget_s - (t_built - t0)),
                              dict(sup.config.solver_options))
     t_started = time.perf_counter()

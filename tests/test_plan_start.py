@@ -175,12 +175,25 @@ def test_reference_day_start_is_feasible_and_taken_by_the_plan():
 
 
 def test_the_plan_reports_the_start_and_can_go_without_it():
+    """8 periods: with the start from 8 periods up it is made (and reported), with it off or from
+    9 periods up it is not; the optimum is the same."""
     data, snap, fc = ramp_case()
-    sup = Supervisor(site_from_dict(data), {}, SupervisorConfig(**CONFIG))
+    assert len(fc) == 8
+    sup = Supervisor(site_from_dict(data), {}, SupervisorConfig(**CONFIG, plan_myopic_start_min_periods=8))
     with_start = sup.plan(snap, fc, horizon_h=4.0, period_min=30.0, mip_rel_gap=1e-9)
     sup.config = dataclasses.replace(sup.config, plan_myopic_start=False)
     without = sup.plan(snap, fc, horizon_h=4.0, period_min=30.0, mip_rel_gap=1e-9)
-    assert with_start.status == without.status == "optimal"
+    sup.config = dataclasses.replace(sup.config, plan_myopic_start=True, plan_myopic_start_min_periods=9)
+    too_short = sup.plan(snap, fc, horizon_h=4.0, period_min=30.0, mip_rel_gap=1e-9)
+    assert with_start.status == without.status == too_short.status == "optimal"
     assert with_start.stats["start_cost"] >= with_start.objective - 1e-6 * abs(with_start.objective)
-    assert without.stats["start_cost"] is None
+    assert without.stats["start_cost"] is None and too_short.stats["start_cost"] is None
     assert with_start.objective == pytest.approx(without.objective, rel=1e-9)
+    assert too_short.objective == pytest.approx(without.objective, rel=1e-9)
+
+
+def test_the_default_starts_only_horizons_of_twelve_periods_or_more():
+    assert SupervisorConfig().plan_myopic_start_min_periods == 12
+    for bad in (1, 0, 2.5, True, "12", None):
+        with pytest.raises(ValueError, match="plan_myopic_start_min_periods"):
+            Supervisor(site_from_dict(ramp_case()[0]), {}, SupervisorConfig(**CONFIG, plan_myopic_start_min_periods=bad))
