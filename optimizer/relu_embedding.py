@@ -203,7 +203,7 @@ class ReluEmbedding:
             d[k] = v
         lo[self._di], hi[self._di] = d, d
         if self.formulation == "regions":
-            slots, reg, y_lo, y_hi = region_values(self.network, lo, hi, (int(self._xi[0]), int(self._xi[1])),
+            slots, reg, y_lo, y_hi = region_values(self.network, lo, hi, tuple(int(i) for i in self._xi),
                                                    len(self.block.S), len(self.block.B))
             values = np.concatenate([d, lo_x, hi_x, slots, y_lo, y_hi])
             return CycleValues(values, neuron_bounds(self.network, lo, hi, "interval"), lo, hi, reg.n_regions)
@@ -296,9 +296,6 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
     if formulation == "regions" and on is not None:
         raise ValueError("formulation = 'regions' with on = a unit's on/off: the regions' disjunction is not switched; "
                          "use 'bigm' or 'hull'")
-    if formulation == "regions" and len(decision) != 2:
-        raise ValueError(f"formulation = 'regions' with decision_inputs = {decision}: the linear regions are enumerated "
-                         f"for exactly 2 decision inputs; use 'bigm'")
     disturbance = [n for n in names if n not in decision]
     neurons = [(l, j) for l, n in enumerate(network.hidden_sizes) for j in range(n)]
     outs = network.output_names
@@ -317,7 +314,7 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
         b.y_lo, b.y_hi = param(b.O), param(b.O)
         b.x = pyo.Var(b.X, bounds=lambda b, n: (b.x_lo[n], b.x_hi[n]))
         b.y = pyo.Var(b.O, bounds=lambda b, n: (b.y_lo[n], b.y_hi[n]))
-        add_region_rows(b, decision, outs, *region_capacity(network))
+        add_region_rows(b, decision, outs, *region_capacity(network, len(decision)))
         return ReluEmbedding(block, network, decision, formulation, bounds)
     b.L, b.U, b.z_lo, b.z_hi, b.delta_lo, b.delta_hi = (param(b.N) for _ in range(6))
     b.y_lo, b.y_hi = param(b.O), param(b.O)

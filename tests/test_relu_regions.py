@@ -115,7 +115,7 @@ def test_regions_tile_the_box_and_the_network_is_affine_on_each(sizes, seed):
         lo, hi = full_box(net, lower, upper, dist)
         reg = linear_regions_2d(net, lo, hi)
         area = 0.0
-        for poly, vals in zip(reg.polygons, reg.values):
+        for poly, vals in zip(reg.cells, reg.values):
             x, y = poly[:, 0], poly[:, 1]
             area += 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
             lam = rng.dirichlet(np.ones(len(poly)), 25)       # points inside the polygon
@@ -129,7 +129,7 @@ def test_regions_tile_the_box_and_the_network_is_affine_on_each(sizes, seed):
         pts = lower + (upper - lower) * rng.random((300, 2))
         for p in pts:
             inside = False
-            for poly in reg.polygons:
+            for poly in reg.cells:
                 e = np.roll(poly, -1, axis=0) - poly
                 cross = e[:, 0] * (p[1] - poly[:, 1]) - e[:, 1] * (p[0] - poly[:, 0])
                 if np.all(cross >= -1e-9 * box_area) or np.all(cross <= 1e-9 * box_area):
