@@ -33,7 +33,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from surrogate.relu_regions import LinearRegions, linear_regions_2d
-from surrogate.relu_regions_nd import linear_regions
+from surrogate.relu_regions_nd import TooManyVertices, linear_regions
 
 __all__ = ["BITS", "SLOTS", "add_region_rows", "capacity", "region_params", "region_values"]
 
@@ -90,7 +90,11 @@ def region_values(network, lower: np.ndarray, upper: np.ndarray, decision_index:
     if len(decision_index) == 2:   # the polygon clipper: a little faster than the d-D cells in 2-D
         reg = linear_regions_2d(network, lower, upper, pair=tuple(decision_index))
     else:
-        reg = linear_regions(network, lower, upper, tuple(decision_index))
+        try:
+            reg = linear_regions(network, lower, upper, tuple(decision_index), max_vertices=slots)
+        except TooManyVertices as exc:
+            raise ValueError(f"{exc}: the regions formulation holds at most {2 ** bits} regions and {slots} vertices "
+                             f"(slots, bits); use big-M for this network") from exc
     n_v, n_r = reg.n_vertices, reg.n_regions
     if n_v > slots or n_r > 2 ** bits:
         raise ValueError(f"the box has {n_r} linear regions with {n_v} vertices: the regions formulation holds at most "

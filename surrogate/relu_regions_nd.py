@@ -50,7 +50,11 @@ from surrogate.network import ReluNetwork
 from surrogate.relu_bounds import check_box
 from surrogate.relu_regions import TOL, LinearRegions
 
-__all__ = ["linear_regions"]
+__all__ = ["TooManyVertices", "linear_regions"]
+
+
+class TooManyVertices(ValueError):
+    """The box's linear regions have more vertices than the caller can hold (``max_vertices``)."""
 
 
 def _cut(v: np.ndarray, z: list[int], s: np.ndarray, sc: float, bit: int, dim: int) -> tuple[tuple, tuple]:
@@ -86,15 +90,17 @@ def _cut(v: np.ndarray, z: list[int], s: np.ndarray, sc: float, bit: int, dim: i
 
 
 def _split(v: np.ndarray, z: list[int], gm: np.ndarray, g: np.ndarray, tol: float, dim: int,
-           plane0: int) -> list[tuple[np.ndarray, list[int], np.ndarray]]:
+           plane0: int, max_vertices: int) -> list[tuple[np.ndarray, list[int], np.ndarray]]:
     """Cell ``(v, z)`` cut into the pieces on which every neuron of the layer ``a = gm x + g``
     has one sign; each with its pattern (bool per neuron, True: active). ``plane0``: the mask bit
-    of the layer's first neuron."""
+    of the layer's first neuron. :class:`TooManyVertices` past ``max_vertices`` in one piece."""
     out = []
     stack = [(v, z)]
     gt = gm.T
     while stack:
         p, zp = stack.pop()
+        if len(p) > max_vertices:
+            raise TooManyVertices(f"a linear region of the box has {len(p)} vertices, more than the {max_vertices} allowed")
         a = p @ gt + g                         # (vertices, neurons)
         lo, hi = a.min(axis=0), a.max(axis=0)
         scale = tol * (1.0 + np.maximum(hi, -lo))
@@ -108,11 +114,13 @@ def _split(v: np.ndarray, z: list[int], gm: np.ndarray, g: np.ndarray, tol: floa
 
 
 def linear_regions(net: ReluNetwork, lower: np.ndarray, upper: np.ndarray, free: tuple[int, ...] | None = None,
-                   tol: float = TOL) -> LinearRegions:
+                   tol: float = TOL, max_vertices: int = 1_000_000) -> LinearRegions:
     """The linear regions of ``net`` over the box ``[lower, upper]`` of its inputs (module
     docstring); ``free``: the indices of the inputs the regions live in (default: the box's free
     ones), every other input fixed (``lower == upper``); any of ``free`` may be fixed too.
-    ValueError naming the inputs for another input that is free, or for a bad box."""
+    ValueError naming the inputs for another input that is free, or for a bad box;
+    :class:`TooManyVertices` as soon as the cells hold more than ``max_vertices`` vertices in all
+    (the enumeration stops there: a caller with room for ``N`` vertices passes ``N``)."""
     lo, hi = check_box(net, lower, upper)
     moving = [int(i) for i in np.flatnonzero(hi > lo)]
     if free is None:
@@ -138,10 +146,15 @@ def linear_regions(net: ReluNetwork, lower: np.ndarray, upper: np.ndarray, free:
     plane0 = 2 * dim
     for layer in range(len(w) - 1):
         nxt = []
+        count = 0
         for v, z, gm, g in cells:
-            for part, zp, s in _split(v, z, gm, g, tol, dim, plane0):
+            for part, zp, s in _split(v, z, gm, g, tol, dim, plane0, max_vertices):
                 ws = w[layer + 1][:, s]        # the next layer sees only this piece's active neurons
                 nxt.append((part, zp, ws @ gm[s], ws @ g[s] + b[layer + 1]))
+                count += len(part)
+            if count > max_vertices:
+                raise TooManyVertices(f"the box's linear regions have more than {max_vertices} vertices (found {count} "
+                                      f"after {len(nxt)} regions of layer {layer + 1})")
         cells = nxt
         plane0 += w[layer].shape[0]
     verts = [v for v, _, _, _ in cells]

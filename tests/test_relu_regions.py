@@ -144,8 +144,9 @@ def test_regions_refusals_name_the_rule():
     net3 = NETS["3dec+1dist 4-4-3-1"]()
     m = pyo.ConcreteModel()
     m.b = pyo.Block()
-    with pytest.raises(ValueError, match="exactly 2 decision inputs"):
-        add_relu_network(m.b, net3, ["x0", "x1", "x2"], formulation="regions")
+    m.on = pyo.Var(domain=pyo.Binary)
+    with pytest.raises(ValueError, match="the regions' disjunction is not switched"):
+        add_relu_network(m.b, net3, ["x0", "x1", "x2"], formulation="regions", on=m.on)
     net = seeded_net([2, 12, 10, 1], 23, 2)
     lo, hi = net.domain
     with pytest.raises(ValueError, match=r"the box has \d+ linear regions with \d+ vertices: the regions formulation holds at most 2 regions"):

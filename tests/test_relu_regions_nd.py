@@ -15,9 +15,15 @@ from scipy.spatial import ConvexHull, Delaunay
 from optimizer.relu_embedding import check_embedding
 from surrogate.network import ReluNetwork, Variable
 from surrogate.relu_regions import linear_regions_2d
-from surrogate.relu_regions_nd import linear_regions
+from surrogate.relu_regions_nd import TooManyVertices
+from surrogate.relu_regions_nd import linear_regions as _linear_regions
 from tests.test_relu_embedding import NETS, Solved, enumerate_patterns, random_case, seeded_net, served
 from tests.test_relu_regions import WIDE, full_box
+
+def linear_regions(*args, **kwargs):
+    """The enumeration with a vertex cap (a broken edge test would otherwise multiply points)."""
+    return _linear_regions(*args, max_vertices=20_000, **kwargs)
+
 
 THREE_DECISIONS = {
     "3dec+1dist 4-4-3-1": NETS["3dec+1dist 4-4-3-1"],
@@ -42,13 +48,15 @@ def degenerate_net() -> ReluNetwork:
 
 def volumes_and_coverage(reg, lower: np.ndarray, upper: np.ndarray, rng: np.random.Generator, net: ReluNetwork) -> None:
     """The cells tile the box (volumes sum to the box's, every sampled point of the box is in a
-    cell: together no overlap) and the network is affine on each (vertex interpolation)."""
+    cell: together no overlap), every listed point is a vertex of its cell (no spurious points,
+    no repeats) and the network is affine on each (vertex interpolation)."""
     d = lower.size
     total = 0.0
     hulls = []
     for cell, vals in zip(reg.cells, reg.values):
         hull = ConvexHull(cell)
         total += hull.volume
+        assert len(hull.vertices) == len(cell), f"{len(cell)} points listed, {len(hull.vertices)} vertices"
         hulls.append(Delaunay(cell[hull.vertices]))
         lam = rng.dirichlet(np.ones(len(cell)), 20)          # points inside the cell
         pts = np.repeat(reg.point[None, :], 20, axis=0)
@@ -93,6 +101,26 @@ def test_degenerate_planes_through_vertices_and_edges():
             ref = enumerate_patterns(net, a, b, {}, c_x, c_y)
             res, cycle, _ = s.solve(a, b, {}, c_x, c_y)
             assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref)), (res.objective, ref, cycle.n_regions)
+
+
+def test_degenerate_planes_in_four_dimensions_give_no_spurious_vertices():
+    """x0 = 1/2, x1 = 1/2 and x0 = x1 share a 2-D face in 4-D: diagonal vertices of that face share
+    three planes (d - 1) without spanning an edge; only the combinatorial test tells. A later
+    plane (x2 + x3 = 1) crossing the face's diagonal must not make a point there."""
+    w0 = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
+    net = ReluNetwork([w0, np.array([[1.0, -2.0, 0.5, 1.5]])], [np.array([-0.5, -0.5, 0.0, -1.0]), np.zeros(1)],
+                      [Variable(f"x{i}", "t/h", 0.0, 1.0) for i in range(4)], [Variable("y", "t/h")])
+    lo, hi = np.zeros(4), np.ones(4)
+    reg = linear_regions(net, lo, hi)
+    volumes_and_coverage(reg, lo, hi, np.random.default_rng(4), net)
+    assert reg.n_regions == 12
+
+
+def test_a_box_past_the_vertex_cap_is_refused_early():
+    net = seeded_net([3, 12, 10, 1], 61, 3)
+    lo, hi = net.domain
+    with pytest.raises(TooManyVertices, match="more than the 30 allowed|more than 30 vertices"):
+        _linear_regions(net, lo, hi, max_vertices=30)
 
 
 @pytest.mark.parametrize("seed", [51, 52, 53])
