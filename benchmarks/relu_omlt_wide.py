@@ -20,13 +20,14 @@ the walk's value), ``BOXES`` boxes per network, fixed seed.
 
 Per box:
 
-* ours (:class:`benchmarks.relu_multi_input.Ours`): the model built once per network
+* ours (:class:`OursAsTheCycle`): the model built once per network
   (``ours_build_ms``), per box the neuron bounds, Params, HiGHS arrays and the run in the kept
-  HiGHS instance: ``ours_ms`` is what a cycle pays ("build+solve" for us: nothing is rebuilt);
-  ``ours_solver_ms`` the HiGHS run alone. Default: big-M with interval bounds; the variants
-  CROWN and LP bounds (the issue's "optionally by LP") and, for two decision inputs, the
-  ``"regions"`` formulation (the network's linear regions over the box, locally ideal, log
-  binaries: :mod:`optimizer.relu_regions_form`) on the same boxes;
+  HiGHS instance, the solution left in HiGHS's arrays as the cycle leaves it: ``ours_ms`` is
+  what a cycle pays ("build+solve" for us: nothing is rebuilt); ``ours_solver_ms`` the HiGHS run
+  alone. Default: big-M with interval bounds; the variants CROWN and LP bounds (the issue's
+  "optionally by LP") and the ``"regions"`` formulation (the network's linear regions over the
+  box, polygons for two decisions, polytopes for three, locally ideal, log binaries:
+  :mod:`optimizer.relu_regions_form`) on the same boxes;
 * OMLT 1.2 ``ReluBigMFormulation`` and ``ReluPartitionFormulation`` (its default split) on the same
   ONNX file, its input bounds the same box (disturbance lower = upper, fixed), so its own
   layer-by-layer interval bounds (``compute_bounds_on_expr`` over the box, the same as ours) are
@@ -43,9 +44,11 @@ integer columns left after HiGHS's presolve.
 
 Ratios (p50 and p95 over boxes): ``x_vs_bigm`` = OMLT big-M build+solve / our per-box time;
 ``x_vs_bigm_solver`` = OMLT big-M HiGHS alone / our HiGHS alone; likewise for the partition. With our
-default (big-M, interval bounds) and, ``best_x_vs_*``, with our fastest formulation for the network
-at p50 build+solve (``ours_best``: big-M with interval, CROWN or LP bounds, or, for two decisions,
-the linear regions' disjunction, :mod:`optimizer.relu_regions_form`).
+default (big-M, interval bounds); ``best_x_vs_*``, with our fastest formulation for the network
+at p50 build+solve (``ours_best``: big-M with interval, CROWN or LP bounds, or the linear regions'
+disjunction, :mod:`optimizer.relu_regions_form`), a choice made after measuring; ``rule_x_vs_*``
+with the formulation :func:`optimizer.relu_embedding.choose_formulation` names before any
+measurement (``ours_rule``: regions for the wide networks, big-M for the bundled one).
 
 Run: ``python -m benchmarks.relu_omlt_wide [--boxes N] [--json PATH] [--md PATH]``.
 """
@@ -75,7 +78,7 @@ from benchmarks.relu_multi_input import (
     boxes,
     omlt_solve,
 )
-from optimizer.relu_embedding import check_embedding
+from optimizer.relu_embedding import check_embedding, choose_formulation
 from surrogate.network import ReluNetwork
 from surrogate.serving import OnnxSurrogate
 
@@ -256,6 +259,12 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
             res[f"x_vs_{f}_solver_p{q}"] = res[f"omlt_{f}_solver_p{q}_ms"] / res[f"ours_{d}_solver_p{q}_ms"]
             res[f"best_x_vs_{f}_p{q}"] = res[f"omlt_{f}_p{q}_ms"] / res[f"ours_{best}_p{q}_ms"]
             res[f"best_x_vs_{f}_solver_p{q}"] = res[f"omlt_{f}_solver_p{q}_ms"] / res[f"ours_{best}_solver_p{q}_ms"]
+    # the formulation the documented rule picks before any measurement ("auto": choose_formulation)
+    rule = res["ours_rule"] = "regions" if choose_formulation(net, len(case.decision)) == "regions" else d
+    for f in ("bigm", "partition"):
+        for q in (50, 95):
+            res[f"rule_x_vs_{f}_p{q}"] = res[f"omlt_{f}_p{q}_ms"] / res[f"ours_{rule}_p{q}_ms"]
+            res[f"rule_x_vs_{f}_solver_p{q}"] = res[f"omlt_{f}_solver_p{q}_ms"] / res[f"ours_{rule}_solver_p{q}_ms"]
     return res
 
 
@@ -280,6 +289,7 @@ def run(n_boxes: int = BOXES, cases: list[Case] | None = None) -> dict:
     }
     for k in ("x_vs_bigm_p50", "x_vs_bigm_p95", "x_vs_bigm_solver_p50", "x_vs_partition_p50", "x_vs_partition_solver_p50"):
         verdict[f"min_best_{k}"] = lowest(f"best_{k}")
+        verdict[f"min_rule_{k}"] = lowest(f"rule_{k}")
     verdict["all_agree"] = verdict["max_objective_rel_diff"] <= AGREEMENT_REL and verdict["max_onnxruntime_rel_diff"] <= AGREEMENT_REL
     verdict["target_10x_bigm_build_solve_met"] = verdict["min_x_vs_bigm_p50"] >= TARGET_X and verdict["all_agree"]
     verdict["target_10x_bigm_solver_met"] = verdict["min_x_vs_bigm_solver_p50"] >= TARGET_X and verdict["all_agree"]
@@ -289,6 +299,9 @@ def run(n_boxes: int = BOXES, cases: list[Case] | None = None) -> dict:
     verdict["best_target_10x_bigm_build_solve_met"] = verdict["min_best_x_vs_bigm_p50"] >= TARGET_X and verdict["all_agree"]
     verdict["best_target_10x_bigm_solver_met"] = verdict["min_best_x_vs_bigm_solver_p50"] >= TARGET_X and verdict["all_agree"]
     verdict["best_faster_than_partition"] = verdict["min_best_x_vs_partition_p50"] > 1.0 and verdict["min_best_x_vs_partition_solver_p50"] > 1.0
+    # and with the formulation the rule picks (optimizer.relu_embedding.choose_formulation)
+    verdict["rule_target_10x_bigm_build_solve_met"] = verdict["min_rule_x_vs_bigm_p50"] >= TARGET_X and verdict["all_agree"]
+    verdict["rule_faster_than_partition"] = verdict["min_rule_x_vs_partition_p50"] > 1.0 and verdict["min_rule_x_vs_partition_solver_p50"] > 1.0
     return {"what": "ours (big-M, interval bounds, model built once; per box bounds+Params+arrays+HiGHS) vs OMLT ReluBigMFormulation / "
                     "ReluPartitionFormulation (built per box with its interval bounds over the box), same objective over the same boxes",
             "boxes": n_boxes, "seed": SEED, "networks": nets, **verdict, "seconds": time.perf_counter() - t0}
@@ -302,7 +315,7 @@ def markdown(r: dict) -> str:
     lines = [f"{r['boxes']} boxes per network, p50 / p95 ms. \"b+s\" (build+solve): ours per box with the model built once "
              "(bounds or regions, Params, arrays, HiGHS), OMLT its block built for the box + appsi_highs solve; \"solver\": "
              "HiGHS's run alone. x = OMLT time / ours at p50: big-M (ours' default) ; best (ours' fastest here at p50 b+s: "
-             "big-M with interval, CROWN or LP bounds, or regions for two decisions; named in brackets).", "",
+             "big-M with interval, CROWN or LP bounds, or regions; named in brackets).", "",
              "| network | ours big-M b+s | ours big-M solver | ours regions b+s | ours regions solver | OMLT big-M b+s "
              "| OMLT big-M solver | OMLT partition b+s | OMLT partition solver | x OMLT big-M, b+s / solver (default; best) "
              "| x OMLT partition, b+s / solver (default; best) | binaries: ours big-M free (interval / CROWN / LP), regions; "
@@ -330,6 +343,11 @@ def markdown(r: dict) -> str:
               f"big-M (**{yes[r['target_10x_bigm_build_solve_met']]}**), {r['min_best_x_vs_bigm_p50']:.1f}x with our fastest "
               f"formulation per network (**{yes[r['best_target_10x_bigm_build_solve_met']]}**); p95 {r['min_x_vs_bigm_p95']:.1f}x / "
               f"{r['min_best_x_vs_bigm_p95']:.1f}x",
+              f"* the same with the formulation the documented rule picks (choose_formulation: regions for the wide networks, "
+              f"big-M for the bundled one): lowest p50 ratio {r['min_rule_x_vs_bigm_p50']:.1f}x "
+              f"(**{yes[r['rule_target_10x_bigm_build_solve_met']]}**), p95 {r['min_rule_x_vs_bigm_p95']:.1f}x; per network "
+              + ", ".join(f"{n['label'].split(',')[0]} {n['network']} {n['ours_rule']} {n['rule_x_vs_bigm_p50']:.1f}x"
+                          for n in r["networks"].values()),
               f"* 10x vs OMLT big-M, solver only: lowest p50 ratio {r['min_x_vs_bigm_solver_p50']:.2f}x (big-M, "
               f"**{yes[r['target_10x_bigm_solver_met']]}**), {r['min_best_x_vs_bigm_solver_p50']:.2f}x (best, "
               f"**{yes[r['best_target_10x_bigm_solver_met']]}**)",

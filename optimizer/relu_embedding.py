@@ -100,14 +100,20 @@ __all__ = [
     "ReluEmbedding",
     "add_relu_network",
     "check_embedding",
+    "choose_formulation",
     "standalone_model",
 ]
 
 log = logging.getLogger(__name__)
 
-FORMULATIONS = ("bigm", "hull", "regions")
-#: Chosen by measurement (docs/relu_embedding.md).
+FORMULATIONS = ("bigm", "hull", "regions", "auto")
+#: Chosen by measurement (docs/relu_embedding.md); "auto" applies :func:`choose_formulation`.
 DEFAULT_FORMULATION = "bigm"
+#: Hidden neurons from which "auto" takes the regions formulation (2-3 decisions, no on/off):
+#: measured faster than big-M on the wide 32-neuron networks, slower on the bundled 3-neuron one.
+REGIONS_MIN_HIDDEN = 16
+#: Decision inputs the regions formulation is used for by "auto" (4-D cells are enumerated too, not measured).
+REGIONS_MAX_DECISIONS = 3
 #: Pre-activation bounds computed per cycle (surrogate.relu_bounds.BOUND_METHODS); chosen by measurement.
 DEFAULT_BOUNDS = "interval"
 #: Relative agreement with onnxruntime required of a solution (as the 1-D curves).
@@ -257,6 +263,19 @@ class ReluEmbedding:
         return arr
 
 
+def choose_formulation(network: ReluNetwork, n_decision: int, switched: bool = False) -> str:
+    """The formulation ``"auto"`` stands for: ``"regions"`` for a network of at least
+    :data:`REGIONS_MIN_HIDDEN` hidden neurons with 2 to :data:`REGIONS_MAX_DECISIONS` decision
+    inputs and no on/off (``switched``: the regions' disjunction is not switched), ``"bigm"``
+    otherwise. Measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md): on the
+    wide x-16-16-1 networks the regions take 0.6-0.8x big-M's per-box time (2 decisions) and
+    0.7x (3 decisions); on the bundled 2-3-1 network 2.2x. A box whose regions exceed the
+    reserved slots is refused (ValueError), as for ``"regions"``."""
+    if switched or not 2 <= n_decision <= REGIONS_MAX_DECISIONS or network.n_hidden < REGIONS_MIN_HIDDEN:
+        return "bigm"
+    return "regions"
+
+
 def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Sequence[str],
                      formulation: str = DEFAULT_FORMULATION, bounds: str = DEFAULT_BOUNDS, on=None) -> ReluEmbedding:
     """Add ``network``'s variables, Params and rows to ``block`` (an empty Pyomo block already
@@ -293,6 +312,8 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
     if len(decision) < 2:
         raise ValueError(f"decision_inputs = {decision}: the multi-input embedding needs at least 2 decision inputs; "
                          f"a network with one decision input uses the exact 1-D curve path (surrogate.curve)")
+    if formulation == "auto":
+        formulation = choose_formulation(network, len(decision), on is not None)
     if formulation == "regions" and on is not None:
         raise ValueError("formulation = 'regions' with on = a unit's on/off: the regions' disjunction is not switched; "
                          "use 'bigm' or 'hull'")

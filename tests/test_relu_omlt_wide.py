@@ -63,8 +63,13 @@ def test_benchmark_runs_every_network_at_the_same_optimum(figures):
         assert 0.0 <= n["ours_regions_free_binaries_mean"] <= max(1.0, n["ours_interval_free_binaries_mean"])
     assert figures["networks"]["TG3_wide"]["network"] == "2-16-16-1" and figures["networks"]["TG3_bundled"]["network"] == "2-3-1"
     assert figures["networks"]["GT1_duct_wide_3dec"]["decision_inputs"] == 3
+    # the documented rule: regions for the wide networks (2 and 3 decisions), big-M for the bundled one
+    assert {k: n["ours_rule"] for k, n in figures["networks"].items()} == {
+        "TG3_bundled": "interval", "TG3_wide": "regions", "GT1_duct_wide": "regions", "GT1_duct_wide_3dec": "regions"}
+    assert figures["min_rule_x_vs_bigm_p50"] == min(n["omlt_bigm_p50_ms"] / n[f"ours_{n['ours_rule']}_p50_ms"]
+                                                   for n in figures["networks"].values())
     md = relu_omlt_wide.markdown(figures)
-    assert md.count("\n| TG3 inlet") == 2 * 2 and "10x vs OMLT big-M, solver only" in md
+    assert md.count("\n| TG3 inlet") == 2 * 2 and "10x vs OMLT big-M, solver only" in md and "the documented rule picks" in md
 
 
 def test_suite_reports_the_benchmark_with_its_targets(figures):

@@ -187,3 +187,27 @@ def test_regions_exact_under_a_side_constraint(name):
             ref = enumerate_patterns(net, np.array([v, lower[1]]), np.array([v, upper[1]]), dist,
                                      np.array([0.0, sign * c_x[1]]), sign * c_y)
             assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref)), (res.objective, ref)
+
+
+def test_auto_takes_regions_for_wide_networks_only():
+    """The "auto" rule (optimizer.relu_embedding.choose_formulation): regions for the wide
+    2- and 3-decision networks, big-M for the bundled 2-3-1 network, with an on/off, or for 4
+    decisions; add_relu_network builds what it names."""
+    import pyomo.environ as pyo
+
+    from optimizer.relu_embedding import choose_formulation
+
+    bundled = OnnxSurrogate.from_file(ROOT / "scenarios" / "models" / "reference_olefins" / "TG3_steam.onnx").network
+    wide = OnnxSurrogate.from_file(WIDE).network
+    gt1 = OnnxSurrogate.from_file(WIDE.with_name("GT1_hrsg_duct_wide.onnx")).network
+    assert choose_formulation(bundled, 2) == "bigm"
+    assert choose_formulation(wide, 2) == "regions" and choose_formulation(wide, 2, switched=True) == "bigm"
+    assert choose_formulation(gt1, 3) == "regions" and choose_formulation(gt1, 2) == "regions"
+    assert choose_formulation(seeded_net([4, 16, 16, 1], 3, 4), 4) == "bigm"
+    assert choose_formulation(seeded_net([2, 15, 1], 3, 2), 2) == "bigm" and choose_formulation(seeded_net([2, 16, 1], 3, 2), 2) == "regions"
+    for net, on, want in ((wide, False, "regions"), (wide, True, "bigm"), (bundled, False, "bigm")):
+        m = pyo.ConcreteModel()
+        m.on = pyo.Var(domain=pyo.Binary)
+        m.b = pyo.Block()
+        emb = add_relu_network(m.b, net, net.input_names, "auto", on=m.on if on else None)
+        assert emb.formulation == want and hasattr(m.b, "lam") == (want == "regions")
