@@ -63,15 +63,22 @@ wide networks in one site (benchmarks/relu_coupled.py) interval bounds gave 10.6
 CROWN 14.5 / 29.0, LP 18.8 / 39.8. Interval bounds are the default; the others stay available
 (``bounds=``) for networks or sites where the binaries count more.
 
-``"regions"`` (two decision inputs only; :mod:`optimizer.relu_regions_form`): no per-neuron rows at
-all; per cycle the network's linear regions over the box (convex polygons, enumerated exactly by
-:func:`surrogate.relu_regions.linear_regions_2d`) and their disjunction in the disaggregated
-logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On the wide
-(2-16-16-1) networks of the site's campaign data a box holds 9-65 regions and big-M up to 20 unstable
-neurons; measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster
-than big-M there, slower on the bundled 2-3-1 network (its one or two regions cost an
-enumeration big-M does without). Not the default: the site's bundled networks are small, and
-a box with more regions than the slots reserved is refused (ValueError), which big-M never is.
+``"regions"`` (two or more decision inputs, no on/off; :mod:`optimizer.relu_regions_form`): no
+per-neuron rows at all; per cycle the network's linear regions over the box (convex polygons in
+2-D, :func:`surrogate.relu_regions.linear_regions_2d`; convex polytopes in 3-D and beyond,
+:func:`surrogate.relu_regions_nd.linear_regions`, both exact) and their disjunction in the
+disaggregated logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On
+the wide x-16-16-1 networks of the site's campaign data a 2-D box holds 9-65 regions, a 3-D box
+2-82 (16-662 vertices), where big-M has up to 20 unstable neurons; measured
+(``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster than big-M there,
+slower on the bundled 2-3-1 network (its one or two regions cost an enumeration big-M does
+without). A box with more regions or vertices than the slots reserved is refused (ValueError),
+which big-M never is.
+
+``"auto"`` (:func:`choose_formulation`): regions for 2-3 decision inputs, at least
+:data:`REGIONS_MIN_HIDDEN` hidden neurons and no on/off, big-M otherwise. Not the default
+(:data:`DEFAULT_FORMULATION` stays big-M): the site's units are switched (``on=``) and their
+bundled networks have 3-4 hidden neurons, where big-M is the faster one.
 
 :func:`check_embedding` compares the embedding's ``(x, y)`` at a solution with onnxruntime on the
 same network, relative to ``max(|y_onnx|, 1e-9)`` as the supervisor's curve check does.

@@ -1,10 +1,11 @@
-"""The ``"regions"`` formulation of :mod:`optimizer.relu_embedding`: a network with two decision
-inputs as the disjunction of its linear regions over the cycle's box, logarithmic binaries.
+"""The ``"regions"`` formulation of :mod:`optimizer.relu_embedding`: a network with two or more
+decision inputs as the disjunction of its linear regions over the cycle's box, logarithmic binaries.
 
-Per cycle, :func:`surrogate.relu_regions.linear_regions_2d` gives the network's linear regions
-over the box of the two decisions (the disturbances fixed): convex polygons :math:`P_r` tiling the
-box, with vertices :math:`v_{r,k}` and the network's values :math:`f(v_{r,k})` there. On each
-polygon the network is affine, so its graph over the box is the union over ``r`` of the convex
+Per cycle, :func:`surrogate.relu_regions.linear_regions_2d` (two decisions) or
+:func:`surrogate.relu_regions_nd.linear_regions` (three or more) gives the network's linear
+regions over the box of the decisions (the disturbances fixed): convex polygons or polytopes
+:math:`P_r` tiling the box, with vertices :math:`v_{r,k}` and the network's values
+:math:`f(v_{r,k})` there. On each cell the network is affine, so its graph over the box is the union over ``r`` of the convex
 hulls of the points :math:`(v_{r,k}, f(v_{r,k}))`. The disaggregated logarithmic formulation
 (Vielma, Ahmed & Nemhauser, Oper. Res. 58 (2010) 303, "DLog") of that union, with region ``r``
 coded by the binary digits :math:`\\beta_r \\in \\{0,1\\}^B` of ``r``::
@@ -37,7 +38,8 @@ from surrogate.relu_regions_nd import TooManyVertices, linear_regions
 
 __all__ = ["BITS", "SLOTS", "add_region_rows", "capacity", "region_params", "region_values"]
 
-#: vertex slots reserved per network (the wide networks' boxes of the benchmark used up to ~300)
+#: vertex slots reserved per network with two decisions (the wide networks' 2-D boxes of the
+#: benchmark used up to ~300); ``SLOTS * 2**(d-2)`` for ``d`` decisions (:func:`capacity`)
 SLOTS = 512
 #: binary digits of the region code: up to 2**BITS regions
 BITS = 8

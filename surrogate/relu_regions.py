@@ -96,13 +96,18 @@ def _split(v: np.ndarray, gm: np.ndarray, g: np.ndarray, tol: float) -> list[tup
         scale = tol * (1.0 + np.maximum(hi, -lo))
         cross = (lo < -scale) & (hi > scale)
         j = int(cross.argmax())
+        pattern = lo >= -scale                 # a neuron within the tolerance of 0 on p: either piece, the same to tol
         if not cross[j] or len(p) < 2:
-            out.append((p, lo >= -scale))   # a neuron within the tolerance of 0 on p: either piece, the same to tol
+            out.append((p, pattern))
             continue
         s = a[:, j]
-        for part in (_clip(p, s), _clip(p, -s)):
-            if len(part):
-                stack.append(part)
+        plus, minus = _clip(p, s), _clip(p, -s)
+        if cross.sum() == 1:                   # j the only neuron changing sign on p: the two parts are final
+            on = pattern.copy()
+            on[j] = True
+            out.extend(piece for piece in ((plus, on), (minus, pattern)) if len(piece[0]))
+            continue
+        stack.extend(part for part in (plus, minus) if len(part))
     return out
 
 

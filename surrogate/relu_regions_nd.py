@@ -106,10 +106,17 @@ def _split(v: np.ndarray, z: list[int], gm: np.ndarray, g: np.ndarray, tol: floa
         scale = tol * (1.0 + np.maximum(hi, -lo))
         cross = (lo < -scale) & (hi > scale)
         j = int(cross.argmax())
+        pattern = lo >= -scale                 # a neuron within the tolerance of 0 on p: either side, the same to tol
         if not cross[j]:
-            out.append((p, zp, lo >= -scale))  # a neuron within the tolerance of 0 on p: either side, the same to tol
+            out.append((p, zp, pattern))
             continue
-        stack.extend(_cut(p, zp, a[:, j], float(scale[j]), 1 << (plane0 + j), dim))
+        plus, minus = _cut(p, zp, a[:, j], float(scale[j]), 1 << (plane0 + j), dim)
+        if cross.sum() == 1:                   # j the only neuron changing sign on p: the two parts are final
+            on = pattern.copy()
+            on[j] = True
+            out.extend([(*plus, on), (*minus, pattern)])
+            continue
+        stack.extend((plus, minus))
     return out
 
 
