@@ -68,7 +68,7 @@ per-neuron rows at all; per cycle the network's linear regions over the box (con
 2-D, :func:`surrogate.relu_regions.linear_regions_2d`; convex polytopes in 3-D and beyond,
 :func:`surrogate.relu_regions_nd.linear_regions`, both exact) and their disjunction in the
 disaggregated logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On
-the wide x-16-16-1 networks of the site's campaign data a 2-D box holds 9-65 regions, a 3-D box
+the wide x-16-16-1 networks of the site's campaign data a 2-D box holds 3-65 regions, a 3-D box
 2-82 (16-662 vertices), where big-M has up to 20 unstable neurons; measured
 (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster than big-M there,
 slower on the bundled 2-3-1 network (its one or two regions cost an enumeration big-M does
