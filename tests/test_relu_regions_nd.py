@@ -6,6 +6,7 @@ onnxruntime on the ONNX export, the network evaluated at sampled points, qhull's
 
 from __future__ import annotations
 
+import itertools
 import zlib
 
 import numpy as np
@@ -199,7 +200,6 @@ def test_three_decisions_exact_under_a_side_constraint():
         res = solver.solve(solver.arrays(solver.template.values()), 60.0, 1e-7)
         assert res.status == "optimal"
         ref = np.inf     # every activation pattern, with the row
-        import itertools
         for bits in itertools.product([0, 1], repeat=net.n_hidden):
             A, a0, rows, rhs, pos = np.eye(3), np.zeros(3), [], [], 0
             for l, n in enumerate(net.hidden_sizes):
