@@ -6,11 +6,14 @@ onnxruntime on the ONNX export, the network evaluated at sampled points, qhull's
 
 from __future__ import annotations
 
+import functools
 import itertools
 import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial import ConvexHull, Delaunay
 
 from optimizer.relu_embedding import check_embedding
@@ -232,3 +235,26 @@ def test_wide_fixture_in_three_dimensions_tiles_its_box():
     reg = linear_regions(net, lo, hi)
     assert reg.n_regions >= 10
     volumes_and_coverage(reg, lo, hi, rng, net)
+
+
+@functools.cache
+def _solved_regions(name: str) -> Solved:
+    return Solved(NETS[name](), "regions", "interval")
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(["2dec+1dist 3-5-1", "2dec 2-4-4-1", "3dec+1dist 4-4-3-1", "trained 3-6-1"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_any_box_and_disturbance_agrees_with_onnxruntime(tmp_path_factory, name, seed):
+    """The issue's hypothesis for the regions formulation (2 and 3 decisions): any box and
+    disturbance gives an optimum where onnxruntime agrees with the embedding to 1e-6, inside the
+    box, with HiGHS's objective the served network's."""
+    net = NETS[name]()
+    s = _solved_regions(name)
+    lower, upper, dist, c_x, c_y = random_case(net, np.random.default_rng(seed))
+    res, cycle, _ = s.solve(lower, upper, dist, c_x, c_y)
+    chk = check_embedding(s.emb, served(name, str(tmp_path_factory.getbasetemp())), cycle)
+    assert chk.ok, f"{chk.rel_error:.3e} at {chk.inputs}"
+    x = chk.inputs[[net.input_names.index(n) for n in s.emb.decision]]
+    assert np.all(x >= lower - 1e-7) and np.all(x <= upper + 1e-7)
+    assert abs(res.objective - float(c_x @ x + c_y * chk.y_served[0])) <= 1e-6 * max(1.0, abs(res.objective))
