@@ -196,6 +196,7 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
     t_ours = {b: [] for b in ours}
     t_ours_solver = {b: [] for b in ours}
     free = {b: [] for b in ours}
+    n_regions = []   # the regions formulation: linear regions of each box
     t_omlt = {f: {"pyomo": [], "highs": []} for f in ("bigm", "partition")}
     omlt_bins, omlt_presolved, ours_presolved, nodes = [], [], [], {"bigm": 0, "partition": 0}
     worst_obj, worst_onnx = 0.0, 0.0
@@ -209,6 +210,8 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
             t_ours[b].append(dt)
             t_ours_solver[b].append(run_s)
             free[b].append(nb)
+            if o.cycle.n_regions is not None:
+                n_regions.append(o.cycle.n_regions)
             chk = check_embedding(o.emb, served, o.cycle)
             worst_onnx = max(worst_onnx, chk.rel_error)
             if not chk.ok:
@@ -248,6 +251,9 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
         res[f"ours_{b}_solver_p50_ms"], res[f"ours_{b}_solver_p95_ms"] = _ms(t_ours_solver[b], 50), _ms(t_ours_solver[b], 95)
         res[f"ours_{b}_free_binaries_mean"] = float(np.mean(free[b]))
         res[f"ours_{b}_free_binaries_max"] = int(np.max(free[b]))
+    if n_regions:
+        res["regions_per_box_min"], res["regions_per_box_max"] = int(np.min(n_regions)), int(np.max(n_regions))
+        res["regions_per_box_p50"] = float(np.median(n_regions))
     # our best formulation for this network, by measurement: the lowest p50 build+solve of ours
     res["ours_best"] = min(ours, key=lambda b: res[f"ours_{b}_p50_ms"])
     for f in ("bigm", "partition"):
@@ -332,6 +338,9 @@ def markdown(r: dict) -> str:
             f"{n['x_vs_partition_solver_p50']:.2f} ; {n['best_x_vs_partition_p50']:.1f} / {n['best_x_vs_partition_solver_p50']:.2f} | "
             f"{n['ours_interval_free_binaries_mean']:.1f} / {n['ours_crown_free_binaries_mean']:.1f} / {n['ours_lp_free_binaries_mean']:.1f}, "
             f"{reg_bins}; {n['omlt_bigm_binaries']} ({_span(pre)}; {_span(pre_ours)}) | {n['max_objective_rel_diff']:.1e} |")
+    lines += ["", "Linear regions per box (the regions formulation), min / median / max: " + "; ".join(
+        f"{n['label']} {n['regions_per_box_min']} / {n['regions_per_box_p50']:.0f} / {n['regions_per_box_max']}"
+        for n in r["networks"].values() if "regions_per_box_max" in n)]
     lines += ["", "Our big-M with its bound methods on the same boxes (p50 / p95 ms, b+s; solver p50):", "",
               "| network | interval | CROWN | LP |", "| --- | --- | --- | --- |"]
     for n in r["networks"].values():
