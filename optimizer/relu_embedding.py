@@ -276,7 +276,7 @@ def choose_formulation(network: ReluNetwork, n_decision: int, switched: bool = F
     inputs and no on/off (``switched``: the regions' disjunction is not switched), ``"bigm"``
     otherwise. Measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md): on the
     wide x-16-16-1 networks the regions take 0.5-0.9x big-M's per-box time at p50 (2 decisions)
-    and 0.7-0.8x (3 decisions); on the bundled 2-3-1 network 2.4-2.5x (four runs). A box whose regions exceed the
+    and 0.65-0.8x (3 decisions); on the bundled 2-3-1 network 2.4-2.5x (five runs). A box whose regions exceed the
     reserved slots is refused (ValueError), as for ``"regions"``."""
     if switched or not 2 <= n_decision <= REGIONS_MAX_DECISIONS or network.n_hidden < REGIONS_MIN_HIDDEN:
         return "bigm"
