@@ -20,13 +20,14 @@ the walk's value), ``BOXES`` boxes per network, fixed seed.
 
 Per box:
 
-* ours (:class:`benchmarks.relu_multi_input.Ours`): the model built once per network
+* ours (:class:`OursAsTheCycle`): the model built once per network
   (``ours_build_ms``), per box the neuron bounds, Params, HiGHS arrays and the run in the kept
-  HiGHS instance: ``ours_ms`` is what a cycle pays ("build+solve" for us: nothing is rebuilt);
-  ``ours_solver_ms`` the HiGHS run alone. Default: big-M with interval bounds; the variants
-  CROWN and LP bounds (the issue's "optionally by LP") and, for two decision inputs, the
-  ``"regions"`` formulation (the network's linear regions over the box, locally ideal, log
-  binaries: :mod:`optimizer.relu_regions_form`) on the same boxes;
+  HiGHS instance, the solution left in HiGHS's arrays as the cycle leaves it: ``ours_ms`` is
+  what a cycle pays ("build+solve" for us: nothing is rebuilt); ``ours_solver_ms`` the HiGHS run
+  alone. Default: big-M with interval bounds; the variants CROWN and LP bounds (the issue's
+  "optionally by LP") and the ``"regions"`` formulation (the network's linear regions over the
+  box, polygons for two decisions, polytopes for three, locally ideal, log binaries:
+  :mod:`optimizer.relu_regions_form`) on the same boxes;
 * OMLT 1.2 ``ReluBigMFormulation`` and ``ReluPartitionFormulation`` (its default split) on the same
   ONNX file, its input bounds the same box (disturbance lower = upper, fixed), so its own
   layer-by-layer interval bounds (``compute_bounds_on_expr`` over the box, the same as ours) are
@@ -43,9 +44,11 @@ integer columns left after HiGHS's presolve.
 
 Ratios (p50 and p95 over boxes): ``x_vs_bigm`` = OMLT big-M build+solve / our per-box time;
 ``x_vs_bigm_solver`` = OMLT big-M HiGHS alone / our HiGHS alone; likewise for the partition. With our
-default (big-M, interval bounds) and, ``best_x_vs_*``, with our fastest formulation for the network
-at p50 build+solve (``ours_best``: big-M with interval, CROWN or LP bounds, or, for two decisions,
-the linear regions' disjunction, :mod:`optimizer.relu_regions_form`).
+default (big-M, interval bounds); ``best_x_vs_*``, with our fastest formulation for the network
+at p50 build+solve (``ours_best``: big-M with interval, CROWN or LP bounds, or the linear regions'
+disjunction, :mod:`optimizer.relu_regions_form`), a choice made after measuring; ``rule_x_vs_*``
+with the formulation :func:`optimizer.relu_embedding.choose_formulation` names before any
+measurement (``ours_rule``: regions for the wide networks, big-M for the bundled one).
 
 Run: ``python -m benchmarks.relu_omlt_wide [--boxes N] [--json PATH] [--md PATH]``.
 """
@@ -66,6 +69,8 @@ import numpy as np
 
 from benchmarks.relu_multi_input import (
     AGREEMENT_REL,
+    GAP,
+    TIME_LIMIT_S,
     OptimumMismatch,
     Ours,
     Unit,
@@ -73,7 +78,7 @@ from benchmarks.relu_multi_input import (
     boxes,
     omlt_solve,
 )
-from optimizer.relu_embedding import check_embedding
+from optimizer.relu_embedding import check_embedding, choose_formulation
 from surrogate.network import ReluNetwork
 from surrogate.serving import OnnxSurrogate
 
@@ -119,6 +124,30 @@ def unit_of_case(case: Case, net: ReluNetwork) -> Unit:
     return Unit(case.key, inputs, list(case.decision), (net.outputs[0].name, net.outputs[0].unit), list(case.x_price), case.y_price)
 
 
+class OursAsTheCycle(Ours):
+    """:class:`~benchmarks.relu_multi_input.Ours` timed as the cycle pays it: the solution stays in
+    HiGHS's arrays (the cycle's ``run(..., pyomo=False)``, optimizer/cycle_step.py) and is written
+    into the Pyomo variables only after the timing, for :func:`check_embedding`. (Writing it
+    inside the timing cost the regions formulation about 0.5 ms per box: one Pyomo ``set_value``
+    per vertex slot.)"""
+
+    def solve(self, box: dict) -> tuple[float, float, float, int]:
+        """(objective, whole time s, HiGHS run s, free binaries); :attr:`cycle`: the values used."""
+        t0 = time.perf_counter()
+        cyc = self.emb.values(box["lower"], box["upper"], box["disturbances"], self.bounds)
+        v = self.base.copy()
+        v[self.pos] = cyc.values
+        v[self.cx] = box["c_x"]
+        v[self.cy] = box["c_y"]
+        res = self.solver.run(self.solver.prepare(self.solver.arrays(v), TIME_LIMIT_S, GAP, slot="opt"), pyomo=False)
+        dt = time.perf_counter() - t0
+        self.solver.load_pyomo(res.x)
+        self.cycle = cyc
+        if res.status != "optimal":
+            raise OptimumMismatch(f"ours ended {res.model_status}")
+        return float(res.objective), dt, res.run_s, cyc.n_binaries
+
+
 def _presolved_integers(model: highspy.HighsModel) -> int:
     """Integer columns left after HiGHS's presolve of ``model`` (0 if presolve solved it)."""
     h = highspy.Highs()
@@ -157,16 +186,17 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
     net = served.network
     unit = unit_of_case(case, net)
     t0 = time.perf_counter()
-    ours = {b: Ours(net, unit, "bigm", b) for b in OUR_BOUNDS}
+    ours = {b: OursAsTheCycle(net, unit, "bigm", b) for b in OUR_BOUNDS}
     build_s = (time.perf_counter() - t0) / len(ours)
-    if len(case.decision) == 2:  # the linear regions' disjunction (optimizer/relu_regions_form.py)
+    if len(case.decision) >= 2:  # the linear regions' disjunction (optimizer/relu_regions_form.py)
         t0 = time.perf_counter()
-        ours["regions"] = Ours(net, unit, "regions")
+        ours["regions"] = OursAsTheCycle(net, unit, "regions")
         build_regions_s = time.perf_counter() - t0
     ours_model = ours[OUR_BOUNDS[0]].solver
     t_ours = {b: [] for b in ours}
     t_ours_solver = {b: [] for b in ours}
     free = {b: [] for b in ours}
+    n_regions = []   # the regions formulation: linear regions of each box
     t_omlt = {f: {"pyomo": [], "highs": []} for f in ("bigm", "partition")}
     omlt_bins, omlt_presolved, ours_presolved, nodes = [], [], [], {"bigm": 0, "partition": 0}
     worst_obj, worst_onnx = 0.0, 0.0
@@ -180,6 +210,8 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
             t_ours[b].append(dt)
             t_ours_solver[b].append(run_s)
             free[b].append(nb)
+            if o.cycle.n_regions is not None:
+                n_regions.append(o.cycle.n_regions)
             chk = check_embedding(o.emb, served, o.cycle)
             worst_onnx = max(worst_onnx, chk.rel_error)
             if not chk.ok:
@@ -219,6 +251,9 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
         res[f"ours_{b}_solver_p50_ms"], res[f"ours_{b}_solver_p95_ms"] = _ms(t_ours_solver[b], 50), _ms(t_ours_solver[b], 95)
         res[f"ours_{b}_free_binaries_mean"] = float(np.mean(free[b]))
         res[f"ours_{b}_free_binaries_max"] = int(np.max(free[b]))
+    if n_regions:
+        res["regions_per_box_min"], res["regions_per_box_max"] = int(np.min(n_regions)), int(np.max(n_regions))
+        res["regions_per_box_p50"] = float(np.median(n_regions))
     # our best formulation for this network, by measurement: the lowest p50 build+solve of ours
     res["ours_best"] = min(ours, key=lambda b: res[f"ours_{b}_p50_ms"])
     for f in ("bigm", "partition"):
@@ -230,6 +265,12 @@ def bench_case(case: Case, n_boxes: int, seed: int = SEED) -> dict:
             res[f"x_vs_{f}_solver_p{q}"] = res[f"omlt_{f}_solver_p{q}_ms"] / res[f"ours_{d}_solver_p{q}_ms"]
             res[f"best_x_vs_{f}_p{q}"] = res[f"omlt_{f}_p{q}_ms"] / res[f"ours_{best}_p{q}_ms"]
             res[f"best_x_vs_{f}_solver_p{q}"] = res[f"omlt_{f}_solver_p{q}_ms"] / res[f"ours_{best}_solver_p{q}_ms"]
+    # the formulation the documented rule picks before any measurement ("auto": choose_formulation)
+    rule = res["ours_rule"] = "regions" if choose_formulation(net, len(case.decision)) == "regions" else d
+    for f in ("bigm", "partition"):
+        for q in (50, 95):
+            res[f"rule_x_vs_{f}_p{q}"] = res[f"omlt_{f}_p{q}_ms"] / res[f"ours_{rule}_p{q}_ms"]
+            res[f"rule_x_vs_{f}_solver_p{q}"] = res[f"omlt_{f}_solver_p{q}_ms"] / res[f"ours_{rule}_solver_p{q}_ms"]
     return res
 
 
@@ -254,6 +295,7 @@ def run(n_boxes: int = BOXES, cases: list[Case] | None = None) -> dict:
     }
     for k in ("x_vs_bigm_p50", "x_vs_bigm_p95", "x_vs_bigm_solver_p50", "x_vs_partition_p50", "x_vs_partition_solver_p50"):
         verdict[f"min_best_{k}"] = lowest(f"best_{k}")
+        verdict[f"min_rule_{k}"] = lowest(f"rule_{k}")
     verdict["all_agree"] = verdict["max_objective_rel_diff"] <= AGREEMENT_REL and verdict["max_onnxruntime_rel_diff"] <= AGREEMENT_REL
     verdict["target_10x_bigm_build_solve_met"] = verdict["min_x_vs_bigm_p50"] >= TARGET_X and verdict["all_agree"]
     verdict["target_10x_bigm_solver_met"] = verdict["min_x_vs_bigm_solver_p50"] >= TARGET_X and verdict["all_agree"]
@@ -263,6 +305,9 @@ def run(n_boxes: int = BOXES, cases: list[Case] | None = None) -> dict:
     verdict["best_target_10x_bigm_build_solve_met"] = verdict["min_best_x_vs_bigm_p50"] >= TARGET_X and verdict["all_agree"]
     verdict["best_target_10x_bigm_solver_met"] = verdict["min_best_x_vs_bigm_solver_p50"] >= TARGET_X and verdict["all_agree"]
     verdict["best_faster_than_partition"] = verdict["min_best_x_vs_partition_p50"] > 1.0 and verdict["min_best_x_vs_partition_solver_p50"] > 1.0
+    # and with the formulation the rule picks (optimizer.relu_embedding.choose_formulation)
+    verdict["rule_target_10x_bigm_build_solve_met"] = verdict["min_rule_x_vs_bigm_p50"] >= TARGET_X and verdict["all_agree"]
+    verdict["rule_faster_than_partition"] = verdict["min_rule_x_vs_partition_p50"] > 1.0 and verdict["min_rule_x_vs_partition_solver_p50"] > 1.0
     return {"what": "ours (big-M, interval bounds, model built once; per box bounds+Params+arrays+HiGHS) vs OMLT ReluBigMFormulation / "
                     "ReluPartitionFormulation (built per box with its interval bounds over the box), same objective over the same boxes",
             "boxes": n_boxes, "seed": SEED, "networks": nets, **verdict, "seconds": time.perf_counter() - t0}
@@ -276,7 +321,7 @@ def markdown(r: dict) -> str:
     lines = [f"{r['boxes']} boxes per network, p50 / p95 ms. \"b+s\" (build+solve): ours per box with the model built once "
              "(bounds or regions, Params, arrays, HiGHS), OMLT its block built for the box + appsi_highs solve; \"solver\": "
              "HiGHS's run alone. x = OMLT time / ours at p50: big-M (ours' default) ; best (ours' fastest here at p50 b+s: "
-             "big-M with interval, CROWN or LP bounds, or regions for two decisions; named in brackets).", "",
+             "big-M with interval, CROWN or LP bounds, or regions; named in brackets).", "",
              "| network | ours big-M b+s | ours big-M solver | ours regions b+s | ours regions solver | OMLT big-M b+s "
              "| OMLT big-M solver | OMLT partition b+s | OMLT partition solver | x OMLT big-M, b+s / solver (default; best) "
              "| x OMLT partition, b+s / solver (default; best) | binaries: ours big-M free (interval / CROWN / LP), regions; "
@@ -293,6 +338,9 @@ def markdown(r: dict) -> str:
             f"{n['x_vs_partition_solver_p50']:.2f} ; {n['best_x_vs_partition_p50']:.1f} / {n['best_x_vs_partition_solver_p50']:.2f} | "
             f"{n['ours_interval_free_binaries_mean']:.1f} / {n['ours_crown_free_binaries_mean']:.1f} / {n['ours_lp_free_binaries_mean']:.1f}, "
             f"{reg_bins}; {n['omlt_bigm_binaries']} ({_span(pre)}; {_span(pre_ours)}) | {n['max_objective_rel_diff']:.1e} |")
+    lines += ["", "Linear regions per box (the regions formulation), min / median / max: " + "; ".join(
+        f"{n['label']} {n['regions_per_box_min']} / {n['regions_per_box_p50']:.0f} / {n['regions_per_box_max']}"
+        for n in r["networks"].values() if "regions_per_box_max" in n)]
     lines += ["", "Our big-M with its bound methods on the same boxes (p50 / p95 ms, b+s; solver p50):", "",
               "| network | interval | CROWN | LP |", "| --- | --- | --- | --- |"]
     for n in r["networks"].values():
@@ -304,6 +352,11 @@ def markdown(r: dict) -> str:
               f"big-M (**{yes[r['target_10x_bigm_build_solve_met']]}**), {r['min_best_x_vs_bigm_p50']:.1f}x with our fastest "
               f"formulation per network (**{yes[r['best_target_10x_bigm_build_solve_met']]}**); p95 {r['min_x_vs_bigm_p95']:.1f}x / "
               f"{r['min_best_x_vs_bigm_p95']:.1f}x",
+              f"* the same with the formulation the documented rule picks (choose_formulation: regions for the wide networks, "
+              f"big-M for the bundled one): lowest p50 ratio {r['min_rule_x_vs_bigm_p50']:.1f}x "
+              f"(**{yes[r['rule_target_10x_bigm_build_solve_met']]}**), p95 {r['min_rule_x_vs_bigm_p95']:.1f}x; per network "
+              + ", ".join(f"{n['label'].split(',')[0]} {n['network']} {n['ours_rule']} {n['rule_x_vs_bigm_p50']:.1f}x"
+                          for n in r["networks"].values()),
               f"* 10x vs OMLT big-M, solver only: lowest p50 ratio {r['min_x_vs_bigm_solver_p50']:.2f}x (big-M, "
               f"**{yes[r['target_10x_bigm_solver_met']]}**), {r['min_best_x_vs_bigm_solver_p50']:.2f}x (best, "
               f"**{yes[r['best_target_10x_bigm_solver_met']]}**)",

@@ -63,15 +63,22 @@ wide networks in one site (benchmarks/relu_coupled.py) interval bounds gave 10.6
 CROWN 14.5 / 29.0, LP 18.8 / 39.8. Interval bounds are the default; the others stay available
 (``bounds=``) for networks or sites where the binaries count more.
 
-``"regions"`` (two decision inputs only; :mod:`optimizer.relu_regions_form`): no per-neuron rows at
-all; per cycle the network's linear regions over the box (convex polygons, enumerated exactly by
-:func:`surrogate.relu_regions.linear_regions_2d`) and their disjunction in the disaggregated
-logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On the wide
-(2-16-16-1) networks of the site's campaign data a box holds 9-65 regions and big-M up to 20 unstable
-neurons; measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster
-than big-M there, slower on the bundled 2-3-1 network (its one or two regions cost an
-enumeration big-M does without). Not the default: the site's bundled networks are small, and
-a box with more regions than the slots reserved is refused (ValueError), which big-M never is.
+``"regions"`` (two or more decision inputs, no on/off; :mod:`optimizer.relu_regions_form`): no
+per-neuron rows at all; per cycle the network's linear regions over the box (convex polygons in
+2-D, :func:`surrogate.relu_regions.linear_regions_2d`; convex polytopes in 3-D and beyond,
+:func:`surrogate.relu_regions_nd.linear_regions`, both exact) and their disjunction in the
+disaggregated logarithmic form (locally ideal, ``ceil(log2 R)`` binaries for ``R`` regions). On
+the wide x-16-16-1 networks of the site's campaign data a 2-D box holds 3-65 regions, a 3-D box
+2-82 (16-662 vertices), where big-M has up to 20 unstable neurons; measured
+(``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md) it is faster than big-M there,
+slower on the bundled 2-3-1 network (its one or two regions cost an enumeration big-M does
+without). A box with more regions or vertices than the slots reserved is refused (ValueError),
+which big-M never is.
+
+``"auto"`` (:func:`choose_formulation`): regions for 2-3 decision inputs, at least
+:data:`REGIONS_MIN_HIDDEN` hidden neurons and no on/off, big-M otherwise. Not the default
+(:data:`DEFAULT_FORMULATION` stays big-M): the site's units are switched (``on=``) and their
+bundled networks have 3-4 hidden neurons, where big-M is the faster one.
 
 :func:`check_embedding` compares the embedding's ``(x, y)`` at a solution with onnxruntime on the
 same network, relative to ``max(|y_onnx|, 1e-9)`` as the supervisor's curve check does.
@@ -100,14 +107,20 @@ __all__ = [
     "ReluEmbedding",
     "add_relu_network",
     "check_embedding",
+    "choose_formulation",
     "standalone_model",
 ]
 
 log = logging.getLogger(__name__)
 
-FORMULATIONS = ("bigm", "hull", "regions")
-#: Chosen by measurement (docs/relu_embedding.md).
+FORMULATIONS = ("bigm", "hull", "regions", "auto")
+#: Chosen by measurement (docs/relu_embedding.md); "auto" applies :func:`choose_formulation`.
 DEFAULT_FORMULATION = "bigm"
+#: Hidden neurons from which "auto" takes the regions formulation (2-3 decisions, no on/off):
+#: measured faster than big-M on the wide 32-neuron networks, slower on the bundled 3-neuron one.
+REGIONS_MIN_HIDDEN = 16
+#: Decision inputs the regions formulation is used for by "auto" (4-D cells are enumerated too, not measured).
+REGIONS_MAX_DECISIONS = 3
 #: Pre-activation bounds computed per cycle (surrogate.relu_bounds.BOUND_METHODS); chosen by measurement.
 DEFAULT_BOUNDS = "interval"
 #: Relative agreement with onnxruntime required of a solution (as the 1-D curves).
@@ -203,7 +216,7 @@ class ReluEmbedding:
             d[k] = v
         lo[self._di], hi[self._di] = d, d
         if self.formulation == "regions":
-            slots, reg, y_lo, y_hi = region_values(self.network, lo, hi, (int(self._xi[0]), int(self._xi[1])),
+            slots, reg, y_lo, y_hi = region_values(self.network, lo, hi, tuple(int(i) for i in self._xi),
                                                    len(self.block.S), len(self.block.B))
             values = np.concatenate([d, lo_x, hi_x, slots, y_lo, y_hi])
             return CycleValues(values, neuron_bounds(self.network, lo, hi, "interval"), lo, hi, reg.n_regions)
@@ -257,6 +270,19 @@ class ReluEmbedding:
         return arr
 
 
+def choose_formulation(network: ReluNetwork, n_decision: int, switched: bool = False) -> str:
+    """The formulation ``"auto"`` stands for: ``"regions"`` for a network of at least
+    :data:`REGIONS_MIN_HIDDEN` hidden neurons with 2 to :data:`REGIONS_MAX_DECISIONS` decision
+    inputs and no on/off (``switched``: the regions' disjunction is not switched), ``"bigm"``
+    otherwise. Measured (``python -m benchmarks.relu_omlt_wide``, docs/relu_embedding.md): on the
+    wide x-16-16-1 networks the regions take 0.5-0.9x big-M's per-box time at p50 (2 decisions)
+    and 0.65-0.8x (3 decisions); on the bundled 2-3-1 network 2.4-2.5x (five runs). A box whose regions exceed the
+    reserved slots is refused (ValueError), as for ``"regions"``."""
+    if switched or not 2 <= n_decision <= REGIONS_MAX_DECISIONS or network.n_hidden < REGIONS_MIN_HIDDEN:
+        return "bigm"
+    return "regions"
+
+
 def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Sequence[str],
                      formulation: str = DEFAULT_FORMULATION, bounds: str = DEFAULT_BOUNDS, on=None) -> ReluEmbedding:
     """Add ``network``'s variables, Params and rows to ``block`` (an empty Pyomo block already
@@ -293,12 +319,11 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
     if len(decision) < 2:
         raise ValueError(f"decision_inputs = {decision}: the multi-input embedding needs at least 2 decision inputs; "
                          f"a network with one decision input uses the exact 1-D curve path (surrogate.curve)")
+    if formulation == "auto":
+        formulation = choose_formulation(network, len(decision), on is not None)
     if formulation == "regions" and on is not None:
         raise ValueError("formulation = 'regions' with on = a unit's on/off: the regions' disjunction is not switched; "
                          "use 'bigm' or 'hull'")
-    if formulation == "regions" and len(decision) != 2:
-        raise ValueError(f"formulation = 'regions' with decision_inputs = {decision}: the linear regions are enumerated "
-                         f"for exactly 2 decision inputs; use 'bigm'")
     disturbance = [n for n in names if n not in decision]
     neurons = [(l, j) for l, n in enumerate(network.hidden_sizes) for j in range(n)]
     outs = network.output_names
@@ -317,7 +342,7 @@ def add_relu_network(block: pyo.Block, network: ReluNetwork, decision_inputs: Se
         b.y_lo, b.y_hi = param(b.O), param(b.O)
         b.x = pyo.Var(b.X, bounds=lambda b, n: (b.x_lo[n], b.x_hi[n]))
         b.y = pyo.Var(b.O, bounds=lambda b, n: (b.y_lo[n], b.y_hi[n]))
-        add_region_rows(b, decision, outs, *region_capacity(network))
+        add_region_rows(b, decision, outs, *region_capacity(network, len(decision)))
         return ReluEmbedding(block, network, decision, formulation, bounds)
     b.L, b.U, b.z_lo, b.z_hi, b.delta_lo, b.delta_hi = (param(b.N) for _ in range(6))
     b.y_lo, b.y_hi = param(b.O), param(b.O)

@@ -1,10 +1,11 @@
-"""The ``"regions"`` formulation of :mod:`optimizer.relu_embedding`: a network with two decision
-inputs as the disjunction of its linear regions over the cycle's box, logarithmic binaries.
+"""The ``"regions"`` formulation of :mod:`optimizer.relu_embedding`: a network with two or more
+decision inputs as the disjunction of its linear regions over the cycle's box, logarithmic binaries.
 
-Per cycle, :func:`surrogate.relu_regions.linear_regions_2d` gives the network's linear regions
-over the box of the two decisions (the disturbances fixed): convex polygons :math:`P_r` tiling the
-box, with vertices :math:`v_{r,k}` and the network's values :math:`f(v_{r,k})` there. On each
-polygon the network is affine, so its graph over the box is the union over ``r`` of the convex
+Per cycle, :func:`surrogate.relu_regions.linear_regions_2d` (two decisions) or
+:func:`surrogate.relu_regions_nd.linear_regions` (three or more) gives the network's linear
+regions over the box of the decisions (the disturbances fixed): convex polygons or polytopes
+:math:`P_r` tiling the box, with vertices :math:`v_{r,k}` and the network's values
+:math:`f(v_{r,k})` there. On each cell the network is affine, so its graph over the box is the union over ``r`` of the convex
 hulls of the points :math:`(v_{r,k}, f(v_{r,k}))`. The disaggregated logarithmic formulation
 (Vielma, Ahmed & Nemhauser, Oper. Res. 58 (2010) 303, "DLog") of that union, with region ``r``
 coded by the binary digits :math:`\\beta_r \\in \\{0,1\\}^B` of ``r``::
@@ -33,25 +34,28 @@ import numpy as np
 import pyomo.environ as pyo
 
 from surrogate.relu_regions import LinearRegions, linear_regions_2d
+from surrogate.relu_regions_nd import TooManyVertices, linear_regions
 
 __all__ = ["BITS", "SLOTS", "add_region_rows", "capacity", "region_params", "region_values"]
 
-#: vertex slots reserved per network (the wide networks' boxes of the benchmark used up to ~300)
+#: vertex slots reserved per network with two decisions (the wide networks' 2-D boxes of the
+#: benchmark used up to ~300); ``SLOTS * 2**(d-2)`` for ``d`` decisions (:func:`capacity`)
 SLOTS = 512
 #: binary digits of the region code: up to 2**BITS regions
 BITS = 8
 
 
-def capacity(network) -> tuple[int, int]:
-    """(vertex slots, code digits) for ``network``: a network of one hidden layer of ``n`` neurons
-    cuts a rectangle by ``n`` lines into at most ``1 + n + n(n-1)/2`` regions of at most ``4 + n``
-    vertices each; deeper networks get :data:`SLOTS` and :data:`BITS`."""
-    if len(network.hidden_sizes) == 1:
+def capacity(network, n_decision: int = 2) -> tuple[int, int]:
+    """(vertex slots, code digits) for ``network`` with ``n_decision`` decision inputs: in 2-D a
+    network of one hidden layer of ``n`` neurons cuts a rectangle by ``n`` lines into at most
+    ``1 + n + n(n-1)/2`` regions of at most ``4 + n`` vertices each; deeper networks get
+    :data:`SLOTS` and :data:`BITS`; ``d`` decisions ``SLOTS * 2**(d-2)`` slots (3-D: the GT1 wide
+    network's boxes of the benchmark used up to 662 vertices in 82 regions)."""
+    if n_decision == 2 and len(network.hidden_sizes) == 1:
         n = int(network.hidden_sizes[0])
         regions = 1 + n + n * (n - 1) // 2
         return min(SLOTS, regions * (4 + n)), max(1, (regions - 1).bit_length())
-    return SLOTS, BITS
-
+    return SLOTS * 2 ** max(0, n_decision - 2), BITS
 
 def add_region_rows(b: pyo.Block, decision: list[str], outputs: list[str], slots: int = SLOTS, bits: int = BITS) -> None:
     """The slot Params, weights ``lam``, digits ``zeta`` and the rows (module docstring) on block
@@ -79,22 +83,29 @@ def region_params(b: pyo.Block, decision: list[str], outputs: list[str]) -> list
             + [b.beta[s, k] for k in bits for s in slots] + [b.lam_hi[s] for s in slots])
 
 
-def region_values(network, lower: np.ndarray, upper: np.ndarray, decision_index: tuple[int, int], slots: int = SLOTS,
+def region_values(network, lower: np.ndarray, upper: np.ndarray, decision_index: tuple[int, ...], slots: int = SLOTS,
                   bits: int = BITS) -> tuple[np.ndarray, LinearRegions, np.ndarray, np.ndarray]:
     """(the slot values in :func:`region_params` order, the regions, the outputs' lower and upper
     bound over the box) for the full input box ``[lower, upper]`` whose free inputs are
     ``decision_index``. ValueError when the box has more vertices than ``slots`` or more regions
     than ``2**bits``."""
-    reg = linear_regions_2d(network, lower, upper, pair=decision_index)
+    if len(decision_index) == 2:   # the polygon clipper: a little faster than the d-D cells in 2-D
+        reg = linear_regions_2d(network, lower, upper, pair=tuple(decision_index))
+    else:
+        try:
+            reg = linear_regions(network, lower, upper, tuple(decision_index), max_vertices=slots)
+        except TooManyVertices as exc:
+            raise ValueError(f"{exc}: the regions formulation holds at most {2 ** bits} regions and {slots} vertices "
+                             f"(slots, bits); use big-M for this network") from exc
     n_v, n_r = reg.n_vertices, reg.n_regions
     if n_v > slots or n_r > 2 ** bits:
         raise ValueError(f"the box has {n_r} linear regions with {n_v} vertices: the regions formulation holds at most "
                          f"{2 ** bits} regions and {slots} vertices (slots, bits); use big-M for this network")
-    verts = np.concatenate(reg.polygons)
+    verts = np.concatenate(reg.cells)
     vals = np.concatenate(reg.values)
-    region = np.repeat(np.arange(n_r), [len(p) for p in reg.polygons])
+    region = np.repeat(np.arange(n_r), [len(p) for p in reg.cells])
     n_out = vals.shape[1]
-    rx = np.zeros((2, slots))
+    rx = np.zeros((len(decision_index), slots))
     rx[:, :n_v] = verts.T
     ry = np.zeros((n_out, slots))
     ry[:, :n_v] = vals.T

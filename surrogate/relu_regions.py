@@ -37,26 +37,27 @@ TOL = 1e-9
 
 @dataclass(frozen=True)
 class LinearRegions:
-    """The network's linear regions over a box of two free inputs.
+    """The network's linear regions over a box of ``d`` free inputs (two: :func:`linear_regions_2d`;
+    any: :func:`surrogate.relu_regions_nd.linear_regions`).
 
-    ``polygons[r]``: the vertices of region ``r`` (k_r x 2, the free inputs in ``free`` order, in
-    order around the polygon; 1 or 2 vertices for a box of zero width); ``values[r]``: the
-    network's outputs at those vertices (k_r x n_outputs); ``free``: the indices of the two free
-    inputs in the network's input vector; ``point``: the full input vector with the fixed inputs
-    set (the free ones as the box's lower corner)."""
+    ``cells[r]``: the vertices of region ``r`` (k_r x d, the free inputs in ``free`` order; in 2-D
+    in order around the polygon, 1 or 2 vertices for a box of zero width; in d-D in no particular
+    order); ``values[r]``: the network's outputs at those vertices (k_r x n_outputs); ``free``: the
+    indices of the free inputs in the network's input vector; ``point``: the full input vector
+    with the fixed inputs set (the free ones as the box's lower corner)."""
 
-    polygons: list[np.ndarray]
+    cells: list[np.ndarray]
     values: list[np.ndarray]
-    free: tuple[int, int]
+    free: tuple[int, ...]
     point: np.ndarray
 
     @property
     def n_regions(self) -> int:
-        return len(self.polygons)
+        return len(self.cells)
 
     @property
     def n_vertices(self) -> int:
-        return int(sum(len(p) for p in self.polygons))
+        return int(sum(len(p) for p in self.cells))
 
 
 def _clip(v: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -95,13 +96,18 @@ def _split(v: np.ndarray, gm: np.ndarray, g: np.ndarray, tol: float) -> list[tup
         scale = tol * (1.0 + np.maximum(hi, -lo))
         cross = (lo < -scale) & (hi > scale)
         j = int(cross.argmax())
+        pattern = lo >= -scale                 # a neuron within the tolerance of 0 on p: either piece, the same to tol
         if not cross[j] or len(p) < 2:
-            out.append((p, lo >= -scale))   # a neuron within the tolerance of 0 on p: either piece, the same to tol
+            out.append((p, pattern))
             continue
         s = a[:, j]
-        for part in (_clip(p, s), _clip(p, -s)):
-            if len(part):
-                stack.append(part)
+        plus, minus = _clip(p, s), _clip(p, -s)
+        if cross.sum() == 1:                   # j the only neuron changing sign on p: the two parts are final
+            on = pattern.copy()
+            on[j] = True
+            out.extend(piece for piece in ((plus, on), (minus, pattern)) if len(piece[0]))
+            continue
+        stack.extend(part for part in (plus, minus) if len(part))
     return out
 
 

@@ -59,13 +59,20 @@ def test_benchmark_runs_every_network_at_the_same_optimum(figures):
             assert n[k] > 0.0 and n[f"best_{k}"] > 0.0, (key, k)
         for k in ("x_vs_bigm_p50", "x_vs_partition_p50"):   # ours_best: our fastest at p50 build+solve
             assert n[f"best_{k}"] >= n[k], (key, k)
-        assert ("ours_regions_p50_ms" in n) == (n["decision_inputs"] == 2)
-        if n["decision_inputs"] == 2:   # regions: ceil(log2(regions)) binaries, fewer than big-M's unstable neurons here
-            assert 0.0 <= n["ours_regions_free_binaries_mean"] <= max(1.0, n["ours_interval_free_binaries_mean"])
+        # regions (2 and 3 decisions): ceil(log2(regions)) binaries, fewer than big-M's unstable neurons here
+        assert 0.0 <= n["ours_regions_free_binaries_mean"] <= max(1.0, n["ours_interval_free_binaries_mean"])
     assert figures["networks"]["TG3_wide"]["network"] == "2-16-16-1" and figures["networks"]["TG3_bundled"]["network"] == "2-3-1"
     assert figures["networks"]["GT1_duct_wide_3dec"]["decision_inputs"] == 3
+    for n in figures["networks"].values():   # 2**binaries >= regions of the box
+        assert 1 <= n["regions_per_box_min"] <= n["regions_per_box_max"] <= 2 ** n["ours_regions_free_binaries_max"]
+    # the documented rule: regions for the wide networks (2 and 3 decisions), big-M for the bundled one
+    assert {k: n["ours_rule"] for k, n in figures["networks"].items()} == {
+        "TG3_bundled": "interval", "TG3_wide": "regions", "GT1_duct_wide": "regions", "GT1_duct_wide_3dec": "regions"}
+    assert figures["min_rule_x_vs_bigm_p50"] == min(n["omlt_bigm_p50_ms"] / n[f"ours_{n['ours_rule']}_p50_ms"]
+                                                   for n in figures["networks"].values())
     md = relu_omlt_wide.markdown(figures)
-    assert md.count("\n| TG3 inlet") == 2 * 2 and "10x vs OMLT big-M, solver only" in md
+    assert md.count("\n| TG3 inlet") == 2 * 2 and "10x vs OMLT big-M, solver only" in md and "the documented rule picks" in md
+    assert "Linear regions per box" in md
 
 
 def test_suite_reports_the_benchmark_with_its_targets(figures):

@@ -115,7 +115,7 @@ def test_regions_tile_the_box_and_the_network_is_affine_on_each(sizes, seed):
         lo, hi = full_box(net, lower, upper, dist)
         reg = linear_regions_2d(net, lo, hi)
         area = 0.0
-        for poly, vals in zip(reg.polygons, reg.values):
+        for poly, vals in zip(reg.cells, reg.values):
             x, y = poly[:, 0], poly[:, 1]
             area += 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
             lam = rng.dirichlet(np.ones(len(poly)), 25)       # points inside the polygon
@@ -129,7 +129,7 @@ def test_regions_tile_the_box_and_the_network_is_affine_on_each(sizes, seed):
         pts = lower + (upper - lower) * rng.random((300, 2))
         for p in pts:
             inside = False
-            for poly in reg.polygons:
+            for poly in reg.cells:
                 e = np.roll(poly, -1, axis=0) - poly
                 cross = e[:, 0] * (p[1] - poly[:, 1]) - e[:, 1] * (p[0] - poly[:, 0])
                 if np.all(cross >= -1e-9 * box_area) or np.all(cross <= 1e-9 * box_area):
@@ -144,8 +144,9 @@ def test_regions_refusals_name_the_rule():
     net3 = NETS["3dec+1dist 4-4-3-1"]()
     m = pyo.ConcreteModel()
     m.b = pyo.Block()
-    with pytest.raises(ValueError, match="exactly 2 decision inputs"):
-        add_relu_network(m.b, net3, ["x0", "x1", "x2"], formulation="regions")
+    m.on = pyo.Var(domain=pyo.Binary)
+    with pytest.raises(ValueError, match="the regions' disjunction is not switched"):
+        add_relu_network(m.b, net3, ["x0", "x1", "x2"], formulation="regions", on=m.on)
     net = seeded_net([2, 12, 10, 1], 23, 2)
     lo, hi = net.domain
     with pytest.raises(ValueError, match=r"the box has \d+ linear regions with \d+ vertices: the regions formulation holds at most 2 regions"):
@@ -186,3 +187,27 @@ def test_regions_exact_under_a_side_constraint(name):
             ref = enumerate_patterns(net, np.array([v, lower[1]]), np.array([v, upper[1]]), dist,
                                      np.array([0.0, sign * c_x[1]]), sign * c_y)
             assert abs(res.objective - ref) <= 1e-6 * max(1.0, abs(ref)), (res.objective, ref)
+
+
+def test_auto_takes_regions_for_wide_networks_only():
+    """The "auto" rule (optimizer.relu_embedding.choose_formulation): regions for the wide
+    2- and 3-decision networks, big-M for the bundled 2-3-1 network, with an on/off, or for 4
+    decisions; add_relu_network builds what it names."""
+    import pyomo.environ as pyo
+
+    from optimizer.relu_embedding import choose_formulation
+
+    bundled = OnnxSurrogate.from_file(ROOT / "scenarios" / "models" / "reference_olefins" / "TG3_steam.onnx").network
+    wide = OnnxSurrogate.from_file(WIDE).network
+    gt1 = OnnxSurrogate.from_file(WIDE.with_name("GT1_hrsg_duct_wide.onnx")).network
+    assert choose_formulation(bundled, 2) == "bigm"
+    assert choose_formulation(wide, 2) == "regions" and choose_formulation(wide, 2, switched=True) == "bigm"
+    assert choose_formulation(gt1, 3) == "regions" and choose_formulation(gt1, 2) == "regions"
+    assert choose_formulation(seeded_net([4, 16, 16, 1], 3, 4), 4) == "bigm"
+    assert choose_formulation(seeded_net([2, 15, 1], 3, 2), 2) == "bigm" and choose_formulation(seeded_net([2, 16, 1], 3, 2), 2) == "regions"
+    for net, on, want in ((wide, False, "regions"), (wide, True, "bigm"), (bundled, False, "bigm")):
+        m = pyo.ConcreteModel()
+        m.on = pyo.Var(domain=pyo.Binary)
+        m.b = pyo.Block()
+        emb = add_relu_network(m.b, net, net.input_names, "auto", on=m.on if on else None)
+        assert emb.formulation == want and hasattr(m.b, "lam") == (want == "regions")
