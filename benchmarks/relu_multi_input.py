@@ -202,6 +202,9 @@ def _options() -> dict:
 class Ours:
     """Our embedding of one network, built once; :meth:`solve` does one box the cycle's way."""
 
+    #: whether the solution is written into the Pyomo variables inside the timing
+    pyomo_in_timing = True
+
     def __init__(self, net: ReluNetwork, unit: Unit, formulation: str, bounds: str = DEFAULT_BOUNDS):
         self.m, self.emb = standalone_model(net, unit.decision, formulation, bounds)
         self.solver = HighsDirect(self.m, _options())
@@ -219,8 +222,11 @@ class Ours:
         v[self.pos] = cyc.values
         v[self.cx] = box["c_x"]
         v[self.cy] = box["c_y"]
-        res = self.solver.run(self.solver.prepare(self.solver.arrays(v), TIME_LIMIT_S, GAP, slot="opt"))  # the cycle's kept instance
+        res = self.solver.run(self.solver.prepare(self.solver.arrays(v), TIME_LIMIT_S, GAP, slot="opt"),  # the cycle's kept instance
+                              pyomo=self.pyomo_in_timing)
         dt = time.perf_counter() - t0
+        if not self.pyomo_in_timing:
+            self.solver.load_pyomo(res.x)  # for check_embedding, after the timing
         self.cycle = cyc
         if res.status != "optimal":
             raise OptimumMismatch(f"ours ended {res.model_status}")

@@ -69,8 +69,6 @@ import numpy as np
 
 from benchmarks.relu_multi_input import (
     AGREEMENT_REL,
-    GAP,
-    TIME_LIMIT_S,
     OptimumMismatch,
     Ours,
     Unit,
@@ -131,21 +129,7 @@ class OursAsTheCycle(Ours):
     inside the timing cost the regions formulation about 0.5 ms per box: one Pyomo ``set_value``
     per vertex slot.)"""
 
-    def solve(self, box: dict) -> tuple[float, float, float, int]:
-        """(objective, whole time s, HiGHS run s, free binaries); :attr:`cycle`: the values used."""
-        t0 = time.perf_counter()
-        cyc = self.emb.values(box["lower"], box["upper"], box["disturbances"], self.bounds)
-        v = self.base.copy()
-        v[self.pos] = cyc.values
-        v[self.cx] = box["c_x"]
-        v[self.cy] = box["c_y"]
-        res = self.solver.run(self.solver.prepare(self.solver.arrays(v), TIME_LIMIT_S, GAP, slot="opt"), pyomo=False)
-        dt = time.perf_counter() - t0
-        self.solver.load_pyomo(res.x)
-        self.cycle = cyc
-        if res.status != "optimal":
-            raise OptimumMismatch(f"ours ended {res.model_status}")
-        return float(res.objective), dt, res.run_s, cyc.n_binaries
+    pyomo_in_timing = False
 
 
 def _presolved_integers(model: highspy.HighsModel) -> int:
