@@ -179,9 +179,11 @@ def _solve_plan(sup, snap, forecast, period_min, budget_s, gap, end_on, methods,
     sched.stats = {**stats, "gap": result.gap, "total_s": time.perf_counter() - t0}
     if sched.stats["total_s"] > budget_s + OVERRUN_WARN_S:  # the parts' times say where it went (a loaded machine, a slow HiGHS phase)
         parts = {k: stats.get(f"{k}_s", 0.0) for k in ("build", "start", "solve", "fallback_solve")}
-        log.warning("plan of %d periods took %.2f s against its %.2f s budget: %s, the rest %.2f s", stats["periods"],
-                    sched.stats["total_s"], budget_s, ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in parts.items()),
-                    sched.stats["total_s"] - sum(parts.values()))
+        line = (f"plan of {stats['periods']} periods took {sched.stats['total_s']:.2f} s against its {budget_s:.2f} s budget: "
+                + ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in parts.items())
+                + f", the rest {sched.stats['total_s'] - sum(parts.values()):.2f} s")
+        log.warning("%s", line)
+        sched.warnings.append(line)  # the caller (an operator's page, a study) sees it with the schedule
     return sched
 
 

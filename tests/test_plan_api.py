@@ -165,6 +165,7 @@ def test_a_plan_past_its_budget_says_where_the_time_went(sup, monkeypatch, caplo
     assert all(part in lines[0] for part in ("build", "start", "solve", "fallback solve", "the rest")), lines[0]
     rest = float(lines[0].split("the rest ")[1].split(" s")[0])
     assert rest >= 1.2 - 0.01, lines[0]  # the sleep is outside every part: it shows as the rest
+    assert lines[0] in s.warnings and not any("budget:" in w for w in ok.warnings)  # the schedule carries it too
 
 
 def test_followed_schedule_gives_the_cycle_its_next_switches_as_advice(sup):
