@@ -83,6 +83,18 @@ def _clip(v: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.array(kept, dtype=float).reshape(-1, 2)
 
 
+def sign_test(a: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """The neurons' signs on one cell from their pre-activations ``a`` at its vertices (vertices x
+    neurons): ``(scale, cross, j, pattern)``, with ``scale`` each neuron's tolerance
+    ``tol * (1 + max |a|)``, ``cross`` the neurons changing sign beyond it, ``j`` the first of them
+    (0 if none), ``pattern`` the activation (True: active; a neuron within the tolerance of 0 on
+    the cell counts as active: either side is the same to ``tol``). One rule for 2-D and d-D."""
+    lo, hi = a.min(axis=0), a.max(axis=0)
+    scale = tol * (1.0 + np.maximum(hi, -lo))
+    cross = (lo < -scale) & (hi > scale)
+    return scale, cross, int(cross.argmax()), lo >= -scale
+
+
 def _split(v: np.ndarray, gm: np.ndarray, g: np.ndarray, tol: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Polygon ``v`` cut into the pieces on which every neuron of the layer ``a = gm x + g`` has
     one sign; each with its pattern (bool per neuron, True: active)."""
@@ -92,11 +104,7 @@ def _split(v: np.ndarray, gm: np.ndarray, g: np.ndarray, tol: float) -> list[tup
     while stack:
         p = stack.pop()
         a = p @ gt + g                         # (vertices, neurons)
-        lo, hi = a.min(axis=0), a.max(axis=0)
-        scale = tol * (1.0 + np.maximum(hi, -lo))
-        cross = (lo < -scale) & (hi > scale)
-        j = int(cross.argmax())
-        pattern = lo >= -scale                 # a neuron within the tolerance of 0 on p: either piece, the same to tol
+        _scale, cross, j, pattern = sign_test(a, tol)
         if not cross[j] or len(p) < 2:
             out.append((p, pattern))
             continue

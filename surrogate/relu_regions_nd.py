@@ -48,7 +48,7 @@ import numpy as np
 
 from surrogate.network import ReluNetwork
 from surrogate.relu_bounds import check_box
-from surrogate.relu_regions import TOL, LinearRegions
+from surrogate.relu_regions import TOL, LinearRegions, sign_test
 
 __all__ = ["TooManyVertices", "linear_regions"]
 
@@ -102,11 +102,7 @@ def _split(v: np.ndarray, z: list[int], gm: np.ndarray, g: np.ndarray, tol: floa
         if len(p) > max_vertices:
             raise TooManyVertices(f"a linear region of the box has {len(p)} vertices, more than the {max_vertices} allowed")
         a = p @ gt + g                         # (vertices, neurons)
-        lo, hi = a.min(axis=0), a.max(axis=0)
-        scale = tol * (1.0 + np.maximum(hi, -lo))
-        cross = (lo < -scale) & (hi > scale)
-        j = int(cross.argmax())
-        pattern = lo >= -scale                 # a neuron within the tolerance of 0 on p: either side, the same to tol
+        scale, cross, j, pattern = sign_test(a, tol)
         if not cross[j]:
             out.append((p, zp, pattern))
             continue

@@ -85,6 +85,18 @@ def test_wide_network_regions_equal_big_m_and_onnxruntime():
     assert max(counts) > 4   # a wide net's box holds many regions: the test exercises the disjunction
 
 
+def solve_and_check_served(s, srv, net, lower, upper, dist, c_x, c_y) -> None:
+    """Solve ``s`` over the box and check, each failing on its own: onnxruntime agrees with the
+    embedding at the solution (1e-6), the decisions lie in the box, and the objective is the
+    prices times the decisions and onnxruntime's output (1e-6 relative)."""
+    res, cycle, _ = s.solve(lower, upper, dist, c_x, c_y)
+    chk = check_embedding(s.emb, srv, cycle)
+    assert chk.ok, f"{chk.rel_error:.3e} at {chk.inputs}"
+    x = chk.inputs[[net.input_names.index(n) for n in s.emb.decision]]
+    assert np.all(x >= lower - 1e-7) and np.all(x <= upper + 1e-7)
+    assert abs(res.objective - float(c_x @ x + c_y * chk.y_served[0])) <= 1e-6 * max(1.0, abs(res.objective))
+
+
 @pytest.mark.parametrize("name", TWO_DECISIONS)
 def test_regions_agree_with_onnxruntime_also_for_pinned_boxes(tmp_path_factory, name):
     net = NETS[name]()
@@ -98,12 +110,7 @@ def test_regions_agree_with_onnxruntime_also_for_pinned_boxes(tmp_path_factory, 
             upper[0] = lower[0]          # one decision pinned: the regions are segments
         elif case % 4 == 2:
             upper = lower.copy()         # both pinned: one point
-        res, cycle, _ = s.solve(lower, upper, dist, c_x, c_y)
-        chk = check_embedding(s.emb, srv, cycle)
-        assert chk.ok, f"{chk.rel_error:.3e} at {chk.inputs}"
-        x = chk.inputs[[net.input_names.index(n) for n in s.emb.decision]]
-        assert np.all(x >= lower - 1e-7) and np.all(x <= upper + 1e-7)
-        assert abs(res.objective - float(c_x @ x + c_y * chk.y_served[0])) <= 1e-6 * max(1.0, abs(res.objective))
+        solve_and_check_served(s, srv, net, lower, upper, dist, c_x, c_y)
 
 
 @pytest.mark.parametrize("sizes,seed", [([2, 6, 1], 21), ([3, 8, 8, 1], 22), ([2, 12, 10, 1], 23)])

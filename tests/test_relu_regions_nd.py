@@ -22,7 +22,7 @@ from surrogate.relu_regions import linear_regions_2d
 from surrogate.relu_regions_nd import TooManyVertices
 from surrogate.relu_regions_nd import linear_regions as _linear_regions
 from tests.test_relu_embedding import NETS, Solved, enumerate_patterns, random_case, seeded_net, served
-from tests.test_relu_regions import WIDE, full_box
+from tests.test_relu_regions import WIDE, full_box, solve_and_check_served
 
 def linear_regions(*args, **kwargs):
     """The enumeration with a vertex cap (a broken edge test would otherwise multiply points)."""
@@ -167,12 +167,7 @@ def test_three_decisions_agree_with_onnxruntime_also_for_pinned_boxes(tmp_path_f
         lower, upper, dist, c_x, c_y = random_case(net, rng)
         upper = upper.copy()
         upper[: case % 4] = lower[: case % 4]     # 0, 1, 2 or 3 decisions pinned: cells of dimension 3, 2, 1, 0
-        res, cycle, _ = s.solve(lower, upper, dist, c_x, c_y)
-        chk = check_embedding(s.emb, srv, cycle)
-        assert chk.ok, f"{chk.rel_error:.3e} at {chk.inputs}"
-        x = chk.inputs[[net.input_names.index(n) for n in s.emb.decision]]
-        assert np.all(x >= lower - 1e-7) and np.all(x <= upper + 1e-7)
-        assert abs(res.objective - float(c_x @ x + c_y * chk.y_served[0])) <= 1e-6 * max(1.0, abs(res.objective))
+        solve_and_check_served(s, srv, net, lower, upper, dist, c_x, c_y)
 
 
 def test_three_decisions_exact_under_a_side_constraint():
